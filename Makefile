@@ -1,0 +1,65 @@
+# The commands the README names. Each one sets up what it needs on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+STAMP := $(VENV)/.installed
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: install demo test test-fast lint messages bench system-deps clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian packages the tests need: Chromium for browser tests, poppler for checking PDFs, fonts
+# with Cyrillic glyphs for WeasyPrint. Installed only when missing (needs root, as on CI).
+system-deps:
+	@missing=""; \
+	test -x $(CHROMIUM) || missing="$$missing chromium"; \
+	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || missing="$$missing fonts-dejavu-core"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+demo: $(STAMP)
+	mkdir -p var
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo
+	@echo "Starting the web server on http://127.0.0.1:8000 with the Celery worker and beat (Ctrl-C stops all)."
+	@trap 'kill 0' INT TERM EXIT; \
+	$(VENV)/bin/celery -A partner_portal worker --loglevel=INFO --concurrency=2 >var/worker.log 2>&1 & \
+	$(VENV)/bin/celery -A partner_portal beat --loglevel=INFO >var/beat.log 2>&1 & \
+	$(MANAGE) runserver 127.0.0.1:8000 --noreload
+
+# The whole suite. With DATABASE_URL and REDIS_URL set it runs on PostgreSQL with a real worker on
+# Redis; with CI=true a missing PostgreSQL, Redis or Chromium fails the run instead of skipping.
+test: $(STAMP) system-deps
+	$(PY) manage.py compilemessages --ignore=.venv -v0
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	DJANGO_SETTINGS_MODULE=partner_portal.settings.test $(MANAGE) makemigrations --check --dry-run
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+messages: $(STAMP)
+	$(MANAGE) makemessages -l ru --ignore=.venv --ignore=var --ignore=tests --ignore=bench
+	$(MANAGE) compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,1 @@
+"""Escalation models. Their issue has not landed yet; the app is registered so the layout holds."""

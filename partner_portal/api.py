@@ -1,0 +1,115 @@
+"""API v1 of the core: the token endpoint and customers (DESIGN.md §10). Thin: validate, call, serialize."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP
+from django.contrib.auth import authenticate
+from django.core.cache import cache
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from partner_portal import selectors, services
+from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
+from partner_portal.models import Customer
+
+# Wrong credentials are throttled per address and per email: 5 failures in 5 minutes lock both out.
+TOKEN_FAILURE_LIMIT = 5
+TOKEN_FAILURE_WINDOW = 300
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(trim_whitespace=False)
+    code = serializers.CharField(required=False, allow_blank=True, help_text="TOTP code, for users with MFA")
+
+
+class AuthTokenView(APIView):
+    """Exchange email and password (and a TOTP code when MFA is on) for an API token."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+    )
+    def post(self, request: Request) -> Response:
+        form = TokenRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        email = form.validated_data["email"].lower()
+        keys = [f"api-token-fail:ip:{request.META.get('REMOTE_ADDR', '')}", f"api-token-fail:email:{email}"]
+        if any((cache.get(k) or 0) >= TOKEN_FAILURE_LIMIT for k in keys):
+            raise Throttled(wait=TOKEN_FAILURE_WINDOW, detail="Too many failed attempts. Try again later.")
+        user = authenticate(request._request, email=email, password=form.validated_data["password"])
+        if user is None or not user.is_active or not hasattr(user, "membership"):
+            self._fail(keys)
+            raise AuthenticationFailed("Unable to sign in with these credentials.")
+        totp = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+        if totp is not None:
+            code = form.validated_data.get("code", "")
+            if not code:
+                raise AuthenticationFailed({"code": ["This account uses two-factor authentication: send code."]})
+            if not TOTP(totp).validate_code(code):
+                self._fail(keys)
+                raise AuthenticationFailed({"code": ["The code is not valid."]})
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+    @staticmethod
+    def _fail(keys: list[str]) -> None:
+        for key in keys:
+            cache.add(key, 0, TOKEN_FAILURE_WINDOW)
+            cache.incr(key)
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["id", *services.CUSTOMER_EDITABLE_FIELDS, "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class CustomerViewSet(
+    ScopedAPIMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Customers of the caller's partner; a customer user sees only its own. Partner admins and
+    finance create and edit them."""
+
+    serializer_class = CustomerSerializer
+    write_roles = CUSTOMER_WRITERS
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    filterset_fields = ["language", "currency", "collections_exempt"]
+    search_fields = ["name", "domain", "billing_email"]
+
+    def get_queryset(self) -> Any:
+        return selectors.customer_list(scope=self.scope)
+
+    def perform_create(self, serializer: CustomerSerializer) -> None:
+        try:
+            serializer.instance = services.customer_create(
+                partner=self.scope.partner, actor=self.request.user, data=dict(serializer.validated_data)
+            )
+        except services.DuplicateTenantId as exc:
+            raise serializers.ValidationError({"tenant_id": [str(exc)]}) from exc
+
+    def perform_update(self, serializer: CustomerSerializer) -> None:
+        try:
+            serializer.instance = services.customer_update(
+                customer=serializer.instance, actor=self.request.user, changes=dict(serializer.validated_data)
+            )
+        except services.DuplicateTenantId as exc:
+            raise serializers.ValidationError({"tenant_id": [str(exc)]}) from exc

@@ -1,0 +1,220 @@
+"""The demo data of DESIGN.md §11. Idempotent: every row is found by a stable key before it is created.
+
+Later apps add their demo data by seeding on top of what `seed_core` returns.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from allauth.account.models import EmailAddress
+from django.db import transaction
+
+from partner_portal.models import Customer, Membership, Partner, Role, User
+
+DEMO_PASSWORD = "portal-demo-2026"  # noqa: S105 - the documented demo password
+_NAMESPACE = uuid.UUID("6f1c2d9e-3b7a-4c55-9a0e-1d2b3c4d5e6f")
+
+
+@dataclass(frozen=True)
+class DemoCustomer:
+    name: str
+    domain: str
+    language: str = "en"
+    currency: str = "USD"
+    credit_days: int = 30
+    contact: str = ""
+    user: str | None = None
+    address: str = ""
+    country: str = "US"
+
+
+@dataclass(frozen=True)
+class DemoPartner:
+    slug: str
+    name: str
+    mpn_id: str
+    cloud: str
+    time_zone: str
+    address: str
+    support_email: str
+    support_phone: str
+    staff: dict[str, str]
+    customers: list[DemoCustomer] = field(default_factory=list)
+    currency: str = "USD"
+
+
+PARTNERS = [
+    DemoPartner(
+        slug="contoso",
+        name="Contoso Cloud Partners",
+        mpn_id="4412873",
+        cloud=Partner.Cloud.GLOBAL,
+        time_zone="Europe/London",
+        address="1 Cloud Street\nLondon EC2A 4NE\nUnited Kingdom",
+        support_email="support@contoso.example",
+        support_phone="+44 20 7946 0100",
+        staff={
+            "admin@contoso.example": Role.PARTNER_ADMIN,
+            "finance@contoso.example": Role.FINANCE,
+            "agent@contoso.example": Role.SUPPORT_AGENT,
+        },
+        customers=[
+            DemoCustomer(
+                "Northwind Traders",
+                "northwind.example",
+                contact="Nancy Davolio",
+                user="billing@northwind.example",
+                address="2 Harbour Road\nSeattle, WA 98101",
+            ),
+            DemoCustomer(
+                "A. Datum Corporation",
+                "adatum.example",
+                contact="Andrew Fuller",
+                user="billing@adatum.example",
+                address="400 Market Street\nSan Francisco, CA 94105",
+                credit_days=14,
+            ),
+            DemoCustomer(
+                "Fourth Coffee",
+                "fourthcoffee.example",
+                contact="Janet Leverling",
+                currency="EUR",
+                address="Keizersgracht 12\n1015 CS Amsterdam",
+                country="NL",
+            ),
+            DemoCustomer(
+                "Litware, Inc.",
+                "litware.example",
+                contact="Margaret Peacock",
+                credit_days=45,
+                address="77 Industrial Way\nAustin, TX 78701",
+            ),
+            DemoCustomer(
+                "Wide World Importers",
+                "wideworldimporters.example",
+                contact="Steven Buchanan",
+                address="10 Dock Lane\nBoston, MA 02110",
+            ),
+            DemoCustomer(
+                "Proseware, Inc.",
+                "proseware.example",
+                contact="Michael Suyama",
+                credit_days=15,
+                address="5 Commerce Plaza\nDenver, CO 80202",
+            ),
+            DemoCustomer(
+                "ООО «Лукерн Паблишинг»",
+                "lucerne.example",
+                language="ru",
+                currency="RUB",
+                contact="Ирина Смирнова",
+                address="ул. Тверская, 7\n125009 Москва",
+                country="RU",
+            ),
+            DemoCustomer(
+                "Woodgrove Bank",
+                "woodgrovebank.example",
+                contact="Robert King",
+                currency="GBP",
+                credit_days=60,
+                address="30 Bishopsgate\nLondon EC2N 4AY",
+                country="GB",
+            ),
+        ],
+    ),
+    DemoPartner(
+        slug="fabrikam",
+        name="Fabrikam IT Services",
+        mpn_id="5520194",
+        cloud=Partner.Cloud.US_GOVERNMENT,
+        time_zone="America/New_York",
+        address="900 Federal Avenue\nArlington, VA 22201\nUnited States",
+        support_email="help@fabrikam.example",
+        support_phone="+1 703 555 0142",
+        staff={"admin@fabrikam.example": Role.PARTNER_ADMIN},
+        customers=[
+            DemoCustomer(
+                "Tailspin Toys",
+                "tailspintoys.example",
+                contact="Laura Callahan",
+                user="billing@tailspin.example",
+                address="12 Runway Drive\nRichmond, VA 23219",
+            ),
+            DemoCustomer(
+                "Wingtip Toys",
+                "wingtiptoys.example",
+                contact="Anne Dodsworth",
+                address="48 Hangar Road\nNorfolk, VA 23510",
+            ),
+        ],
+    ),
+]
+
+
+def _user(email: str, *, language: str = "en") -> User:
+    user, created = User.objects.get_or_create(email=email, defaults={"language": language})
+    if created:
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+    EmailAddress.objects.get_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+    return user
+
+
+@dataclass
+class DemoCore:
+    partners: dict[str, Partner]
+    customers: dict[str, Customer]
+    users: dict[str, User]
+
+
+@transaction.atomic
+def seed_core() -> DemoCore:
+    """Partners, staff, customers and customer users. Running it again changes nothing."""
+    result = DemoCore(partners={}, customers={}, users={})
+    for spec in PARTNERS:
+        partner, _ = Partner.objects.get_or_create(
+            slug=spec.slug,
+            defaults={
+                "name": spec.name,
+                "microsoft_partner_id": spec.mpn_id,
+                "cloud": spec.cloud,
+                "default_currency": spec.currency,
+                "time_zone": spec.time_zone,
+                "address": spec.address,
+                "support_email": spec.support_email,
+                "support_phone": spec.support_phone,
+                "payment_instructions": f"Bank transfer to {spec.name}, IBAN GB29 NWBK 6016 1331 9268 19, "
+                "quoting the invoice number.",
+            },
+        )
+        result.partners[spec.slug] = partner
+        for email, role in spec.staff.items():
+            user = _user(email)
+            Membership.objects.get_or_create(user=user, defaults={"partner": partner, "role": role})
+            result.users[email] = user
+        for c in spec.customers:
+            customer, _ = Customer.objects.get_or_create(
+                partner=partner,
+                tenant_id=uuid.uuid5(_NAMESPACE, f"{spec.slug}:{c.domain}"),
+                defaults={
+                    "name": c.name,
+                    "domain": c.domain,
+                    "billing_contact": c.contact,
+                    "billing_email": f"accounts@{c.domain}",
+                    "address": c.address,
+                    "country": c.country,
+                    "currency": c.currency,
+                    "language": c.language,
+                    "credit_days": c.credit_days,
+                },
+            )
+            result.customers[c.domain] = customer
+            if c.user:
+                user = _user(c.user, language=c.language)
+                Membership.objects.get_or_create(
+                    user=user, defaults={"partner": partner, "customer": customer, "role": Role.CUSTOMER_ADMIN}
+                )
+                result.users[c.user] = user
+    return result

@@ -1,0 +1,24 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from partner_portal.demo import DEMO_PASSWORD, PARTNERS, seed_core
+
+
+class Command(BaseCommand):
+    help = "Create the demo partners, staff, customers and users (DESIGN.md §11). Idempotent."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        seed_core()
+        self.stdout.write(self.style.SUCCESS("Demo data is in place. Sign in at http://127.0.0.1:8000/ with:"))
+        for spec in PARTNERS:
+            self.stdout.write(f"  {spec.name} ({spec.cloud})")
+            for email, role in spec.staff.items():
+                self.stdout.write(f"    {email:<32} {role}")
+            for c in spec.customers:
+                if c.user:
+                    self.stdout.write(f"    {c.user:<32} customer user of {c.name}")
+        self.stdout.write(f"  Password for every demo login: {DEMO_PASSWORD}")
+        self.stdout.write(
+            "  Two-factor sign-in is optional here; PORTAL_MFA_REQUIRED=true requires it for admins and finance."
+        )

@@ -1,0 +1,280 @@
+"""The core every app uses: users, tenants (Partner, Customer), memberships with roles, the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from partner_portal import clock
+from partner_portal.money import CURRENCY_CHOICES
+from partner_portal.tenancy import TenantQuerySet
+
+
+class Language(models.TextChoices):
+    EN = "en", _("English")
+    RU = "ru", _("Russian")
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with an email address. `is_staff` means Django admin access only;
+    portal roles come from the user's Membership."""
+
+    email = models.EmailField(_("email address"), unique=True)
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.EN)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("Django admin access"), default=False)
+    date_joined = models.DateTimeField(_("joined"), default=clock.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class Partner(models.Model):
+    """The tenant: a CSP partner organisation. Everything else belongs to one."""
+
+    class Cloud(models.TextChoices):
+        GLOBAL = "global", _("Global (commercial) cloud")
+        US_GOVERNMENT = "us_government", _("Microsoft Cloud for US Government")
+        GERMANY = "germany", _("Microsoft Cloud Germany")
+
+    name = models.CharField(_("name"), max_length=200)
+    slug = models.SlugField(_("slug"), unique=True)
+    microsoft_partner_id = models.CharField(_("Microsoft partner ID"), max_length=20, blank=True)
+    cloud = models.CharField(_("Partner Center cloud"), max_length=20, choices=Cloud.choices, default=Cloud.GLOBAL)
+    default_currency = models.CharField(_("default currency"), max_length=3, choices=CURRENCY_CHOICES, default="USD")
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    locale = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.EN)
+    address = models.TextField(_("address"), blank=True)
+    support_email = models.EmailField(_("support email"), blank=True)
+    support_phone = models.CharField(_("support phone"), max_length=40, blank=True)
+    payment_instructions = models.TextField(_("payment instructions"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("partner")
+        verbose_name_plural = _("partners")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerQuerySet(TenantQuerySet["Customer"]):
+    customer_lookup = "pk"
+
+
+class Customer(models.Model):
+    """A customer of a partner, identified at Microsoft by its tenant ID."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="customers")
+    name = models.CharField(_("name"), max_length=200)
+    tenant_id = models.UUIDField(_("Microsoft tenant ID"), default=uuid.uuid4)
+    domain = models.CharField(_("domain"), max_length=253, blank=True)
+    billing_contact = models.CharField(_("billing contact"), max_length=150, blank=True)
+    billing_email = models.EmailField(_("billing email"), blank=True)
+    billing_phone = models.CharField(_("billing phone"), max_length=40, blank=True)
+    address = models.TextField(_("billing address"), blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. US"))
+    tax_id = models.CharField(_("tax ID"), max_length=40, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, choices=CURRENCY_CHOICES, default="USD")
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.EN)
+    credit_days = models.PositiveSmallIntegerField(
+        _("credit terms (days)"), default=30, validators=[MaxValueValidator(365)]
+    )
+    # Collections overrides (DESIGN.md §4): applied by the collections run of the billing app.
+    collections_exempt = models.BooleanField(_("exempt from suspension"), default=False)
+    collections_extra_grace_days = models.PositiveSmallIntegerField(
+        _("extra grace days"), default=0, validators=[MinValueValidator(0), MaxValueValidator(365)]
+    )
+    promise_to_pay_until = models.DateField(_("promise to pay until"), null=True, blank=True)
+    notes = models.TextField(_("internal notes"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=clock.now)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "tenant_id"], name="customer_tenant_id_unique_per_partner"),
+            models.CheckConstraint(condition=Q(credit_days__lte=365), name="customer_credit_days_at_most_365"),
+        ]
+        indexes = [
+            models.Index(fields=["partner", "name", "id"], name="customer_partner_name_idx"),
+            models.Index(fields=["partner", "created_at", "id"], name="customer_partner_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    PARTNER_ADMIN = "partner_admin", _("Partner admin")
+    FINANCE = "finance", _("Finance")
+    SUPPORT_AGENT = "support_agent", _("Support agent")
+    CUSTOMER_ADMIN = "customer_admin", _("Customer admin")
+    CUSTOMER_MEMBER = "customer_member", _("Customer member")
+
+
+STAFF_ROLES = frozenset({Role.PARTNER_ADMIN, Role.FINANCE, Role.SUPPORT_AGENT})
+CUSTOMER_ROLES = frozenset({Role.CUSTOMER_ADMIN, Role.CUSTOMER_MEMBER})
+
+
+class MembershipQuerySet(TenantQuerySet["Membership"]):
+    customer_lookup = "customer"
+
+
+class Membership(models.Model):
+    """What a user is in the portal: staff of one partner, or a user of one customer of that partner."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="membership")
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="memberships")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="memberships")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(_("created"), default=clock.now)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            # Staff roles have no customer; customer roles always have one.
+            models.CheckConstraint(
+                condition=(Q(role__in=[r.value for r in STAFF_ROLES]) & Q(customer__isnull=True))
+                | (Q(role__in=[r.value for r in CUSTOMER_ROLES]) & Q(customer__isnull=False)),
+                name="membership_role_matches_customer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()}"
+
+    @property
+    def is_staff_role(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+class InvitationQuerySet(TenantQuerySet["Invitation"]):
+    customer_lookup = "customer"
+
+
+class Invitation(models.Model):
+    """An emailed invitation to join a partner as staff or as a customer's user. One use, expires."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="invitations")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    email = models.EmailField(_("email address"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(_("created"), default=clock.now)
+    expires_at = models.DateTimeField(_("expires"))
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(role__in=[r.value for r in STAFF_ROLES]) & Q(customer__isnull=True))
+                | (Q(role__in=[r.value for r in CUSTOMER_ROLES]) & Q(customer__isnull=False)),
+                name="invitation_role_matches_customer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_role_display()})"
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+class AuditEventQuerySet(TenantQuerySet["AuditEvent"]):
+    customer_lookup = None  # the audit log is for partner staff only
+
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("audit events are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:  # type: ignore[override]
+        raise AppendOnlyError("audit events are append-only")
+
+
+class AuditEvent(models.Model):
+    """Append-only record of a state change that matters. Written by `audit.audit_record` only.
+
+    On PostgreSQL a trigger also refuses UPDATE and DELETE, so not even raw SQL rewrites history.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    action = models.CharField(max_length=64, db_index=True)
+    target_type = models.CharField(max_length=64)
+    target_id = models.CharField(max_length=64)
+    target_repr = models.CharField(max_length=200)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=clock.now, db_index=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["partner", "target_type", "target_id"], name="audit_target_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_repr}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise AppendOnlyError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("audit events are append-only")

@@ -1,0 +1,29 @@
+"""Money helpers: Decimal only, rounded explicitly half-up to the currency's exponent."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+# ISO 4217 minor units of the currencies the portal bills in; the default is 2.
+CURRENCY_EXPONENTS: dict[str, int] = {"JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3}
+CURRENCY_CHOICES = [
+    ("USD", "USD"),
+    ("EUR", "EUR"),
+    ("GBP", "GBP"),
+    ("RUB", "RUB"),
+    ("CAD", "CAD"),
+    ("AUD", "AUD"),
+    ("CHF", "CHF"),
+    ("JPY", "JPY"),
+]
+
+
+def exponent(currency: str) -> int:
+    return CURRENCY_EXPONENTS.get(currency.upper(), 2)
+
+
+def quantize(amount: Decimal, currency: str) -> Decimal:
+    """Round half-up to the currency's minor unit. Refuses floats so none slips into money."""
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"money must be Decimal, got {type(amount).__name__}")
+    return amount.quantize(Decimal(1).scaleb(-exponent(currency)), rounding=ROUND_HALF_UP)

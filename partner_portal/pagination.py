@@ -1,0 +1,91 @@
+"""Keyset pagination for pages and the API: a fixed cost per page whatever the page number (DESIGN.md §9)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from django.db import models
+from django.db.models import Q
+from rest_framework.pagination import CursorPagination
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+class ApiCursorPagination(CursorPagination):
+    """DRF's cursor pagination: keyset on `ordering`, opaque cursors, page size up to 200."""
+
+    ordering = "-id"
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+@dataclass
+class KeysetPage(Generic[_M]):
+    items: list[_M]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+    @property
+    def has_other_pages(self) -> bool:
+        return bool(self.next_cursor or self.prev_cursor)
+
+
+def _encode(values: list[Any], direction: str) -> str:
+    raw = json.dumps({"v": values, "d": direction}, default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[list[Any], str] | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload = json.loads(raw)
+        values, direction = payload["v"], payload["d"]
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        return None
+    if direction not in ("next", "prev") or not isinstance(values, list) or len(values) != 2:
+        return None
+    return values, direction
+
+
+def keyset_page(
+    queryset: models.QuerySet[_M], *, sort_field: str, descending: bool, cursor: str | None, size: int
+) -> KeysetPage[_M]:
+    """One page of `queryset` ordered by (sort_field, pk). A bad or stale cursor gives the first page.
+
+    `sort_field` must be a non-null concrete field; pk breaks ties so every row has one place.
+    """
+    field = queryset.model._meta.get_field(sort_field)
+    decoded = _decode(cursor) if cursor else None
+    direction = decoded[1] if decoded else "next"
+    backwards = direction == "prev"
+    # Walking backwards reads the reversed order and flips the page afterwards.
+    desc = descending != backwards
+    order = [f"-{sort_field}", "-pk"] if desc else [sort_field, "pk"]
+    qs = queryset.order_by(*order)
+    if decoded:
+        try:
+            value = field.to_python(decoded[0][0])
+            pk = int(decoded[0][1])
+        except (ValueError, TypeError, Exception):  # noqa: BLE001 - any malformed cursor means "start over"
+            value, pk, decoded = None, 0, None
+        if decoded:
+            op = "lt" if desc else "gt"
+            qs = qs.filter(Q(**{f"{sort_field}__{op}": value}) | Q(**{sort_field: value, f"pk__{op}": pk}))
+    rows = list(qs[: size + 1])
+    has_more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+
+    def key(obj: _M) -> list[Any]:
+        return [field.value_to_string(obj), obj.pk]
+
+    at_start = not decoded or (backwards and not has_more)
+    at_end = (not backwards and not has_more) or not rows
+    next_cursor = _encode(key(rows[-1]), "next") if rows and (backwards or not at_end) else None
+    prev_cursor = _encode(key(rows[0]), "prev") if rows and not at_start else None
+    return KeysetPage(items=rows, next_cursor=next_cursor, prev_cursor=prev_cursor)

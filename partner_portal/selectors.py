@@ -1,0 +1,118 @@
+"""Reads of the core for pages and the API, always through a Scope."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+
+from partner_portal.models import AuditEvent, Customer, Invitation, Membership
+from partner_portal.tenancy import Scope, get_scoped_or_404
+
+# Sort keys the customer list offers: the page's name for it -> (model field, descending).
+CUSTOMER_SORTS: dict[str, tuple[str, bool]] = {
+    "name": ("name", False),
+    "-name": ("name", True),
+    "created": ("created_at", False),
+    "-created": ("created_at", True),
+    "credit_days": ("credit_days", False),
+    "-credit_days": ("credit_days", True),
+}
+
+
+@dataclass(frozen=True)
+class CustomerFilters:
+    search: str = ""
+    language: str = ""
+    currency: str = ""
+    collections: str = ""  # "exempt", "promise" or "" for all
+
+
+def customer_list(*, scope: Scope, filters: CustomerFilters | None = None) -> QuerySet[Customer]:
+    """Customers the scope may see, filtered. A customer user sees only its own customer."""
+    qs = Customer.objects.for_scope(scope)
+    f = filters or CustomerFilters()
+    if f.search:
+        term = f.search.strip()
+        match = (
+            Q(name__icontains=term)
+            | Q(domain__icontains=term)
+            | Q(billing_email__icontains=term)
+            | Q(billing_contact__icontains=term)
+        )
+        if _as_uuid(term) is not None:
+            match |= Q(tenant_id=_as_uuid(term))
+        qs = qs.filter(match)
+    if f.language:
+        qs = qs.filter(language=f.language)
+    if f.currency:
+        qs = qs.filter(currency=f.currency)
+    if f.collections == "exempt":
+        qs = qs.filter(collections_exempt=True)
+    elif f.collections == "promise":
+        qs = qs.filter(promise_to_pay_until__isnull=False)
+    return qs
+
+
+def _as_uuid(term: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(term)
+    except ValueError:
+        return None
+
+
+def customer_get(*, scope: Scope, pk: int | str) -> Customer:
+    return get_scoped_or_404(Customer.objects.select_related("partner"), scope, pk=pk)
+
+
+def customer_users(*, scope: Scope, customer: Customer) -> QuerySet[Membership]:
+    return Membership.objects.for_scope(scope).filter(customer=customer).select_related("user").order_by("user__email")
+
+
+def customer_audit(*, scope: Scope, customer: Customer, limit: int = 20) -> list[AuditEvent]:
+    qs = AuditEvent.objects.for_scope(scope).filter(customer=customer).select_related("actor")
+    return list(qs[:limit])
+
+
+def staff_members(*, scope: Scope) -> QuerySet[Membership]:
+    return (
+        Membership.objects.for_scope(scope)
+        .filter(customer__isnull=True)
+        .select_related("user")
+        .order_by("role", "user__email")
+    )
+
+
+def invitations_open(*, scope: Scope) -> QuerySet[Invitation]:
+    return (
+        Invitation.objects.for_scope(scope)
+        .filter(accepted_at__isnull=True)
+        .select_related("customer", "invited_by")
+        .order_by("-created_at")
+    )
+
+
+def recent_audit(*, scope: Scope, limit: int = 10) -> list[AuditEvent]:
+    return list(AuditEvent.objects.for_scope(scope).select_related("actor", "customer")[:limit])
+
+
+@dataclass(frozen=True)
+class DashboardCounts:
+    customers: int
+    customer_users: int
+    staff: int
+    open_invitations: int
+
+
+def dashboard_counts(*, scope: Scope) -> DashboardCounts:
+    members = Membership.objects.for_scope(scope).aggregate(
+        customer_users=Count("pk", filter=Q(customer__isnull=False)),
+        staff=Count("pk", filter=Q(customer__isnull=True)),
+    )
+    return DashboardCounts(
+        customers=Customer.objects.for_scope(scope).count(),
+        customer_users=members["customer_users"],
+        staff=members["staff"],
+        open_invitations=invitations_open(scope=scope).count(),
+    )

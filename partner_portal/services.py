@@ -1,0 +1,196 @@
+"""Writes of the core: customers, invitations and memberships. Every change is audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from partner_portal import clock
+from partner_portal.audit import audit_record
+from partner_portal.errors import InvitationInvalid, RoleNotAllowed
+from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES, Customer, Invitation, Membership, Partner, User
+from partner_portal.tasks import invitation_send_task
+
+INVITATION_VALID_FOR = dt.timedelta(days=7)
+
+# The customer fields staff may set; everything else (partner, created_at) is fixed by the service.
+CUSTOMER_EDITABLE_FIELDS = (
+    "name",
+    "tenant_id",
+    "domain",
+    "billing_contact",
+    "billing_email",
+    "billing_phone",
+    "address",
+    "country",
+    "tax_id",
+    "currency",
+    "language",
+    "credit_days",
+    "collections_exempt",
+    "collections_extra_grace_days",
+    "promise_to_pay_until",
+    "notes",
+)
+
+
+class DuplicateTenantId(ValueError):
+    """Another customer of the partner already has this Microsoft tenant ID."""
+
+
+def _audit_value(value: Any) -> Any:
+    return value if isinstance(value, str | int | bool | type(None)) else str(value)
+
+
+@transaction.atomic
+def customer_create(*, partner: Partner, actor: User | None, data: dict[str, Any]) -> Customer:
+    """Create a customer of `partner` from validated `data` (keys of CUSTOMER_EDITABLE_FIELDS)."""
+    unknown = set(data) - set(CUSTOMER_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+    customer = Customer(partner=partner, **data)
+    customer.full_clean(exclude=["partner"])
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError as exc:
+        raise DuplicateTenantId("A customer with this Microsoft tenant ID already exists.") from exc
+    audit_record(
+        partner=partner,
+        actor=actor,
+        action="customer.created",
+        target=customer,
+        data={k: _audit_value(v) for k, v in data.items()},
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, actor: User | None, changes: dict[str, Any]) -> Customer:
+    """Apply `changes` to a customer; the audit event records each field's old and new value."""
+    unknown = set(changes) - set(CUSTOMER_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    diff = {}
+    for name, value in changes.items():
+        old = getattr(customer, name)
+        if old != value:
+            diff[name] = {"from": _audit_value(old), "to": _audit_value(value)}
+            setattr(customer, name, value)
+    if not diff:
+        return customer
+    customer.full_clean(exclude=["partner"])
+    try:
+        with transaction.atomic():
+            customer.save(update_fields=list(diff))
+    except IntegrityError as exc:
+        raise DuplicateTenantId("A customer with this Microsoft tenant ID already exists.") from exc
+    audit_record(partner=customer.partner, actor=actor, action="customer.updated", target=customer, data=diff)
+    return customer
+
+
+@dataclass(frozen=True)
+class InvitationRequest:
+    email: str
+    role: str
+    customer: Customer | None = None
+
+
+@transaction.atomic
+def invitation_create(*, partner: Partner, actor: User, request: InvitationRequest, base_url: str) -> Invitation:
+    """Invite someone by email as staff of `partner` or as a user of one of its customers.
+
+    The email goes out after commit, in the customer's language for customer users.
+    """
+    email = request.email.strip().lower()
+    if request.role in STAFF_ROLES and request.customer is not None:
+        raise RoleNotAllowed("Staff roles do not belong to a customer.")
+    if request.role in CUSTOMER_ROLES and request.customer is None:
+        raise RoleNotAllowed("Choose the customer this user belongs to.")
+    if request.customer is not None and request.customer.partner_id != partner.pk:
+        raise RoleNotAllowed("Choose one of your own customers.")
+    if User.objects.filter(email__iexact=email, membership__isnull=False).exists():
+        raise InvitationInvalid("This person already has an account in the portal.")
+    invitation = Invitation.objects.create(
+        partner=partner,
+        customer=request.customer,
+        email=email,
+        role=request.role,
+        token=secrets.token_urlsafe(32),
+        invited_by=actor,
+        expires_at=clock.now() + INVITATION_VALID_FOR,
+    )
+    audit_record(
+        partner=partner,
+        customer=request.customer,
+        actor=actor,
+        action="invitation.sent",
+        target=invitation,
+        data={"email": email, "role": request.role},
+    )
+    accept_url = base_url.rstrip("/") + reverse("invitation_accept", args=[invitation.token])
+    transaction.on_commit(lambda: invitation_send_task.delay(invitation_id=invitation.pk, accept_url=accept_url))
+    return invitation
+
+
+def invitation_send(*, invitation_id: int, accept_url: str) -> None:
+    """Email the invitation, in the customer's language for customer users. Skipped once accepted."""
+    invitation = Invitation.objects.select_related("partner", "customer").get(pk=invitation_id)
+    if invitation.accepted_at is not None:
+        return
+    language = invitation.customer.language if invitation.customer else invitation.partner.locale
+    context = {"invitation": invitation, "partner": invitation.partner, "accept_url": accept_url}
+    with translation.override(language):
+        subject = render_to_string("emails/invitation_subject.txt", context).strip()
+        body = render_to_string("emails/invitation.txt", context)
+        html = render_to_string("emails/invitation.html", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email], html_message=html)
+
+
+def invitation_get_open(*, token: str) -> Invitation:
+    invitation = Invitation.objects.select_related("partner", "customer").filter(token=token).first()
+    if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= clock.now():
+        raise InvitationInvalid("This invitation has expired or was already used. Ask for a new one.")
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, token: str, password: str, full_name: str = "") -> User:
+    """Create the account and membership of an open invitation. One use: a second call is refused.
+
+    The email address counts as verified: the invitation link reached it.
+    """
+    invitation = invitation_get_open(token=token)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None:
+        raise InvitationInvalid("This invitation has expired or was already used. Ask for a new one.")
+    user = User.objects.filter(email__iexact=invitation.email).first()
+    if user is not None and hasattr(user, "membership"):
+        raise InvitationInvalid("This person already has an account in the portal.")
+    if user is None:
+        language = invitation.customer.language if invitation.customer else invitation.partner.locale
+        user = User.objects.create_user(invitation.email, password, full_name=full_name, language=language)
+    Membership.objects.create(user=user, partner=invitation.partner, customer=invitation.customer, role=invitation.role)
+    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+    invitation.accepted_at = clock.now()
+    invitation.save(update_fields=["accepted_at"])
+    audit_record(
+        partner=invitation.partner,
+        customer=invitation.customer,
+        actor=user,
+        action="invitation.accepted",
+        target=invitation,
+        data={"role": invitation.role},
+    )
+    return user

@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from partner_portal import api, views
+
+router = DefaultRouter()
+router.register("customers", api.CustomerViewSet, basename="customer")
+
+api_v1 = [
+    path("auth/token/", api.AuthTokenView.as_view(), name="api_token"),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/setlang/", views.set_language, name="set_language"),
+    path("accounts/", include("allauth.urls")),
+    path("invitations/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation_accept"),
+    path("staff/", views.StaffDashboardView.as_view(), name="staff_dashboard"),
+    path("staff/customers/", views.CustomerListView.as_view(), name="customer_list"),
+    path("staff/customers/new/", views.CustomerCreateView.as_view(), name="customer_create"),
+    path("staff/customers/<int:pk>/", views.CustomerDetailView.as_view(), name="customer_detail"),
+    path("staff/customers/<int:pk>/edit/", views.CustomerEditView.as_view(), name="customer_edit"),
+    path("staff/customers/<int:pk>/invite/", views.CustomerInviteView.as_view(), name="customer_invite"),
+    path("staff/team/", views.TeamView.as_view(), name="team"),
+    path("my/", views.CustomerHomeView.as_view(), name="customer_home"),
+    path("api/v1/", include((api_v1, "api"), namespace="v1")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("admin/", admin.site.urls),
+]

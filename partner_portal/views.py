@@ -1,0 +1,283 @@
+"""Core pages: home routing, staff dashboard, customers, team and invitations, customer home, health.
+
+Thin: a form validates, a service acts, a selector reads. Scope comes from ScopedViewMixin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from partner_portal import clock, selectors, services
+from partner_portal.access import CUSTOMER_WRITERS, STAFF_MANAGERS, ScopedViewMixin
+from partner_portal.celery import app as celery_app
+from partner_portal.errors import PortalError
+from partner_portal.forms import (
+    CustomerFilterForm,
+    CustomerForm,
+    CustomerInvitationForm,
+    InvitationAcceptForm,
+    StaffInvitationForm,
+)
+from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES
+from partner_portal.pagination import keyset_page
+from partner_portal.tenancy import request_scope
+
+CUSTOMER_PAGE_SIZE = 25
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Send each user to their home: staff to the dashboard, customer users to self-service."""
+    if not request.user.is_authenticated:
+        return redirect("account_login")
+    scope = request_scope(request)
+    if scope is None:
+        return render(request, "portal/no_membership.html", status=403)
+    return redirect("staff_dashboard" if scope.is_staff else "customer_home")
+
+
+class StaffDashboardView(ScopedViewMixin, TemplateView):
+    allowed_roles = STAFF_ROLES
+    template_name = "portal/staff_dashboard.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(
+            counts=selectors.dashboard_counts(scope=self.scope),
+            recent_customers=selectors.customer_list(scope=self.scope).order_by("-created_at", "-pk")[:5],
+            activity=selectors.recent_audit(scope=self.scope, limit=8),
+            today=clock.today(self.scope.partner.time_zone),
+            **kwargs,
+        )
+
+
+class CustomerListView(ScopedViewMixin, TemplateView):
+    allowed_roles = STAFF_ROLES
+    template_name = "portal/customer_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        form = CustomerFilterForm(self.request.GET or None)
+        data = form.cleaned_data if form.is_valid() else {}
+        filters = selectors.CustomerFilters(
+            search=data.get("q", ""),
+            language=data.get("language", ""),
+            currency=data.get("currency", ""),
+            collections=data.get("collections", ""),
+        )
+        sort = data.get("sort") or "name"
+        sort_field, descending = selectors.CUSTOMER_SORTS[sort]
+        qs = selectors.customer_list(scope=self.scope, filters=filters)
+        page = keyset_page(
+            qs,
+            sort_field=sort_field,
+            descending=descending,
+            cursor=self.request.GET.get("cursor"),
+            size=CUSTOMER_PAGE_SIZE,
+        )
+        query = self.request.GET.copy()
+        query.pop("cursor", None)
+        return super().get_context_data(
+            form=form,
+            page=page,
+            total=qs.count(),
+            sort=sort,
+            query=query.urlencode(),
+            can_create=self.scope.has_role(CUSTOMER_WRITERS),
+            **kwargs,
+        )
+
+
+class CustomerCreateView(ScopedViewMixin, View):
+    allowed_roles = CUSTOMER_WRITERS
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form = CustomerForm(
+            initial={"currency": self.scope.partner.default_currency, "language": self.scope.partner.locale}
+        )
+        return render(request, "portal/customer_form.html", {"form": form})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = CustomerForm(request.POST)
+        if form.is_valid():
+            try:
+                customer = services.customer_create(
+                    partner=self.scope.partner, actor=request.user, data=form.cleaned_data
+                )
+            except services.DuplicateTenantId as exc:
+                form.add_error("tenant_id", str(exc))
+            else:
+                messages.success(request, _("Customer %(name)s created.") % {"name": customer.name})
+                return redirect("customer_detail", pk=customer.pk)
+        return render(request, "portal/customer_form.html", {"form": form}, status=400)
+
+
+class CustomerEditView(ScopedViewMixin, View):
+    allowed_roles = CUSTOMER_WRITERS
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = selectors.customer_get(scope=self.scope, pk=pk)
+        return render(
+            request, "portal/customer_form.html", {"form": CustomerForm(instance=customer), "customer": customer}
+        )
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = selectors.customer_get(scope=self.scope, pk=pk)
+        # A fresh unbound copy validates, so a refused edit leaves `customer` untouched.
+        form = CustomerForm(request.POST, instance=selectors.customer_get(scope=self.scope, pk=pk))
+        if form.is_valid():
+            try:
+                services.customer_update(customer=customer, actor=request.user, changes=form.cleaned_data)
+            except services.DuplicateTenantId as exc:
+                form.add_error("tenant_id", str(exc))
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect("customer_detail", pk=customer.pk)
+        return render(request, "portal/customer_form.html", {"form": form, "customer": customer}, status=400)
+
+
+class CustomerDetailView(ScopedViewMixin, TemplateView):
+    allowed_roles = STAFF_ROLES
+    template_name = "portal/customer_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        customer = selectors.customer_get(scope=self.scope, pk=self.kwargs["pk"])
+        return super().get_context_data(
+            customer=customer,
+            users=selectors.customer_users(scope=self.scope, customer=customer),
+            activity=selectors.customer_audit(scope=self.scope, customer=customer),
+            invite_form=CustomerInvitationForm(),
+            can_edit=self.scope.has_role(CUSTOMER_WRITERS),
+            can_invite=self.scope.has_role(STAFF_MANAGERS),
+            **kwargs,
+        )
+
+
+class CustomerInviteView(ScopedViewMixin, View):
+    allowed_roles = STAFF_MANAGERS
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = selectors.customer_get(scope=self.scope, pk=pk)
+        form = CustomerInvitationForm(request.POST)
+        if form.is_valid():
+            invite = services.InvitationRequest(
+                email=form.cleaned_data["email"], role=form.cleaned_data["role"], customer=customer
+            )
+            _invite(request, self.scope.partner, invite)
+        else:
+            messages.error(request, _("Enter a valid email address and role."))
+        return redirect("customer_detail", pk=customer.pk)
+
+
+class TeamView(ScopedViewMixin, View):
+    allowed_roles = STAFF_ROLES
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request, StaffInvitationForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if not self.scope.has_role(STAFF_MANAGERS):
+            return render(request, "403.html", status=403)
+        form = StaffInvitationForm(request.POST)
+        if form.is_valid():
+            invite = services.InvitationRequest(email=form.cleaned_data["email"], role=form.cleaned_data["role"])
+            if _invite(request, self.scope.partner, invite):
+                return redirect("team")
+        return self._render(request, form, status=400)
+
+    def _render(self, request: HttpRequest, form: StaffInvitationForm, status: int = 200) -> HttpResponse:
+        context = {
+            "form": form,
+            "members": selectors.staff_members(scope=self.scope),
+            "invitations": selectors.invitations_open(scope=self.scope),
+            "can_invite": self.scope.has_role(STAFF_MANAGERS),
+        }
+        return render(request, "portal/team.html", context, status=status)
+
+
+def _invite(request: HttpRequest, partner: Any, invite: services.InvitationRequest) -> bool:
+    try:
+        services.invitation_create(
+            partner=partner, actor=request.user, request=invite, base_url=request.build_absolute_uri("/")
+        )
+    except PortalError as exc:
+        messages.error(request, str(exc))
+        return False
+    messages.success(request, _("Invitation sent to %(email)s.") % {"email": invite.email})
+    return True
+
+
+class InvitationAcceptView(View):
+    """Public: the link from the invitation email. Sets a password, creates the account, signs in."""
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        try:
+            invitation = services.invitation_get_open(token=token)
+        except PortalError as exc:
+            return render(request, "portal/invitation_invalid.html", {"error": str(exc)}, status=404)
+        form = InvitationAcceptForm(email=invitation.email)
+        return render(request, "portal/invitation_accept.html", {"form": form, "invitation": invitation})
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        try:
+            invitation = services.invitation_get_open(token=token)
+        except PortalError as exc:
+            return render(request, "portal/invitation_invalid.html", {"error": str(exc)}, status=404)
+        form = InvitationAcceptForm(request.POST, email=invitation.email)
+        if form.is_valid():
+            try:
+                user = services.invitation_accept(
+                    token=token, password=form.cleaned_data["password1"], full_name=form.cleaned_data["full_name"]
+                )
+            except PortalError as exc:
+                return render(request, "portal/invitation_invalid.html", {"error": str(exc)}, status=404)
+            login(request, user, backend="allauth.account.auth_backends.AuthenticationBackend")
+            messages.success(request, _("Welcome! Your account is ready."))
+            return redirect("home")
+        return render(request, "portal/invitation_accept.html", {"form": form, "invitation": invitation}, status=400)
+
+
+class CustomerHomeView(ScopedViewMixin, TemplateView):
+    """The customer's self-service page. Billing, subscriptions and tickets join it as their apps land."""
+
+    allowed_roles = CUSTOMER_ROLES
+    template_name = "portal/customer_home.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(customer=self.scope.customer, partner=self.scope.partner, **kwargs)
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's set_language, and the choice is remembered on the signed-in user's profile."""
+    from django.views.i18n import set_language as django_set_language
+
+    response = django_set_language(request)
+    lang = request.POST.get("language")
+    if request.method == "POST" and request.user.is_authenticated and lang in ("en", "ru"):
+        type(request.user).objects.filter(pk=request.user.pk).update(language=lang)
+    return response
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database and broker state as JSON; 503 when either is down. Public: it reveals no data."""
+    checks: dict[str, dict[str, Any]] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = {"ok": True, "vendor": connection.vendor}
+    except Exception as exc:  # noqa: BLE001 - any failure means "down"; the reason is reported
+        checks["database"] = {"ok": False, "error": exc.__class__.__name__}
+    try:
+        with celery_app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            checks["broker"] = {"ok": True, "transport": conn.transport.driver_type}
+    except Exception as exc:  # noqa: BLE001
+        checks["broker"] = {"ok": False, "error": exc.__class__.__name__}
+    ok = all(c["ok"] for c in checks.values())
+    return JsonResponse({"status": "ok" if ok else "down", "checks": checks}, status=200 if ok else 503)

@@ -1,0 +1,123 @@
+"""Shared fixtures: two partners with staff and customer users, clients signed in as each.
+
+Under CI=true the suite refuses to run without PostgreSQL, Redis and Chromium, so nothing that
+needs them can be skipped silently.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import urllib.parse
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from partner_portal.models import Customer, Partner, Role, User
+from tests.factories import CustomerFactory, PartnerFactory, member
+
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def _reachable(url: str) -> bool:
+    parsed = urllib.parse.urlparse(url)
+    try:
+        socket.create_connection((parsed.hostname, parsed.port), timeout=3).close()
+    except OSError:
+        return False
+    return True
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not CI:
+        return
+    problems = []
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        problems.append("DATABASE_URL must point at PostgreSQL")
+    elif not _reachable(database_url):
+        problems.append(f"PostgreSQL at {database_url} is not reachable")
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not redis_url.startswith("redis://"):
+        problems.append("REDIS_URL must point at Redis")
+    elif not _reachable(redis_url):
+        problems.append(f"Redis at {redis_url} is not reachable")
+    if not shutil.which(CHROMIUM) and not os.access(CHROMIUM, os.X_OK):
+        problems.append(f"Chromium is missing at {CHROMIUM}")
+    if problems:
+        raise pytest.UsageError("CI=true but: " + "; ".join(problems))
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip locally when a service is missing; under CI the same gap is a failure."""
+    if condition:
+        return
+    if CI:
+        pytest.fail(f"required under CI: {reason}")
+    pytest.skip(reason)
+
+
+@dataclass
+class Tenant:
+    """A partner with one user per role and two customers, each with a customer admin."""
+
+    partner: Partner
+    customer: Customer
+    other_customer: Customer
+    admin: User
+    finance: User
+    agent: User
+    customer_admin: User
+    customer_member: User
+    other_customer_admin: User
+
+
+def make_tenant(name: str) -> Tenant:
+    partner = PartnerFactory(name=f"{name} Partners", slug=name.lower())
+    customer = CustomerFactory(partner=partner, name=f"{name} Customer One")
+    other = CustomerFactory(partner=partner, name=f"{name} Customer Two")
+    return Tenant(
+        partner=partner,
+        customer=customer,
+        other_customer=other,
+        admin=member(partner, Role.PARTNER_ADMIN),
+        finance=member(partner, Role.FINANCE),
+        agent=member(partner, Role.SUPPORT_AGENT),
+        customer_admin=member(partner, Role.CUSTOMER_ADMIN, customer=customer),
+        customer_member=member(partner, Role.CUSTOMER_MEMBER, customer=customer),
+        other_customer_admin=member(partner, Role.CUSTOMER_ADMIN, customer=other),
+    )
+
+
+@pytest.fixture
+def tenant(db: None) -> Tenant:
+    return make_tenant("Alpha")
+
+
+@pytest.fixture
+def other_tenant(db: None) -> Tenant:
+    return make_tenant("Beta")
+
+
+@pytest.fixture
+def client_for():
+    def make(user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api_for():
+    def make(user: User) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return make
