@@ -52,6 +52,9 @@ class InvitationAdmin(admin.ModelAdmin):
     exclude = ["token"]
     list_select_related = ["partner", "customer"]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # invitations are sent from the Team and customer pages, which email the link
+
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):

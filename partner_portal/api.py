@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.adapter import get_adapter
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from django.contrib.auth import authenticate
@@ -46,7 +47,8 @@ class AuthTokenView(APIView):
         form = TokenRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         email = form.validated_data["email"].lower()
-        keys = [f"api-token-fail:ip:{request.META.get('REMOTE_ADDR', '')}", f"api-token-fail:email:{email}"]
+        client_ip = get_adapter(request._request).get_client_ip(request._request)
+        keys = [f"api-token-fail:ip:{client_ip}", f"api-token-fail:email:{email}"]
         if any((cache.get(k) or 0) >= TOKEN_FAILURE_LIMIT for k in keys):
             raise Throttled(wait=TOKEN_FAILURE_WINDOW, detail="Too many failed attempts. Try again later.")
         user = authenticate(request._request, email=email, password=form.validated_data["password"])
@@ -63,6 +65,9 @@ class AuthTokenView(APIView):
                 raise AuthenticationFailed({"code": ["The code is not valid."]})
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return "Token"  # answer wrong credentials with 401, as DRF does for authenticated endpoints
 
     @staticmethod
     def _fail(keys: list[str]) -> None:
@@ -89,6 +94,7 @@ class CustomerViewSet(
     """Customers of the caller's partner; a customer user sees only its own. Partner admins and
     finance create and edit them."""
 
+    queryset = Customer.objects.none()  # the schema's model; requests read get_queryset()
     serializer_class = CustomerSerializer
     write_roles = CUSTOMER_WRITERS
     http_method_names = ["get", "post", "patch", "head", "options"]

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import translation
 
 from partner_portal.tenancy import request_scope
 
@@ -33,3 +34,17 @@ class MfaRequiredMiddleware:
         if scope is None or scope.role not in settings.PORTAL_MFA_REQUIRED_ROLES:
             return False
         return not Authenticator.objects.filter(user=request.user, type=Authenticator.Type.TOTP).exists()
+
+
+class UserLanguageMiddleware:
+    """A signed-in user's saved language applies wherever they sign in, unless this browser chose one."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = user.language
+        return self.get_response(request)

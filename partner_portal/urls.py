@@ -1,9 +1,13 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from partner_portal import api, views
+
+# The Django admin signs in through allauth too: its rate limits and TOTP apply there as well.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 router = DefaultRouter()
 router.register("customers", api.CustomerViewSet, basename="customer")

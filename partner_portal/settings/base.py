@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "partner_portal.middleware.UserLanguageMiddleware",
     "partner_portal.middleware.MfaRequiredMiddleware",
 ]
 
@@ -109,6 +110,8 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
+    # A task not acknowledged within this time is delivered again; longer than the longest job.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 60 * 60}
 else:
     # A file cache is shared by the web server and the workers, so login rate limits hold across them.
     CACHES = {
@@ -169,6 +172,9 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_RATE_LIMITS: dict[str, str] = {}  # empty dict means allauth's defaults, which are on
+# Behind N reverse proxies, the client address is the N-th from the right in X-Forwarded-For;
+# allauth's rate limits and the API token throttle count per client, not per proxy.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[CSP Billing Portal] "
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "CSP Billing Portal"

@@ -74,15 +74,19 @@ def test_keyset_pages_walk_every_row_once_in_both_directions(sort_field: str, de
 
     back = keyset_page(qs, sort_field=sort_field, descending=descending, cursor=pages[-1].prev_cursor, size=5)
     assert back.items == pages[-2].items
-    assert back.next_cursor and back.prev_cursor
+    assert back.next_cursor
+    assert back.prev_cursor
 
 
 @pytest.mark.django_db
 def test_keyset_page_with_a_garbled_cursor_starts_over() -> None:
     partner = PartnerFactory()
     CustomerFactory.create_batch(3, partner=partner)
-    page = keyset_page(Customer.objects.for_partner(partner), sort_field="name", descending=False, cursor="!!not-a-cursor", size=2)
-    assert len(page.items) == 2 and page.prev_cursor is None
+    page = keyset_page(
+        Customer.objects.for_partner(partner), sort_field="name", descending=False, cursor="!!not-a-cursor", size=2
+    )
+    assert len(page.items) == 2
+    assert page.prev_cursor is None
 
 
 @pytest.mark.django_db

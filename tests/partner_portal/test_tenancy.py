@@ -32,14 +32,16 @@ def test_every_portal_model_carries_the_partner_key() -> None:
 
 def test_staff_scope_sees_only_its_partners_customers(tenant: Tenant, other_tenant: Tenant) -> None:
     scope = scope_for_user(tenant.agent)
-    assert scope is not None and scope.is_staff
+    assert scope is not None
+    assert scope.is_staff
     names = set(Customer.objects.for_scope(scope).values_list("name", flat=True))
     assert names == {"Alpha Customer One", "Alpha Customer Two"}
 
 
 def test_customer_scope_sees_only_its_own_customer(tenant: Tenant) -> None:
     scope = scope_for_user(tenant.customer_member)
-    assert scope is not None and not scope.is_staff
+    assert scope is not None
+    assert not scope.is_staff
     assert list(Customer.objects.for_scope(scope)) == [tenant.customer]
     assert set(Membership.objects.for_scope(scope).values_list("user__email", flat=True)) == {
         tenant.customer_admin.email,
@@ -48,7 +50,9 @@ def test_customer_scope_sees_only_its_own_customer(tenant: Tenant) -> None:
 
 
 def test_customer_scope_never_sees_partner_only_models(tenant: Tenant) -> None:
-    AuditEvent.objects.create(partner=tenant.partner, customer=tenant.customer, action="x", target_type="t", target_id="1", target_repr="r")
+    AuditEvent.objects.create(
+        partner=tenant.partner, customer=tenant.customer, action="x", target_type="t", target_id="1", target_repr="r"
+    )
     assert AuditEvent.objects.for_scope(scope_for_user(tenant.customer_admin)).count() == 0
     assert AuditEvent.objects.for_scope(scope_for_user(tenant.admin)).count() == 1
 

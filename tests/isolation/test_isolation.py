@@ -1,0 +1,178 @@
+"""Tenant isolation across the whole URL map.
+
+Every URL pattern and API route is requested by a user of another partner and by a user of another
+customer, with the ids of the victim's rows filled in. None of them may show a foreign row: object
+URLs answer 404 (or 403 where the role has no access at all), and any page that does answer 200 must
+not contain a name, email or tenant ID of the victim. New URL patterns are walked automatically.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.apps import apps
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from partner_portal.audit import audit_record
+from partner_portal.models import Invitation, User
+from partner_portal.services import InvitationRequest, invitation_create
+from tests.conftest import Tenant
+
+pytestmark = pytest.mark.django_db
+
+# Routes reachable by design without a scope, and why they cannot leak a tenant's rows.
+PUBLIC_BY_DESIGN = {
+    "invitation_accept": "the token in the link is the secret; without it the page is 404",
+}
+# Requests that would end the requester's session; they are walked with GET only, which is harmless.
+MUTATING_WITHOUT_OBJECT = re.compile(r"^/(accounts|i18n)/")
+ID_KWARG = re.compile(r"(^|_)(pk|id)$|^object_id$")
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    template: str  # path with {kwarg} placeholders
+    kwargs: tuple[str, ...]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.template.startswith("/admin/")
+
+
+def _routes(patterns: list, prefix: str = "", namespace: str = "") -> Iterator[Route]:
+    for p in patterns:
+        text = _to_template(str(p.pattern))
+        if isinstance(p, URLResolver):
+            ns = f"{namespace}{p.namespace}:" if p.namespace else namespace
+            yield from _routes(p.url_patterns, prefix + text, ns)
+        elif isinstance(p, URLPattern):
+            template = "/" + prefix + text
+            yield Route(
+                name=f"{namespace}{p.name or ''}", template=template, kwargs=tuple(re.findall(r"{(\w+)}", template))
+            )
+
+
+def _to_template(pattern: str) -> str:
+    pattern = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern)  # named regex groups
+    pattern = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", pattern)  # path converters
+    pattern = pattern.lstrip("^").rstrip("$").replace("\\.", ".").replace("/?", "/")
+    return pattern.replace("\\Z", "")
+
+
+def all_routes() -> list[Route]:
+    return list(_routes(get_resolver().url_patterns))
+
+
+def _victim_markers(victim: Tenant, *, include_staff: bool) -> set[str]:
+    markers = {
+        victim.customer.name,
+        str(victim.customer.tenant_id),
+        victim.customer_admin.email,
+        victim.customer_member.email,
+    }
+    if include_staff:
+        markers |= {victim.partner.name, victim.other_customer.name, str(victim.other_customer.tenant_id)}
+        markers |= {u.email for u in (victim.admin, victim.finance, victim.agent, victim.other_customer_admin)}
+    return markers
+
+
+def _victim_ids(victim: Tenant) -> list[int]:
+    """Primary keys of every row the victim's partner owns, in every portal model."""
+    ids: set[int] = set()
+    for app_label in ("partner_portal", "subscriptions", "billing", "tickets", "escalation"):
+        for model in apps.get_app_config(app_label).get_models():
+            if hasattr(model.objects, "for_partner"):
+                ids.update(model.objects.for_partner(victim.partner).values_list("pk", flat=True))
+    return sorted(ids)
+
+
+def _fill(route: Route, value: object) -> str:
+    values = {k: (value if ID_KWARG.search(k) else "x") for k in route.kwargs}
+    values.setdefault("format", "json")
+    if "format" in route.kwargs:
+        values["format"] = "json"
+    return route.template.format(**values)
+
+
+def _populate(victim: Tenant) -> None:
+    audit_record(partner=victim.partner, actor=victim.admin, action="customer.updated", target=victim.customer)
+    invitation_create(
+        partner=victim.partner,
+        actor=victim.admin,
+        request=InvitationRequest(email="invited@victim.example", role="customer_member", customer=victim.customer),
+        base_url="http://testserver/",
+    )
+
+
+def _walk(requester: User, victim: Tenant, markers: set[str], target_ids: list[int]) -> list[str]:
+    client = Client()
+    client.force_login(requester)
+    problems: list[str] = []
+    for route in all_routes():
+        if route.name in PUBLIC_BY_DESIGN:
+            continue
+        id_kwargs = [k for k in route.kwargs if ID_KWARG.search(k)]
+        values: list[object] = (target_ids[:1] if route.is_admin else target_ids) if id_kwargs else [None]
+        for value in values:
+            url = _fill(route, value)
+            response = client.get(url, HTTP_ACCEPT="text/html,application/json")
+            body = response.content.decode(errors="replace") if response.status_code == 200 else ""
+            leaked = sorted(m for m in markers if m in body)
+            if leaked:
+                problems.append(f"GET {url} ({route.name}) showed {leaked}")
+            if id_kwargs and not route.is_admin and response.status_code not in (302, 403, 404, 405):
+                problems.append(f"GET {url} ({route.name}) answered {response.status_code} for a foreign id")
+            if id_kwargs and not MUTATING_WITHOUT_OBJECT.match(url):
+                for method in ("post", "patch", "put", "delete"):
+                    answer = getattr(client, method)(url, data={}, content_type="application/json")
+                    if answer.status_code not in (302, 403, 404, 405):
+                        problems.append(f"{method.upper()} {url} ({route.name}) answered {answer.status_code}")
+        # The session may have been ended by a walked route; sign in again for the next one.
+        client.force_login(requester)
+    return problems
+
+
+def test_every_route_is_walked() -> None:
+    routes = all_routes()
+    names = {r.name for r in routes}
+    # The portal's own object routes are among them (a broken walker would silently test nothing).
+    assert {"customer_detail", "customer_edit", "customer_invite", "v1:customer-detail"} <= names
+    assert any(r.template == "/staff/customers/{pk}/" for r in routes)
+    assert any(r.template.startswith("/api/v1/customers/{pk}") for r in routes)
+
+
+def test_a_user_of_another_partner_sees_no_foreign_row(tenant: Tenant, other_tenant: Tenant) -> None:
+    _populate(tenant)
+    markers = _victim_markers(tenant, include_staff=True)
+    ids = _victim_ids(tenant)
+    assert tenant.customer.pk in ids
+    for requester in (other_tenant.admin, other_tenant.finance, other_tenant.agent, other_tenant.customer_admin):
+        assert _walk(requester, tenant, markers, ids) == []
+
+
+def test_a_user_of_another_customer_sees_no_foreign_row(tenant: Tenant, other_tenant: Tenant) -> None:
+    _populate(tenant)
+    # The victim is a sibling customer of the same partner, plus everything of the other partner.
+    markers = _victim_markers(tenant, include_staff=False) | _victim_markers(other_tenant, include_staff=True)
+    ids = [
+        tenant.customer.pk,
+        *Invitation.objects.for_customer(tenant.customer).values_list("pk", flat=True),
+        *tenant.customer.memberships.values_list("pk", flat=True),
+        *_victim_ids(other_tenant),
+    ]
+    assert _walk(tenant.other_customer_admin, tenant, markers, ids) == []
+
+
+def test_the_walk_would_catch_a_leak(tenant: Tenant, other_tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scoping switched off, the walk reports foreign rows: proof that it can fail."""
+    from partner_portal.tenancy import TenantQuerySet
+
+    monkeypatch.setattr(TenantQuerySet, "for_scope", lambda self, scope: self.all())
+    problems = _walk(other_tenant.admin, tenant, _victim_markers(tenant, include_staff=True), [tenant.customer.pk])
+    assert any("customer_detail" in p for p in problems)
+    assert any("/api/v1/customers/" in p for p in problems)

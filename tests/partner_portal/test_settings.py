@@ -1,0 +1,115 @@
+"""Settings from the environment: embedded defaults, real services when set, a clean deploy check."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = """
+import json, django
+from django.conf import settings
+django.setup()
+from partner_portal.celery import app
+print(json.dumps({
+    "engine": settings.DATABASES["default"]["ENGINE"],
+    "db_options": {k: str(v) for k, v in settings.DATABASES["default"].get("OPTIONS", {}).items()},
+    "broker": app.conf.broker_url,
+    "backend": str(app.conf.result_backend),
+    "email": settings.EMAIL_BACKEND,
+    "email_host": getattr(settings, "EMAIL_HOST", ""),
+    "email_tls": getattr(settings, "EMAIL_USE_TLS", False),
+    "cache": settings.CACHES["default"]["BACKEND"],
+    "mfa": settings.PORTAL_MFA_REQUIRED,
+}))
+"""
+
+
+def _settings_with(env: dict[str, str], module: str = "partner_portal.settings.dev", tmp: Path | None = None) -> dict:
+    base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "EMAIL_URL", "CI"}}
+    base.update({"DJANGO_SETTINGS_MODULE": module, **env})
+    if tmp is not None:
+        base["PORTAL_VAR_DIR"] = str(tmp)
+    out = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=base, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_with_nothing_set_the_portal_needs_no_server(tmp_path: Path) -> None:
+    probe = _settings_with({}, tmp=tmp_path)
+    assert probe["engine"] == "django.db.backends.sqlite3"
+    # Shared by web, worker and beat: WAL, IMMEDIATE transactions and a busy timeout.
+    assert probe["db_options"]["transaction_mode"] == "IMMEDIATE"
+    assert "journal_mode=WAL" in probe["db_options"]["init_command"]
+    assert probe["broker"] == "filesystem://"
+    assert probe["backend"].startswith("file://")
+    assert probe["email"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert probe["mfa"] is False
+
+
+def test_with_services_set_the_portal_uses_postgresql_redis_and_smtp(tmp_path: Path) -> None:
+    probe = _settings_with(
+        {
+            "DATABASE_URL": "postgres://portal:secret@db.internal:5432/portal",
+            "REDIS_URL": "redis://cache.internal:6379/1",
+            "EMAIL_URL": "smtp+tls://mailer:pw@smtp.internal:587",
+        },
+        tmp=tmp_path,
+    )
+    assert probe["engine"] == "django.db.backends.postgresql"
+    assert probe["broker"] == "redis://cache.internal:6379/1"
+    assert probe["backend"] == "redis://cache.internal:6379/1"
+    assert probe["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert probe["email"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert probe["email_host"] == "smtp.internal"
+    assert probe["email_tls"] is True
+
+
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "partner_portal.settings.production",
+    "SECRET_KEY": "k3x!8v#q2m@w9z$r5t^y7u&i1o*p0a(s)d-f+g=h_j[k]l;z:x<c>v?b/n.m,q1w2e",
+    "ALLOWED_HOSTS": "portal.example.com",
+    "DATABASE_URL": "postgres://portal@127.0.0.1:5432/portal",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "EMAIL_URL": "smtp+tls://portal:secret@smtp.example.com:587",
+}
+
+
+def test_production_mode_passes_the_deploy_check_with_no_warning() -> None:
+    env = {**{k: v for k, v in os.environ.items() if k != "CI"}, **PRODUCTION_ENV}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_mode_requires_mfa_and_refuses_a_weak_secret_key() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    probe = _settings_with(PRODUCTION_ENV, module="partner_portal.settings.production")
+    assert probe["mfa"] is True
+    weak = {**env, **PRODUCTION_ENV, "SECRET_KEY": "short"}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=weak, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be a random string" in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"])
+def test_production_mode_refuses_to_start_without_required_settings(missing: str) -> None:
+    env = {k: v for k, v in {**os.environ, **PRODUCTION_ENV}.items() if k not in (missing, "CI")}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert missing in result.stderr
