@@ -49,6 +49,7 @@ test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy partner_portal subscriptions billing tickets escalation
 	DJANGO_SETTINGS_MODULE=partner_portal.settings.test $(MANAGE) makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
@@ -56,6 +57,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy partner_portal subscriptions billing tickets escalation
 
 messages: $(STAMP)
 	$(MANAGE) makemessages -l ru --ignore=.venv --ignore=var --ignore=tests --ignore=bench

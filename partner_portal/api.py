@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from allauth.account.adapter import get_adapter
 from allauth.mfa.models import Authenticator
@@ -104,18 +104,20 @@ class CustomerViewSet(
     def get_queryset(self) -> Any:
         return selectors.customer_list(scope=self.scope)
 
-    def perform_create(self, serializer: CustomerSerializer) -> None:
+    def perform_create(self, serializer: serializers.BaseSerializer[Customer]) -> None:
         try:
             serializer.instance = services.customer_create(
-                partner=self.scope.partner, actor=self.request.user, data=dict(serializer.validated_data)
+                partner=self.scope.partner, actor=self.scope.user, data=dict(serializer.validated_data)
             )
         except services.DuplicateTenantId as exc:
             raise serializers.ValidationError({"tenant_id": [str(exc)]}) from exc
 
-    def perform_update(self, serializer: CustomerSerializer) -> None:
+    def perform_update(self, serializer: serializers.BaseSerializer[Customer]) -> None:
         try:
             serializer.instance = services.customer_update(
-                customer=serializer.instance, actor=self.request.user, changes=dict(serializer.validated_data)
+                customer=cast(Customer, serializer.instance),
+                actor=self.scope.user,
+                changes=dict(serializer.validated_data),
             )
         except services.DuplicateTenantId as exc:
             raise serializers.ValidationError({"tenant_id": [str(exc)]}) from exc

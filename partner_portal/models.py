@@ -240,7 +240,7 @@ class AuditEventQuerySet(TenantQuerySet["AuditEvent"]):
     def update(self, **kwargs: Any) -> int:
         raise AppendOnlyError("audit events are append-only")
 
-    def delete(self) -> tuple[int, dict[str, int]]:  # type: ignore[override]
+    def delete(self) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("audit events are append-only")
 
 

@@ -59,6 +59,8 @@ def keyset_page(
     `sort_field` must be a non-null concrete field; pk breaks ties so every row has one place.
     """
     field = queryset.model._meta.get_field(sort_field)
+    if not isinstance(field, models.Field) or field.null:
+        raise ValueError(f"cannot page on {sort_field}: a non-null concrete field is needed")
     decoded = _decode(cursor) if cursor else None
     direction = decoded[1] if decoded else "next"
     backwards = direction == "prev"

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.http import Http404, HttpRequest
 
@@ -93,7 +94,7 @@ def request_scope(request: HttpRequest | Any) -> Scope | None:
     user = getattr(request, "user", None)
     cached = getattr(request, _CACHE_ATTR, None)
     if cached is not None and cached[0] == getattr(user, "pk", None):
-        return cached[1]
+        return cast(Scope | None, cached[1])
     scope = scope_for_user(user)
     setattr(request, _CACHE_ATTR, (getattr(user, "pk", None), scope))
     return scope
@@ -103,5 +104,5 @@ def get_scoped_or_404(queryset: TenantQuerySet[_M], scope: Scope, **lookup: Any)
     """Fetch one object within the scope. Missing and foreign objects are both 404."""
     try:
         return queryset.for_scope(scope).get(**lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError) as exc:
+    except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc

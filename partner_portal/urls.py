@@ -1,10 +1,10 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from partner_portal import api, views
+from partner_portal import api, dashboards, views
 
 # The Django admin signs in through allauth too: its rate limits and TOTP apply there as well.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -12,7 +12,7 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 router = DefaultRouter()
 router.register("customers", api.CustomerViewSet, basename="customer")
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", api.AuthTokenView.as_view(), name="api_token"),
     path("", include(router.urls)),
 ]
@@ -23,14 +23,14 @@ urlpatterns = [
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("invitations/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation_accept"),
-    path("staff/", views.StaffDashboardView.as_view(), name="staff_dashboard"),
+    path("staff/", dashboards.StaffDashboardView.as_view(), name="staff_dashboard"),
     path("staff/customers/", views.CustomerListView.as_view(), name="customer_list"),
     path("staff/customers/new/", views.CustomerCreateView.as_view(), name="customer_create"),
     path("staff/customers/<int:pk>/", views.CustomerDetailView.as_view(), name="customer_detail"),
     path("staff/customers/<int:pk>/edit/", views.CustomerEditView.as_view(), name="customer_edit"),
     path("staff/customers/<int:pk>/invite/", views.CustomerInviteView.as_view(), name="customer_invite"),
     path("staff/team/", views.TeamView.as_view(), name="team"),
-    path("my/", views.CustomerHomeView.as_view(), name="customer_home"),
+    path("my/", dashboards.CustomerHomeView.as_view(), name="customer_home"),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),

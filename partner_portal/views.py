@@ -1,4 +1,4 @@
-"""Core pages: home routing, staff dashboard, customers, team and invitations, customer home, health.
+"""Core pages: home routing, customers, team and invitations, language, health.
 
 Thin: a form validates, a service acts, a selector reads. Scope comes from ScopedViewMixin.
 """
@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
-from partner_portal import clock, selectors, services
+from partner_portal import selectors, services
 from partner_portal.access import CUSTOMER_WRITERS, STAFF_MANAGERS, ScopedViewMixin
 from partner_portal.celery import app as celery_app
 from partner_portal.errors import PortalError
@@ -27,9 +27,9 @@ from partner_portal.forms import (
     InvitationAcceptForm,
     StaffInvitationForm,
 )
-from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES
+from partner_portal.models import STAFF_ROLES
 from partner_portal.pagination import keyset_page
-from partner_portal.tenancy import request_scope
+from partner_portal.tenancy import Scope, request_scope
 
 CUSTOMER_PAGE_SIZE = 25
 
@@ -42,20 +42,6 @@ def home(request: HttpRequest) -> HttpResponse:
     if scope is None:
         return render(request, "portal/no_membership.html", status=403)
     return redirect("staff_dashboard" if scope.is_staff else "customer_home")
-
-
-class StaffDashboardView(ScopedViewMixin, TemplateView):
-    allowed_roles = STAFF_ROLES
-    template_name = "portal/staff_dashboard.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(
-            counts=selectors.dashboard_counts(scope=self.scope),
-            recent_customers=selectors.customer_list(scope=self.scope).order_by("-created_at", "-pk")[:5],
-            activity=selectors.recent_audit(scope=self.scope, limit=8),
-            today=clock.today(self.scope.partner.time_zone),
-            **kwargs,
-        )
 
 
 class CustomerListView(ScopedViewMixin, TemplateView):
@@ -108,7 +94,7 @@ class CustomerCreateView(ScopedViewMixin, View):
         if form.is_valid():
             try:
                 customer = services.customer_create(
-                    partner=self.scope.partner, actor=request.user, data=form.cleaned_data
+                    partner=self.scope.partner, actor=self.scope.user, data=form.cleaned_data
                 )
             except services.DuplicateTenantId as exc:
                 form.add_error("tenant_id", str(exc))
@@ -133,7 +119,7 @@ class CustomerEditView(ScopedViewMixin, View):
         form = CustomerForm(request.POST, instance=selectors.customer_get(scope=self.scope, pk=pk))
         if form.is_valid():
             try:
-                services.customer_update(customer=customer, actor=request.user, changes=form.cleaned_data)
+                services.customer_update(customer=customer, actor=self.scope.user, changes=form.cleaned_data)
             except services.DuplicateTenantId as exc:
                 form.add_error("tenant_id", str(exc))
             else:
@@ -169,7 +155,7 @@ class CustomerInviteView(ScopedViewMixin, View):
             invite = services.InvitationRequest(
                 email=form.cleaned_data["email"], role=form.cleaned_data["role"], customer=customer
             )
-            _invite(request, self.scope.partner, invite)
+            _invite(request, self.scope, invite)
         else:
             messages.error(request, _("Enter a valid email address and role."))
         return redirect("customer_detail", pk=customer.pk)
@@ -187,7 +173,7 @@ class TeamView(ScopedViewMixin, View):
         form = StaffInvitationForm(request.POST)
         if form.is_valid():
             invite = services.InvitationRequest(email=form.cleaned_data["email"], role=form.cleaned_data["role"])
-            if _invite(request, self.scope.partner, invite):
+            if _invite(request, self.scope, invite):
                 return redirect("team")
         return self._render(request, form, status=400)
 
@@ -201,10 +187,10 @@ class TeamView(ScopedViewMixin, View):
         return render(request, "portal/team.html", context, status=status)
 
 
-def _invite(request: HttpRequest, partner: Any, invite: services.InvitationRequest) -> bool:
+def _invite(request: HttpRequest, scope: Scope, invite: services.InvitationRequest) -> bool:
     try:
         services.invitation_create(
-            partner=partner, actor=request.user, request=invite, base_url=request.build_absolute_uri("/")
+            partner=scope.partner, actor=scope.user, request=invite, base_url=request.build_absolute_uri("/")
         )
     except PortalError as exc:
         messages.error(request, str(exc))
@@ -241,16 +227,6 @@ class InvitationAcceptView(View):
             messages.success(request, _("Welcome! Your account is ready."))
             return redirect("home")
         return render(request, "portal/invitation_accept.html", {"form": form, "invitation": invitation}, status=400)
-
-
-class CustomerHomeView(ScopedViewMixin, TemplateView):
-    """The customer's self-service page. Billing, subscriptions and tickets join it as their apps land."""
-
-    allowed_roles = CUSTOMER_ROLES
-    template_name = "portal/customer_home.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(customer=self.scope.customer, partner=self.scope.partner, **kwargs)
 
 
 def set_language(request: HttpRequest) -> HttpResponse:

@@ -85,7 +85,7 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 # SQLite is shared by the web server, the worker and beat in the embedded setup: WAL journal,
 # IMMEDIATE transactions and a busy timeout keep them from failing with "database is locked".
-SQLITE_OPTIONS = {
+SQLITE_OPTIONS: dict[str, object] = {
     "transaction_mode": "IMMEDIATE",
     "timeout": 20,
     "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
@@ -111,7 +111,7 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
     # A task not acknowledged within this time is delivered again; longer than the longest job.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 60 * 60}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 6 * 60 * 60}
 else:
     # A file cache is shared by the web server and the workers, so login rate limits hold across them.
     CACHES = {
