@@ -42,12 +42,14 @@ WORKDIR /app
 COPY . /app
 
 # Translations and static files are compiled into the image. The production settings refuse to load
-# without SECRET_KEY and ALLOWED_HOSTS, so dummy values are given to these commands only; they are not
-# kept in the image. Static files land in $PORTAL_VAR_DIR/staticfiles and are served by whitenoise.
-# Only $PORTAL_VAR_DIR/media is meant to be a volume: mounting a volume over $PORTAL_VAR_DIR itself
-# would hide the collected static files of the running image.
+# without their required variables, so dummy values are given to these commands only; they are not
+# kept in the image and nothing connects to them. Static files land in /app/staticfiles (whitenoise
+# serves them); $PORTAL_VAR_DIR/media is the volume for files the portal writes.
 RUN export SECRET_KEY=build-only-dummy-secret-key-not-used-at-runtime-0123456789abcdefghij \
         ALLOWED_HOSTS=localhost \
+        DATABASE_URL=postgres://build@localhost/build \
+        REDIS_URL=redis://localhost:6379/0 \
+        EMAIL_URL=smtp://localhost:25 \
     && if find . -path '*/locale/*' -name '*.po' | grep -q .; then \
         python manage.py compilemessages; \
     fi \

@@ -27,7 +27,7 @@ from partner_portal.forms import (
     InvitationAcceptForm,
     StaffInvitationForm,
 )
-from partner_portal.models import STAFF_ROLES
+from partner_portal.models import STAFF_ROLES, User
 from partner_portal.pagination import keyset_page
 from partner_portal.tenancy import Scope, request_scope
 
@@ -236,7 +236,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
     response = django_set_language(request)
     lang = request.POST.get("language")
     if request.method == "POST" and request.user.is_authenticated and lang in ("en", "ru"):
-        type(request.user).objects.filter(pk=request.user.pk).update(language=lang)
+        User.objects.filter(pk=request.user.pk).update(language=lang)
     return response
 
 

@@ -129,3 +129,9 @@ def _fresh_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """Run what services schedule after commit (emails, tasks), as a real commit would."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
