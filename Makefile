@@ -53,6 +53,12 @@ test: $(STAMP) system-deps
 	DJANGO_SETTINGS_MODULE=partner_portal.settings.test $(MANAGE) makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# Benchmarks against PostgreSQL (DATABASE_URL); results are recorded in docs/benchmarks.md.
+bench: $(STAMP)
+	@test -n "$$DATABASE_URL" || { echo "make bench needs DATABASE_URL (PostgreSQL)"; exit 1; }
+	$(MANAGE) migrate --noinput -v0
+	$(PY) bench/customer_list.py
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -76,7 +76,11 @@ def keyset_page(
             value, pk, decoded = None, 0, None
         if decoded:
             op = "lt" if desc else "gt"
-            qs = qs.filter(Q(**{f"{sort_field}__{op}": value}) | Q(**{sort_field: value, f"pk__{op}": pk}))
+            # (field, pk) after the cursor. The redundant `field >= value` bound lets PostgreSQL
+            # walk the (partner, field, id) index from the cursor instead of filtering every row.
+            qs = qs.filter(**{f"{sort_field}__{op}e": value}).filter(
+                Q(**{f"{sort_field}__{op}": value}) | Q(**{f"pk__{op}": pk})
+            )
     rows = list(qs[: size + 1])
     has_more = len(rows) > size
     rows = rows[:size]
