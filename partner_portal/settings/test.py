@@ -1,7 +1,7 @@
 """Test mode: the embedded defaults or, with DATABASE_URL and REDIS_URL, PostgreSQL and Redis."""
 
 from .base import *  # noqa: F403
-from .base import REDIS_URL, STATIC_ROOT
+from .base import STATIC_ROOT
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast hashing: tests create many users
@@ -12,10 +12,10 @@ STORAGES = {
 }
 # Each test run gets a fresh cache so rate limits from one test do not leak into the next.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-if not REDIS_URL:
-    # Without Redis, tasks run in-process; the Celery round-trip test requires REDIS_URL.
-    CELERY_TASK_ALWAYS_EAGER = True
-    CELERY_TASK_EAGER_PROPAGATES = True
+# Tasks run in-process, so tests see their effects at once; the Celery round-trip test switches
+# this off and drives a real worker on Redis.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
 
 # whitenoise looks for the collected files at start-up; an empty folder is enough here.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -11,10 +11,6 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from tests.conftest import CHROMIUM, require
 from tests.factories import PASSWORD
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls of the test body are
-# still synchronous and safe, so Django's async guard is relaxed for browser tests only.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 # Flags for a sandboxed root run on a machine with no outside network (no background fetches).
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -34,10 +30,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     require(os.access(CHROMIUM, os.X_OK), f"Chromium not found at {CHROMIUM}")
-    with sync_playwright() as playwright:
+    # Playwright's sync API keeps an event loop running in this thread while the browser lives; the
+    # ORM calls of the tests (and the database set-up around them) are still synchronous and safe,
+    # so Django's async guard is relaxed while browser tests run, and restored afterwards.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
@@ -56,5 +56,5 @@ def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
     page.goto("/accounts/login/")
     page.fill("input[name=login]", email)
     page.fill("input[name=password]", password)
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_load_state("networkidle")

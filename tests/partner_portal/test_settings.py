@@ -30,8 +30,13 @@ print(json.dumps({
 """
 
 
+def _clean_env() -> dict[str, str]:
+    """This process's environment without what the test run itself sets."""
+    return {k: v for k, v in os.environ.items() if k not in {"CI", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+
+
 def _settings_with(env: dict[str, str], module: str = "partner_portal.settings.dev", tmp: Path | None = None) -> dict:
-    base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "EMAIL_URL", "CI"}}
+    base = {k: v for k, v in _clean_env().items() if k not in {"DATABASE_URL", "REDIS_URL", "EMAIL_URL"}}
     base.update({"DJANGO_SETTINGS_MODULE": module, **env})
     if tmp is not None:
         base["PORTAL_VAR_DIR"] = str(tmp)
@@ -80,7 +85,7 @@ PRODUCTION_ENV = {
 
 
 def test_production_mode_passes_the_deploy_check_with_no_warning() -> None:
-    env = {**{k: v for k, v in os.environ.items() if k != "CI"}, **PRODUCTION_ENV}
+    env = {**_clean_env(), **PRODUCTION_ENV}
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
@@ -94,7 +99,7 @@ def test_production_mode_passes_the_deploy_check_with_no_warning() -> None:
 
 
 def test_production_mode_requires_mfa_and_refuses_a_weak_secret_key() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env = _clean_env()
     probe = _settings_with(PRODUCTION_ENV, module="partner_portal.settings.production")
     assert probe["mfa"] is True
     weak = {**env, **PRODUCTION_ENV, "SECRET_KEY": "short"}
@@ -107,7 +112,7 @@ def test_production_mode_requires_mfa_and_refuses_a_weak_secret_key() -> None:
 
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"])
 def test_production_mode_refuses_to_start_without_required_settings(missing: str) -> None:
-    env = {k: v for k, v in {**os.environ, **PRODUCTION_ENV}.items() if k not in (missing, "CI")}
+    env = {k: v for k, v in {**_clean_env(), **PRODUCTION_ENV}.items() if k != missing}
     result = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, check=False
     )
