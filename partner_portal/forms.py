@@ -18,7 +18,8 @@ class CustomerForm(forms.ModelForm):
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),
             "notes": forms.Textarea(attrs={"rows": 3}),
-            "promise_to_pay_until": forms.DateInput(attrs={"type": "date"}),
+            # ISO format whatever the language: a date input accepts nothing else.
+            "promise_to_pay_until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
 
 

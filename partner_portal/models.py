@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from typing import Any, ClassVar
+from zoneinfo import available_timezones
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -68,6 +70,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
 
+def validate_time_zone(value: str) -> None:
+    if value not in available_timezones():
+        raise ValidationError(_("%(value)s is not a known time zone, e.g. Europe/London."), params={"value": value})
+
+
 class Partner(models.Model):
     """The tenant: a CSP partner organisation. Everything else belongs to one."""
 
@@ -81,7 +88,7 @@ class Partner(models.Model):
     microsoft_partner_id = models.CharField(_("Microsoft partner ID"), max_length=20, blank=True)
     cloud = models.CharField(_("Partner Center cloud"), max_length=20, choices=Cloud.choices, default=Cloud.GLOBAL)
     default_currency = models.CharField(_("default currency"), max_length=3, choices=CURRENCY_CHOICES, default="USD")
-    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_time_zone])
     locale = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.EN)
     address = models.TextField(_("address"), blank=True)
     support_email = models.EmailField(_("support email"), blank=True)
@@ -181,8 +188,8 @@ class Membership(models.Model):
         constraints = [
             # Staff roles have no customer; customer roles always have one.
             models.CheckConstraint(
-                condition=(Q(role__in=[r.value for r in STAFF_ROLES]) & Q(customer__isnull=True))
-                | (Q(role__in=[r.value for r in CUSTOMER_ROLES]) & Q(customer__isnull=False)),
+                condition=(Q(role__in=sorted(STAFF_ROLES)) & Q(customer__isnull=True))
+                | (Q(role__in=sorted(CUSTOMER_ROLES)) & Q(customer__isnull=False)),
                 name="membership_role_matches_customer",
             ),
         ]
@@ -220,8 +227,8 @@ class Invitation(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=(Q(role__in=[r.value for r in STAFF_ROLES]) & Q(customer__isnull=True))
-                | (Q(role__in=[r.value for r in CUSTOMER_ROLES]) & Q(customer__isnull=False)),
+                condition=(Q(role__in=sorted(STAFF_ROLES)) & Q(customer__isnull=True))
+                | (Q(role__in=sorted(CUSTOMER_ROLES)) & Q(customer__isnull=False)),
                 name="invitation_role_matches_customer",
             ),
         ]

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from partner_portal import clock
 from partner_portal.audit import audit_record
@@ -64,7 +65,7 @@ def customer_create(*, partner: Partner, actor: User | None, data: dict[str, Any
         with transaction.atomic():
             customer.save()
     except IntegrityError as exc:
-        raise DuplicateTenantId("A customer with this Microsoft tenant ID already exists.") from exc
+        raise DuplicateTenantId(_("A customer with this Microsoft tenant ID already exists.")) from exc
     audit_record(
         partner=partner,
         actor=actor,
@@ -95,7 +96,7 @@ def customer_update(*, customer: Customer, actor: User | None, changes: dict[str
         with transaction.atomic():
             customer.save(update_fields=list(diff))
     except IntegrityError as exc:
-        raise DuplicateTenantId("A customer with this Microsoft tenant ID already exists.") from exc
+        raise DuplicateTenantId(_("A customer with this Microsoft tenant ID already exists.")) from exc
     audit_record(partner=customer.partner, actor=actor, action="customer.updated", target=customer, data=diff)
     return customer
 
@@ -115,13 +116,13 @@ def invitation_create(*, partner: Partner, actor: User, request: InvitationReque
     """
     email = request.email.strip().lower()
     if request.role in STAFF_ROLES and request.customer is not None:
-        raise RoleNotAllowed("Staff roles do not belong to a customer.")
+        raise RoleNotAllowed(_("Staff roles do not belong to a customer."))
     if request.role in CUSTOMER_ROLES and request.customer is None:
-        raise RoleNotAllowed("Choose the customer this user belongs to.")
+        raise RoleNotAllowed(_("Choose the customer this user belongs to."))
     if request.customer is not None and request.customer.partner_id != partner.pk:
-        raise RoleNotAllowed("Choose one of your own customers.")
+        raise RoleNotAllowed(_("Choose one of your own customers."))
     if User.objects.filter(email__iexact=email, membership__isnull=False).exists():
-        raise InvitationInvalid("This person already has an account in the portal.")
+        raise InvitationInvalid(_("This person already has an account in the portal."))
     invitation = Invitation.objects.create(
         partner=partner,
         customer=request.customer,
@@ -161,7 +162,7 @@ def invitation_send(*, invitation_id: int, accept_url: str) -> None:
 def invitation_get_open(*, token: str) -> Invitation:
     invitation = Invitation.objects.select_related("partner", "customer").filter(token=token).first()
     if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= clock.now():
-        raise InvitationInvalid("This invitation has expired or was already used. Ask for a new one.")
+        raise InvitationInvalid(_("This invitation has expired or was already used. Ask for a new one."))
     return invitation
 
 
@@ -174,10 +175,10 @@ def invitation_accept(*, token: str, password: str, full_name: str = "") -> User
     invitation = invitation_get_open(token=token)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is not None:
-        raise InvitationInvalid("This invitation has expired or was already used. Ask for a new one.")
+        raise InvitationInvalid(_("This invitation has expired or was already used. Ask for a new one."))
     user = User.objects.filter(email__iexact=invitation.email).first()
     if user is not None and hasattr(user, "membership"):
-        raise InvitationInvalid("This person already has an account in the portal.")
+        raise InvitationInvalid(_("This person already has an account in the portal."))
     if user is None:
         language = invitation.customer.language if invitation.customer else invitation.partner.locale
         user = User.objects.create_user(invitation.email, password, full_name=full_name, language=language)
