@@ -12,6 +12,7 @@ from allauth.account.models import EmailAddress
 from django.db import transaction
 
 from partner_portal.models import Customer, Membership, Partner, Role, User
+from partner_portal.services import customer_create
 
 DEMO_PASSWORD = "portal-demo-2026"  # noqa: S105 - the documented demo password
 _NAMESPACE = uuid.UUID("6f1c2d9e-3b7a-4c55-9a0e-1d2b3c4d5e6f")
@@ -194,22 +195,28 @@ def seed_core() -> DemoCore:
             user = _user(email)
             Membership.objects.get_or_create(user=user, defaults={"partner": partner, "role": role})
             result.users[email] = user
+        admin = result.users[next(iter(spec.staff))]
         for c in spec.customers:
-            customer, _ = Customer.objects.get_or_create(
-                partner=partner,
-                tenant_id=uuid.uuid5(_NAMESPACE, f"{spec.slug}:{c.domain}"),
-                defaults={
-                    "name": c.name,
-                    "domain": c.domain,
-                    "billing_contact": c.contact,
-                    "billing_email": f"accounts@{c.domain}",
-                    "address": c.address,
-                    "country": c.country,
-                    "currency": c.currency,
-                    "language": c.language,
-                    "credit_days": c.credit_days,
-                },
-            )
+            tenant_id = uuid.uuid5(_NAMESPACE, f"{spec.slug}:{c.domain}")
+            customer = Customer.objects.filter(partner=partner, tenant_id=tenant_id).first()
+            if customer is None:
+                # Through the service, as staff would: the demo's audit trail shows who added whom.
+                customer = customer_create(
+                    partner=partner,
+                    actor=admin,
+                    data={
+                        "name": c.name,
+                        "tenant_id": tenant_id,
+                        "domain": c.domain,
+                        "billing_contact": c.contact,
+                        "billing_email": f"accounts@{c.domain}",
+                        "address": c.address,
+                        "country": c.country,
+                        "currency": c.currency,
+                        "language": c.language,
+                        "credit_days": c.credit_days,
+                    },
+                )
             result.customers[c.domain] = customer
             if c.user:
                 user = _user(c.user, language=c.language)

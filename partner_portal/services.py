@@ -147,9 +147,9 @@ def invitation_create(*, partner: Partner, actor: User, request: InvitationReque
 
 def invitation_send(*, invitation_id: int, accept_url: str) -> None:
     """Email the invitation, in the customer's language for customer users. Skipped once accepted."""
-    invitation = Invitation.objects.select_related("partner", "customer").get(pk=invitation_id)
-    if invitation.accepted_at is not None:
-        return
+    invitation = Invitation.objects.select_related("partner", "customer").filter(pk=invitation_id).first()
+    if invitation is None or invitation.accepted_at is not None:
+        return  # withdrawn or already accepted: nothing to send
     language = invitation.customer.language if invitation.customer else invitation.partner.locale
     context = {"invitation": invitation, "partner": invitation.partner, "accept_url": accept_url}
     with translation.override(language):
