@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-# ISO 4217 minor units of the currencies the portal bills in; the default is 2.
-CURRENCY_EXPONENTS: dict[str, int] = {"JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3}
+from django.db import models
+
+# ISO 4217 minor units of the currencies the portal bills in; the default is 2. Money columns hold
+# two places (MoneyField), so only currencies with at most two are offered.
+CURRENCY_EXPONENTS: dict[str, int] = {"JPY": 0, "KRW": 0}
 CURRENCY_CHOICES = [
     ("USD", "USD"),
     ("EUR", "EUR"),
@@ -27,3 +31,12 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     if not isinstance(amount, Decimal):
         raise TypeError(f"money must be Decimal, got {type(amount).__name__}")
     return amount.quantize(Decimal(1).scaleb(-exponent(currency)), rounding=ROUND_HALF_UP)
+
+
+class MoneyField(models.DecimalField):  # type: ignore[type-arg]  # generic only in the stubs
+    """An amount of money: 16 digits with 2 places (the exponent of every currency but a few)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max_digits", 16)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(*args, **kwargs)

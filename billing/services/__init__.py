@@ -1,0 +1,26 @@
+"""Every write of billing. Import from here: `from billing.services import invoice_issue`."""
+
+from billing.services.credit_notes import credit_note_issue
+from billing.services.invoicing import (
+    LineInput,
+    invoice_draft_create,
+    invoice_draft_update,
+    invoice_issue,
+    invoice_void,
+    line_amounts,
+)
+from billing.services.numbering import number_next
+from billing.services.payments import AllocationInput, payment_record
+
+__all__ = [
+    "AllocationInput",
+    "LineInput",
+    "credit_note_issue",
+    "invoice_draft_create",
+    "invoice_draft_update",
+    "invoice_issue",
+    "invoice_void",
+    "line_amounts",
+    "number_next",
+    "payment_record",
+]
