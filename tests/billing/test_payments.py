@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from billing.errors import AllocationInvalid, CreditNoteInvalid
 from billing.models import CreditNote, Invoice, Payment, PaymentAllocation
 from billing.services import AllocationInput, credit_note_issue, payment_record
+from partner_portal import clock
 from partner_portal.models import AuditEvent
 from tests.conftest import Tenant
 from tests.factories import CustomerFactory, PartnerFactory
@@ -98,12 +99,13 @@ def test_an_allocation_to_another_customers_invoice_is_refused(tenant: Tenant) -
 
 def test_a_credit_note_reduces_the_balance_with_its_own_number(tenant: Tenant) -> None:
     invoice = issued(tenant.customer)
-    note = credit_note_issue(
-        invoice=invoice,
-        actor=tenant.finance,
-        amount=Decimal("32.00"),
-        reason="Two licences cancelled in the grace period",
-    )
+    with clock.frozen(dt.date(2026, 11, 20)):
+        note = credit_note_issue(
+            invoice=invoice,
+            actor=tenant.finance,
+            amount=Decimal("32.00"),
+            reason="Two licences cancelled in the grace period",
+        )
     invoice.refresh_from_db()
     assert note.number == "CN-2026-000001"
     assert (invoice.amount_credited, invoice.balance, invoice.status) == (
