@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar, cast
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
@@ -32,15 +32,15 @@ class TenantQuerySet(models.QuerySet[_M]):
     partner_lookup: ClassVar[str] = "partner"
     customer_lookup: ClassVar[str | None] = "customer"
 
-    def for_partner(self, partner: Partner) -> TenantQuerySet[_M]:
+    def for_partner(self, partner: Partner) -> Self:
         return self.filter(**{self.partner_lookup: partner})
 
-    def for_customer(self, customer: Customer) -> TenantQuerySet[_M]:
+    def for_customer(self, customer: Customer) -> Self:
         if self.customer_lookup is None:
             return self.none()
         return self.filter(**{self.partner_lookup: customer.partner_id, self.customer_lookup: customer.pk})
 
-    def for_scope(self, scope: Scope) -> TenantQuerySet[_M]:
+    def for_scope(self, scope: Scope) -> Self:
         if scope.customer is not None:
             return self.for_customer(scope.customer)
         return self.for_partner(scope.partner)
@@ -100,9 +100,11 @@ def request_scope(request: HttpRequest | Any) -> Scope | None:
     return scope
 
 
-def get_scoped_or_404(queryset: TenantQuerySet[_M], scope: Scope, **lookup: Any) -> _M:
+def get_scoped_or_404(queryset: models.QuerySet[_M], scope: Scope, **lookup: Any) -> _M:
     """Fetch one object within the scope. Missing and foreign objects are both 404."""
+    if not isinstance(queryset, TenantQuerySet):
+        raise TypeError(f"{queryset.model.__name__} is not tenant-scoped")
     try:
-        return queryset.for_scope(scope).get(**lookup)
+        return cast(_M, queryset.for_scope(scope).get(**lookup))
     except (ObjectDoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
