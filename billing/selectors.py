@@ -34,7 +34,10 @@ class InvoiceFilters:
 
 
 def invoice_list(*, scope: Scope, filters: InvoiceFilters | None = None) -> QuerySet[Invoice]:
+    """Invoices the scope may see. Customer users never see drafts."""
     qs = Invoice.objects.for_scope(scope).select_related("customer")
+    if not scope.is_staff:
+        qs = qs.exclude(status=Invoice.Status.DRAFT)
     f = filters or InvoiceFilters()
     if f.search:
         term = f.search.strip()
@@ -57,6 +60,8 @@ def invoice_get(*, scope: Scope, pk: int | str) -> Invoice:
     qs = Invoice.objects.select_related("customer", "partner").prefetch_related(
         Prefetch("lines", queryset=InvoiceLine.objects.order_by("position", "pk"))
     )
+    if not scope.is_staff:
+        qs = qs.exclude(status=Invoice.Status.DRAFT)
     return get_scoped_or_404(qs, scope, pk=pk)
 
 

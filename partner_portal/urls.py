@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from billing import api as billing_api
 from partner_portal import api, dashboards, views
 
 # The Django admin signs in through allauth too: its rate limits and TOTP apply there as well.
@@ -11,6 +12,9 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 
 router = DefaultRouter()
 router.register("customers", api.CustomerViewSet, basename="customer")
+router.register("invoices", billing_api.InvoiceViewSet, basename="invoice")
+router.register("payments", billing_api.PaymentViewSet, basename="payment")
+router.register("credit-notes", billing_api.CreditNoteViewSet, basename="credit-note")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", api.AuthTokenView.as_view(), name="api_token"),
