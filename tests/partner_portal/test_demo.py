@@ -4,8 +4,11 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
+from billing.models import CreditNote, Invoice, Payment
+from partner_portal import clock
 from partner_portal.demo import DEMO_PASSWORD
 from partner_portal.models import AuditEvent, Customer, Membership, Partner, User
+from subscriptions.models import Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +24,8 @@ LOGINS = {
 
 
 def _counts() -> tuple[int, ...]:
-    return tuple(m.objects.count() for m in (Partner, Customer, User, Membership, AuditEvent))
+    models = (Partner, Customer, User, Membership, AuditEvent, Subscription, Invoice, Payment, CreditNote)
+    return tuple(m.objects.count() for m in models)
 
 
 def test_seed_demo_is_idempotent_and_every_login_works() -> None:
@@ -36,5 +40,10 @@ def test_seed_demo_is_idempotent_and_every_login_works() -> None:
     for email, home in LOGINS.items():
         response = Client().post("/accounts/login/", {"login": email, "password": DEMO_PASSWORD})
         assert response["Location"] == home, email
+    assert set(Invoice.objects.values_list("status", flat=True)) == set(Invoice.Status.values)
+    overdue = Invoice.objects.open().filter(due_date__lt=clock.today())
+    assert overdue.filter(customer__partner__slug="contoso").count() >= 4
+    assert CreditNote.objects.exists()
+    assert Payment.objects.filter(unallocated__gt=0).exists()  # a customer with credit
     tailspin = Membership.objects.get(user__email="billing@tailspin.example")
     assert (tailspin.partner.name, tailspin.customer.name) == ("Fabrikam IT Services", "Tailspin Toys")

@@ -1,6 +1,10 @@
+import importlib
+import importlib.util
 from typing import Any
 
+from django.apps import apps
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
 from partner_portal.demo import DEMO_PASSWORD, PARTNERS, seed_core
 
@@ -8,8 +12,14 @@ from partner_portal.demo import DEMO_PASSWORD, PARTNERS, seed_core
 class Command(BaseCommand):
     help = "Create the demo partners, staff, customers and users (DESIGN.md §11). Idempotent."
 
+    @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
-        seed_core()
+        core = seed_core()
+        # Each app adds its demo data on top, in INSTALLED_APPS order (the apps' dependency order);
+        # found by name so the core does not import the apps that build on it.
+        for config in apps.get_app_configs():
+            if config.name != "partner_portal" and importlib.util.find_spec(f"{config.name}.demo") is not None:
+                importlib.import_module(f"{config.name}.demo").seed_demo(core)
         self.stdout.write(self.style.SUCCESS("Demo data is in place. Sign in at http://127.0.0.1:8000/ with:"))
         for spec in PARTNERS:
             self.stdout.write(f"  {spec.name} ({spec.cloud})")
