@@ -34,6 +34,7 @@ urlpatterns = [
     path("staff/customers/<int:pk>/edit/", views.CustomerEditView.as_view(), name="customer_edit"),
     path("staff/customers/<int:pk>/invite/", views.CustomerInviteView.as_view(), name="customer_invite"),
     path("staff/team/", views.TeamView.as_view(), name="team"),
+    path("staff/billing/", include("billing.urls")),
     path("my/", dashboards.CustomerHomeView.as_view(), name="customer_home"),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
