@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
@@ -40,6 +41,7 @@ def _refused(exc: BillingError) -> APIException:
     return ValidationError({"non_field_errors": [str(exc)]})
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class ScopedCustomerField(serializers.PrimaryKeyRelatedField):
     """A customer id, looked up only among the customers the caller may see (else "does not exist")."""
 
@@ -47,6 +49,7 @@ class ScopedCustomerField(serializers.PrimaryKeyRelatedField):
         return core_selectors.customer_list(scope=self.context["view"].scope)
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class ScopedInvoiceField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self) -> Any:
         return selectors.invoice_list(scope=self.context["view"].scope)

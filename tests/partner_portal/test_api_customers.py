@@ -119,3 +119,13 @@ def test_schema_and_docs_are_served(db: None, client) -> None:
     # The docs' assets come from the portal itself, not a CDN, so they work offline.
     assert b"cdn" not in docs.content.lower()
     assert b"/static/drf_spectacular_sidecar/swagger-ui-dist/" in docs.content
+
+
+def test_the_openapi_schema_is_valid_and_complete(db: None, tmp_path) -> None:
+    from django.core.management import call_command
+
+    target = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    text = target.read_text()
+    for path in ("/api/v1/customers/", "/api/v1/invoices/{id}/issue/", "/api/v1/payments/", "/api/v1/credit-notes/"):
+        assert f"{path}:" in text
