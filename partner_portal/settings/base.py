@@ -8,6 +8,7 @@ and EMAIL_URL switch to PostgreSQL, Redis and SMTP. See docs/operations.md for e
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -141,8 +142,15 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 60 * 60 * 24
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# One schedule for the whole portal; each app adds its entries here when its jobs exist.
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# One schedule for the whole portal. Times are UTC (CELERY_TIMEZONE); every job is idempotent, so a
+# missed or doubled beat does no harm.
+CELERY_BEAT_SCHEDULE: dict[str, dict] = {
+    # 14:00 UTC on the 1st: the previous month has ended in every time zone (UTC-12 to UTC+14).
+    "invoices-generate-monthly": {
+        "task": "billing.tasks.invoices_generate_task",
+        "schedule": crontab(minute=0, hour=14, day_of_month=1),
+    },
+}
 
 # --- Email -----------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CSP Billing Portal <no-reply@portal.example>")

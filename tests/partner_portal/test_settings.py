@@ -118,3 +118,14 @@ def test_production_mode_refuses_to_start_without_required_settings(missing: str
     )
     assert result.returncode != 0
     assert missing in result.stderr
+
+
+def test_every_scheduled_job_is_a_registered_task() -> None:
+    from django.conf import settings
+
+    from partner_portal.celery import app
+
+    app.loader.import_default_modules()
+    assert settings.CELERY_BEAT_SCHEDULE
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        assert entry["task"] in app.tasks, name
