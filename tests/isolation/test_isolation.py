@@ -110,6 +110,11 @@ def _populate(victim: Tenant) -> None:
     )
 
 
+def _text(response) -> str:
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
+    return raw.decode(errors="replace")
+
+
 def _snapshot(victim: Tenant) -> list[dict]:
     rows: list[dict] = []
     for app_label in ("partner_portal", "subscriptions", "billing", "tickets", "escalation"):
@@ -132,14 +137,14 @@ def _walk(requester: User, victim: Tenant, markers: set[str], target_ids: list[i
         for value in values:
             url = _fill(route, value)
             response = client.get(url, HTTP_ACCEPT="text/html,application/json")
-            body = response.content.decode(errors="replace") if response.status_code == 200 else ""
+            body = _text(response) if response.status_code == 200 else ""
             leaked = sorted(m for m in markers if m in body)
             if leaked:
                 problems.append(f"GET {url} ({route.name}) showed {leaked}")
             if id_kwargs and not MUTATING_WITHOUT_OBJECT.match(url):
                 for method in ("post", "patch", "put", "delete"):
                     answer = getattr(client, method)(url, data={"name": "Hijacked"}, content_type="application/json")
-                    text = answer.content.decode(errors="replace")
+                    text = _text(answer)
                     leaked = sorted(m for m in markers if m in text)
                     if leaked:
                         problems.append(f"{method.upper()} {url} ({route.name}) showed {leaked}")
