@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -13,7 +14,9 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from billing import pdf as billing_pdf
 from billing import selectors, services
+from billing.downloads import pdf_response
 from billing.errors import BillingError, InvoiceHasSettlements, InvoiceNotEditable
 from billing.idempotency import HEADER as IDEMPOTENCY_HEADER
 from billing.idempotency import idempotent
@@ -177,6 +180,13 @@ class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
         except BillingError as exc:
             raise _refused(exc) from exc
         return Response(self._out(invoice))
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def pdf(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The invoice as a PDF, in the customer's language."""
+        invoice = self.get_object()
+        return pdf_response(billing_pdf.invoice_pdf(invoice=invoice), billing_pdf.invoice_pdf_filename(invoice))
 
     def _out(self, invoice: Invoice) -> Any:
         return InvoiceSerializer(

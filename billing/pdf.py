@@ -55,7 +55,7 @@ class TaxBand:
 def invoice_html(*, invoice: Invoice) -> str:
     """The invoice as a standalone HTML document in the customer's language (what the PDF is made of)."""
     lines = list(invoice.lines.all())  # Meta.ordering is by position; uses a prefetch when there is one
-    settled = not invoice.is_draft
+    issued = not invoice.is_draft  # only an issued invoice can have payments and credit notes
     context = {
         "invoice": invoice,
         "lines": lines,
@@ -63,10 +63,10 @@ def invoice_html(*, invoice: Invoice) -> str:
         "billing_month": _billing_month(invoice.period),
         "allocations": (
             list(invoice.allocations.select_related("payment").order_by("payment__received_on", "created_at", "pk"))
-            if settled
+            if issued
             else []
         ),
-        "credit_notes": list(invoice.credit_notes.order_by("issue_date", "pk")) if settled else [],
+        "credit_notes": list(invoice.credit_notes.order_by("issue_date", "pk")) if issued else [],
         "document_number": invoice.number,
         "created_at": invoice.issued_at or invoice.created_at,
         # How to pay is shown only while something is payable: not on drafts, paid or void invoices.

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from billing import api as billing_api
+from billing import downloads as billing_downloads
 from partner_portal import api, dashboards, views
 
 # The Django admin signs in through allauth too: its rate limits and TOTP apply there as well.
@@ -36,6 +37,9 @@ urlpatterns = [
     path("staff/team/", views.TeamView.as_view(), name="team"),
     path("staff/billing/", include("billing.urls")),
     path("my/", dashboards.CustomerHomeView.as_view(), name="customer_home"),
+    # Documents both staff and customer users download; scoped like every page.
+    path("documents/invoices/<int:pk>.pdf", billing_downloads.InvoicePdfView.as_view(), name="invoice_pdf"),
+    path("documents/credit-notes/<int:pk>.pdf", billing_downloads.CreditNotePdfView.as_view(), name="credit_note_pdf"),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
