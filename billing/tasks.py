@@ -17,3 +17,10 @@ def invoices_generate_task(*, period: str | None = None) -> dict[str, int]:
         result = invoices_generate(partner=partner, period=period or previous_period(clock.today(partner.time_zone)))
         created, skipped = created + len(result.created), skipped + result.skipped_existing
     return {"created": created, "skipped_existing": skipped}
+
+
+@shared_task(acks_late=True)
+def invoice_pdf_export_task(*, job_id: int) -> None:
+    from billing.services.exports import invoice_pdf_export_run
+
+    invoice_pdf_export_run(job_id=job_id)

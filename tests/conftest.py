@@ -135,3 +135,9 @@ def _fresh_cache() -> None:
 def on_commit(django_capture_on_commit_callbacks):
     """Run what services schedule after commit (emails, tasks), as a real commit would."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Files the portal writes (exports, uploads) go to a fresh folder per test."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")

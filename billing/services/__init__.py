@@ -1,6 +1,7 @@
 """Every write of billing. Import from here: `from billing.services import invoice_issue`."""
 
 from billing.services.credit_notes import credit_note_issue
+from billing.services.exports import invoice_pdf_export_request, invoice_pdf_export_run
 from billing.services.generation import GenerationResult, invoices_generate, period_bounds, previous_period
 from billing.services.invoicing import (
     LineInput,
@@ -21,6 +22,8 @@ __all__ = [
     "invoice_draft_create",
     "invoice_draft_update",
     "invoice_issue",
+    "invoice_pdf_export_request",
+    "invoice_pdf_export_run",
     "invoice_void",
     "invoices_generate",
     "line_amounts",
