@@ -42,6 +42,7 @@ class DemoPartner:
     support_email: str
     support_phone: str
     staff: dict[str, str]
+    tax_id: str = ""
     customers: list[DemoCustomer] = field(default_factory=list)
     currency: str = "USD"
 
@@ -56,6 +57,7 @@ PARTNERS = [
         address="1 Cloud Street\nLondon EC2A 4NE\nUnited Kingdom",
         support_email="support@contoso.example",
         support_phone="+44 20 7946 0100",
+        tax_id="GB 123 4567 89",
         staff={
             "admin@contoso.example": Role.PARTNER_ADMIN,
             "finance@contoso.example": Role.FINANCE,
@@ -134,6 +136,7 @@ PARTNERS = [
         address="900 Federal Avenue\nArlington, VA 22201\nUnited States",
         support_email="help@fabrikam.example",
         support_phone="+1 703 555 0142",
+        tax_id="EIN 54-1234567",
         staff={"admin@fabrikam.example": Role.PARTNER_ADMIN},
         customers=[
             DemoCustomer(
@@ -184,6 +187,7 @@ def seed_core() -> DemoCore:
                 "default_currency": spec.currency,
                 "time_zone": spec.time_zone,
                 "address": spec.address,
+                "tax_id": spec.tax_id,
                 "support_email": spec.support_email,
                 "support_phone": spec.support_phone,
                 "payment_instructions": f"Bank transfer to {spec.name}, IBAN GB29 NWBK 6016 1331 9268 19, "

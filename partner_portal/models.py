@@ -91,6 +91,7 @@ class Partner(models.Model):
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_time_zone])
     locale = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.EN)
     address = models.TextField(_("address"), blank=True)
+    tax_id = models.CharField(_("VAT or tax ID"), max_length=40, blank=True, help_text=_("Printed on invoices."))
     support_email = models.EmailField(_("support email"), blank=True)
     support_phone = models.CharField(_("support phone"), max_length=40, blank=True)
     payment_instructions = models.TextField(_("payment instructions"), blank=True)
