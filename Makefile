@@ -59,6 +59,7 @@ bench: $(STAMP)
 	@test -n "$$DATABASE_URL" || { echo "make bench needs DATABASE_URL (PostgreSQL)"; exit 1; }
 	$(MANAGE) migrate --noinput -v0
 	$(PY) bench/customer_list.py
+	$(PY) bench/pdf_export.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
