@@ -6,7 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models import CharField, Count, Min, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Cast
 
 from billing.models import ZERO, CreditNote, Invoice, InvoiceLine, Payment, PaymentAllocation
 from partner_portal import clock
@@ -22,6 +23,8 @@ INVOICE_SORTS: dict[str, tuple[str, bool]] = {
     "-balance": ("balance", True),
     "balance": ("balance", False),
 }
+# The payment list pages newest first by the day the money arrived.
+PAYMENT_SORT: tuple[str, bool] = ("received_on", True)
 
 
 @dataclass(frozen=True)
@@ -69,11 +72,27 @@ def invoice_allocations(*, invoice: Invoice) -> QuerySet[PaymentAllocation]:
     return invoice.allocations.select_related("payment").order_by("created_at", "pk")
 
 
+def invoices_open(*, scope: Scope, customer_id: int | None = None) -> QuerySet[Invoice]:
+    """Issued and partly paid invoices, oldest due first: what a payment can be allocated to."""
+    qs = Invoice.objects.for_scope(scope).open().select_related("customer").order_by("due_date", "issue_date", "pk")
+    return qs.filter(customer_id=customer_id) if customer_id else qs
+
+
 def invoice_history(*, scope: Scope, invoice: Invoice) -> QuerySet[AuditEvent]:
-    """What happened to the invoice (staff only: customers get an empty list)."""
+    """What happened to the invoice, oldest first: its own events and those of the payments allocated
+    to it and the credit notes against it (staff only: customers get an empty list)."""
+    as_text: CharField[str, str] = CharField(max_length=32)  # AuditEvent.target_id is text: compare like with like
+    payment_ids = (
+        PaymentAllocation.objects.filter(invoice_id=invoice.pk).annotate(t=Cast("payment_id", as_text)).values("t")
+    )
+    credit_note_ids = CreditNote.objects.filter(invoice_id=invoice.pk).annotate(t=Cast("pk", as_text)).values("t")
     return (
         AuditEvent.objects.for_scope(scope)
-        .filter(target_type="billing.invoice", target_id=str(invoice.pk))
+        .filter(
+            Q(target_type="billing.invoice", target_id=str(invoice.pk))
+            | Q(target_type="billing.payment", target_id__in=payment_ids)
+            | Q(target_type="billing.creditnote", target_id__in=credit_note_ids)
+        )
         .select_related("actor")
         .order_by("created_at", "pk")
     )
@@ -92,9 +111,13 @@ def payment_get(*, scope: Scope, pk: int | str) -> Payment:
     return get_scoped_or_404(payment_list(scope=scope), scope, pk=pk)
 
 
-def credit_note_list(*, scope: Scope, customer_id: int | None = None) -> QuerySet[CreditNote]:
+def credit_note_list(
+    *, scope: Scope, customer_id: int | None = None, invoice_id: int | None = None
+) -> QuerySet[CreditNote]:
     qs = CreditNote.objects.for_scope(scope).select_related("customer", "invoice")
-    return qs.filter(customer_id=customer_id) if customer_id else qs
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    return qs.filter(invoice_id=invoice_id) if invoice_id else qs
 
 
 def credit_note_get(*, scope: Scope, pk: int | str) -> CreditNote:
@@ -113,18 +136,88 @@ class CustomerAccount:
 
 
 def customer_account(*, scope: Scope, customer: Customer) -> CustomerAccount:
+    """Two aggregate queries. (The sums are named apart from the `balance` column: an aggregate
+    named after a field it sums hides that field from the aggregates after it.)"""
     today = clock.today(scope.partner.time_zone)
     open_qs = Invoice.objects.for_scope(scope).filter(customer=customer).open()
     sums = open_qs.aggregate(
-        balance=Sum("balance"),
-        overdue=Sum("balance", filter=Q(due_date__lt=today)),
+        open_balance=Sum("balance"),
+        overdue_balance=Sum("balance", filter=Q(due_date__lt=today)),
+        open_count=Count("pk"),
+        oldest_due=Min("due_date"),
     )
     credit = Payment.objects.for_scope(scope).filter(customer=customer).aggregate(c=Sum("unallocated"))["c"]
-    oldest = open_qs.order_by("due_date").values_list("due_date", flat=True).first()
     return CustomerAccount(
-        balance=sums["balance"] or ZERO,
-        overdue=sums["overdue"] or ZERO,
+        balance=sums["open_balance"] or ZERO,
+        overdue=sums["overdue_balance"] or ZERO,
         credit=credit or ZERO,
-        open_invoices=open_qs.count(),
-        oldest_due=oldest,
+        open_invoices=sums["open_count"],
+        oldest_due=sums["oldest_due"],
     )
+
+
+@dataclass(frozen=True)
+class CurrencyReceivables:
+    """Receivables in one currency: amounts of different currencies are never added together."""
+
+    currency: str
+    open_balance: Decimal
+    overdue: Decimal
+    overdue_invoices: int
+    collected_this_month: Decimal
+
+
+@dataclass(frozen=True)
+class ReceivablesSummary:
+    by_currency: list[CurrencyReceivables]
+    month_start: dt.date
+    today: dt.date
+
+    @property
+    def overdue_invoices(self) -> int:
+        return sum(line.overdue_invoices for line in self.by_currency)
+
+
+def receivables_summary(*, scope: Scope) -> ReceivablesSummary:
+    """What customers owe, what is overdue and what came in this calendar month (partner's time zone),
+    one line per currency (at least one: the partner's default currency, at zero). Two aggregate
+    queries, whatever the number of invoices."""
+    today = clock.today(scope.partner.time_zone)
+    month_start = today.replace(day=1)
+    overdue = Q(due_date__lt=today)
+    invoices = (
+        Invoice.objects.for_scope(scope)
+        .open()
+        .order_by()
+        .values("currency")
+        .annotate(
+            open_balance=Sum("balance"),
+            overdue=Sum("balance", filter=overdue),
+            overdue_invoices=Count("pk", filter=overdue),
+        )
+    )
+    collected = (
+        Payment.objects.for_scope(scope)
+        .filter(received_on__gte=month_start, received_on__lte=today)
+        .order_by()
+        .values("currency")
+        .annotate(total=Sum("amount"))
+    )
+    by_invoices = {row["currency"]: row for row in invoices}
+    by_payments = {row["currency"]: row["total"] or ZERO for row in collected}
+    lines = []
+    for currency in sorted(by_invoices.keys() | by_payments.keys()):
+        row = by_invoices.get(currency, {})
+        lines.append(
+            CurrencyReceivables(
+                currency=currency,
+                open_balance=row.get("open_balance") or ZERO,
+                overdue=row.get("overdue") or ZERO,
+                overdue_invoices=row.get("overdue_invoices") or 0,
+                collected_this_month=by_payments.get(currency, ZERO),
+            )
+        )
+    if not lines:  # nothing owed or collected: say so in the partner's own currency
+        currency = scope.partner.default_currency
+        lines.append(CurrencyReceivables(currency, ZERO, ZERO, 0, ZERO))
+    return ReceivablesSummary(by_currency=lines, month_start=month_start, today=today)

@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.views.generic import TemplateView
 
+from billing import selectors as billing_selectors
 from partner_portal import clock, selectors
 from partner_portal.access import ScopedViewMixin
 from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES
+from partner_portal.pagination import keyset_page
+from subscriptions import selectors as subscription_selectors
+
+CUSTOMER_INVOICES_PAGE = 12
+CUSTOMER_RECENT_ROWS = 10
 
 
 class StaffDashboardView(ScopedViewMixin, TemplateView):
@@ -22,6 +29,7 @@ class StaffDashboardView(ScopedViewMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(
             counts=selectors.dashboard_counts(scope=self.scope),
+            receivables=billing_selectors.receivables_summary(scope=self.scope),
             recent_customers=selectors.customer_list(scope=self.scope).order_by("-created_at", "-pk")[:5],
             activity=selectors.recent_audit(scope=self.scope, limit=8),
             today=clock.today(self.scope.partner.time_zone),
@@ -30,10 +38,32 @@ class StaffDashboardView(ScopedViewMixin, TemplateView):
 
 
 class CustomerHomeView(ScopedViewMixin, TemplateView):
-    """The customer's self-service page. Billing, subscriptions and tickets join it as their apps land."""
+    """The customer's self-service page: its account, issued invoices, payments, credit notes and
+    subscriptions. Every list comes from a selector given the customer user's scope, so only this
+    customer's rows (and never a draft) can appear."""
 
     allowed_roles = CUSTOMER_ROLES
     template_name = "portal/customer_home.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return super().get_context_data(customer=self.scope.customer, partner=self.scope.partner, **kwargs)
+        customer = self.scope.customer
+        if customer is None:  # customer roles always belong to a customer; this keeps the types honest
+            raise PermissionDenied
+        invoices = keyset_page(
+            billing_selectors.invoice_list(scope=self.scope),
+            sort_field="created_at",
+            descending=True,
+            cursor=self.request.GET.get("cursor"),
+            size=CUSTOMER_INVOICES_PAGE,
+        )
+        return super().get_context_data(
+            customer=customer,
+            partner=self.scope.partner,
+            account=billing_selectors.customer_account(scope=self.scope, customer=customer),
+            invoices=invoices,
+            payments=list(billing_selectors.payment_list(scope=self.scope)[:CUSTOMER_RECENT_ROWS]),
+            credit_notes=list(billing_selectors.credit_note_list(scope=self.scope)[:CUSTOMER_RECENT_ROWS]),
+            subscriptions=list(subscription_selectors.subscription_list(scope=self.scope)),
+            today=clock.today(self.scope.partner.time_zone),
+            **kwargs,
+        )
