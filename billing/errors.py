@@ -25,3 +25,11 @@ class AllocationInvalid(BillingError):
 
 class CreditNoteInvalid(BillingError):
     pass
+
+
+class ReconciliationInvalid(BillingError):
+    """A reconciliation import, mapping or usage billing that cannot be done as asked."""
+
+
+class PayableInvalid(BillingError):
+    """A Microsoft payable entered with a bad period, currency or amount."""

@@ -24,3 +24,11 @@ def invoice_pdf_export_task(*, job_id: int) -> None:
     from billing.services.exports import invoice_pdf_export_run
 
     invoice_pdf_export_run(job_id=job_id)
+
+
+@shared_task(acks_late=True)
+def reconciliation_import_run_task(*, import_id: int) -> str:
+    """Import an uploaded Partner Center reconciliation file; safe to run twice or on two workers."""
+    from billing.services import reconciliation_import_run
+
+    return reconciliation_import_run(import_id=import_id).status

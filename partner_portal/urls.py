@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from billing import api as billing_api
 from billing import downloads as billing_downloads
+from billing.api_reconciliation import ReconciliationImportViewSet
 from partner_portal import api, dashboards, views
 
 # The Django admin signs in through allauth too: its rate limits and TOTP apply there as well.
@@ -16,6 +17,7 @@ router.register("customers", api.CustomerViewSet, basename="customer")
 router.register("invoices", billing_api.InvoiceViewSet, basename="invoice")
 router.register("payments", billing_api.PaymentViewSet, basename="payment")
 router.register("credit-notes", billing_api.CreditNoteViewSet, basename="credit-note")
+router.register("reconciliation-imports", ReconciliationImportViewSet, basename="reconciliation-import")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", api.AuthTokenView.as_view(), name="api_token"),

@@ -13,10 +13,21 @@ from billing.services.invoicing import (
 )
 from billing.services.numbering import number_next
 from billing.services.payments import AllocationInput, payment_record
+from billing.services.reconciliation import (
+    ImportSubmission,
+    microsoft_payable_set,
+    payable_default_due_date,
+    reconciliation_import_create,
+    reconciliation_import_run,
+    reconciliation_import_submit,
+    reconciliation_line_map,
+    reconciliation_usage_bill,
+)
 
 __all__ = [
     "AllocationInput",
     "GenerationResult",
+    "ImportSubmission",
     "LineInput",
     "credit_note_issue",
     "invoice_draft_create",
@@ -27,8 +38,15 @@ __all__ = [
     "invoice_void",
     "invoices_generate",
     "line_amounts",
+    "microsoft_payable_set",
     "number_next",
+    "payable_default_due_date",
     "payment_record",
     "period_bounds",
     "previous_period",
+    "reconciliation_import_create",
+    "reconciliation_import_run",
+    "reconciliation_import_submit",
+    "reconciliation_line_map",
+    "reconciliation_usage_bill",
 ]
