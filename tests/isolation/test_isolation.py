@@ -12,16 +12,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from billing.models import ExportJob
+from billing.services import credit_note_issue, payment_record, reconciliation_import_create
 from partner_portal.audit import audit_record
 from partner_portal.models import Invitation, User
 from partner_portal.services import InvitationRequest, invitation_create
 from tests.conftest import Tenant
+from tests.factories.billing import draft, issued
+from tests.factories.reconciliation import NEW_COMMERCE_HEADER, csv_bytes, nce_row
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +106,28 @@ def _fill(route: Route, value: object) -> str:
 
 
 def _populate(victim: Tenant) -> None:
+    """A row of every kind the victim owns, so that every object route has an id to try."""
     audit_record(partner=victim.partner, actor=victim.admin, action="customer.updated", target=victim.customer)
+    invoice = issued(victim.customer)
+    payment_record(
+        partner=victim.partner,
+        customer=victim.customer,
+        actor=None,
+        amount=Decimal("100.00"),
+        received_on=invoice.issue_date,
+    )
+    credit_note_issue(invoice=invoice, actor=None, amount=Decimal("10.00"), reason="Goodwill")
+    draft(victim.customer)
+    ExportJob.objects.create(partner=victim.partner, requested_by=victim.finance, total=1)
+    rows = [nce_row(customer_id=str(victim.customer.tenant_id), customer_name=victim.customer.name),
+            nce_row(customer_id="00000000-0000-4000-8000-0000000000ff", customer_name="Unmatched Ltd")]  # fmt: skip
+    reconciliation_import_create(
+        partner=victim.partner,
+        actor=victim.finance,
+        file_name="recon.csv",
+        content=csv_bytes(NEW_COMMERCE_HEADER, rows),
+        period="2026-11",
+    )
     invitation_create(
         partner=victim.partner,
         actor=victim.admin,
