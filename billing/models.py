@@ -248,6 +248,8 @@ class CreditNote(models.Model):
     amount = MoneyField(_("amount"))
     currency = models.CharField(_("currency"), max_length=3)
     reason = models.CharField(_("reason"), max_length=500)
+    # The credited invoice's balance right after this note, as the document states it for good.
+    invoice_balance_after = MoneyField(_("invoice balance after"))
     issue_date = models.DateField(_("issue date"))
     issued_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
     created_at = models.DateTimeField(default=clock.now)

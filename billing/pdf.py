@@ -24,13 +24,12 @@ from typing import Any
 
 import weasyprint
 from django.contrib.staticfiles import finders
-from django.db.models import Q, Sum
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
-from billing.models import ZERO, CreditNote, Invoice, InvoiceLine, PaymentAllocation
+from billing.models import ZERO, CreditNote, Invoice, InvoiceLine
 from partner_portal.models import Customer, Partner
 
 STYLESHEET = "billing/pdf.css"
@@ -88,7 +87,7 @@ def invoice_pdf_filename(invoice: Invoice) -> str:
 def credit_note_html(*, credit_note: CreditNote) -> str:
     """The credit note as a standalone HTML document in the customer's language."""
     invoice = credit_note.invoice
-    balance_after = _invoice_balance_after(credit_note)
+    balance_after = credit_note.invoice_balance_after
     context = {
         "credit_note": credit_note,
         "invoice": invoice,
@@ -194,26 +193,3 @@ def _billing_month(period: str) -> dt.date | None:
         return dt.date(year, month, 1)
     except ValueError:
         return None
-
-
-def _invoice_balance_after(note: CreditNote) -> Decimal:
-    """The credited invoice's balance just after `note`: what the customer still owed at that moment.
-
-    Worked out from the invoice's payments and credit notes up to the note rather than read from
-    the invoice's balance now, so the document says the same thing whenever it is downloaded.
-    """
-    invoice_id = note.invoice_id
-    credited = (
-        CreditNote.objects.filter(invoice_id=invoice_id)
-        .filter(Q(created_at__lt=note.created_at) | Q(created_at=note.created_at, pk__lte=note.pk))
-        .aggregate(total=Sum("amount"))["total"]
-        or ZERO
-    )
-    paid = (
-        PaymentAllocation.objects.filter(invoice_id=invoice_id, created_at__lte=note.created_at).aggregate(
-            total=Sum("amount")
-        )["total"]
-        or ZERO
-    )
-    total: Decimal = note.invoice.total
-    return total - paid - credited

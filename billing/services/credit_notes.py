@@ -35,7 +35,7 @@ def credit_note_issue(*, invoice: Invoice, actor: User | None, amount: Decimal, 
     issued_on = clock.today(invoice.partner.time_zone)
     note = CreditNote.objects.create(
         partner=invoice.partner, customer=invoice.customer, invoice=invoice, amount=amount, currency=invoice.currency,
-        reason=reason.strip(), issue_date=issued_on, issued_by=actor,
+        reason=reason.strip(), issue_date=issued_on, issued_by=actor, invoice_balance_after=invoice.balance - amount,
         number=number_next(partner=invoice.partner, kind=NumberSeries.Kind.CREDIT_NOTE, year=issued_on.year),
     )  # fmt: skip
     invoice.amount_credited += amount

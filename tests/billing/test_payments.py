@@ -108,6 +108,7 @@ def test_a_credit_note_reduces_the_balance_with_its_own_number(tenant: Tenant) -
         )
     invoice.refresh_from_db()
     assert note.number == "CN-2026-000001"
+    assert note.invoice_balance_after == Decimal("400.00")  # the document keeps saying so after payment
     assert (invoice.amount_credited, invoice.balance, invoice.status) == (
         Decimal("32.00"),
         Decimal("400.00"),
