@@ -161,6 +161,15 @@ class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
             raise _refused(exc) from exc
         return Response(self._out(invoice))
 
+    @extend_schema(request=None, responses={204: None})
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Delete a draft; an issued invoice is refused with 409 (void it instead)."""
+        try:
+            services.invoice_draft_delete(invoice=self.get_object(), actor=self.scope.user)
+        except BillingError as exc:
+            raise _refused(exc) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     @extend_schema(request=None, responses={200: InvoiceSerializer})
     @action(detail=True, methods=["post"])
     def issue(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -6,6 +6,7 @@ from billing.services.generation import GenerationResult, invoices_generate, per
 from billing.services.invoicing import (
     LineInput,
     invoice_draft_create,
+    invoice_draft_delete,
     invoice_draft_update,
     invoice_issue,
     invoice_void,
@@ -31,6 +32,7 @@ __all__ = [
     "LineInput",
     "credit_note_issue",
     "invoice_draft_create",
+    "invoice_draft_delete",
     "invoice_draft_update",
     "invoice_issue",
     "invoice_pdf_export_request",

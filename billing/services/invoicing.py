@@ -124,6 +124,21 @@ def invoice_draft_update(
 
 
 @transaction.atomic
+def invoice_draft_delete(*, invoice: Invoice, actor: User | None) -> None:
+    """Delete a draft. It never had a number, so nothing is lost from the series; issued invoices stay."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if not invoice.is_draft:
+        raise InvoiceNotEditable(
+            _("Invoice %(number)s is issued and cannot be deleted; void it instead.") % {"number": invoice.number}
+        )
+    audit_record(
+        partner=invoice.partner, customer=invoice.customer, actor=actor, action="invoice.draft_deleted", target=invoice,
+        data={"total": str(invoice.total), "period": invoice.period},
+    )  # fmt: skip
+    invoice.delete()
+
+
+@transaction.atomic
 def invoice_issue(*, invoice: Invoice, actor: User | None, issue_date: dt.date | None = None) -> Invoice:
     """Issue a draft: take the next number of the partner's series, fix the dates, freeze it, and
     apply the customer's available credit. Idempotent: issuing an issued invoice changes nothing."""

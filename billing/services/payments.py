@@ -73,7 +73,7 @@ def payment_record(
     if allocations is None:
         open_invoices = (
             Invoice.objects.select_for_update()
-            .filter(customer=customer)
+            .filter(customer=customer, currency=payment.currency)
             .open()
             .order_by("due_date", "issue_date", "pk")
         )
@@ -97,6 +97,11 @@ def payment_record(
             share = _exact_money(share, customer.currency)
             if invoice.status not in Invoice.OPEN_STATUSES:
                 raise AllocationInvalid(_("Invoice %(number)s is not open for payment.") % {"number": invoice})
+            if invoice.currency != payment.currency:
+                raise AllocationInvalid(
+                    _("Invoice %(number)s is in %(currency)s; record the payment in that currency.")
+                    % {"number": invoice.number, "currency": invoice.currency}
+                )
             if share <= ZERO or share > invoice.balance:
                 raise AllocationInvalid(
                     _("%(amount)s is not between 0 and the balance of %(number)s (%(balance)s).")
@@ -122,7 +127,7 @@ def customer_credit_apply(*, invoice: Invoice, actor: User | None) -> Decimal:
     applied = ZERO
     credits = (
         Payment.objects.select_for_update()
-        .filter(customer_id=invoice.customer_id, unallocated__gt=0)
+        .filter(customer_id=invoice.customer_id, currency=invoice.currency, unallocated__gt=0)
         .order_by("received_on", "pk")
     )
     for payment in credits:

@@ -221,3 +221,17 @@ class TestIdempotencyKey:
         api_for(tenant.finance).post("/api/v1/invoices/", body, HTTP_IDEMPOTENCY_KEY="shared")
         api_for(tenant.admin).post("/api/v1/invoices/", body, HTTP_IDEMPOTENCY_KEY="shared")
         assert Invoice.objects.count() == 2
+
+
+def test_drafts_can_be_deleted_and_issued_invoices_cannot(tenant: Tenant, api_for) -> None:
+    from partner_portal.models import AuditEvent
+
+    client = api_for(tenant.finance)
+    gone = draft(tenant.customer)
+    assert client.delete(f"/api/v1/invoices/{gone.pk}/").status_code == 204
+    assert not Invoice.objects.filter(pk=gone.pk).exists()
+    assert AuditEvent.objects.filter(action="invoice.draft_deleted").count() == 1
+    kept = issued(tenant.customer)
+    assert client.delete(f"/api/v1/invoices/{kept.pk}/").status_code == 409
+    assert api_for(tenant.customer_admin).delete(f"/api/v1/invoices/{kept.pk}/").status_code == 403
+    assert Invoice.objects.filter(pk=kept.pk).exists()

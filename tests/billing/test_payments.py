@@ -157,3 +157,16 @@ def test_allocation_never_creates_or_loses_a_cent(
     # Credit is left only when every invoice is paid.
     if any(p.unallocated for p in recorded):
         assert all(i.status == Invoice.Status.PAID for i in invoices)
+
+
+def test_money_never_crosses_currencies(tenant: Tenant) -> None:
+    dollars = issued(tenant.customer)  # USD
+    tenant.customer.currency = "EUR"  # the customer is billed in euros from now on
+    tenant.customer.save()
+    with pytest.raises(AllocationInvalid, match="in USD"):
+        pay(tenant, "10.00", [AllocationInput(invoice=dollars, amount=Decimal("10.00"))])
+    euro_payment = pay(tenant, "50.00")  # oldest first: only euro invoices, so it all stays as credit
+    dollars.refresh_from_db()
+    assert (dollars.balance, euro_payment.unallocated) == (Decimal("432.00"), Decimal("50.00"))
+    euros = issued(tenant.customer, line("EUR line", "1", "80.00", "0"))
+    assert (euros.currency, euros.amount_paid, euros.balance) == ("EUR", Decimal("50.00"), Decimal("30.00"))
