@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from billing.errors import InvoiceHasSettlements, InvoiceNotEditable
-from billing.models import ZERO, Invoice, InvoiceLine, NumberSeries
+from billing.models import ZERO, Invoice, InvoiceLine, NumberSeries, ReconciliationLine
 from billing.services.numbering import number_next
 from partner_portal import clock
 from partner_portal.audit import audit_record
@@ -135,6 +135,10 @@ def invoice_draft_delete(*, invoice: Invoice, actor: User | None) -> None:
         partner=invoice.partner, customer=invoice.customer, actor=actor, action="invoice.draft_deleted", target=invoice,
         data={"total": str(invoice.total), "period": invoice.period},
     )  # fmt: skip
+    # Usage from a reconciliation file that was billed on this draft becomes billable again.
+    ReconciliationLine.objects.filter(billed_invoice=invoice).update(
+        billed_invoice=None, billed_invoice_line=None, billed_at=None
+    )
     invoice.delete()
 
 
