@@ -851,3 +851,16 @@ def test_the_list_takes_the_same_queries_for_one_import_or_many(tenant: Tenant, 
         upload(i)
     assert len(client.get(URL).json()["results"]) == 5
     assert queries() == few
+
+
+def test_deleting_the_draft_makes_its_usage_billable_again(tenant: Tenant) -> None:
+    from billing.services import invoice_draft_delete
+
+    _subs(tenant)
+    imp = _upload(tenant, _nce_file(tenant))
+    (invoice,) = reconciliation_usage_bill(reconciliation_import=imp, actor=tenant.finance, markup_percent=Decimal(15))
+    invoice_draft_delete(invoice=invoice, actor=tenant.finance)
+    usage = ReconciliationLine.objects.get(is_usage=True)
+    assert (usage.billed_invoice, usage.billed_invoice_line, usage.billed_at) == (None, None, None)
+    (again,) = reconciliation_usage_bill(reconciliation_import=imp, actor=tenant.finance, markup_percent=Decimal(15))
+    assert again.total == Decimal("17.04")
