@@ -6,7 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from billing import selectors, services
@@ -14,6 +16,7 @@ from billing.models import CreditNote, Invoice, InvoiceLine, Payment
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
 from partner_portal.models import Customer
+from partner_portal.money import CURRENCY_CHOICES
 from partner_portal.tenancy import Scope
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -311,3 +314,128 @@ class InvoiceVoidForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Kept with the invoice and shown in its history, e.g. “Issued twice for the same month”."),
     )
+
+
+# ---- Finance: Microsoft payables, reconciliation files, usage billing ------------------------------
+
+MONTH_INPUT = forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM", "pattern": r"\d{4}-\d{2}"})
+
+
+def _clean_period(value: str) -> str:
+    value = (value or "").strip()
+    if value and not PERIOD.match(value):
+        raise forms.ValidationError(_("Enter a month as YYYY-MM, e.g. 2026-11."))
+    return value
+
+
+class MicrosoftPayableForm(forms.Form):
+    """What the partner owes Microsoft for one period, entered by hand. Editing keeps the period and
+    currency (they identify the payable); only the amount, due date and notes change."""
+
+    period = forms.CharField(
+        label=_("Billing period"), max_length=7, widget=MONTH_INPUT,
+        help_text=_("The month Microsoft bills, as YYYY-MM."),
+    )  # fmt: skip
+    currency = forms.ChoiceField(label=_("Currency"), choices=CURRENCY_CHOICES)
+    amount = forms.DecimalField(
+        label=_("Amount due to Microsoft"), max_digits=16, decimal_places=2, min_value=Decimal("0.01"),
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+        help_text=_("The total of Microsoft's invoice for the period, tax included."),
+    )  # fmt: skip
+    due_date = forms.DateField(
+        label=_("Due date"), widget=DATE_INPUT, help_text=_("When Microsoft must have the money.")
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For the finance team, e.g. Microsoft's invoice number."),
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        currency = self.initial.get("currency")
+        choices = list(CURRENCY_CHOICES)
+        if currency and currency not in dict(choices):  # imported in a currency the portal does not bill in
+            choices.append((currency, currency))
+        self.fields["currency"].choices = choices  # type: ignore[attr-defined]
+        if editing:  # the period and currency name the payable: they are shown, not changed
+            self.fields["period"].disabled = True
+            self.fields["currency"].disabled = True
+
+    def clean_period(self) -> str:
+        return _clean_period(self.cleaned_data.get("period", ""))
+
+
+def _upload_limit() -> int:
+    return int(getattr(settings, "RECONCILIATION_MAX_UPLOAD_BYTES", 256 * 1024 * 1024))
+
+
+class ReconciliationUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Reconciliation file"),
+        widget=forms.FileInput(attrs={"accept": ".csv"}),
+        help_text=_(
+            "The invoice reconciliation file downloaded from Partner Center (new commerce or legacy "
+            "license-based), as CSV."
+        ),
+    )
+    period = forms.CharField(
+        label=_("Billing period"), max_length=7, required=False, widget=MONTH_INPUT,
+        help_text=_("Leave empty to use the month most charge lines start in."),
+    )  # fmt: skip
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        limit = _upload_limit()
+        if upload.size > limit:
+            raise forms.ValidationError(_("The file is larger than %(size)s MB.") % {"size": limit // (1024 * 1024)})
+        return upload
+
+    def clean_period(self) -> str:
+        return _clean_period(self.cleaned_data.get("period", ""))
+
+
+class ReconciliationMapForm(forms.Form):
+    """Map the unmatched lines of one Microsoft customer (named by one of its lines) to a customer:
+    chosen from a list, or (a partner with too many customers to list) found by domain or name."""
+
+    line = forms.IntegerField(widget=forms.HiddenInput)
+    customer: forms.ModelChoiceField[Customer] = forms.ModelChoiceField(
+        label=_("Customer"), queryset=Customer.objects.none(), required=False, empty_label=_("Choose a customer")
+    )
+    find = forms.CharField(label=_("Customer's domain or name"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.scope = scope
+        self.fields["customer"].queryset = core_selectors.customer_list(scope=scope)  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("customer") or "customer" in self.errors:
+            return data
+        text = (data.get("find") or "").strip()
+        if not text:
+            self.add_error("customer", _("Choose the customer these lines belong to."))
+            return data
+        customers = core_selectors.customer_list(scope=self.scope)
+        matches = list(customers.filter(Q(domain__iexact=text) | Q(name__iexact=text))[:2]) or list(
+            core_selectors.customer_list(scope=self.scope, filters=core_selectors.CustomerFilters(search=text))[:2]
+        )
+        if len(matches) == 1:
+            data["customer"] = matches[0]
+        elif not matches:
+            self.add_error("find", _("No customer matches “%(text)s”.") % {"text": text})
+        else:
+            self.add_error(
+                "find", _("Several customers match “%(text)s”: type the whole domain or name.") % {"text": text}
+            )
+        return data
+
+
+class UsageBillForm(forms.Form):
+    markup_percent = forms.DecimalField(
+        label=_("Markup (%)"), max_digits=7, decimal_places=2, min_value=Decimal("-99.99"),
+        max_value=Decimal("1000"), initial=Decimal("0"),
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+        help_text=_("Added to Microsoft's price of each usage line; 0 bills it at cost."),
+    )  # fmt: skip

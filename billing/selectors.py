@@ -5,12 +5,26 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import CharField, Count, Min, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
-from billing.models import ZERO, CreditNote, Invoice, InvoiceLine, Payment, PaymentAllocation
+from billing.models import (
+    ZERO,
+    CreditNote,
+    ExportJob,
+    Invoice,
+    InvoiceLine,
+    MicrosoftPayable,
+    Payment,
+    PaymentAllocation,
+    ReconciliationImport,
+    ReconciliationLine,
+)
+from billing.selectors_reconciliation import UnmatchedCustomer, microsoft_payables
 from partner_portal import clock
+from partner_portal import selectors as core_selectors
 from partner_portal.models import AuditEvent, Customer
 from partner_portal.tenancy import Scope, get_scoped_or_404
 
@@ -221,3 +235,311 @@ def receivables_summary(*, scope: Scope) -> ReceivablesSummary:
         currency = scope.partner.default_currency
         lines.append(CurrencyReceivables(currency, ZERO, ZERO, 0, ZERO))
     return ReceivablesSummary(by_currency=lines, month_start=month_start, today=today)
+
+
+# ---- Finance dashboard: receivables by age, collections, what is due to Microsoft -------------------
+
+# Days past due of the aging buckets, in order: (key, first day, last day); None means open-ended.
+# "current" is not due yet (or has no due date); "90_plus" is more than 90 days past due.
+AGING_BUCKETS: tuple[tuple[str, int | None, int | None], ...] = (
+    ("current", None, 0),
+    ("1_30", 1, 30),
+    ("31_60", 31, 60),
+    ("61_90", 61, 90),
+    ("90_plus", 91, None),
+)
+
+
+@dataclass(frozen=True)
+class AgingBucket:
+    key: str  # one of AGING_BUCKETS
+    amount: Decimal
+    invoices: int
+
+
+@dataclass(frozen=True)
+class CurrencyAging:
+    """Open balances of one currency by how long they are past due (currencies are never added)."""
+
+    currency: str
+    buckets: tuple[AgingBucket, ...]  # in AGING_BUCKETS order, every bucket present
+
+    @property
+    def total(self) -> Decimal:
+        return sum((b.amount for b in self.buckets), ZERO)
+
+    @property
+    def invoices(self) -> int:
+        return sum(b.invoices for b in self.buckets)
+
+    @property
+    def overdue(self) -> Decimal:
+        return sum((b.amount for b in self.buckets if b.key != "current"), ZERO)
+
+    def amount(self, key: str) -> Decimal:
+        return next(b.amount for b in self.buckets if b.key == key)
+
+
+def _aging_condition(today: dt.date, first: int | None, last: int | None) -> Q:
+    """Invoices `first` to `last` days past due on `today` (due_date = today - days)."""
+    if first is None:  # not due yet: due today or later, or no due date at all
+        return Q(due_date__gte=today) | Q(due_date__isnull=True)
+    condition = Q(due_date__lte=today - dt.timedelta(days=first))
+    if last is not None:
+        condition &= Q(due_date__gte=today - dt.timedelta(days=last))
+    return condition
+
+
+def receivables_aging(*, scope: Scope) -> list[CurrencyAging]:
+    """The open balance of issued and partly paid invoices, bucketed by days past due in the partner's
+    time zone (current, 1–30, 31–60, 61–90, over 90), one entry per currency, in one aggregate query.
+    Empty when nothing is open."""
+    today = clock.today(scope.partner.time_zone)
+    annotations: dict[str, Any] = {}
+    for key, first, last in AGING_BUCKETS:
+        condition = _aging_condition(today, first, last)
+        annotations[f"amount_{key}"] = Sum("balance", filter=condition)
+        annotations[f"count_{key}"] = Count("pk", filter=condition)
+    rows = Invoice.objects.for_scope(scope).open().order_by().values("currency").annotate(**annotations)
+    return [
+        CurrencyAging(
+            currency=row["currency"],
+            buckets=tuple(
+                AgingBucket(key=key, amount=row[f"amount_{key}"] or ZERO, invoices=row[f"count_{key}"])
+                for key, _first, _last in AGING_BUCKETS
+            ),
+        )
+        for row in sorted(rows, key=lambda r: r["currency"])
+    ]
+
+
+@dataclass(frozen=True)
+class CurrencyCollected:
+    currency: str
+    this_month: Decimal
+    last_month: Decimal
+    payments_this_month: int
+    payments_last_month: int
+
+
+@dataclass(frozen=True)
+class Collected:
+    """Payments received this calendar month (to today) and last month, in the partner's time zone."""
+
+    by_currency: list[CurrencyCollected]
+    today: dt.date
+    month_start: dt.date
+    last_month_start: dt.date
+
+    def this_month(self, currency: str) -> Decimal:
+        return next((c.this_month for c in self.by_currency if c.currency == currency), ZERO)
+
+
+def payments_collected(*, scope: Scope) -> Collected:
+    """What customers paid this month and last month, one line per currency (one aggregate query)."""
+    today = clock.today(scope.partner.time_zone)
+    month_start = today.replace(day=1)
+    last_month_start = (month_start - dt.timedelta(days=1)).replace(day=1)
+    this_month = Q(received_on__gte=month_start)
+    last_month = Q(received_on__lt=month_start)
+    rows = (
+        Payment.objects.for_scope(scope)
+        .filter(received_on__gte=last_month_start, received_on__lte=today)
+        .order_by()
+        .values("currency")
+        .annotate(
+            this_sum=Sum("amount", filter=this_month),
+            last_sum=Sum("amount", filter=last_month),
+            this_count=Count("pk", filter=this_month),
+            last_count=Count("pk", filter=last_month),
+        )
+    )
+    lines = [
+        CurrencyCollected(
+            currency=row["currency"],
+            this_month=row["this_sum"] or ZERO,
+            last_month=row["last_sum"] or ZERO,
+            payments_this_month=row["this_count"],
+            payments_last_month=row["last_count"],
+        )
+        for row in sorted(rows, key=lambda r: r["currency"])
+    ]
+    return Collected(by_currency=lines, today=today, month_start=month_start, last_month_start=last_month_start)
+
+
+@dataclass(frozen=True)
+class PayableCoverage:
+    """An upcoming Microsoft payable against what should come in before it is due.
+
+    The rule, per currency: cash collected this month plus the open balances of invoices due on or
+    before the payable's due date must reach what is due to Microsoft by that date (this payable and
+    the earlier upcoming ones of the same currency, so the same receivables never cover two bills).
+    """
+
+    payable: MicrosoftPayable
+    receivables_due: Decimal  # open balances in the payable's currency due on or before its due date
+    collected: Decimal  # payments received this month in that currency
+    due_to_microsoft: Decimal  # this payable and the upcoming ones due before it, same currency
+    days_left: int  # until the due date, in the partner's time zone
+
+    @property
+    def cover(self) -> Decimal:
+        return self.receivables_due + self.collected
+
+    @property
+    def covered(self) -> bool:
+        return self.cover >= self.due_to_microsoft
+
+    @property
+    def shortfall(self) -> Decimal:
+        return max(self.due_to_microsoft - self.cover, ZERO)
+
+    @property
+    def cumulative(self) -> bool:
+        """True when earlier payables of the same currency are counted in `due_to_microsoft`."""
+        return bool(self.due_to_microsoft != self.payable.amount)
+
+
+@dataclass(frozen=True)
+class PayablesOutlook:
+    upcoming: list[PayableCoverage]  # due today or later, soonest first
+    past: list[MicrosoftPayable]  # due date passed, latest first
+    today: dt.date
+
+    @property
+    def uncovered(self) -> list[PayableCoverage]:
+        return [c for c in self.upcoming if not c.covered]
+
+
+def microsoft_payables_outlook(*, scope: Scope, collected: Collected | None = None, past: int = 6) -> PayablesOutlook:
+    """What is due to Microsoft and when, each upcoming payable with its cover (see PayableCoverage).
+
+    The model has no "paid" state: a payable whose due date has passed is listed as past. Three
+    queries (the payables, past payables and one aggregate of receivables), plus one for `collected`
+    when not given."""
+    today = clock.today(scope.partner.time_zone)
+    collected = collected or payments_collected(scope=scope)
+    payables = microsoft_payables(scope=scope)
+    upcoming = list(payables.filter(due_date__gte=today).order_by("due_date", "currency", "pk"))
+    recent = list(payables.filter(due_date__lt=today).order_by("-due_date", "currency", "pk")[:past])
+    due_by: dict[int, Decimal] = {}
+    if upcoming:
+        sums = {
+            f"due_{p.pk}": Sum("balance", filter=Q(currency=p.currency, due_date__lte=p.due_date)) for p in upcoming
+        }
+        totals = Invoice.objects.for_scope(scope).open().aggregate(**sums)
+        due_by = {p.pk: totals[f"due_{p.pk}"] or ZERO for p in upcoming}
+    running: dict[str, Decimal] = {}
+    coverage = []
+    for payable in upcoming:  # soonest first: each one adds to what is due by its date
+        running[payable.currency] = running.get(payable.currency, ZERO) + payable.amount
+        coverage.append(
+            PayableCoverage(
+                payable=payable,
+                receivables_due=due_by[payable.pk],
+                collected=collected.this_month(payable.currency),
+                due_to_microsoft=running[payable.currency],
+                days_left=(payable.due_date - today).days,
+            )
+        )
+    return PayablesOutlook(upcoming=coverage, past=recent, today=today)
+
+
+def microsoft_payable_get(*, scope: Scope, pk: int | str) -> MicrosoftPayable:
+    """One payable of the scope's partner (staff only); a foreign or missing one is 404."""
+    return get_scoped_or_404(microsoft_payables(scope=scope), scope, pk=pk)
+
+
+# ---- Bulk exports -----------------------------------------------------------------------------------
+
+
+def export_job_list(*, scope: Scope) -> QuerySet[ExportJob]:
+    """The partner's export jobs, newest first. Customer users see none."""
+    if not scope.is_staff:
+        return ExportJob.objects.none()
+    return ExportJob.objects.for_scope(scope).select_related("requested_by").order_by("-created_at", "-pk")
+
+
+def export_job_get(*, scope: Scope, pk: int | str) -> ExportJob:
+    return get_scoped_or_404(export_job_list(scope=scope), scope, pk=pk)
+
+
+# ---- Reconciliation pages ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsageBilling:
+    """Where the usage lines of an import stand: billed, still to bill, or waiting for a customer."""
+
+    to_bill: int  # matched, not billed yet, not zero
+    billed: int
+    unmatched: int  # no customer yet: map them first
+    invoices: list[Invoice]  # where this import's usage was billed
+
+
+def reconciliation_usage_billing(*, scope: Scope, reconciliation_import: ReconciliationImport) -> UsageBilling:
+    """Two queries: the usage lines' counts and the invoices they were billed on."""
+    if not scope.is_staff or reconciliation_import.partner_id != scope.partner.pk:
+        return UsageBilling(0, 0, 0, [])
+    lines = ReconciliationLine.objects.for_scope(scope).filter(
+        reconciliation_import=reconciliation_import, is_usage=True
+    )
+    to_bill = Q(customer__isnull=False, billed_at__isnull=True) & ~Q(subtotal=0)
+    counts = lines.aggregate(
+        to_bill=Count("pk", filter=to_bill),
+        billed=Count("pk", filter=Q(billed_at__isnull=False)),
+        unmatched=Count("pk", filter=Q(customer__isnull=True)),
+    )
+    invoices = (
+        Invoice.objects.for_scope(scope)
+        .filter(pk__in=lines.filter(billed_invoice__isnull=False).values("billed_invoice_id"))
+        .select_related("customer")
+        .order_by("customer__name", "pk")
+    )
+    return UsageBilling(
+        to_bill=counts["to_bill"], billed=counts["billed"], unmatched=counts["unmatched"], invoices=list(invoices)
+    )
+
+
+@dataclass(frozen=True)
+class MapChoices:
+    """The customers a page offers for mapping each unmatched Microsoft customer of an import."""
+
+    suggested: dict[str, list[Customer]]  # by Microsoft customer ID: names or domains that look alike
+    everyone: list[Customer]  # every customer, by name; empty when there are too many to list
+    total: int  # how many customers the partner has
+
+
+def _domain_root(domain: str) -> str:
+    """A domain's first label: "fourthcoffee" for "fourthcoffee.onmicrosoft.com" or "fourthcoffee.com"."""
+    return domain.strip().lower().split(".", 1)[0]
+
+
+def _looks_alike(customer: Customer, unmatched: UnmatchedCustomer) -> bool:
+    root = _domain_root(unmatched.customer_domain)
+    if root and len(root) >= 3 and root == _domain_root(customer.domain or ""):
+        return True
+    mine, theirs = customer.name.strip().lower(), unmatched.customer_name.strip().lower()
+    return bool(mine and theirs and (mine in theirs or theirs in mine))
+
+
+def reconciliation_map_choices(*, scope: Scope, unmatched: list[UnmatchedCustomer], limit: int = 500) -> MapChoices:
+    """Customers to offer on the mapping forms: all of them (by name) when the partner has at most
+    `limit`, and for each Microsoft customer those whose domain or name looks like its own. Two
+    queries whatever the number of unmatched customers."""
+    customers = core_selectors.customer_list(scope=scope).only("pk", "name", "domain").order_by("name", "pk")
+    everyone = list(customers[: limit + 1])
+    total = len(everyone) if len(everyone) <= limit else customers.count()
+    if len(everyone) <= limit:
+        candidates = everyone
+    else:
+        everyone = []
+        match = Q(pk__in=[])
+        for u in unmatched:
+            if len(root := _domain_root(u.customer_domain)) >= 3:
+                match |= Q(domain__istartswith=f"{root}.") | Q(domain__iexact=root)
+            if u.customer_name.strip():
+                match |= Q(name__icontains=u.customer_name.strip())
+        candidates = list(customers.filter(match)[: limit * 2])
+    suggested = {u.ms_customer_id: [c for c in candidates if _looks_alike(c, u)][:10] for u in unmatched}
+    return MapChoices(suggested=suggested, everyone=everyone, total=total)

@@ -8,19 +8,24 @@ decides which buttons to offer, and shows a refused rule's message as a form err
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
-from billing import exports, selectors, services
+from billing import exports, selectors, selectors_reconciliation, services
 from billing.errors import BillingError
 from billing.forms import (
     CreditNoteForm,
@@ -28,13 +33,18 @@ from billing.forms import (
     InvoiceFilterForm,
     InvoiceLineFormSet,
     InvoiceVoidForm,
+    MicrosoftPayableForm,
     PaymentCustomerForm,
     PaymentFilterForm,
     PaymentForm,
+    ReconciliationMapForm,
+    ReconciliationUploadForm,
+    UsageBillForm,
     formset_lines,
     line_initial,
 )
-from billing.models import Invoice
+from billing.models import ZERO, ExportJob, Invoice, ReconciliationImport
+from billing.templatetags.money import money, percent
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, ScopedViewMixin
@@ -117,6 +127,7 @@ class InvoiceListView(ScopedViewMixin, TemplateView):
             query=_query_without(self.request, "cursor"),
             sort_query=_query_without(self.request, "cursor", "sort"),
             export_query=_query_without(self.request, "cursor"),
+            export_fields=export_filter_fields(self.request),
             today=clock.today(self.scope.partner.time_zone),
             can_write=self.scope.has_role(CUSTOMER_WRITERS),
             **kwargs,
@@ -500,3 +511,521 @@ class CustomerBillingView(ScopedViewMixin, TemplateView):
             can_write=self.scope.has_role(CUSTOMER_WRITERS),
             **kwargs,
         )
+
+
+# ---- Finance dashboard ---------------------------------------------------------------------------
+
+AGING_LABELS: dict[str, Any] = {
+    "current": gettext_lazy("Not yet due"),
+    "1_30": gettext_lazy("1–30 days overdue"),
+    "31_60": gettext_lazy("31–60 days overdue"),
+    "61_90": gettext_lazy("61–90 days overdue"),
+    "90_plus": gettext_lazy("Over 90 days overdue"),
+}
+RECENT_ROWS = 5  # imports and exports listed on the finance dashboard
+MIN_BAR = Decimal("0.8")  # % of the chart's width: an amount that is not zero always shows a sliver
+
+
+def _percent_of(amount: Decimal, whole: Decimal) -> Decimal:
+    return (amount * 100 / whole).quantize(Decimal("0.1")) if whole > 0 else Decimal(0)
+
+
+def aging_chart(aging: selectors.CurrencyAging) -> dict[str, Any]:
+    """One currency's buckets as bars: widths relative to the largest bucket, as CSS percentages
+    written with a '.' whatever the language (a string, so templates do not localise it)."""
+    largest = max((b.amount for b in aging.buckets), default=ZERO)
+    bars = []
+    for bucket in aging.buckets:
+        width = _percent_of(max(bucket.amount, ZERO), largest)
+        if bucket.amount > 0:
+            width = max(width, MIN_BAR)
+        bars.append(
+            {
+                "key": bucket.key,
+                "label": AGING_LABELS[bucket.key],
+                "amount": bucket.amount,
+                "invoices": bucket.invoices,
+                "width": f"{width:.1f}",
+                "share": _percent_of(bucket.amount, aging.total),
+            }
+        )
+    return {"currency": aging.currency, "total": aging.total, "overdue": aging.overdue, "bars": bars}
+
+
+class FinanceDashboardView(ScopedViewMixin, TemplateView):
+    """Receivables by age, what came in, what is due to Microsoft and whether it is covered."""
+
+    allowed_roles = CUSTOMER_WRITERS
+    template_name = "billing/finance_dashboard.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        aging = selectors.receivables_aging(scope=self.scope)
+        collected = selectors.payments_collected(scope=self.scope)
+        return super().get_context_data(
+            aging=aging,
+            charts=[aging_chart(a) for a in aging],
+            bucket_rows=[
+                {"label": AGING_LABELS[key], "key": key, "amounts": [(a.currency, a.amount(key)) for a in aging]}
+                for key, _first, _last in selectors.AGING_BUCKETS
+            ],
+            collected=collected,
+            last_month_end=collected.month_start - dt.timedelta(days=1),
+            outlook=selectors.microsoft_payables_outlook(scope=self.scope, collected=collected),
+            imports=list(selectors_reconciliation.reconciliation_import_list(scope=self.scope)[:RECENT_ROWS]),
+            exports=list(selectors.export_job_list(scope=self.scope)[:RECENT_ROWS]),
+            today=collected.today,
+            **kwargs,
+        )
+
+
+class MicrosoftPayableFormView(ScopedViewMixin, View):
+    """Record what is due to Microsoft for a period by hand (`pk` absent), or change one (`pk`)."""
+
+    allowed_roles = CUSTOMER_WRITERS
+    template_name = "billing/payable_form.html"
+
+    def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        payable = selectors.microsoft_payable_get(scope=self.scope, pk=pk) if pk is not None else None
+        if payable is not None:
+            initial = {
+                "period": payable.period,
+                "currency": payable.currency,
+                "amount": payable.amount,
+                "due_date": payable.due_date,
+                "notes": payable.notes,
+            }
+        else:
+            period = services.previous_period(clock.today(self.scope.partner.time_zone))
+            initial = {
+                "period": period,
+                "currency": self.scope.partner.default_currency,
+                "due_date": services.payable_default_due_date(period),
+            }
+        form = MicrosoftPayableForm(initial=initial, editing=payable is not None)
+        return self._render(request, form, payable)
+
+    def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        payable = selectors.microsoft_payable_get(scope=self.scope, pk=pk) if pk is not None else None
+        initial = {"period": payable.period, "currency": payable.currency} if payable is not None else {}
+        form = MicrosoftPayableForm(request.POST, initial=initial, editing=payable is not None)
+        if form.is_valid():
+            data = form.cleaned_data
+            previous = (
+                payable
+                or selectors_reconciliation.microsoft_payables(scope=self.scope)
+                .filter(period=data["period"], currency=data["currency"])
+                .first()
+            )
+            try:
+                saved = services.microsoft_payable_set(
+                    partner=self.scope.partner, actor=self.scope.user, period=data["period"], amount=data["amount"],
+                    currency=data["currency"], due_date=data["due_date"], notes=data["notes"].strip(),
+                )  # fmt: skip
+            except BillingError as exc:
+                form.add_error(None, str(exc))
+            else:
+                values = {"period": saved.period, "amount": money(saved.amount, saved.currency)}
+                if previous is not None and previous.amount != saved.amount:
+                    values["previous"] = money(previous.amount, previous.currency)
+                    text = _("Due to Microsoft for %(period)s: %(amount)s (was %(previous)s).")
+                else:
+                    text = _("Due to Microsoft for %(period)s: %(amount)s.")
+                messages.success(request, text % values)
+                return redirect(f"{reverse('finance_dashboard')}#payables")
+        return self._render(request, form, payable, status=400)
+
+    def _render(
+        self, request: HttpRequest, form: MicrosoftPayableForm, payable: Any, status: int = 200
+    ) -> HttpResponse:
+        return render(request, self.template_name, {"form": form, "payable": payable}, status=status)
+
+
+# ---- Bulk PDF export -------------------------------------------------------------------------------
+
+EXPORT_FILTER_FIELDS = ("q", "status", "customer", "period", "overdue")
+# A job still waiting this long after it was requested probably has no worker to run it.
+WAITING_HINT_AFTER = dt.timedelta(seconds=20)
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def export_filter_fields(request: HttpRequest) -> list[tuple[str, str]]:
+    """The invoice list's filters from its query string, as hidden fields of the export form."""
+    return [(name, value) for name in EXPORT_FILTER_FIELDS for value in request.GET.getlist(name)]
+
+
+class ExportListView(ScopedViewMixin, View):
+    """GET: the partner's recent bulk exports and a form to start one. POST: start an export of the
+    invoices the posted filters select (the invoice list posts its own), then show its progress."""
+
+    allowed_roles = CUSTOMER_WRITERS
+    template_name = "billing/export_list.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request, InvoiceFilterForm(scope=self.scope))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = InvoiceFilterForm(request.POST, scope=self.scope)
+        if not form.is_valid():
+            return self._render(request, form, status=400)
+        filters = form.filters()
+        if not selectors.invoice_list(scope=self.scope, filters=filters).exists():
+            messages.error(request, _("No invoice matches these filters: there is nothing to export."))
+            return self._render(request, form, status=400)
+        job = services.invoice_pdf_export_request(scope=self.scope, filters=filters)
+        return redirect("export_detail", pk=job.pk)
+
+    def _render(self, request: HttpRequest, form: InvoiceFilterForm, status: int = 200) -> HttpResponse:
+        page = keyset_page(
+            selectors.export_job_list(scope=self.scope),
+            sort_field="created_at",
+            descending=True,
+            cursor=request.GET.get("cursor"),
+            size=PAGE_SIZE,
+        )
+        context = {"form": form, "page": page, "query": _query_without(request, "cursor")}
+        return render(request, self.template_name, context, status=status)
+
+
+def _export_filters_summary(scope: Any, filters: dict[str, Any]) -> list[tuple[str, str]]:
+    """What an export selected, in words: [(label, value)]; empty for every invoice."""
+    rows: list[tuple[str, str]] = []
+    if filters.get("search"):
+        rows.append((_("Search"), str(filters["search"])))
+    if filters.get("status"):
+        rows.append((_("Status"), str(dict(Invoice.Status.choices).get(filters["status"], filters["status"]))))
+    if filters.get("customer_id"):
+        customer = core_selectors.customer_list(scope=scope).filter(pk=filters["customer_id"]).first()
+        rows.append((_("Customer"), customer.name if customer is not None else "—"))
+    if filters.get("period"):
+        rows.append((_("Period"), str(filters["period"])))
+    if filters.get("overdue"):
+        rows.append((_("Overdue only"), _("Yes")))
+    return rows
+
+
+def _export_form_fields(filters: dict[str, Any]) -> list[tuple[str, str]]:
+    """An export's filters as the fields of the form that starts one: "Try again" posts them."""
+    fields = [("q", filters.get("search") or ""), ("status", filters.get("status") or "")]
+    fields += [("customer", str(filters.get("customer_id") or "")), ("period", filters.get("period") or "")]
+    if filters.get("overdue"):
+        fields.append(("overdue", "on"))
+    return [(name, value) for name, value in fields if value]
+
+
+def _duration(start: dt.datetime | None, end: dt.datetime | None) -> str:
+    if start is None or end is None:
+        return ""
+    seconds = max(int((end - start).total_seconds()), 0)
+    if seconds < 60:
+        return _("%(seconds)s s") % {"seconds": seconds}
+    return _("%(minutes)s min %(seconds)s s") % {"minutes": seconds // 60, "seconds": seconds % 60}
+
+
+class ExportDetailView(ScopedViewMixin, TemplateView):
+    """One export: its progress while a worker builds it (the page polls `export_status`; without
+    script it refreshes itself), then the download."""
+
+    allowed_roles = CUSTOMER_WRITERS
+    template_name = "billing/export_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        job = selectors.export_job_get(scope=self.scope, pk=self.kwargs["pk"])
+        running = job.status in (ExportJob.Status.PENDING, ExportJob.Status.RUNNING)
+        return super().get_context_data(
+            job=job,
+            running=running,
+            waiting_long=job.status == ExportJob.Status.PENDING and clock.now() - job.created_at > WAITING_HINT_AFTER,
+            filters=_export_filters_summary(self.scope, job.filters or {}),
+            retry_fields=_export_form_fields(job.filters or {}),
+            duration=_duration(job.started_at, job.finished_at),
+            download_url=_export_download_url(job),
+            **kwargs,
+        )
+
+
+def _export_download_url(job: ExportJob) -> str | None:
+    return reverse("export_download", args=[job.pk]) if job.status == ExportJob.Status.DONE and job.file else None
+
+
+class ExportStatusView(ScopedViewMixin, View):
+    """The progress of an export as JSON, for the page's progress bar."""
+
+    allowed_roles = CUSTOMER_WRITERS
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = selectors.export_job_get(scope=self.scope, pk=pk)
+        return _no_store(
+            JsonResponse(
+                {
+                    "status": job.status,
+                    "status_label": str(job.get_status_display()),
+                    "done": job.done,
+                    "total": job.total,
+                    "percent": job.percent,
+                    "download_url": _export_download_url(job),
+                }
+            )
+        )
+
+
+class ExportDownloadView(ScopedViewMixin, View):
+    """The finished ZIP, streamed from storage. Another partner's export, or one not finished, is 404."""
+
+    allowed_roles = CUSTOMER_WRITERS
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponseBase:
+        job = selectors.export_job_get(scope=self.scope, pk=pk)
+        if _export_download_url(job) is None:
+            raise Http404
+        try:
+            handle = job.file.open("rb")
+        except FileNotFoundError as exc:
+            raise Http404 from exc
+        response = FileResponse(
+            handle,
+            as_attachment=True,
+            filename=f"invoices-{job.created_at:%Y-%m-%d}-{job.pk}.zip",
+            content_type="application/zip",
+        )
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+# ---- Reconciliation imports ----------------------------------------------------------------------
+
+MARGIN_ROWS = 100  # rows of each margin table before "Show all"
+UNMATCHED_GROUPS = 50  # unmatched Microsoft customers offered for mapping on one page
+# A partner with more customers than this gets look-alike suggestions and a search box, not a list.
+MAP_CUSTOMERS_LISTED = 500
+
+
+def _margin_percent(margin: Decimal, billed: Decimal) -> Decimal | None:
+    """The margin as a share of what was billed, to one place; None when nothing was billed."""
+    return (margin * 100 / billed).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if billed else None
+
+
+class ReconciliationListView(ScopedViewMixin, View):
+    """Upload a Partner Center reconciliation file; the partner's imports, newest first."""
+
+    allowed_roles = CUSTOMER_WRITERS
+    template_name = "billing/reconciliation_list.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request, ReconciliationUploadForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = ReconciliationUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                submission = services.reconciliation_import_submit(
+                    partner=self.scope.partner, actor=self.scope.user, file_name=upload.name or "",
+                    content=b"".join(upload.chunks()), period=form.cleaned_data["period"] or None,
+                )  # fmt: skip
+            except BillingError as exc:
+                form.add_error("period", str(exc))
+            else:
+                imp = submission.reconciliation_import
+                if not submission.created:
+                    messages.info(
+                        request,
+                        _("This file was uploaded before, on %(date)s: this is that import, unchanged.")
+                        % {"date": formats.date_format(timezone.localtime(imp.created_at), "DATE_FORMAT")},
+                    )
+                return redirect("reconciliation_detail", pk=imp.pk)
+        return self._render(request, form, status=400)
+
+    def _render(self, request: HttpRequest, form: ReconciliationUploadForm, status: int = 200) -> HttpResponse:
+        page = keyset_page(
+            selectors_reconciliation.reconciliation_import_list(scope=self.scope),
+            sort_field="created_at",
+            descending=True,
+            cursor=request.GET.get("cursor"),
+            size=PAGE_SIZE,
+        )
+        context = {"form": form, "page": page, "query": _query_without(request, "cursor")}
+        return render(request, self.template_name, context, status=status)
+
+
+class ReconciliationDetailView(ScopedViewMixin, View):
+    """One import: its progress, its per-row errors when refused, or when done its totals, the
+    Microsoft payable, margins, the unmatched customers to map and the usage to bill."""
+
+    allowed_roles = CUSTOMER_WRITERS
+    template_name = "billing/reconciliation_detail.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        imp = selectors_reconciliation.reconciliation_import_get(scope=self.scope, pk=pk)
+        return self.render_detail(request, imp)
+
+    def render_detail(
+        self,
+        request: HttpRequest,
+        imp: ReconciliationImport,
+        *,
+        map_form: ReconciliationMapForm | None = None,
+        bill_form: UsageBillForm | None = None,
+        status: int = 200,
+    ) -> HttpResponse:
+        context: dict[str, Any] = {
+            "imp": imp,
+            "running": imp.status in (ReconciliationImport.Status.PENDING, ReconciliationImport.Status.RUNNING),
+            "waiting_long": imp.status == ReconciliationImport.Status.PENDING
+            and clock.now() - imp.created_at > WAITING_HINT_AFTER,
+            "duration": _duration(imp.started_at, imp.finished_at),
+        }
+        if imp.status == ReconciliationImport.Status.DONE:
+            context |= self._done_context(request, imp, map_form=map_form, bill_form=bill_form)
+        return render(request, self.template_name, context, status=status)
+
+    def _done_context(
+        self,
+        request: HttpRequest,
+        imp: ReconciliationImport,
+        *,
+        map_form: ReconciliationMapForm | None,
+        bill_form: UsageBillForm | None,
+    ) -> dict[str, Any]:
+        scope = self.scope
+        show_all = request.GET.get("rows") == "all"
+        by_customer = selectors_reconciliation.reconciliation_margin_by_customer(scope=scope, reconciliation_import=imp)
+        by_subscription = selectors_reconciliation.reconciliation_margin_by_subscription(
+            scope=scope, reconciliation_import=imp
+        )
+        unmatched = selectors_reconciliation.reconciliation_unmatched_customers(scope=scope, reconciliation_import=imp)
+        shown = unmatched[:UNMATCHED_GROUPS]
+        choices = (
+            selectors.reconciliation_map_choices(scope=scope, unmatched=shown, limit=MAP_CUSTOMERS_LISTED)
+            if shown
+            else None
+        )
+        failed_line = map_form.data.get("line") if map_form is not None else None
+        groups = [
+            {
+                "group": group,
+                "suggested": choices.suggested.get(group.ms_customer_id, []) if choices else [],
+                # The form that was posted keeps its errors; every other group gets a fresh one.
+                "form": map_form if failed_line == str(group.first_line_id) else None,
+            }
+            for group in shown
+        ]
+        shown_customers = by_customer if show_all else by_customer[:MARGIN_ROWS]
+        shown_subscriptions = by_subscription if show_all else by_subscription[:MARGIN_ROWS]
+        cost = sum((m.cost for m in by_customer), ZERO)
+        billed = sum((m.billed for m in by_customer), ZERO)
+        payables = selectors_reconciliation.microsoft_payables_for_imports(scope=scope, imports=[imp])
+        return {
+            "payable": payables.get((imp.period, imp.currency)),
+            "margin_customers": [(m, _margin_percent(m.margin, m.billed)) for m in shown_customers],
+            "margin_customers_total": len(by_customer),
+            "margin_subscriptions": [(m, _margin_percent(m.margin, m.billed)) for m in shown_subscriptions],
+            "margin_subscriptions_total": len(by_subscription),
+            "margin_totals": {
+                "cost": cost,
+                "billed": billed,
+                "margin": billed - cost,
+                "percent": _margin_percent(billed - cost, billed),
+            },
+            "show_all": show_all,
+            "margin_rows": MARGIN_ROWS,
+            "unmatched_groups": groups,
+            "unmatched_more": max(len(unmatched) - len(shown), 0),
+            "map_choices": choices,
+            "usage": selectors.reconciliation_usage_billing(scope=scope, reconciliation_import=imp),
+            "bill_form": bill_form or UsageBillForm(),
+        }
+
+
+class ReconciliationStatusView(ScopedViewMixin, View):
+    """The progress of an import as JSON, for the page's progress bar."""
+
+    allowed_roles = CUSTOMER_WRITERS
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        imp = selectors_reconciliation.reconciliation_import_get(scope=self.scope, pk=pk)
+        return _no_store(
+            JsonResponse(
+                {
+                    "status": imp.status,
+                    "status_label": str(imp.get_status_display()),
+                    "done": imp.processed_lines,
+                    "total": imp.total_lines,
+                    "percent": imp.percent,
+                    "download_url": None,
+                }
+            )
+        )
+
+
+class ReconciliationMapView(ReconciliationDetailView):
+    """POST: map the unmatched lines of one Microsoft customer to one of the partner's customers."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        imp = selectors_reconciliation.reconciliation_import_get(scope=self.scope, pk=pk)
+        if imp.status != ReconciliationImport.Status.DONE:
+            messages.error(request, _("Lines can be mapped once the import is done."))
+            return redirect("reconciliation_detail", pk=imp.pk)
+        form = ReconciliationMapForm(request.POST, scope=self.scope)
+        if not form.is_valid():
+            return self.render_detail(request, imp, map_form=form, status=400)
+        line = selectors_reconciliation.reconciliation_line_get(
+            scope=self.scope, reconciliation_import=imp, pk=form.cleaned_data["line"]
+        )
+        customer = form.cleaned_data["customer"]
+        try:
+            count = services.reconciliation_line_map(line=line, customer=customer, actor=self.scope.user)
+        except BillingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                ngettext(
+                    "%(count)s line of %(name)s mapped to %(customer)s.",
+                    "%(count)s lines of %(name)s mapped to %(customer)s.",
+                    count,
+                )
+                % {"count": count, "name": line.customer_name or line.ms_customer_id, "customer": customer.name},
+            )
+        return redirect(f"{reverse('reconciliation_detail', args=[imp.pk])}#unmatched")
+
+
+class ReconciliationBillUsageView(ReconciliationDetailView):
+    """POST: bill the import's matched usage to the customers' draft invoices with a markup."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        imp = selectors_reconciliation.reconciliation_import_get(scope=self.scope, pk=pk)
+        form = UsageBillForm(request.POST)
+        if imp.status != ReconciliationImport.Status.DONE:
+            messages.error(request, _("Usage can be billed once the import is done."))
+            return redirect("reconciliation_detail", pk=imp.pk)
+        if not form.is_valid():
+            return self.render_detail(request, imp, bill_form=form, status=400)
+        markup = form.cleaned_data["markup_percent"]
+        try:
+            invoices = services.reconciliation_usage_bill(
+                reconciliation_import=imp, actor=self.scope.user, markup_percent=markup
+            )
+        except BillingError as exc:
+            messages.error(request, str(exc))
+        else:
+            if invoices:
+                messages.success(
+                    request,
+                    ngettext(
+                        "Usage billed with a %(markup)s %% markup on %(count)s draft invoice: check it and issue it.",
+                        "Usage billed with a %(markup)s %% markup on %(count)s draft invoices: check them and issue them.",
+                        len(invoices),
+                    )
+                    % {"markup": percent(markup), "count": len(invoices)},
+                )
+            else:
+                messages.info(request, _("There was no usage left to bill."))
+        return redirect(f"{reverse('reconciliation_detail', args=[imp.pk])}#usage")

@@ -1,7 +1,9 @@
 /* CSP Billing Portal: the only script. Opens the menu on small screens, dismisses alerts, asks
- * before irreversible actions (data-confirm) and adds rows to the invoice editor (data-formset-add).
+ * before irreversible actions (data-confirm), adds rows to the invoice editor (data-formset-add) and
+ * moves the progress bar of a running job (data-poll-url).
  * Everything works without it: the menu is then always open, alerts simply stay, actions go ahead
- * (or have their own confirmation page) and the editor offers empty rows of its own. */
+ * (or have their own confirmation page), the editor offers empty rows of its own and a job's page
+ * refreshes itself (<noscript><meta http-equiv=refresh>) while the job runs. */
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -58,11 +60,60 @@
     }
   }
 
-  // The script runs in <head>: show the "Add line" buttons once the page is parsed.
+  // A running job's progress: ask its JSON status every second ({status, done, total, percent}) and
+  // move the bar; once the job has ended, reload so the page shows the result (download, errors...).
+  function pollProgress(box) {
+    var url = box.getAttribute("data-poll-url");
+    var bar = box.querySelector("progress");
+    var badge = document.querySelector("[data-progress-status]");
+    var lang = document.documentElement.lang || undefined;
+    var failures = 0;
+    function set(selector, value) {
+      box.querySelectorAll(selector).forEach(function (el) {
+        el.textContent = Number(value).toLocaleString(lang);
+      });
+    }
+    function tick() {
+      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
+        .then(function (response) {
+          if (!response.ok) {
+            throw new Error(String(response.status));
+          }
+          return response.json();
+        })
+        .then(function (job) {
+          failures = 0;
+          if (bar) {
+            bar.value = job.percent;
+            bar.textContent = job.percent + " %";
+          }
+          set("[data-progress-done]", job.done);
+          set("[data-progress-total]", job.total);
+          set("[data-progress-percent]", job.percent);
+          if (badge && job.status_label) {
+            badge.textContent = job.status_label;
+          }
+          if (job.status === "pending" || job.status === "running") {
+            window.setTimeout(tick, 1000);
+          } else {
+            window.location.reload();
+          }
+        })
+        .catch(function () {
+          // A hiccup (a restart, the network): try again, less and less often.
+          failures += 1;
+          window.setTimeout(tick, Math.min(1000 * Math.pow(2, failures), 30000));
+        });
+    }
+    window.setTimeout(tick, 1000);
+  }
+
+  // The script runs in <head>: show the "Add line" buttons and start polling once the page is parsed.
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-formset-add][hidden]").forEach(function (button) {
       button.hidden = false;
     });
+    document.querySelectorAll("[data-poll-url]").forEach(pollProgress);
   });
 
   document.addEventListener("keydown", function (event) {
