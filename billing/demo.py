@@ -42,12 +42,14 @@ def _month_lines(customer: Customer, month: dt.date) -> list[LineInput]:
     ]
 
 
-def _invoice(customer: Customer, actor: User, *, days_ago: int, issue: bool = True) -> Invoice:
+def _invoice(customer: Customer, actor: User, *, days_ago: int, issue: bool = True, monthly: bool = True) -> Invoice:
+    """The customer's invoice for the month it was issued in; `monthly=False` for one outside the series."""
     issued_on = clock.today(customer.partner.time_zone) - dt.timedelta(days=days_ago)
     month = issued_on.replace(day=1)
     invoice = invoice_draft_create(
-        partner=customer.partner, customer=customer, actor=actor, lines=_month_lines(customer, month)
-    )
+        partner=customer.partner, customer=customer, actor=actor, lines=_month_lines(customer, month),
+        period=f"{month:%Y-%m}" if monthly else "",
+    )  # fmt: skip
     return invoice_issue(invoice=invoice, actor=actor, issue_date=issued_on) if issue else invoice
 
 
@@ -87,7 +89,7 @@ def seed_demo(core: DemoCore) -> None:
     )
     # Wide World Importers: 35 days past due (suspension step), a voided duplicate, and next month's draft.
     _invoice(c["wideworldimporters.example"], finance, days_ago=65)
-    duplicate = _invoice(c["wideworldimporters.example"], finance, days_ago=64)
+    duplicate = _invoice(c["wideworldimporters.example"], finance, days_ago=64, monthly=False)
     invoice_void(invoice=duplicate, actor=finance, reason="Issued twice for the same month")
     _invoice(c["wideworldimporters.example"], finance, days_ago=0, issue=False)
     # Lucerne (RUB, Russian): open, not yet due.

@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from partner_portal import clock
 from partner_portal.models import Customer, Partner, User
@@ -65,8 +66,8 @@ class Invoice(models.Model):
         DRAFT = "draft", _("Draft")
         ISSUED = "issued", _("Issued")
         PARTIALLY_PAID = "partially_paid", _("Partially paid")
-        PAID = "paid", _("Paid")
-        VOID = "void", _("Void")
+        PAID = "paid", pgettext_lazy("invoice status", "Paid")
+        VOID = "void", pgettext_lazy("invoice status", "Void")
 
     OPEN_STATUSES = (Status.ISSUED, Status.PARTIALLY_PAID)
 

@@ -6,6 +6,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from partner_portal import clock
 from partner_portal.models import Customer, Partner, User
@@ -18,7 +19,7 @@ class SubscriptionQuerySet(TenantQuerySet["Subscription"]):
 
 class Subscription(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
+        ACTIVE = "active", pgettext_lazy("subscription status", "Active")
         SUSPENSION_PENDING = "suspension_pending", _("Suspension pending")
         SUSPENDED = "suspended", _("Suspended")
         REACTIVATION_PENDING = "reactivation_pending", _("Reactivation pending")
