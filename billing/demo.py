@@ -17,6 +17,7 @@ from billing.services import (
     invoice_draft_create,
     invoice_issue,
     invoice_void,
+    microsoft_payable_set,
     payment_record,
 )
 from partner_portal import clock
@@ -97,6 +98,13 @@ def seed_demo(core: DemoCore) -> None:
     # Woodgrove Bank: paid, with an overpayment left as credit for the next invoice.
     woodgrove = _invoice(c["woodgrovebank.example"], finance, days_ago=20)
     _pay(c["woodgrovebank.example"], finance, woodgrove.total + Decimal("500.00"), days_ago=12)
+    # What Contoso owes Microsoft for last month: more than its customers will have paid by then.
+    today = clock.today(finance.membership.partner.time_zone)
+    last_month = today.replace(day=1) - dt.timedelta(days=1)
+    microsoft_payable_set(
+        partner=finance.membership.partner, actor=finance, period=f"{last_month:%Y-%m}", amount=Decimal("9450.00"),
+        currency="USD", due_date=today + dt.timedelta(days=12), notes="Partner Center invoice G0123456789",
+    )  # fmt: skip
     # Fabrikam: Tailspin overdue, Wingtip paid.
     _invoice(c["tailspintoys.example"], fabrikam, days_ago=45)
     wingtip = _invoice(c["wingtiptoys.example"], fabrikam, days_ago=33)

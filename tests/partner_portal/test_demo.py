@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from billing.models import CreditNote, Invoice, Payment
+from billing.models import CreditNote, Invoice, MicrosoftPayable, Payment
 from partner_portal import clock
 from partner_portal.demo import DEMO_PASSWORD
 from partner_portal.models import AuditEvent, Customer, Membership, Partner, User
@@ -44,6 +46,7 @@ def test_seed_demo_is_idempotent_and_every_login_works() -> None:
     overdue = Invoice.objects.open().filter(due_date__lt=clock.today())
     assert overdue.filter(customer__partner__slug="contoso").count() >= 4
     assert CreditNote.objects.exists()
+    assert MicrosoftPayable.objects.filter(partner__slug="contoso", amount=Decimal("9450.00")).exists()
     assert Payment.objects.filter(unallocated__gt=0).exists()  # a customer with credit
     tailspin = Membership.objects.get(user__email="billing@tailspin.example")
     assert (tailspin.partner.name, tailspin.customer.name) == ("Fabrikam IT Services", "Tailspin Toys")
