@@ -1,0 +1,87 @@
+"""Billing in the Django admin: for looking, not for changing money.
+
+Issued invoices, payments, allocations and credit notes are read-only here as everywhere: changes go
+through the services (credit notes, voids), which number, audit and keep the balances right.
+"""
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from billing.models import CreditNote, ExportJob, Invoice, InvoiceLine, MicrosoftPayable, Payment, ReconciliationImport
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    fields = ["position", "description", "quantity", "unit_price", "tax_rate", "amount", "tax_amount"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "partner", "customer", "status", "issue_date", "due_date", "total", "balance"]
+    list_filter = ["partner", "status"]
+    search_fields = ["number", "customer__name"]
+    list_select_related = ["partner", "customer"]
+    inlines = [InvoiceLineInline]
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ["received_on", "partner", "customer", "amount", "currency", "method", "reference", "unallocated"]
+    list_filter = ["partner", "method"]
+    search_fields = ["reference", "customer__name"]
+    list_select_related = ["partner", "customer"]
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnlyAdmin):
+    list_display = ["number", "partner", "customer", "invoice", "amount", "issue_date"]
+    list_filter = ["partner"]
+    search_fields = ["number", "invoice__number", "customer__name"]
+    list_select_related = ["partner", "customer", "invoice"]
+
+
+@admin.register(MicrosoftPayable)
+class MicrosoftPayableAdmin(ReadOnlyAdmin):
+    list_display = ["partner", "period", "amount", "currency", "due_date", "source"]
+    list_filter = ["partner", "source"]
+
+
+@admin.register(ReconciliationImport)
+class ReconciliationImportAdmin(ReadOnlyAdmin):
+    list_display = [
+        "partner",
+        "period",
+        "kind",
+        "file_name",
+        "status",
+        "total_lines",
+        "matched_lines",
+        "unmatched_lines",
+        "total",
+    ]
+    list_filter = ["partner", "status", "kind"]
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(ReadOnlyAdmin):
+    list_display = ["partner", "kind", "status", "done", "total", "created_at"]
+    list_filter = ["partner", "status"]
