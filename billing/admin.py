@@ -25,8 +25,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 class InvoiceLineInline(admin.TabularInline):
     model = InvoiceLine
-    fields = ["position", "description", "quantity", "unit_price", "tax_rate", "amount", "tax_amount"]
-    readonly_fields = fields
+    fields = readonly_fields = ("position", "description", "quantity", "unit_price", "tax_rate", "amount", "tax_amount")
     extra = 0
     can_delete = False
 
