@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -652,6 +653,40 @@ def _no_store(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _progress_context(job: ExportJob | ReconciliationImport) -> dict[str, Any]:
+    """What the page of a job run by a worker shows of its progress: whether it still runs, whether it
+    has waited long enough to suggest no worker is there, and how long it took."""
+    return {
+        "running": job.status in (job.Status.PENDING, job.Status.RUNNING),
+        "waiting_long": job.status == job.Status.PENDING and clock.now() - job.created_at > WAITING_HINT_AFTER,
+        "duration": _duration(job.started_at, job.finished_at),
+    }
+
+
+def _progress_response(
+    job: ExportJob | ReconciliationImport, *, done: int, total: int, download_url: str | None
+) -> HttpResponse:
+    """The progress of a job as JSON, for the page's progress bar (polled, so never cached)."""
+    return _no_store(
+        JsonResponse(
+            {
+                "status": job.status,
+                "status_label": str(job.get_status_display()),
+                "done": done,
+                "total": total,
+                "percent": job.percent,
+                "download_url": download_url,
+            }
+        )
+    )
+
+
+def _newest_first_context(request: HttpRequest, jobs: QuerySet[Any]) -> dict[str, Any]:
+    """A page of background jobs (exports, reconciliation imports), newest first, and the query to page on."""
+    page = keyset_page(jobs, sort_field="created_at", descending=True, cursor=request.GET.get("cursor"), size=PAGE_SIZE)
+    return {"page": page, "query": _query_without(request, "cursor")}
+
+
 def export_filter_fields(request: HttpRequest) -> list[tuple[str, str]]:
     """The invoice list's filters from its query string, as hidden fields of the export form."""
     return [(name, value) for name in EXPORT_FILTER_FIELDS for value in request.GET.getlist(name)]
@@ -679,14 +714,7 @@ class ExportListView(ScopedViewMixin, View):
         return redirect("export_detail", pk=job.pk)
 
     def _render(self, request: HttpRequest, form: InvoiceFilterForm, status: int = 200) -> HttpResponse:
-        page = keyset_page(
-            selectors.export_job_list(scope=self.scope),
-            sort_field="created_at",
-            descending=True,
-            cursor=request.GET.get("cursor"),
-            size=PAGE_SIZE,
-        )
-        context = {"form": form, "page": page, "query": _query_without(request, "cursor")}
+        context = {"form": form, **_newest_first_context(request, selectors.export_job_list(scope=self.scope))}
         return render(request, self.template_name, context, status=status)
 
 
@@ -734,15 +762,12 @@ class ExportDetailView(ScopedViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         job = selectors.export_job_get(scope=self.scope, pk=self.kwargs["pk"])
-        running = job.status in (ExportJob.Status.PENDING, ExportJob.Status.RUNNING)
         return super().get_context_data(
             job=job,
-            running=running,
-            waiting_long=job.status == ExportJob.Status.PENDING and clock.now() - job.created_at > WAITING_HINT_AFTER,
             filters=_export_filters_summary(self.scope, job.filters or {}),
             retry_fields=_export_form_fields(job.filters or {}),
-            duration=_duration(job.started_at, job.finished_at),
             download_url=_export_download_url(job),
+            **_progress_context(job),
             **kwargs,
         )
 
@@ -758,18 +783,7 @@ class ExportStatusView(ScopedViewMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         job = selectors.export_job_get(scope=self.scope, pk=pk)
-        return _no_store(
-            JsonResponse(
-                {
-                    "status": job.status,
-                    "status_label": str(job.get_status_display()),
-                    "done": job.done,
-                    "total": job.total,
-                    "percent": job.percent,
-                    "download_url": _export_download_url(job),
-                }
-            )
-        )
+        return _progress_response(job, done=job.done, total=job.total, download_url=_export_download_url(job))
 
 
 class ExportDownloadView(ScopedViewMixin, View):
@@ -840,14 +854,10 @@ class ReconciliationListView(ScopedViewMixin, View):
         return self._render(request, form, status=400)
 
     def _render(self, request: HttpRequest, form: ReconciliationUploadForm, status: int = 200) -> HttpResponse:
-        page = keyset_page(
-            selectors_reconciliation.reconciliation_import_list(scope=self.scope),
-            sort_field="created_at",
-            descending=True,
-            cursor=request.GET.get("cursor"),
-            size=PAGE_SIZE,
-        )
-        context = {"form": form, "page": page, "query": _query_without(request, "cursor")}
+        context = {
+            "form": form,
+            **_newest_first_context(request, selectors_reconciliation.reconciliation_import_list(scope=self.scope)),
+        }
         return render(request, self.template_name, context, status=status)
 
 
@@ -871,13 +881,7 @@ class ReconciliationDetailView(ScopedViewMixin, View):
         bill_form: UsageBillForm | None = None,
         status: int = 200,
     ) -> HttpResponse:
-        context: dict[str, Any] = {
-            "imp": imp,
-            "running": imp.status in (ReconciliationImport.Status.PENDING, ReconciliationImport.Status.RUNNING),
-            "waiting_long": imp.status == ReconciliationImport.Status.PENDING
-            and clock.now() - imp.created_at > WAITING_HINT_AFTER,
-            "duration": _duration(imp.started_at, imp.finished_at),
-        }
+        context: dict[str, Any] = {"imp": imp, **_progress_context(imp)}
         if imp.status == ReconciliationImport.Status.DONE:
             context |= self._done_context(request, imp, map_form=map_form, bill_form=bill_form)
         return render(request, self.template_name, context, status=status)
@@ -947,18 +951,7 @@ class ReconciliationStatusView(ScopedViewMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         imp = selectors_reconciliation.reconciliation_import_get(scope=self.scope, pk=pk)
-        return _no_store(
-            JsonResponse(
-                {
-                    "status": imp.status,
-                    "status_label": str(imp.get_status_display()),
-                    "done": imp.processed_lines,
-                    "total": imp.total_lines,
-                    "percent": imp.percent,
-                    "download_url": None,
-                }
-            )
-        )
+        return _progress_response(imp, done=imp.processed_lines, total=imp.total_lines, download_url=None)
 
 
 class ReconciliationMapView(ReconciliationDetailView):
