@@ -14,6 +14,7 @@ pytestmark = pytest.mark.django_db
 UNSCOPED_MODELS = {
     "partner_portal.user": "a person; reaches a partner through Membership",
     "partner_portal.partner": "the tenant itself",
+    "escalation.supporttier": "the catalogue of Microsoft support tiers, the same for every partner",
 }
 
 

@@ -1,0 +1,52 @@
+"""Routing a ticket to the Microsoft support tier that matches it and the partner's entitlements."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from escalation.errors import EscalationNotEntitled
+from escalation.models import Entitlement, SupportTier
+from partner_portal.models import Partner
+
+# Ticket categories (tickets app): billing and subscription management are commercial questions.
+BUSINESS_CATEGORIES = frozenset({"billing", "subscription_management"})
+TECHNICAL_CATEGORY = "technical"
+
+
+@dataclass(frozen=True)
+class Route:
+    tier: SupportTier
+    entitlement: Entitlement | None  # None for business support, which every partner has
+    channel: str  # where to file the case, for the partner's cloud
+
+
+def escalation_route(*, partner: Partner, category: str, on: dt.date) -> Route:
+    """The tier a ticket of `category` goes to on day `on`.
+
+    Billing and subscription-management tickets go to business support. Technical tickets go to the
+    partner's first entitlement valid that day, in its order of preference (then Premier, Advanced,
+    Signature Cloud). With none, EscalationNotEntitled says what the partner would need.
+    """
+    tiers = {t.code: t for t in SupportTier.objects.all()}
+    if category in BUSINESS_CATEGORIES:
+        tier = tiers[SupportTier.Code.BUSINESS]
+        return Route(tier=tier, entitlement=None, channel=tier.channels.get(partner.cloud, ""))
+    if category != TECHNICAL_CATEGORY:
+        raise ValueError(f"unknown ticket category {category!r}")
+    valid = list(Entitlement.objects.for_partner(partner).valid_on(on))
+    valid.sort(key=lambda e: (e.preference, tiers[e.tier_code].rank, e.valid_from, e.pk))
+    if not valid:
+        raise EscalationNotEntitled(
+            _(
+                "No valid technical support entitlement on %(day)s. Technical escalation to Microsoft needs a "
+                "Premier or Advanced Support for Partners contract, or a Gold or Silver competency for "
+                "Signature Cloud Support; record it under Entitlements."
+            )
+            % {"day": on.isoformat()}
+        )
+    chosen = valid[0]
+    tier = tiers[chosen.tier_code]
+    return Route(tier=tier, entitlement=chosen, channel=tier.channels.get(partner.cloud, ""))
