@@ -13,8 +13,8 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from partner_portal import clock
 from partner_portal.models import Customer, Partner, User
@@ -130,7 +130,7 @@ class Invoice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.number or f"Draft #{self.pk}"
+        return self.number or gettext("Draft #%(pk)s") % {"pk": self.pk}
 
     @property
     def is_draft(self) -> bool:
