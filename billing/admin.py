@@ -9,7 +9,17 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from billing.models import CreditNote, ExportJob, Invoice, InvoiceLine, MicrosoftPayable, Payment, ReconciliationImport
+from billing.models import (
+    CollectionRun,
+    CreditNote,
+    ExportJob,
+    Invoice,
+    InvoiceLine,
+    MicrosoftPayable,
+    Notice,
+    Payment,
+    ReconciliationImport,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -84,3 +94,23 @@ class ReconciliationImportAdmin(ReadOnlyAdmin):
 class ExportJobAdmin(ReadOnlyAdmin):
     list_display = ["partner", "kind", "status", "done", "total", "created_at"]
     list_filter = ["partner", "status"]
+
+
+# --- Collections: read-only, the run and the policy pages make every change ------------------------------
+
+
+@admin.register(CollectionRun)
+class CollectionRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "partner", "run_date", "status", "triggered_by", "notices_sent", "suspensions_requested",
+        "reactivations_requested", "errors_count", "started_at",
+    ]  # fmt: skip
+    list_filter = ["partner", "status", "triggered_by"]
+
+
+@admin.register(Notice)
+class NoticeAdmin(ReadOnlyAdmin):
+    list_display = ["partner", "customer", "invoice", "offset_days", "action", "status", "amount_due", "sent_at"]
+    list_filter = ["partner", "status", "action"]
+    search_fields = ["invoice__number", "customer__name"]
+    list_select_related = ["partner", "customer", "invoice"]

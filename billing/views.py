@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
-from billing import exports, selectors, selectors_reconciliation, services
+from billing import exports, selectors, selectors_collections, selectors_reconciliation, services
 from billing.errors import BillingError
 from billing.forms import (
     CreditNoteForm,
@@ -506,6 +506,8 @@ class CustomerBillingView(ScopedViewMixin, TemplateView):
             payments=list(payments.order_by("-received_on", "-pk")[:PANEL_ROWS]),
             payment_count=payments.count(),
             credit_notes=list(credit_notes[:PANEL_ROWS]),
+            collections=selectors_collections.customer_collections_status(scope=self.scope, customer=customer),
+            notices=list(selectors_collections.notice_list(scope=self.scope, customer_id=customer.pk)[:PANEL_ROWS]),
             invoices_url=f"{reverse('invoice_list')}?{urlencode({'customer': customer.pk})}",
             payments_url=f"{reverse('payment_list')}?{urlencode({'customer': customer.pk})}",
             today=clock.today(self.scope.partner.time_zone),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from escalation.models import Entitlement, SupportTier
+from escalation.models import BreachNotice, Entitlement, Escalation, SupportTier
 
 
 @admin.register(SupportTier)
@@ -16,3 +16,38 @@ class EntitlementAdmin(admin.ModelAdmin):
     list_display = ["partner", "kind", "reference", "valid_from", "valid_until", "preference"]
     list_filter = ["partner", "kind"]
     list_select_related = ["partner"]
+
+
+@admin.register(Escalation)
+class EscalationAdmin(admin.ModelAdmin):
+    """Read-only here: escalations change through the portal's pages and API, which audit them."""
+
+    list_display = ["ticket", "partner", "tier", "status", "microsoft_case_number", "automatic", "created_at"]
+    list_filter = ["partner", "tier", "status", "automatic"]
+    list_select_related = ["partner", "tier", "ticket"]
+    search_fields = ["microsoft_case_number", "ticket__subject"]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(BreachNotice)
+class BreachNoticeAdmin(admin.ModelAdmin):
+    list_display = ["ticket", "partner", "kind", "sent_at"]
+    list_filter = ["partner", "kind"]
+    list_select_related = ["partner", "ticket"]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False

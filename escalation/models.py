@@ -94,3 +94,104 @@ TIER_OF_ENTITLEMENT: dict[str, str] = {
     Entitlement.Kind.GOLD: SupportTier.Code.SIGNATURE_CLOUD,
     Entitlement.Kind.SILVER: SupportTier.Code.SIGNATURE_CLOUD,
 }
+
+
+class EscalationQuerySet(TenantQuerySet["Escalation"]):
+    customer_lookup = None  # customers see only the ticket's status "Escalated", never the case
+
+    def open(self) -> EscalationQuerySet:
+        return self.filter(status__in=Escalation.OPEN_STATUSES)
+
+
+class Escalation(models.Model):
+    """A ticket taken to Microsoft: the tier it was routed to, why, and the case Microsoft opened."""
+
+    class Status(models.TextChoices):
+        TO_FILE = "to_file", _("To file with Microsoft")
+        FILED = "filed", _("Filed with Microsoft")
+        IN_PROGRESS = "in_progress", _("In progress at Microsoft")
+        RESOLVED = "resolved", _("Resolved by Microsoft")
+        CLOSED = "closed", _("Closed")
+
+    OPEN_STATUSES = (Status.TO_FILE, Status.FILED, Status.IN_PROGRESS)
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="escalations")
+    tier = models.ForeignKey(SupportTier, on_delete=models.PROTECT, related_name="+", verbose_name=_("tier"))
+    # The entitlement that opened the tier on the day of routing (none for business support).
+    entitlement = models.ForeignKey(
+        Entitlement, on_delete=models.PROTECT, null=True, blank=True, related_name="escalations"
+    )
+    channel = models.TextField(_("where to file"), blank=True)  # the tier's channel for the partner's cloud, then
+    reason = models.TextField(_("reason"))
+    microsoft_case_number = models.CharField(_("Microsoft case number"), max_length=40, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.TO_FILE)
+    automatic = models.BooleanField(_("automatic"), default=False)
+    routed_on = models.DateField(_("routed on"))
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(_("escalated"), default=clock.now)
+    updated_at = models.DateTimeField(_("updated"), default=clock.now)
+    filed_at = models.DateTimeField(_("filed"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    objects = EscalationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("escalation")
+        verbose_name_plural = _("escalations")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One case at Microsoft at a time per ticket; a second escalation waits for the first to end.
+            models.UniqueConstraint(
+                fields=["ticket"], condition=Q(status__in=["to_file", "filed", "in_progress"]),
+                name="escalation_one_open_per_ticket",
+            ),
+            # The scheduled job escalates a ticket once, ever: concurrent runs insert one row at most.
+            models.UniqueConstraint(
+                fields=["ticket"], condition=Q(automatic=True), name="escalation_one_automatic_per_ticket"
+            ),
+        ]  # fmt: skip
+        indexes = [
+            models.Index(fields=["partner", "created_at", "id"], name="escalation_partner_created_idx"),
+            models.Index(fields=["partner", "status"], name="escalation_partner_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tier.name}: {self.ticket}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class BreachNoticeQuerySet(TenantQuerySet["BreachNotice"]):
+    customer_lookup = None
+
+
+class BreachNotice(models.Model):
+    """A notice to staff about a ticket, sent once per ticket and kind (the unique constraint holds it)."""
+
+    class Kind(models.TextChoices):
+        FIRST_RESPONSE = "first_response", _("First response target missed")
+        RESOLUTION = "resolution", _("Resolution target missed")
+        # Past its resolution target, but the partner has no entitlement to escalate it to Microsoft.
+        NOT_ENTITLED = "not_entitled", _("Automatic escalation not possible")
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.PROTECT, related_name="breach_notices")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    detail = models.TextField(_("detail"), blank=True)
+    sent_at = models.DateTimeField(_("sent"), default=clock.now)
+    recipients = models.JSONField(default=list)  # the addresses it went to
+
+    objects = BreachNoticeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("breach notice")
+        verbose_name_plural = _("breach notices")
+        ordering = ["sent_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["ticket", "kind"], name="breach_notice_once_per_ticket_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.ticket_id}"

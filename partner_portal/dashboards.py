@@ -12,11 +12,13 @@ from django.core.exceptions import PermissionDenied
 from django.views.generic import TemplateView
 
 from billing import selectors as billing_selectors
+from billing import selectors_collections as collections_selectors
 from partner_portal import clock, selectors
 from partner_portal.access import ScopedViewMixin
 from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES
 from partner_portal.pagination import keyset_page
 from subscriptions import selectors as subscription_selectors
+from tickets import selectors as ticket_selectors
 
 CUSTOMER_INVOICES_PAGE = 12
 CUSTOMER_RECENT_ROWS = 10
@@ -33,6 +35,10 @@ class StaffDashboardView(ScopedViewMixin, TemplateView):
             recent_customers=selectors.customer_list(scope=self.scope).order_by("-created_at", "-pk")[:5],
             activity=selectors.recent_audit(scope=self.scope, limit=8),
             today=clock.today(self.scope.partner.time_zone),
+            # Suspensions or reactivations Microsoft refused, and Azure plan steps waiting for staff.
+            subscription_changes_attention=subscription_selectors.subscription_changes_needing_attention(
+                scope=self.scope
+            ).count(),
             **kwargs,
         )
 
@@ -64,6 +70,8 @@ class CustomerHomeView(ScopedViewMixin, TemplateView):
             payments=list(billing_selectors.payment_list(scope=self.scope)[:CUSTOMER_RECENT_ROWS]),
             credit_notes=list(billing_selectors.credit_note_list(scope=self.scope)[:CUSTOMER_RECENT_ROWS]),
             subscriptions=list(subscription_selectors.subscription_list(scope=self.scope)),
+            collections=collections_selectors.customer_collections_status(scope=self.scope, customer=customer),
+            support=ticket_selectors.customer_support_card(scope=self.scope),
             today=clock.today(self.scope.partner.time_zone),
             **kwargs,
         )

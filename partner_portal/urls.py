@@ -5,22 +5,37 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from billing import api as billing_api
+from billing import api_collections as collections_api
 from billing import downloads as billing_downloads
 from billing.api_reconciliation import ReconciliationImportViewSet
+from escalation import api as escalation_api
+from escalation import views as escalation_views
 from partner_portal import api, dashboards, views
+from subscriptions import api as subscriptions_api
+from tickets import api as tickets_api
 
 # The Django admin signs in through allauth too: its rate limits and TOTP apply there as well.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 router = DefaultRouter()
 router.register("customers", api.CustomerViewSet, basename="customer")
+router.register("subscriptions", subscriptions_api.SubscriptionViewSet, basename="subscription")
 router.register("invoices", billing_api.InvoiceViewSet, basename="invoice")
 router.register("payments", billing_api.PaymentViewSet, basename="payment")
 router.register("credit-notes", billing_api.CreditNoteViewSet, basename="credit-note")
 router.register("reconciliation-imports", ReconciliationImportViewSet, basename="reconciliation-import")
+router.register("notices", collections_api.NoticeViewSet, basename="notice")
+router.register("collection-runs", collections_api.CollectionRunViewSet, basename="collection-run")
+router.register("tickets", tickets_api.TicketViewSet, basename="ticket")
+router.register("entitlements", escalation_api.EntitlementViewSet, basename="entitlement")
+router.register("escalations", escalation_api.EscalationViewSet, basename="escalation")
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", api.AuthTokenView.as_view(), name="api_token"),
+    path("collections/policy/", collections_api.CollectionPolicyAPIView.as_view(), name="collection-policy"),
+    # Before the router, so the tickets routes do not claim it.
+    path("tickets/<int:pk>/escalate/", escalation_api.TicketEscalateAPIView.as_view(), name="ticket-escalate"),
+    path("support-offering/", tickets_api.SupportOfferingAPIView.as_view(), name="support-offering"),
     path("", include(router.urls)),
 ]
 
@@ -37,7 +52,12 @@ urlpatterns = [
     path("staff/customers/<int:pk>/edit/", views.CustomerEditView.as_view(), name="customer_edit"),
     path("staff/customers/<int:pk>/invite/", views.CustomerInviteView.as_view(), name="customer_invite"),
     path("staff/team/", views.TeamView.as_view(), name="team"),
+    path("staff/subscriptions/", include("subscriptions.urls")),
     path("staff/billing/", include("billing.urls")),
+    path("staff/escalation/", include("escalation.urls")),
+    path("staff/tickets/<int:pk>/escalate/", escalation_views.TicketEscalateView.as_view(), name="ticket_escalate"),
+    path("", include("tickets.urls")),  # staff/tickets/, staff/support/, my/support/, my/tickets/, documents/
+    path("staff/collections/", include("billing.urls_collections")),
     path("my/", dashboards.CustomerHomeView.as_view(), name="customer_home"),
     # Documents both staff and customer users download; scoped like every page.
     path("documents/invoices/<int:pk>.pdf", billing_downloads.InvoicePdfView.as_view(), name="invoice_pdf"),

@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from partner_portal import clock
 from partner_portal.demo import DemoCore
-from subscriptions.models import Subscription
+from subscriptions.models import Subscription, SubscriptionChange
+from subscriptions.services import subscription_change_push, subscription_reactivate, subscription_suspend
 
 _NAMESPACE = uuid.UUID("2c5e8f1a-7b3d-4e9f-8a6c-5d4e3f2a1b0c")
 
@@ -50,3 +51,27 @@ def seed_demo(core: DemoCore) -> None:
                 "start_date": start,
             },
         )
+    _seed_history(core)
+
+
+def _seed_history(core: DemoCore) -> None:
+    """Status history to look at: a suspension by hand and its reactivation, both confirmed (the
+    record-only backend), and an Azure plan suspension waiting for its step in Azure Resource Manager."""
+    finance = core.users["finance@contoso.example"]
+    exchange = Subscription.objects.filter(
+        customer=core.customers["wideworldimporters.example"], product="Exchange Online (Plan 1)"
+    ).first()
+    if exchange is not None and not SubscriptionChange.objects.filter(subscription=exchange).exists():
+        for act, reason in (
+            (subscription_suspend, "Mailboxes paused at the customer's request during their office move"),
+            (subscription_reactivate, "Office move finished; customer asked to turn mail back on"),
+        ):
+            change = act(subscription=exchange, reason=reason, actor=finance)
+            if change is not None:  # the worker would push it after commit; the seed confirms it now
+                subscription_change_push(change_id=change.pk)
+    azure = Subscription.objects.filter(customer=core.customers["proseware.example"], product="Azure plan").first()
+    if azure is not None and not SubscriptionChange.objects.filter(subscription=azure).exists():
+        subscription_suspend(
+            subscription=azure, reason="Customer asked to stop Azure spending until their budget is approved",
+            actor=finance,
+        )  # fmt: skip

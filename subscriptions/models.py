@@ -12,6 +12,9 @@ from partner_portal import clock
 from partner_portal.models import Customer, Partner, User
 from partner_portal.tenancy import TenantQuerySet
 
+# Partner Center's product ID of the Azure plan (offer "DZH318Z0BPS6:0001").
+AZURE_PLAN_PRODUCT_ID = "DZH318Z0BPS6"
+
 
 class SubscriptionQuerySet(TenantQuerySet["Subscription"]):
     customer_lookup = "customer"
@@ -57,6 +60,13 @@ class Subscription(models.Model):
     )
     tax_rate = models.DecimalField(_("tax rate (%)"), max_digits=5, decimal_places=2, default=0)
     status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.ACTIVE)
+    # Who asked for the current suspension: collections only ever undo their own (DESIGN.md §4).
+    suspension_source = models.CharField(
+        _("suspended by"),
+        max_length=12,
+        blank=True,
+        choices=[("manual", _("By hand")), ("collections", _("Collections"))],
+    )
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=clock.now)
@@ -86,6 +96,20 @@ class Subscription(models.Model):
     def __str__(self) -> str:
         return f"{self.product} × {self.quantity}"
 
+    @property
+    def is_azure_plan(self) -> bool:
+        """Azure plan subscriptions are suspended in Azure Resource Manager, not through Partner Center.
+
+        Recognised by family and by name or by the Azure plan product ID (DZH318Z0BPS6) in the offer.
+        """
+        if self.product_family != self.ProductFamily.AZURE:
+            return False
+        return "azure plan" in self.product.lower() or self.offer_id.upper().startswith(AZURE_PLAN_PRODUCT_ID)
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in (self.Status.SUSPENSION_PENDING, self.Status.REACTIVATION_PENDING)
+
 
 class QuantityChangeQuerySet(TenantQuerySet["SubscriptionQuantityChange"]):
     customer_lookup = "subscription__customer"
@@ -111,3 +135,132 @@ class SubscriptionQuantityChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} from {self.effective_on}"
+
+
+class ChangeQuerySet(TenantQuerySet["SubscriptionChange"]):
+    customer_lookup = "subscription__customer"
+
+
+class SubscriptionChange(models.Model):
+    """One status change asked of Microsoft: committed first, pushed after commit, retried until answered.
+
+    At most one open change per subscription (a partial unique index): two callers cannot both ask.
+    `request_id` is Partner Center's MS-RequestId, the same on every retry so Microsoft de-duplicates it.
+    """
+
+    class Wanted(models.TextChoices):
+        SUSPENDED = "suspended", _("Suspend")
+        ACTIVE = "active", _("Reactivate")
+
+    class State(models.TextChoices):
+        PENDING = "pending", pgettext_lazy("subscription change", "Pending")
+        IN_PROGRESS = "in_progress", _("Sending to Microsoft")
+        CONFIRMED = "confirmed", _("Confirmed")
+        FAILED = "failed", pgettext_lazy("subscription change", "Failed")
+        NEEDS_MANUAL_STEP = "needs_manual_step", _("Needs a manual step")
+        SUPERSEDED = "superseded", _("Superseded")
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("By hand")
+        COLLECTIONS = "collections", _("Collections")
+
+    OPEN_STATES = ("pending", "in_progress", "failed", "needs_manual_step")
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="changes")
+    wanted_status = models.CharField(_("wanted status"), max_length=10, choices=Wanted.choices)
+    request_id = models.UUIDField(_("request ID"), unique=True)
+    source = models.CharField(_("source"), max_length=12, choices=Source.choices)
+    reason = models.TextField(_("reason"))
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # When the next push is due; while in progress, when the claim lapses (a worker that died mid-call).
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=clock.now)
+    last_error = models.TextField(_("last error"), blank=True)
+    microsoft_response = models.JSONField(_("Microsoft's answer"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"), default=clock.now)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+
+    objects = ChangeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("subscription change")
+        verbose_name_plural = _("subscription changes")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription"],
+                condition=Q(state__in=["pending", "in_progress", "failed", "needs_manual_step"]),
+                name="subscription_change_one_open",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="subscription_change_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_wanted_status_display()} {self.subscription_id} ({self.get_state_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+
+class StatusEventQuerySet(TenantQuerySet["SubscriptionStatusEvent"]):
+    customer_lookup = "subscription__customer"
+
+
+class SubscriptionStatusEvent(models.Model):
+    """History: one row per status change of a subscription, with who, when, why and Microsoft's answer."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="status_events")
+    from_status = models.CharField(_("from"), max_length=24, choices=Subscription.Status.choices)
+    to_status = models.CharField(_("to"), max_length=24, choices=Subscription.Status.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # manual, collections (asked), partner_center, record (confirmed), manual (done in Azure).
+    source = models.CharField(_("source"), max_length=20, blank=True)
+    change = models.ForeignKey(
+        SubscriptionChange, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    microsoft_response = models.JSONField(_("Microsoft's answer"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), default=clock.now)
+
+    objects = StatusEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("subscription status change")
+        verbose_name_plural = _("subscription status changes")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["subscription", "created_at"], name="subscription_event_sub_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"
+
+
+class PartnerCenterAccountQuerySet(TenantQuerySet["PartnerCenterAccount"]):
+    customer_lookup = None  # staff configuration; customer users never see it
+
+
+class PartnerCenterAccount(models.Model):
+    """A partner's Partner Center app registration (app + user or app-only, client credentials).
+
+    Each partner signs in to its own AAD tenant, in its own cloud, with its own app; the secret is
+    encrypted at rest (subscriptions.secrets) and never shown back.
+    """
+
+    partner = models.OneToOneField(Partner, on_delete=models.PROTECT, related_name="partner_center_account")
+    aad_tenant_id = models.UUIDField(_("partner AAD tenant ID"))
+    application_id = models.UUIDField(_("application (client) ID"))
+    secret_encrypted = models.TextField(_("client secret (encrypted)"))
+    updated_at = models.DateTimeField(_("updated"), default=clock.now)
+    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    objects = PartnerCenterAccountQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("Partner Center account")
+        verbose_name_plural = _("Partner Center accounts")
+
+    def __str__(self) -> str:
+        return f"{self.application_id}@{self.aad_tenant_id}"

@@ -2,13 +2,128 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
 
-from partner_portal.tenancy import Scope
-from subscriptions.models import Subscription
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from partner_portal.tenancy import Scope, get_scoped_or_404
+from subscriptions.models import PartnerCenterAccount, Subscription, SubscriptionChange, SubscriptionStatusEvent
+
+# Sort keys the subscription list offers: name -> (model field, descending).
+SUBSCRIPTION_SORTS: dict[str, tuple[str, bool]] = {
+    "product": ("product", False),
+    "-product": ("product", True),
+    "-created": ("created_at", True),
+    "created": ("created_at", False),
+    "-quantity": ("quantity", True),
+    "quantity": ("quantity", False),
+    "status": ("status", False),
+    "-status": ("status", True),
+}
+# What the "pending changes" filter offers.
+PENDING_FILTERS = ("pending", "failed", "manual", "any")
 
 
-def subscription_list(*, scope: Scope, customer_id: int | None = None) -> QuerySet[Subscription]:
+@dataclass(frozen=True)
+class SubscriptionFilters:
+    search: str = ""  # product, Microsoft subscription ID, customer name or domain
+    status: str = ""
+    customer_id: int | None = None
+    product_family: str = ""
+    # "pending": waiting for Microsoft; "failed": a failed change; "manual": an Azure plan step;
+    # "any": any open change.
+    changes: str = ""
+
+
+def subscription_list(
+    *, scope: Scope, customer_id: int | None = None, filters: SubscriptionFilters | None = None
+) -> QuerySet[Subscription]:
     """Subscriptions the scope may see (a customer user: its own customer's only), by product."""
     qs = Subscription.objects.for_scope(scope).select_related("customer").order_by("customer_id", "product", "pk")
-    return qs.filter(customer_id=customer_id) if customer_id else qs
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    f = filters or SubscriptionFilters()
+    if f.search:
+        term = f.search.strip()
+        qs = qs.filter(
+            Q(product__icontains=term)
+            | Q(microsoft_subscription_id__iexact=term)
+            | Q(customer__name__icontains=term)
+            | Q(customer__domain__icontains=term)
+        )
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.customer_id:
+        qs = qs.filter(customer_id=f.customer_id)
+    if f.product_family:
+        qs = qs.filter(product_family=f.product_family)
+    if f.changes:
+        states = {
+            "pending": ["pending", "in_progress"],
+            "failed": ["failed"],
+            "manual": ["needs_manual_step"],
+            "any": list(SubscriptionChange.OPEN_STATES),
+        }.get(f.changes)
+        if states:
+            qs = qs.filter(Exists(SubscriptionChange.objects.filter(subscription=OuterRef("pk"), state__in=states)))
+    return qs
+
+
+def subscription_list_with_open_change(
+    *, scope: Scope, customer_id: int | None = None, filters: SubscriptionFilters | None = None
+) -> QuerySet[Subscription]:
+    """subscription_list with each row's open change (at most one) prefetched as `open_changes`."""
+    return subscription_list(scope=scope, customer_id=customer_id, filters=filters).prefetch_related(
+        Prefetch(
+            "changes",
+            queryset=SubscriptionChange.objects.filter(state__in=SubscriptionChange.OPEN_STATES),
+            to_attr="open_changes",
+        )
+    )
+
+
+def subscription_get(*, scope: Scope, pk: int | str) -> Subscription:
+    qs = Subscription.objects.select_related("customer", "partner")
+    return get_scoped_or_404(qs, scope, pk=pk)
+
+
+def subscription_history(*, scope: Scope, subscription: Subscription) -> QuerySet[SubscriptionStatusEvent]:
+    """Status changes of the subscription, newest first, with who asked."""
+    return (
+        SubscriptionStatusEvent.objects.for_scope(scope)
+        .filter(subscription=subscription)
+        .select_related("actor", "change")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def subscription_changes(*, scope: Scope, subscription: Subscription) -> QuerySet[SubscriptionChange]:
+    """Changes pushed (or to push) to Partner Center for the subscription, newest first."""
+    return (
+        SubscriptionChange.objects.for_scope(scope)
+        .filter(subscription=subscription)
+        .select_related("actor")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def subscription_change_get(*, scope: Scope, pk: int | str) -> SubscriptionChange:
+    qs = SubscriptionChange.objects.select_related("subscription__customer", "partner")
+    return get_scoped_or_404(qs, scope, pk=pk)
+
+
+def subscription_changes_needing_attention(*, scope: Scope) -> QuerySet[SubscriptionChange]:
+    """Failed changes and Azure plan steps waiting for staff, oldest first (staff pages)."""
+    return (
+        SubscriptionChange.objects.for_scope(scope)
+        .filter(state__in=["failed", "needs_manual_step"])
+        .select_related("subscription__customer")
+        .order_by("created_at", "pk")
+    )
+
+
+def partner_center_account(*, scope: Scope) -> PartnerCenterAccount | None:
+    """The partner's Partner Center account (staff only; the secret stays encrypted)."""
+    if not scope.is_staff:
+        return None
+    return PartnerCenterAccount.objects.for_scope(scope).first()

@@ -137,6 +137,24 @@ def on_commit(django_capture_on_commit_callbacks):
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
+@pytest.fixture
+def partner_center(settings):
+    """A fake Partner Center on a local port (tests/fakes/partner_center.py), with the http backend
+    pointed at it and short time-outs and pauses. `partner_center.connect(partner)` gives a partner
+    its account."""
+    from tests.fakes.partner_center import FakePartnerCenter
+
+    with FakePartnerCenter() as fake:
+        settings.PARTNER_CENTER_BACKEND = "http"
+        settings.PARTNER_CENTER_API_URL = fake.url
+        settings.PARTNER_CENTER_AUTHORITY_URL = fake.url
+        settings.PARTNER_CENTER_TIMEOUT_SECONDS = 1.0
+        settings.PARTNER_CENTER_CALL_TRIES = 3
+        settings.PARTNER_CENTER_CALL_BACKOFF_SECONDS = 0.05
+        settings.PARTNER_CENTER_POLL_SECONDS = 0.05
+        yield fake
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Files the portal writes (exports, uploads) go to a fresh folder per test."""

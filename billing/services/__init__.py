@@ -1,5 +1,15 @@
 """Every write of billing. Import from here: `from billing.services import invoice_issue`."""
 
+from billing.services.collections import (
+    StepInput,
+    collection_notice_send,
+    collection_notices_send,
+    collection_policy_get,
+    collection_policy_update,
+    collections_run,
+    collections_run_all,
+    customer_collections_hold,
+)
 from billing.services.credit_notes import credit_note_issue
 from billing.services.exports import invoice_pdf_export_request, invoice_pdf_export_run
 from billing.services.generation import GenerationResult, invoices_generate, period_bounds, previous_period
@@ -30,7 +40,15 @@ __all__ = [
     "GenerationResult",
     "ImportSubmission",
     "LineInput",
+    "StepInput",
+    "collection_notice_send",
+    "collection_notices_send",
+    "collection_policy_get",
+    "collection_policy_update",
+    "collections_run",
+    "collections_run_all",
     "credit_note_issue",
+    "customer_collections_hold",
     "invoice_draft_create",
     "invoice_draft_delete",
     "invoice_draft_update",

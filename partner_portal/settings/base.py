@@ -133,7 +133,12 @@ else:
     for folder in ("queue", "processed", "results"):
         (VAR_DIR / "celery" / folder).mkdir(parents=True, exist_ok=True)
 
+# The queue tasks go to (and workers read by default); a separate name lets two installations share
+# one Redis, and lets a test's worker subprocess keep the tasks it enqueues itself.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_ACKS_LATE = True
+# The queue tasks go to unless routed elsewhere; workers of one installation share it (tests use a private one).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
@@ -150,7 +155,55 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "billing.tasks.invoices_generate_task",
         "schedule": crontab(minute=0, hour=14, day_of_month=1),
     },
+    # 15:00 UTC on the 1st, an hour after invoice generation: support time and per-incident charges of
+    # the previous month go on the drafts generation made (a new draft only for customers without one).
+    # Each time entry and incident is billed once, so a doubled or late beat bills nothing twice.
+    "support-charges-bill-monthly": {
+        "task": "tickets.tasks.support_charges_bill_task",
+        "schedule": crontab(minute=0, hour=15, day_of_month=1),
+    },
+    # Every 5 minutes: re-push subscription changes still waiting for Microsoft (a 5xx, a time-out,
+    # a worker that died mid-call, a task lost between commit and queue). Each change backs off by its
+    # attempts, so a Partner Center outage is not hammered; a claimed change is never pushed twice.
+    "subscription-changes-retry": {
+        "task": "subscriptions.tasks.subscription_changes_retry_task",
+        "schedule": crontab(minute="*/5"),
+    },
+    # 07:00 UTC daily: the collections run, one task per partner for the partner's own date (morning in
+    # Europe, before business hours in the Americas). Re-running the same day sends nothing twice.
+    "collections-run-daily": {
+        "task": "billing.tasks.collections_run_task",
+        "schedule": crontab(minute=0, hour=7),
+    },
+    # Every 5 minutes: escalate tickets past their resolution target to Microsoft (once per ticket) and
+    # send SLA breach notices (once per ticket and kind). Notices wait for the offering's business hours,
+    # so a breach at night goes out within 5 minutes of the desk opening; a doubled beat sends nothing twice.
+    "escalation-checks": {
+        "task": "escalation.tasks.escalation_checks_run_task",
+        "schedule": 300,
+    },
 }
+
+# --- Partner Center (DESIGN.md §7) -------------------------------------------------------------
+# "record" (embedded default) records each suspension or reactivation as confirmed without calling
+# Microsoft; "http" calls Partner Center's REST API with each partner's PartnerCenterAccount.
+PARTNER_CENTER_BACKEND = env.str("PARTNER_CENTER_BACKEND", default="record")
+# One API host serves the global, US Government and Germany clouds; overridable for a test double.
+PARTNER_CENTER_API_URL = env.str("PARTNER_CENTER_API_URL", default="https://api.partnercenter.microsoft.com")
+# Empty: the sign-in authority of the partner's cloud (login.microsoftonline.com / .us / .de).
+PARTNER_CENTER_AUTHORITY_URL = env.str("PARTNER_CENTER_AUTHORITY_URL", default="")
+PARTNER_CENTER_TIMEOUT_SECONDS = env.float("PARTNER_CENTER_TIMEOUT_SECONDS", default=30.0)
+# Tries of one HTTP call inside one attempt (5xx, time-outs, 429) and the first pause between them.
+PARTNER_CENTER_CALL_TRIES = env.int("PARTNER_CENTER_CALL_TRIES", default=3)
+PARTNER_CENTER_CALL_BACKOFF_SECONDS = env.float("PARTNER_CENTER_CALL_BACKOFF_SECONDS", default=1.0)
+# Attempts of one change before it is shown as failed; the pause after attempt n is base * 2^(n-1).
+PARTNER_CENTER_MAX_ATTEMPTS = env.int("PARTNER_CENTER_MAX_ATTEMPTS", default=8)
+PARTNER_CENTER_RETRY_BASE_SECONDS = env.int("PARTNER_CENTER_RETRY_BASE_SECONDS", default=60)
+# A 202 is polled at its Location this often, this many times, before the attempt counts as transient.
+PARTNER_CENTER_POLL_SECONDS = env.float("PARTNER_CENTER_POLL_SECONDS", default=2.0)
+PARTNER_CENTER_POLL_TRIES = env.int("PARTNER_CENTER_POLL_TRIES", default=10)
+# Key that encrypts partners' client secrets at rest; defaults to one derived from SECRET_KEY.
+PARTNER_CENTER_SECRET_KEY = env.str("PARTNER_CENTER_SECRET_KEY", default="")
 
 # --- Email -----------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CSP Billing Portal <no-reply@portal.example>")
@@ -228,6 +281,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set where several models share a field name ("status", "action").
+    "ENUM_NAME_OVERRIDES": {
+        "NoticeStatusEnum": "billing.models.Notice.Status",
+        "CollectionRunStatusEnum": "billing.models.CollectionRun.Status",
+        "CollectionRunTriggerEnum": "billing.models.CollectionRun.Trigger",
+        "CollectionActionEnum": "billing.models.CollectionStep.Action",
+        "CollectionSuspendScopeEnum": "billing.models.CollectionPolicy.SuspendScope",
+    },
 }
 
 # --- Internationalisation ----------------------------------------------------------------------

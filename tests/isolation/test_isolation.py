@@ -9,6 +9,7 @@ counts is that nothing foreign is shown or changed.) New URL patterns are walked
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,13 +21,14 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from billing.models import ExportJob
-from billing.services import credit_note_issue, payment_record, reconciliation_import_create
+from billing.services import collections_run, credit_note_issue, payment_record, reconciliation_import_create
 from partner_portal.audit import audit_record
 from partner_portal.models import Invitation, User
 from partner_portal.services import InvitationRequest, invitation_create
 from tests.conftest import Tenant
 from tests.factories.billing import draft, issued
 from tests.factories.reconciliation import NEW_COMMERCE_HEADER, csv_bytes, nce_row
+from tests.factories.subscriptions import SubscriptionFactory, azure_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -118,6 +120,8 @@ def _populate(victim: Tenant) -> None:
     )
     credit_note_issue(invoice=invoice, actor=None, amount=Decimal("10.00"), reason="Goodwill")
     draft(victim.customer)
+    # Collections: the policy, a run and its notice (the invoice is a week overdue on the run's date).
+    collections_run(partner=victim.partner, run_date=invoice.due_date + dt.timedelta(days=7))
     ExportJob.objects.create(partner=victim.partner, requested_by=victim.finance, total=1)
     rows = [nce_row(customer_id=str(victim.customer.tenant_id), customer_name=victim.customer.name),
             nce_row(customer_id="00000000-0000-4000-8000-0000000000ff", customer_name="Unmatched Ltd")]  # fmt: skip
@@ -134,6 +138,44 @@ def _populate(victim: Tenant) -> None:
         request=InvitationRequest(email="invited@victim.example", role="customer_member", customer=victim.customer),
         base_url="http://testserver/",
     )
+    # Subscriptions: a suspension waiting for Microsoft (change + history), an Azure plan step, credentials.
+    from subscriptions.services import partner_center_account_set, subscription_suspend
+
+    subscription_suspend(subscription=SubscriptionFactory(customer=victim.customer), reason="Overdue", actor=None)
+    subscription_suspend(subscription=azure_plan(customer=victim.customer), reason="Overdue", actor=victim.finance)
+    partner_center_account_set(
+        partner=victim.partner, actor=victim.admin, aad_tenant_id=victim.customer.tenant_id,
+        application_id=victim.other_customer.tenant_id, secret="victim-secret",
+    )  # fmt: skip
+    # Escalation: an entitlement, an escalation of a technical ticket, a breach notice.
+    from escalation.models import BreachNotice
+    from tests.factories.escalation import entitlement as escalation_entitlement
+    from tests.factories.escalation import escalated
+
+    escalation_entitlement(victim.partner, "premier", (dt.date(2020, 1, 1), None))
+    escalation = escalated(victim.customer, category="technical", actor=victim.agent)
+    BreachNotice.objects.create(partner=victim.partner, ticket=escalation.ticket, kind="resolution")
+    # Tickets: the offering with a holiday, a ticket with a file, a reply and an internal note with files,
+    # billed time and a per-incident charge. Rows made directly where a service would add audit events:
+    # every extra primary key value multiplies the walk.
+    from tests.factories.tickets import offering as support_offering
+    from tests.factories.tickets import ticket as support_ticket
+    from tests.factories.tickets import upload
+    from tickets.models import IncidentCharge, TicketMessage, TimeEntry
+    from tickets.services import attachment_store
+
+    support_offering(victim.partner, holidays={dt.date(2026, 12, 25): "Victim Holiday"})
+    victim_ticket = support_ticket(victim.customer, opened_by=victim.customer_admin, files=[upload()], invoices=[invoice])
+    for body, internal in (("Victim reply", False), ("Victim note", True)):
+        message = TicketMessage.objects.create(
+            partner=victim.partner, ticket=victim_ticket, author=victim.agent, body=body, internal=internal
+        )
+        attachment_store(ticket=victim_ticket, message=message, upload=upload(), uploaded_by=victim.agent)
+    TimeEntry.objects.create(
+        partner=victim.partner, ticket=victim_ticket, agent=victim.agent, minutes=30, worked_on=dt.date(2026, 11, 2),
+        billed_invoice=invoice, invoice_line=invoice.lines.first(),
+    )  # fmt: skip
+    IncidentCharge.objects.create(partner=victim.partner, ticket=victim_ticket, amount=Decimal("50.00"), period="2026-11")
 
 
 def _text(response) -> str:

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from billing.models import CollectionRun
+from billing.services import collections_run
+from partner_portal import clock
+from partner_portal.models import Partner
+
+
+class Command(BaseCommand):
+    help = "Run collections (notices, suspensions, reactivations) for a date. Safe to run again the same day."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--date", help="YYYY-MM-DD; default: today in each partner's time zone")
+        parser.add_argument("--partner", help="slug of one partner; default: all")
+
+    def handle(self, *args: Any, date: str | None, partner: str | None, **options: Any) -> None:
+        try:
+            run_date = dt.date.fromisoformat(date) if date else None
+        except ValueError as exc:
+            raise CommandError(f"--date must be YYYY-MM-DD, got {date!r}") from exc
+        partners = Partner.objects.order_by("pk")
+        if partner:
+            partners = partners.filter(slug=partner)
+            if not partners.exists():
+                raise CommandError(f"no partner with slug {partner!r}")
+        failed = 0
+        for p in partners:
+            run = collections_run(
+                partner=p, run_date=run_date or clock.today(p.time_zone), triggered_by=CollectionRun.Trigger.COMMAND
+            )
+            queued = run.details.get("notices_queued", 0)
+            self.stdout.write(
+                f"{p.name} {run.run_date}: {run.status}, {queued} notices, "
+                f"{run.suspensions_requested} suspensions, {run.reactivations_requested} reactivations"
+                + "".join(f"\n  error: {e}" for e in run.details.get("errors", []))
+            )
+            failed += run.status == CollectionRun.Status.FAILED
+        if failed:
+            raise CommandError(f"{failed} partner run(s) failed")

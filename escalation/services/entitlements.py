@@ -1,0 +1,117 @@
+"""A partner's Microsoft support entitlements: recorded, corrected and ended by its admins. Audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from escalation.errors import EntitlementInvalid
+from escalation.models import Entitlement
+from partner_portal.audit import audit_record
+from partner_portal.models import Partner, User
+
+
+@dataclass(frozen=True)
+class EntitlementInput:
+    kind: str
+    valid_from: dt.date
+    valid_until: dt.date | None = None
+    reference: str = ""
+    preference: int = 100
+
+
+def _audit_data(entitlement: Entitlement) -> dict[str, str | int | None]:
+    return {
+        "kind": entitlement.kind,
+        "reference": entitlement.reference,
+        "valid_from": entitlement.valid_from.isoformat(),
+        "valid_until": entitlement.valid_until.isoformat() if entitlement.valid_until else None,
+        "preference": entitlement.preference,
+    }
+
+
+def _validate(*, partner: Partner, data: EntitlementInput, exclude_pk: int | None = None) -> None:
+    if data.kind not in Entitlement.Kind.values:
+        raise EntitlementInvalid(_("Choose Premier, Advanced, Gold or Silver."))
+    if data.valid_until is not None and data.valid_until < data.valid_from:
+        raise EntitlementInvalid(_("The end of validity cannot be before its start."))
+    if not 0 < data.preference <= 1000:
+        raise EntitlementInvalid(_("The order of preference is a number from 1 to 1000."))
+    # The same contract or competency twice over the same days would make the order of preference ambiguous.
+    overlapping = Entitlement.objects.for_partner(partner).filter(kind=data.kind)
+    if data.valid_until is not None:
+        overlapping = overlapping.filter(valid_from__lte=data.valid_until)
+    overlapping = overlapping.exclude(valid_until__lt=data.valid_from)
+    if exclude_pk is not None:
+        overlapping = overlapping.exclude(pk=exclude_pk)
+    clash = overlapping.order_by("valid_from").first()
+    if clash is not None:
+        raise EntitlementInvalid(
+            _("%(kind)s is already recorded for part of this period (%(period)s); change or end that one instead.")
+            % {"kind": clash.get_kind_display(), "period": _period(clash)}
+        )
+
+
+def _period(entitlement: Entitlement) -> str:
+    until = entitlement.valid_until.isoformat() if entitlement.valid_until else _("open-ended")
+    return f"{entitlement.valid_from.isoformat()} – {until}"
+
+
+@transaction.atomic
+def entitlement_create(*, partner: Partner, actor: User | None, data: EntitlementInput) -> Entitlement:
+    """Record a contract or competency. Refused (nothing recorded) when it overlaps one of the same kind."""
+    _validate(partner=partner, data=data)
+    entitlement = Entitlement.objects.create(
+        partner=partner, kind=data.kind, reference=data.reference.strip(), valid_from=data.valid_from,
+        valid_until=data.valid_until, preference=data.preference, created_by=actor,
+    )  # fmt: skip
+    audit_record(
+        partner=partner, actor=actor, action="entitlement.created", target=entitlement, data=_audit_data(entitlement)
+    )
+    return entitlement
+
+
+@transaction.atomic
+def entitlement_update(*, entitlement: Entitlement, actor: User | None, data: EntitlementInput) -> Entitlement:
+    """Correct an entitlement's kind, reference, dates or preference. Escalations already routed keep their tier."""
+    entitlement = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
+    _validate(partner=entitlement.partner, data=data, exclude_pk=entitlement.pk)
+    before = _audit_data(entitlement)
+    entitlement.kind, entitlement.reference = data.kind, data.reference.strip()
+    entitlement.valid_from, entitlement.valid_until = data.valid_from, data.valid_until
+    entitlement.preference = data.preference
+    entitlement.save(update_fields=["kind", "reference", "valid_from", "valid_until", "preference"])
+    after = _audit_data(entitlement)
+    changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    if changes:
+        audit_record(
+            partner=entitlement.partner, actor=actor, action="entitlement.updated", target=entitlement,
+            data={"changes": changes},
+        )  # fmt: skip
+    return entitlement
+
+
+@transaction.atomic
+def entitlement_end(*, entitlement: Entitlement, actor: User | None, last_day: dt.date) -> Entitlement:
+    """End an entitlement: `last_day` is the last day it counts (inclusive). It can only be shortened."""
+    entitlement = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
+    if last_day < entitlement.valid_from:
+        raise EntitlementInvalid(
+            _("It starts on %(day)s: the last day cannot be before that.") % {"day": entitlement.valid_from.isoformat()}
+        )
+    if entitlement.valid_until is not None and last_day > entitlement.valid_until:
+        raise EntitlementInvalid(
+            _("It already ends on %(day)s; to extend it, edit its dates.")
+            % {"day": entitlement.valid_until.isoformat()}
+        )
+    previous = entitlement.valid_until
+    entitlement.valid_until = last_day
+    entitlement.save(update_fields=["valid_until"])
+    audit_record(
+        partner=entitlement.partner, actor=actor, action="entitlement.ended", target=entitlement,
+        data={"valid_until": [previous.isoformat() if previous else None, last_day.isoformat()]},
+    )  # fmt: skip
+    return entitlement

@@ -1,0 +1,226 @@
+"""API v1 of subscriptions (DESIGN.md §10): subscriptions, suspend and reactivate. Thin: validate, call, serialize.
+
+Status is read-only: it moves only through `suspend/` and `reactivate/`, which ask Microsoft and
+answer 202 with the subscription in "suspension pending" / "reactivation pending" (or already
+confirmed, with the record-only backend). Customer users read their own customer's subscriptions,
+without Microsoft's cost; partner admins and finance write.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from partner_portal import selectors as core_selectors
+from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
+from subscriptions import selectors, services
+from subscriptions.errors import SubscriptionError
+from subscriptions.models import Subscription, SubscriptionChange, SubscriptionStatusEvent
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedCustomerField(serializers.PrimaryKeyRelatedField):
+    """A customer id, looked up only among the customers the caller may see (else "does not exist")."""
+
+    def get_queryset(self) -> Any:
+        return core_selectors.customer_list(scope=self.context["view"].scope)
+
+
+class ChangeSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SubscriptionChange
+        fields = [
+            "id", "wanted_status", "state", "source", "reason", "actor", "request_id", "attempts", "next_attempt_at",
+            "last_error", "microsoft_response", "created_at", "confirmed_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_actor(self, change: SubscriptionChange) -> str | None:
+        return change.actor.email if change.actor else None
+
+
+class StatusEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SubscriptionStatusEvent
+        fields = ["from_status", "to_status", "reason", "source", "actor", "change", "microsoft_response", "created_at"]
+        read_only_fields = fields
+
+    def get_actor(self, event: SubscriptionStatusEvent) -> str | None:
+        return event.actor.email if event.actor else None
+
+
+class SubscriptionSerializer(serializers.ModelSerializer):
+    customer = ScopedCustomerField()
+    quantity = serializers.IntegerField(min_value=0, default=1)
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0)
+    unit_cost = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0, required=False)
+    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False)
+    is_azure_plan = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id", "customer", "product", "product_family", "offer_id", "microsoft_subscription_id", "quantity",
+            "billing_cycle", "term", "unit_price", "unit_cost", "tax_rate", "status", "suspension_source",
+            "is_azure_plan", "start_date", "end_date", "created_at",
+        ]  # fmt: skip
+        read_only_fields = ["id", "status", "suspension_source", "is_azure_plan", "created_at"]
+
+    def to_representation(self, instance: Subscription) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        view = self.context.get("view")
+        if view is not None and not view.scope.is_staff:
+            data.pop("unit_cost", None)  # Microsoft's price to the partner is not the customer's business
+        return data
+
+
+class SubscriptionDetailSerializer(SubscriptionSerializer):
+    history = serializers.SerializerMethodField()
+    changes = serializers.SerializerMethodField()
+
+    class Meta(SubscriptionSerializer.Meta):
+        fields = [*SubscriptionSerializer.Meta.fields, "history", "changes"]
+
+    @extend_schema_field(StatusEventSerializer(many=True))
+    def get_history(self, sub: Subscription) -> list[dict[str, Any]]:
+        scope = self.context["view"].scope
+        rows = StatusEventSerializer(selectors.subscription_history(scope=scope, subscription=sub), many=True).data
+        if not scope.is_staff:
+            for row in rows:
+                row.pop("actor", None), row.pop("microsoft_response", None)
+        return list(rows)
+
+    @extend_schema_field(ChangeSerializer(many=True))
+    def get_changes(self, sub: Subscription) -> list[dict[str, Any]]:
+        scope = self.context["view"].scope
+        if not scope.is_staff:
+            return []
+        return list(ChangeSerializer(selectors.subscription_changes(scope=scope, subscription=sub), many=True).data)
+
+
+class SubscriptionUpdateSerializer(serializers.ModelSerializer):
+    quantity = serializers.IntegerField(min_value=0, required=False)
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0, required=False)
+    unit_cost = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0, required=False)
+    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False)
+
+    class Meta:
+        model = Subscription
+        fields = [*services.EDITABLE_FIELDS, "quantity"]
+        extra_kwargs = {name: {"required": False} for name in services.EDITABLE_FIELDS}
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000)
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("status", str), OpenApiParameter("customer", int),
+                OpenApiParameter("product_family", str), OpenApiParameter("search", str),
+                OpenApiParameter("changes", str, description="pending, failed, manual or any")]
+)  # fmt: skip
+class SubscriptionViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Subscriptions of the caller's partner; a customer user sees only its own customer's. Partner
+    admins and finance create and edit them and suspend or reactivate them (audited)."""
+
+    queryset = Subscription.objects.none()
+    serializer_class = SubscriptionSerializer
+    write_roles = CUSTOMER_WRITERS
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> Any:
+        query = self.request.query_params
+        filters = selectors.SubscriptionFilters(
+            search=query.get("search", ""),
+            status=query.get("status", "") if query.get("status") in Subscription.Status.values else "",
+            customer_id=int(query["customer"]) if query.get("customer", "").isdigit() else None,
+            product_family=query.get("product_family", "")
+            if query.get("product_family") in Subscription.ProductFamily.values else "",
+            changes=query.get("changes", "") if query.get("changes") in selectors.PENDING_FILTERS else "",
+        )  # fmt: skip
+        return selectors.subscription_list(scope=self.scope, filters=filters)
+
+    def get_object(self) -> Subscription:
+        return selectors.subscription_get(scope=self.scope, pk=self.kwargs["pk"])
+
+    def get_serializer_class(self) -> Any:
+        return SubscriptionDetailSerializer if self.action != "list" else SubscriptionSerializer
+
+    def _out(self, sub: Subscription, code: int = status.HTTP_200_OK) -> Response:
+        fresh = selectors.subscription_get(scope=self.scope, pk=sub.pk)
+        return Response(SubscriptionDetailSerializer(fresh, context=self.get_serializer_context()).data, status=code)
+
+    @extend_schema(request=SubscriptionSerializer, responses={201: SubscriptionDetailSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        form = SubscriptionSerializer(data=request.data, context=self.get_serializer_context())
+        form.is_valid(raise_exception=True)
+        data = dict(form.validated_data)
+        for read_only in ("status", "suspension_source"):
+            data.pop(read_only, None)
+        try:
+            sub = services.subscription_create(
+                partner=self.scope.partner, actor=self.scope.user, data=services.SubscriptionInput(**data)
+            )
+        except SubscriptionError as exc:
+            raise ValidationError({"non_field_errors": [str(exc)]}) from exc
+        return self._out(sub, status.HTTP_201_CREATED)
+
+    @extend_schema(request=SubscriptionUpdateSerializer, responses={200: SubscriptionDetailSerializer})
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        sub = self.get_object()
+        if "status" in request.data:
+            raise ValidationError({"status": ["Status is read-only: use suspend/ or reactivate/."]})
+        form = SubscriptionUpdateSerializer(data=request.data, partial=True)
+        form.is_valid(raise_exception=True)
+        try:
+            sub = services.subscription_update(
+                subscription=sub, actor=self.scope.user, changes=dict(form.validated_data)
+            )
+        except SubscriptionError as exc:
+            raise ValidationError({"non_field_errors": [str(exc)]}) from exc
+        return self._out(sub)
+
+    def _status_change(self, request: Request, wanted: str) -> Response:
+        sub = self.get_object()
+        form = ReasonSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        if refusal := services.subscription_status_refusal(subscription=sub, wanted=wanted):
+            raise Conflict(refusal)
+        act = services.subscription_suspend if wanted == "suspended" else services.subscription_reactivate
+        try:
+            change = act(subscription=sub, reason=form.validated_data["reason"], actor=self.scope.user)
+        except SubscriptionError as exc:
+            raise ValidationError({"reason": [str(exc)]}) from exc
+        if change is None:  # someone else moved it between the check and the lock
+            raise Conflict(services.subscription_status_refusal(subscription=sub, wanted=wanted) or "Not possible now.")
+        return self._out(sub, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=ReasonSerializer, responses={202: SubscriptionDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def suspend(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Ask Microsoft to suspend the subscription, with a reason (audited). 409 when its status does
+        not allow it (cancelled, suspended or pending already, a change in flight)."""
+        return self._status_change(request, "suspended")
+
+    @extend_schema(request=ReasonSerializer, responses={202: SubscriptionDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def reactivate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Ask Microsoft to reactivate the subscription, with a reason (audited); undoes any suspension."""
+        return self._status_change(request, "active")

@@ -1,0 +1,43 @@
+"""Every write of subscriptions. Import from here: `from subscriptions.services import subscription_suspend`."""
+
+from subscriptions.services.accounts import partner_center_account_set
+from subscriptions.services.records import (
+    EDITABLE_FIELDS,
+    SubscriptionInput,
+    subscription_create,
+    subscription_quantity_change,
+    subscription_update,
+)
+from subscriptions.services.status import (
+    AZURE_PLAN_STEP,
+    partner_center_client,
+    retry_delay,
+    subscription_change_complete_manually,
+    subscription_change_push,
+    subscription_change_retry,
+    subscription_changes_push_due,
+    subscription_reactivate,
+    subscription_status_refusal,
+    subscription_suspend,
+    subscriptions_status_request,
+)
+
+__all__ = [
+    "AZURE_PLAN_STEP",
+    "EDITABLE_FIELDS",
+    "SubscriptionInput",
+    "partner_center_account_set",
+    "partner_center_client",
+    "retry_delay",
+    "subscription_change_complete_manually",
+    "subscription_change_push",
+    "subscription_change_retry",
+    "subscription_changes_push_due",
+    "subscription_create",
+    "subscription_quantity_change",
+    "subscription_reactivate",
+    "subscription_status_refusal",
+    "subscription_suspend",
+    "subscription_update",
+    "subscriptions_status_request",
+]

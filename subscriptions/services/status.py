@@ -1,0 +1,423 @@
+"""Suspension and reactivation as changes pushed to Partner Center (DESIGN.md §7).
+
+A change is a row committed with the subscription's move to "suspension pending" or "reactivation
+pending"; the call to Microsoft happens after commit, in a task, and the subscription only becomes
+suspended or active when Microsoft confirms. Nothing is lost between the database and the call: the
+retry sweep pushes any change still pending that no worker is working on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils.translation import gettext as _
+
+from partner_portal import clock
+from partner_portal.audit import audit_record
+from partner_portal.models import AuditEvent, Partner, User
+from subscriptions import partner_center
+from subscriptions.errors import (
+    PartnerCenterError,
+    PartnerCenterPermanentError,
+    PartnerCenterTransientError,
+    SubscriptionError,
+    SubscriptionStatusNotAllowed,
+)
+from subscriptions.models import PartnerCenterAccount, Subscription, SubscriptionChange, SubscriptionStatusEvent
+from subscriptions.secrets import secret_decrypt
+
+logger = logging.getLogger(__name__)
+
+Status = Subscription.Status
+State = SubscriptionChange.State
+
+WANTED = ("suspended", "active")
+SOURCES = ("manual", "collections")
+# The status a subscription takes while its change waits for Microsoft, and once Microsoft confirms.
+PENDING_STATUS = {"suspended": Status.SUSPENSION_PENDING, "active": Status.REACTIVATION_PENDING}
+FINAL_STATUS = {"suspended": Status.SUSPENDED, "active": Status.ACTIVE}
+# A new change is pushed by the task scheduled after commit; the sweep leaves it to that task for this
+# long before it takes over (the task was lost, the worker was down).
+SWEEP_GRACE = dt.timedelta(minutes=2)
+# How long a worker holds a claimed change before the sweep assumes it died mid-call.
+CLAIM_LEASE = dt.timedelta(minutes=10)
+AZURE_PLAN_STEP = "Azure plan: suspend in Azure Resource Manager"
+AZURE_PLAN_STEP_REACTIVATE = "Azure plan: reactivate in Azure Resource Manager"
+
+
+CONFIRMATION_REASONS = {
+    "partner_center": lambda: _("Confirmed by Microsoft"),
+    "record": lambda: _("Recorded without calling Partner Center (record-only backend)"),
+    "manual": lambda: _("Done in Azure Resource Manager"),
+}
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """Pause after `attempts` failed attempts: base, 2x, 4x ... capped at six hours."""
+    base = settings.PARTNER_CENTER_RETRY_BASE_SECONDS
+    return dt.timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 6 * 60 * 60))
+
+
+def _schedule_push(change_ids: list[int]) -> None:
+    if not change_ids:
+        return
+    from subscriptions.tasks import subscription_change_push_task
+
+    def push() -> None:
+        for change_id in change_ids:
+            subscription_change_push_task.delay(change_id=change_id)
+
+    transaction.on_commit(push)
+
+
+def _audit_rows(
+    *, partner: Partner, actor: User | None, action: str, rows: list[tuple[Subscription, dict[str, Any]]]
+) -> None:
+    """audit_record for many subscriptions in one INSERT (a collections run suspends in bulk)."""
+    actor = actor if actor is not None and actor.is_authenticated else None
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            partner=partner, customer_id=sub.customer_id, actor=actor, action=action,
+            target_type=sub._meta.label_lower, target_id=str(sub.pk), target_repr=str(sub)[:200], data=data,
+        )
+        for sub, data in rows
+    )  # fmt: skip
+
+
+def _in_flight(change: SubscriptionChange | None) -> bool:
+    return change is not None and change.state == State.IN_PROGRESS
+
+
+@transaction.atomic
+def subscriptions_status_request(
+    *,
+    partner: Partner,
+    subscription_ids: Iterable[int],
+    wanted: str,
+    reason: str,
+    actor: User | None,
+    source: str,
+) -> list[SubscriptionChange]:
+    """Ask Microsoft to suspend (wanted="suspended") or reactivate (wanted="active") subscriptions.
+
+    Set-based and idempotent: only subscriptions of `partner` whose status allows it get a change.
+    Suspending takes active ones (and reactivation-pending ones whose change is not in flight) to
+    "suspension pending"; reactivating takes suspended and suspension-pending ones to "reactivation
+    pending", and with source="collections" only those collections suspended. Cancelled ones, ones
+    already there and ones with a call in flight get nothing. Each change has a fresh MS-RequestId,
+    a history row and an audit event; an open change it replaces is superseded. Azure plan
+    subscriptions get a change marked as needing the step in Azure Resource Manager instead of a
+    call. Rows are locked in id order, so concurrent callers queue and the second finds nothing to
+    do. The pushes are scheduled after commit. Returns the changes created.
+    """
+    if wanted not in WANTED:
+        raise ValueError(f"wanted must be one of {WANTED}, not {wanted!r}")
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+    reason = reason.strip()
+    if not reason:
+        raise SubscriptionError(_("Give a reason for the change."))
+    ids = sorted({int(i) for i in subscription_ids})
+    if not ids:
+        return []
+    if wanted == "suspended":
+        eligible = Q(status=Status.ACTIVE) | Q(status=Status.REACTIVATION_PENDING)
+    else:
+        eligible = Q(status__in=[Status.SUSPENDED, Status.SUSPENSION_PENDING])
+        if source == "collections":  # a suspension by hand is only ever undone by hand
+            eligible &= Q(suspension_source="collections")
+    # FOR UPDATE re-checks the WHERE after waiting for a concurrent caller's lock: once that caller
+    # has moved a subscription on, it no longer matches here.
+    subs = list(
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("customer")
+        .filter(eligible, partner=partner, pk__in=ids)
+        .order_by("pk")
+    )
+    if not subs:
+        return []
+    open_changes = {
+        c.subscription_id: c
+        for c in SubscriptionChange.objects.filter(subscription__in=subs, state__in=SubscriptionChange.OPEN_STATES)
+    }
+    subs = [s for s in subs if not _in_flight(open_changes.get(s.pk))]
+    if not subs:
+        return []
+    now = clock.now()
+    superseded = [open_changes[s.pk].pk for s in subs if s.pk in open_changes]
+    if superseded:
+        SubscriptionChange.objects.filter(pk__in=superseded).exclude(state=State.IN_PROGRESS).update(
+            state=State.SUPERSEDED, next_attempt_at=now
+        )
+    target = PENDING_STATUS[wanted]
+    changes = [
+        SubscriptionChange(
+            partner=partner, subscription=sub, wanted_status=wanted, request_id=uuid.uuid4(), source=source,
+            reason=reason, actor=actor if actor is not None and actor.is_authenticated else None,
+            state=State.NEEDS_MANUAL_STEP if sub.is_azure_plan else State.PENDING,
+            last_error=(AZURE_PLAN_STEP if wanted == "suspended" else AZURE_PLAN_STEP_REACTIVATE)
+            if sub.is_azure_plan else "",
+            next_attempt_at=now + SWEEP_GRACE, created_at=now,
+        )
+        for sub in subs
+    ]  # fmt: skip
+    SubscriptionChange.objects.bulk_create(changes)
+    update: dict[str, Any] = {"status": target}
+    if wanted == "suspended":
+        update["suspension_source"] = source
+    Subscription.objects.filter(pk__in=[s.pk for s in subs]).update(**update)
+    SubscriptionStatusEvent.objects.bulk_create(
+        SubscriptionStatusEvent(
+            partner=partner, subscription=sub, from_status=sub.status, to_status=target, reason=reason,
+            actor=change.actor, source=source, change=change, created_at=now,
+        )
+        for sub, change in zip(subs, changes, strict=True)
+    )  # fmt: skip
+    action = "subscription.suspension_requested" if wanted == "suspended" else "subscription.reactivation_requested"
+    _audit_rows(
+        partner=partner, actor=actor, action=action,
+        rows=[
+            (sub, {"from": sub.status, "to": target, "reason": reason, "source": source,
+                   "change": change.pk, "request_id": str(change.request_id), "azure_plan": sub.is_azure_plan})
+            for sub, change in zip(subs, changes, strict=True)
+        ],
+    )  # fmt: skip
+    _schedule_push([c.pk for c in changes if c.state == State.PENDING])
+    return changes
+
+
+def subscription_status_refusal(*, subscription: Subscription, wanted: str) -> str | None:
+    """Why staff cannot ask for this change now (a message for the page and the API), or None."""
+    open_change = subscription.changes.filter(state__in=SubscriptionChange.OPEN_STATES).first()
+    if subscription.status == Status.CANCELLED:
+        return _("The subscription is cancelled.")
+    if _in_flight(open_change):
+        return _("A change of this subscription is being sent to Microsoft; try again in a minute.")
+    if wanted == "suspended" and subscription.status in (Status.SUSPENDED, Status.SUSPENSION_PENDING):
+        return _("The subscription is already suspended or its suspension is pending.")
+    if wanted == "active" and subscription.status in (Status.ACTIVE, Status.REACTIVATION_PENDING):
+        return _("The subscription is already active or its reactivation is pending.")
+    return None
+
+
+def _single(*, subscription: Subscription, wanted: str, reason: str, actor: User | None) -> SubscriptionChange | None:
+    changes = subscriptions_status_request(
+        partner=subscription.partner, subscription_ids=[subscription.pk], wanted=wanted, reason=reason, actor=actor,
+        source="manual",
+    )  # fmt: skip
+    return changes[0] if changes else None
+
+
+def subscription_suspend(*, subscription: Subscription, reason: str, actor: User | None) -> SubscriptionChange | None:
+    """Suspend by hand (collections will never undo it). None when the status does not allow it."""
+    return _single(subscription=subscription, wanted="suspended", reason=reason, actor=actor)
+
+
+def subscription_reactivate(
+    *, subscription: Subscription, reason: str, actor: User | None
+) -> SubscriptionChange | None:
+    """Reactivate by hand, whoever suspended it. None when the status does not allow it."""
+    return _single(subscription=subscription, wanted="active", reason=reason, actor=actor)
+
+
+# --- pushing to Partner Center ---------------------------------------------------------------------
+
+
+def _record_answer(change: SubscriptionChange) -> dict[str, Any]:
+    return {"backend": "record", "status": change.wanted_status, "recorded_at": clock.now().isoformat()}
+
+
+def partner_center_client(*, partner: Partner) -> partner_center.PartnerCenterClient:
+    """The http client for `partner`, from its PartnerCenterAccount."""
+    account = PartnerCenterAccount.objects.filter(partner=partner).first()
+    if account is None:
+        raise PartnerCenterPermanentError(
+            "no Partner Center account is set up for this partner",
+            description=_("No Partner Center account is set up for this partner."),
+        )
+    try:
+        secret = secret_decrypt(account.secret_encrypted)
+    except ValueError as exc:
+        raise PartnerCenterPermanentError(str(exc)) from exc
+    return partner_center.PartnerCenterClient(
+        credentials=partner_center.Credentials(
+            cloud=partner.cloud, aad_tenant_id=str(account.aad_tenant_id),
+            application_id=str(account.application_id), secret=secret,
+        )
+    )  # fmt: skip
+
+
+def _send(change: SubscriptionChange) -> dict[str, Any]:
+    if settings.PARTNER_CENTER_BACKEND != "http":
+        return _record_answer(change)
+    sub = change.subscription
+    if not sub.microsoft_subscription_id:
+        raise PartnerCenterPermanentError(
+            "the subscription has no Microsoft subscription ID",
+            description=_("The subscription has no Microsoft subscription ID."),
+        )
+    client = partner_center_client(partner=change.partner)
+    return client.subscription_status_set(
+        customer_tenant_id=str(sub.customer.tenant_id), subscription_id=sub.microsoft_subscription_id,
+        status=change.wanted_status, request_id=str(change.request_id),
+    )  # fmt: skip
+
+
+def _claim(change_id: int) -> bool:
+    """Compare-and-set: only the worker that moves the change to in_progress calls Microsoft."""
+    now = clock.now()
+    return (
+        SubscriptionChange.objects.filter(pk=change_id)
+        .filter(Q(state=State.PENDING) | Q(state=State.IN_PROGRESS, next_attempt_at__lte=now))
+        .update(state=State.IN_PROGRESS, attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE)
+        == 1
+    )
+
+
+def subscription_change_push(*, change_id: int) -> SubscriptionChange:
+    """One attempt to send a change to Partner Center. Safe to call twice or on two workers.
+
+    Claims the change first (a conditional UPDATE) and does nothing unless this call claimed it; the
+    HTTP call happens outside any transaction. Confirmed: the subscription becomes suspended or
+    active with a history row carrying Microsoft's answer. Transient failure: back to pending with
+    the error and the next attempt's time (failed after PARTNER_CENTER_MAX_ATTEMPTS). Permanent
+    failure (404, 800091, no account): failed at once, shown to staff with Microsoft's description.
+    """
+    if not _claim(change_id):
+        return SubscriptionChange.objects.get(pk=change_id)
+    change = SubscriptionChange.objects.select_related("subscription__customer", "partner").get(pk=change_id)
+    try:
+        answer = _send(change)
+    except PartnerCenterPermanentError as exc:
+        return _failed(change, exc, final=True)
+    except PartnerCenterTransientError as exc:
+        return _failed(change, exc, final=change.attempts >= settings.PARTNER_CENTER_MAX_ATTEMPTS)
+    except PartnerCenterError as exc:  # pragma: no cover - every client error is one of the two above
+        return _failed(change, exc, final=True)
+    via = "record" if answer.get("backend") == "record" else "partner_center"
+    return _confirmed(change_id, answer=answer, actor=None, via=via)
+
+
+@transaction.atomic
+def _confirmed(change_id: int, *, answer: dict[str, Any], actor: User | None, via: str) -> SubscriptionChange:
+    change = SubscriptionChange.objects.select_for_update().select_related("subscription", "partner").get(pk=change_id)
+    now = clock.now()
+    was_open = change.state in (State.IN_PROGRESS, State.NEEDS_MANUAL_STEP)
+    change.microsoft_response = answer
+    if not was_open:  # superseded meanwhile: keep Microsoft's answer, the newer change decides the status
+        change.save(update_fields=["microsoft_response"])
+        return change
+    change.state, change.confirmed_at, change.last_error = State.CONFIRMED, now, ""
+    change.save(update_fields=["state", "confirmed_at", "last_error", "microsoft_response"])
+    sub = Subscription.objects.select_for_update().get(pk=change.subscription_id)
+    final = FINAL_STATUS[change.wanted_status]
+    if sub.status == PENDING_STATUS[change.wanted_status]:
+        before = sub.status
+        sub.status = final
+        fields = ["status"]
+        if final == Status.ACTIVE:
+            sub.suspension_source = ""
+            fields.append("suspension_source")
+        sub.save(update_fields=fields)
+        SubscriptionStatusEvent.objects.create(
+            partner=change.partner, subscription=sub, from_status=before, to_status=final,
+            reason=CONFIRMATION_REASONS[via](),
+            actor=actor, source=via, change=change, microsoft_response=answer, created_at=now,
+        )  # fmt: skip
+    audit_record(
+        partner=change.partner, customer=sub.customer, actor=actor,
+        action="subscription.suspended" if final == Status.SUSPENDED else "subscription.reactivated", target=sub,
+        data={"change": change.pk, "request_id": str(change.request_id), "via": via, "attempts": change.attempts},
+    )  # fmt: skip
+    return change
+
+
+@transaction.atomic
+def _failed(change: SubscriptionChange, exc: PartnerCenterError, *, final: bool) -> SubscriptionChange:
+    locked = SubscriptionChange.objects.select_for_update().get(pk=change.pk)
+    message = exc.description if isinstance(exc, PartnerCenterPermanentError) else str(exc)
+    locked.last_error = message[:2000]
+    locked.microsoft_response = {"error": exc.as_dict(), "attempt": locked.attempts}
+    fields = ["last_error", "microsoft_response"]
+    if locked.state == State.IN_PROGRESS:
+        now = clock.now()
+        if final:
+            locked.state = State.FAILED
+            locked.next_attempt_at = now
+        else:
+            delay = retry_delay(locked.attempts)
+            if exc.retry_after is not None:
+                delay = max(delay, dt.timedelta(seconds=exc.retry_after))
+            locked.state, locked.next_attempt_at = State.PENDING, now + delay
+        fields += ["state", "next_attempt_at"]
+    locked.save(update_fields=fields)
+    if locked.state == State.FAILED:
+        sub = change.subscription
+        audit_record(
+            partner=change.partner, customer=sub.customer, actor=None, action="subscription.change_failed", target=sub,
+            data={"change": locked.pk, "request_id": str(locked.request_id), "error": exc.as_dict(),
+                  "attempts": locked.attempts},
+        )  # fmt: skip
+    logger.warning("subscription change %s: %s (%s)", locked.pk, message, locked.state)
+    return locked
+
+
+@transaction.atomic
+def subscription_change_retry(*, change: SubscriptionChange, actor: User | None) -> SubscriptionChange:
+    """Staff's "retry now": a failed (or waiting) change is pushed again at once. Audited."""
+    locked = SubscriptionChange.objects.select_for_update().select_related("subscription").get(pk=change.pk)
+    if locked.state not in (State.FAILED, State.PENDING):
+        raise SubscriptionStatusNotAllowed(_("Only a failed or waiting change can be retried."))
+    locked.state, locked.next_attempt_at = State.PENDING, clock.now() + SWEEP_GRACE
+    locked.save(update_fields=["state", "next_attempt_at"])
+    audit_record(
+        partner=locked.partner, customer=locked.subscription.customer, actor=actor,
+        action="subscription.change_retried", target=locked.subscription,
+        data={"change": locked.pk, "request_id": str(locked.request_id)},
+    )  # fmt: skip
+    _schedule_push([locked.pk])
+    return locked
+
+
+def subscription_change_complete_manually(
+    *, change: SubscriptionChange, actor: User | None, note: str = ""
+) -> SubscriptionChange:
+    """Staff record that they did an Azure plan's step in Azure Resource Manager. Audited."""
+    if change.state != State.NEEDS_MANUAL_STEP:
+        raise SubscriptionStatusNotAllowed(_("This change does not wait for a manual step."))
+    answer = {"backend": "manual", "note": note.strip(), "done_at": clock.now().isoformat()}
+    return _confirmed(change.pk, answer=answer, actor=actor, via="manual")
+
+
+def subscription_changes_push_due(*, limit: int = 500) -> list[int]:
+    """The retry sweep: push changes still pending whose next attempt is due, and changes whose
+    worker died mid-call (lease lapsed). Each is pushed at most once per sweep: its next attempt is
+    moved on by its backoff before the push is queued, and the push claims it. Returns the ids."""
+    now = clock.now()
+    due = list(
+        SubscriptionChange.objects.filter(
+            state__in=[State.PENDING, State.IN_PROGRESS], next_attempt_at__lte=now
+        ).order_by("next_attempt_at", "pk").values_list("pk", "state", "attempts")[:limit]
+    )  # fmt: skip
+    queued: list[int] = []
+    for pk, state, attempts in due:
+        moved = SubscriptionChange.objects.filter(pk=pk, state=state, next_attempt_at__lte=now)
+        if state == State.IN_PROGRESS:  # the claim lapsed: make it claimable again
+            updated = moved.update(state=State.PENDING, next_attempt_at=now + retry_delay(attempts + 1))
+        else:
+            updated = moved.update(next_attempt_at=now + retry_delay(attempts + 1))
+        if updated:
+            queued.append(pk)
+    if queued:
+        from subscriptions.tasks import subscription_change_push_task
+
+        for pk in queued:
+            subscription_change_push_task.delay(change_id=pk)
+    return queued

@@ -1,0 +1,36 @@
+"""Subscription jobs. Thin: ids in, one service call; the services claim, so a double run is harmless."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+
+@shared_task(bind=True, acks_late=True, max_retries=8)
+def subscription_change_push_task(self: Any, change_id: int) -> str:
+    """One attempt to send a subscription change to Partner Center.
+
+    A transient failure leaves the change pending with its next attempt's time; this task then
+    retries itself at that time (the sweep, subscription_changes_retry_task, catches any it misses).
+    Returns the change's state.
+    """
+    from partner_portal import clock
+    from subscriptions.models import SubscriptionChange
+    from subscriptions.services import subscription_change_push
+
+    change = subscription_change_push(change_id=change_id)
+    if change.state == SubscriptionChange.State.PENDING and change.attempts and not self.request.is_eager:
+        # Eager mode (tests, a web process without a worker) leaves retries to the sweep.
+        countdown = max(1, int((change.next_attempt_at - clock.now()).total_seconds()))
+        if self.request.retries < self.max_retries:
+            raise self.retry(kwargs={"change_id": change_id}, countdown=countdown)
+    return str(change.state)
+
+
+@shared_task(acks_late=True)
+def subscription_changes_retry_task() -> int:
+    """The sweep (every few minutes, CELERY_BEAT_SCHEDULE): push changes still waiting for Microsoft."""
+    from subscriptions.services import subscription_changes_push_due
+
+    return len(subscription_changes_push_due())

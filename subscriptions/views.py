@@ -1,0 +1,212 @@
+"""Subscription pages for partner staff. Thin: a form validates, a service acts, a selector reads.
+
+Every staff role reads; partner admins and finance suspend, reactivate, retry a failed change and
+record an Azure plan's manual step; partner admins set the Partner Center account. Another
+partner's subscription is a 404 (selectors take the request's scope).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from partner_portal.access import CUSTOMER_WRITERS, STAFF_MANAGERS, ScopedViewMixin
+from partner_portal.models import STAFF_ROLES
+from partner_portal.pagination import keyset_page
+from subscriptions import selectors, services
+from subscriptions.errors import SubscriptionError
+from subscriptions.forms import ManualStepForm, PartnerCenterAccountForm, StatusChangeForm, SubscriptionFilterForm
+from subscriptions.models import Subscription, SubscriptionChange
+
+PAGE_SIZE = 25
+
+
+def _query_without(request: HttpRequest, *names: str) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+class SubscriptionListView(ScopedViewMixin, TemplateView):
+    allowed_roles = STAFF_ROLES
+    template_name = "subscriptions/subscription_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        form = SubscriptionFilterForm(self.request.GET or None, scope=self.scope)
+        valid = form.is_valid()
+        filters = form.filters() if valid else selectors.SubscriptionFilters()
+        sort = (form.cleaned_data.get("sort") if valid else "") or "product"
+        sort_field, descending = selectors.SUBSCRIPTION_SORTS[sort]
+        qs = selectors.subscription_list_with_open_change(scope=self.scope, filters=filters)
+        page = keyset_page(
+            qs, sort_field=sort_field, descending=descending, cursor=self.request.GET.get("cursor"), size=PAGE_SIZE
+        )
+        return super().get_context_data(
+            form=form,
+            page=page,
+            total=selectors.subscription_list(scope=self.scope, filters=filters).count(),
+            sort=sort,
+            filtered=valid and filters != selectors.SubscriptionFilters(),
+            query=_query_without(self.request, "cursor"),
+            sort_query=_query_without(self.request, "cursor", "sort"),
+            attention=selectors.subscription_changes_needing_attention(scope=self.scope).count(),
+            can_write=self.scope.has_role(CUSTOMER_WRITERS),
+            can_manage=self.scope.has_role(STAFF_MANAGERS),
+            **kwargs,
+        )
+
+
+class SubscriptionDetailView(ScopedViewMixin, TemplateView):
+    allowed_roles = STAFF_ROLES
+    template_name = "subscriptions/subscription_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        sub = selectors.subscription_get(scope=self.scope, pk=self.kwargs["pk"])
+        changes = list(selectors.subscription_changes(scope=self.scope, subscription=sub))
+        open_change = next((c for c in changes if c.is_open), None)
+        can_write = self.scope.has_role(CUSTOMER_WRITERS)
+        return super().get_context_data(
+            subscription=sub,
+            history=list(selectors.subscription_history(scope=self.scope, subscription=sub)),
+            changes=changes,
+            open_change=open_change,
+            can_write=can_write,
+            can_suspend=can_write
+            and services.subscription_status_refusal(subscription=sub, wanted="suspended") is None,
+            can_reactivate=can_write
+            and services.subscription_status_refusal(subscription=sub, wanted="active") is None,
+            manual_form=ManualStepForm(),
+            record_backend=settings.PARTNER_CENTER_BACKEND != "http",
+            **kwargs,
+        )
+
+
+class _StatusChangeView(ScopedViewMixin, View):
+    allowed_roles = CUSTOMER_WRITERS
+    template_name = "subscriptions/subscription_status_change.html"
+    wanted: str
+
+    def _context(self, sub: Subscription, form: StatusChangeForm) -> dict[str, Any]:
+        return {"subscription": sub, "form": form, "wanted": self.wanted}
+
+    def _refused(self, request: HttpRequest, sub: Subscription) -> HttpResponse | None:
+        refusal = services.subscription_status_refusal(subscription=sub, wanted=self.wanted)
+        if refusal is None:
+            return None
+        messages.error(request, refusal)
+        return redirect("subscription_detail", pk=sub.pk)
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        sub = selectors.subscription_get(scope=self.scope, pk=pk)
+        if refused := self._refused(request, sub):
+            return refused
+        return render(request, self.template_name, self._context(sub, StatusChangeForm()))
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        sub = selectors.subscription_get(scope=self.scope, pk=pk)
+        if refused := self._refused(request, sub):
+            return refused
+        form = StatusChangeForm(request.POST)
+        if form.is_valid():
+            act = services.subscription_suspend if self.wanted == "suspended" else services.subscription_reactivate
+            try:
+                change = act(subscription=sub, reason=form.cleaned_data["reason"], actor=self.scope.user)
+            except SubscriptionError as exc:
+                form.add_error("reason", str(exc))
+            else:
+                if change is None:
+                    messages.error(request, _("Someone changed this subscription meanwhile; nothing was sent."))
+                elif change.state == SubscriptionChange.State.NEEDS_MANUAL_STEP:
+                    messages.warning(request, change.last_error)
+                elif self.wanted == "suspended":
+                    messages.success(request, _("Suspension requested: Microsoft is being asked to suspend it."))
+                else:
+                    messages.success(request, _("Reactivation requested: Microsoft is being asked to reactivate it."))
+                return redirect("subscription_detail", pk=sub.pk)
+        return render(request, self.template_name, self._context(sub, form), status=400)
+
+
+class SubscriptionSuspendView(_StatusChangeView):
+    wanted = "suspended"
+
+
+class SubscriptionReactivateView(_StatusChangeView):
+    wanted = "active"
+
+
+class SubscriptionChangeRetryView(ScopedViewMixin, View):
+    """Staff's "retry now" on a failed change."""
+
+    allowed_roles = CUSTOMER_WRITERS
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        change = selectors.subscription_change_get(scope=self.scope, pk=pk)
+        try:
+            services.subscription_change_retry(change=change, actor=self.scope.user)
+        except SubscriptionError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("The change is being sent to Microsoft again."))
+        return redirect("subscription_detail", pk=change.subscription_id)
+
+
+class SubscriptionChangeDoneView(ScopedViewMixin, View):
+    """Staff record that an Azure plan's step was done in Azure Resource Manager."""
+
+    allowed_roles = CUSTOMER_WRITERS
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        change = selectors.subscription_change_get(scope=self.scope, pk=pk)
+        form = ManualStepForm(request.POST)
+        note = form.cleaned_data.get("note", "") if form.is_valid() else ""
+        try:
+            services.subscription_change_complete_manually(change=change, actor=self.scope.user, note=note)
+        except SubscriptionError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Recorded as done in Azure Resource Manager."))
+        return redirect("subscription_detail", pk=change.subscription_id)
+
+
+class PartnerCenterAccountView(ScopedViewMixin, View):
+    """The partner's Partner Center app registration. The secret is never shown back."""
+
+    allowed_roles = STAFF_MANAGERS
+    template_name = "subscriptions/partner_center_account.html"
+
+    def _render(self, request: HttpRequest, form: PartnerCenterAccountForm, status: int = 200) -> HttpResponse:
+        context = {
+            "form": form,
+            "account": selectors.partner_center_account(scope=self.scope),
+            "backend": settings.PARTNER_CENTER_BACKEND,
+            "partner": self.scope.partner,
+        }
+        return render(request, self.template_name, context, status=status)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        account = selectors.partner_center_account(scope=self.scope)
+        initial = {"aad_tenant_id": account.aad_tenant_id, "application_id": account.application_id} if account else {}
+        return self._render(request, PartnerCenterAccountForm(initial=initial))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = PartnerCenterAccountForm(request.POST)
+        if form.is_valid():
+            try:
+                services.partner_center_account_set(
+                    partner=self.scope.partner, actor=self.scope.user, aad_tenant_id=form.cleaned_data["aad_tenant_id"],
+                    application_id=form.cleaned_data["application_id"], secret=form.cleaned_data["secret"],
+                )  # fmt: skip
+            except SubscriptionError as exc:
+                form.add_error("secret", str(exc))
+            else:
+                messages.success(request, _("Partner Center account saved."))
+                return redirect("partner_center_account")
+        return self._render(request, form, status=400)

@@ -1,0 +1,258 @@
+"""Entitlements: recorded, corrected and ended by partner admins (pages and API), validated, audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from escalation.errors import EntitlementInvalid
+from escalation.models import Entitlement
+from escalation.services import EntitlementInput, entitlement_create, entitlement_end, entitlement_update
+from partner_portal import clock
+from partner_portal.models import AuditEvent
+from tests.conftest import Tenant
+from tests.factories.escalation import CURRENT, entitlement
+
+pytestmark = pytest.mark.django_db
+TODAY = dt.date(2026, 11, 26)
+
+
+@pytest.fixture(autouse=True)
+def _clock():
+    with clock.frozen(TODAY):
+        yield
+
+
+def test_create_is_audited(tenant: Tenant) -> None:
+    e = entitlement_create(
+        partner=tenant.partner, actor=tenant.admin,
+        data=EntitlementInput(kind="premier", valid_from=dt.date(2026, 1, 1), reference=" PSfP-1 ", preference=1),
+    )  # fmt: skip
+    assert (e.kind, e.reference, e.valid_until, e.preference, e.created_by) == (
+        "premier",
+        "PSfP-1",
+        None,
+        1,
+        tenant.admin,
+    )
+    event = AuditEvent.objects.get(action="entitlement.created")
+    assert event.data["kind"] == "premier"
+    assert event.actor == tenant.admin
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (EntitlementInput(kind="bronze", valid_from=TODAY), "Choose Premier, Advanced, Gold or Silver."),
+        (EntitlementInput(kind="gold", valid_from=TODAY, valid_until=TODAY - dt.timedelta(days=1)), "before its start"),
+        (EntitlementInput(kind="gold", valid_from=TODAY, preference=0), "from 1 to 1000"),
+    ],
+)
+def test_bad_input_is_refused(tenant: Tenant, data: EntitlementInput, message: str) -> None:
+    with pytest.raises(EntitlementInvalid, match=message):
+        entitlement_create(partner=tenant.partner, actor=tenant.admin, data=data)
+    assert not Entitlement.objects.exists()
+
+
+def test_the_same_kind_cannot_overlap(tenant: Tenant, other_tenant: Tenant) -> None:
+    entitlement(tenant.partner, "gold", (dt.date(2026, 1, 1), dt.date(2026, 6, 30)))
+    with pytest.raises(EntitlementInvalid, match="already recorded for part of this period"):
+        entitlement(tenant.partner, "gold", (dt.date(2026, 6, 30), None))
+    entitlement(tenant.partner, "gold", (dt.date(2026, 7, 1), None))  # the day after: fine
+    entitlement(tenant.partner, "silver", CURRENT)  # another kind: fine
+    entitlement(other_tenant.partner, "gold", CURRENT)  # another partner: fine
+    assert Entitlement.objects.for_partner(tenant.partner).count() == 3
+
+
+def test_update_records_what_changed(tenant: Tenant) -> None:
+    e = entitlement(tenant.partner, "advanced")
+    entitlement_update(
+        entitlement=e, actor=tenant.admin,
+        data=EntitlementInput(kind="advanced", valid_from=CURRENT[0], valid_until=CURRENT[1], preference=5),
+    )  # fmt: skip
+    event = AuditEvent.objects.get(action="entitlement.updated")
+    assert event.data == {"changes": {"preference": [100, 5]}}
+
+
+def test_end_shortens_and_stops_routing_the_next_day(tenant: Tenant) -> None:
+    e = entitlement(tenant.partner, "premier", (dt.date(2026, 1, 1), None))
+    entitlement_end(entitlement=e, actor=tenant.admin, last_day=TODAY)
+    e.refresh_from_db()
+    assert e.valid_until == TODAY
+    assert AuditEvent.objects.get(action="entitlement.ended").data == {"valid_until": [None, "2026-11-26"]}
+    assert list(Entitlement.objects.valid_on(TODAY)) == [e]
+    assert list(Entitlement.objects.valid_on(TODAY + dt.timedelta(days=1))) == []
+
+
+@pytest.mark.parametrize(
+    ("last_day", "message"), [(dt.date(2025, 12, 31), "cannot be before"), (dt.date(2027, 1, 1), "already ends")]
+)
+def test_end_cannot_move_outside_the_period(tenant: Tenant, last_day: dt.date, message: str) -> None:
+    e = entitlement(tenant.partner, "premier", CURRENT)
+    with pytest.raises(EntitlementInvalid, match=message):
+        entitlement_end(entitlement=e, actor=tenant.admin, last_day=last_day)
+    e.refresh_from_db()
+    assert e.valid_until == CURRENT[1]
+
+
+# ---- API ---------------------------------------------------------------------------------------
+
+
+def test_api_list_and_create(tenant: Tenant, other_tenant: Tenant, api_for) -> None:
+    entitlement(other_tenant.partner, "gold")
+    api = api_for(tenant.admin)
+    created = api.post(
+        "/api/v1/entitlements/", {"tier": "premier", "valid_from": "2026-01-01", "valid_until": "2026-12-31"}
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert (body["kind"], body["tier"], body["valid_from"], body["valid_until"], body["state"]) == (
+        "premier",
+        "premier",
+        "2026-01-01",
+        "2026-12-31",
+        "active",
+    )
+    silver = api.post("/api/v1/entitlements/", {"kind": "silver", "valid_from": "2027-01-01"})
+    assert (silver.status_code, silver.json()["tier"], silver.json()["state"]) == (201, "signature_cloud", "future")
+    listed = api.get("/api/v1/entitlements/").json()
+    assert [(e["kind"], e["state"]) for e in listed] == [("premier", "active"), ("silver", "future")]
+
+
+def test_api_refuses_bad_input_with_json_errors(tenant: Tenant, api_for) -> None:
+    api = api_for(tenant.admin)
+    assert api.post("/api/v1/entitlements/", {"kind": "bronze", "valid_from": "2026-01-01"}).json().keys() == {"kind"}
+    bad = api.post("/api/v1/entitlements/", {"kind": "gold", "valid_from": "2026-05-01", "valid_until": "2026-01-01"})
+    assert bad.status_code == 400
+    assert bad.json() == {"non_field_errors": ["The end of validity cannot be before its start."]}
+    assert api.post("/api/v1/entitlements/", {"valid_from": "2026-01-01"}).status_code == 400
+    assert not Entitlement.objects.exists()
+
+
+def test_api_patch_ends_an_entitlement(tenant: Tenant, api_for) -> None:
+    e = entitlement(tenant.partner, "advanced", (dt.date(2026, 1, 1), None))
+    response = api_for(tenant.admin).patch(f"/api/v1/entitlements/{e.pk}/", {"valid_until": "2026-11-30"})
+    assert response.status_code == 200, response.content
+    e.refresh_from_db()
+    assert e.valid_until == dt.date(2026, 11, 30)
+
+
+@pytest.mark.parametrize("role", ["agent", "finance"])
+def test_only_admins_write_entitlements_through_the_api(tenant: Tenant, api_for, role: str) -> None:
+    api = api_for(getattr(tenant, role))
+    assert api.get("/api/v1/entitlements/").status_code == 200
+    assert api.post("/api/v1/entitlements/", {"kind": "gold", "valid_from": "2026-01-01"}).status_code == 403
+    assert not Entitlement.objects.exists()
+
+
+@pytest.mark.parametrize("role", ["customer_admin", "customer_member"])
+def test_customers_cannot_see_entitlements(tenant: Tenant, api_for, client_for, role: str) -> None:
+    e = entitlement(tenant.partner, "gold")
+    user = getattr(tenant, role)
+    assert api_for(user).get("/api/v1/entitlements/").status_code == 403
+    assert api_for(user).get(f"/api/v1/entitlements/{e.pk}/").status_code == 403
+    assert client_for(user).get("/staff/escalation/entitlements/").status_code == 403
+
+
+def test_another_partners_entitlement_is_404(tenant: Tenant, other_tenant: Tenant, api_for, client_for) -> None:
+    e = entitlement(other_tenant.partner, "gold")
+    assert api_for(tenant.admin).get(f"/api/v1/entitlements/{e.pk}/").status_code == 404
+    assert api_for(tenant.admin).patch(f"/api/v1/entitlements/{e.pk}/", {"preference": 1}).status_code == 404
+    assert client_for(tenant.admin).get(f"/staff/escalation/entitlements/{e.pk}/edit/").status_code == 404
+    assert (
+        client_for(tenant.admin)
+        .post(f"/staff/escalation/entitlements/{e.pk}/end/", {"last_day": "2026-11-26"})
+        .status_code
+        == 404
+    )
+    e.refresh_from_db()
+    assert (e.preference, e.valid_until) == (100, CURRENT[1])
+
+
+# ---- Pages -------------------------------------------------------------------------------------
+
+
+def test_the_list_shows_states_and_todays_technical_route(
+    tenant: Tenant, client_for, django_assert_max_num_queries
+) -> None:
+    entitlement(
+        tenant.partner, "premier", (dt.date(2025, 1, 1), dt.date(2025, 12, 31)), preference=1, reference="PSfP-OLD"
+    )
+    entitlement(tenant.partner, "silver", CURRENT, preference=2)
+    client = client_for(tenant.admin)
+    with django_assert_max_num_queries(12):
+        page = client.get("/staff/escalation/entitlements/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "PSfP-OLD" in html
+    assert "Ended" in html
+    assert "Valid" in html
+    assert "Today, technical tickets are escalated to Signature Cloud Support." in html
+    assert "Record entitlement" in html
+
+
+def test_without_entitlements_the_list_says_what_is_needed(tenant: Tenant, client_for) -> None:
+    html = client_for(tenant.agent).get("/staff/escalation/entitlements/").content.decode()
+    assert "Premier or Advanced Support for Partners contract, or a Gold or Silver competency" in html
+    assert "Record entitlement" not in html  # agents read, admins manage
+
+
+def test_admin_records_edits_and_ends_through_the_pages(tenant: Tenant, client_for) -> None:
+    client = client_for(tenant.admin)
+    assert client.get("/staff/escalation/entitlements/new/").status_code == 200
+    response = client.post(
+        "/staff/escalation/entitlements/new/",
+        {"kind": "advanced", "reference": "ASfP-9", "valid_from": "2026-02-01", "valid_until": "", "preference": "3"},
+    )
+    assert response.status_code == 302
+    e = Entitlement.objects.get()
+    assert (e.kind, e.reference, e.valid_until, e.preference) == ("advanced", "ASfP-9", None, 3)
+    response = client.post(
+        f"/staff/escalation/entitlements/{e.pk}/edit/",
+        {"kind": "advanced", "reference": "ASfP-9b", "valid_from": "2026-02-01", "valid_until": "", "preference": "2"},
+    )
+    assert response.status_code == 302
+    assert client.get(f"/staff/escalation/entitlements/{e.pk}/end/").status_code == 200
+    assert client.post(f"/staff/escalation/entitlements/{e.pk}/end/", {"last_day": "2026-01-01"}).status_code == 400
+    assert client.post(f"/staff/escalation/entitlements/{e.pk}/end/", {"last_day": "2026-11-26"}).status_code == 302
+    e.refresh_from_db()
+    assert (e.reference, e.preference, e.valid_until) == ("ASfP-9b", 2, TODAY)
+    assert list(
+        AuditEvent.objects.filter(action__startswith="entitlement.").values_list("action", flat=True).order_by("pk")
+    ) == ["entitlement.created", "entitlement.updated", "entitlement.ended"]
+
+
+def test_an_overlapping_entitlement_shows_the_reason(tenant: Tenant, client_for) -> None:
+    entitlement(tenant.partner, "gold")
+    response = client_for(tenant.admin).post(
+        "/staff/escalation/entitlements/new/", {"kind": "gold", "valid_from": "2026-03-01", "preference": "1"}
+    )
+    assert response.status_code == 400
+    assert "already recorded for part of this period" in response.content.decode()
+    assert Entitlement.objects.count() == 1
+
+
+@pytest.mark.parametrize("role", ["agent", "finance"])
+def test_only_admins_open_the_entitlement_forms(tenant: Tenant, client_for, role: str) -> None:
+    e = entitlement(tenant.partner, "gold")
+    client = client_for(getattr(tenant, role))
+    assert client.get("/staff/escalation/entitlements/").status_code == 200
+    assert client.get("/staff/escalation/entitlements/new/").status_code == 403
+    assert client.post(f"/staff/escalation/entitlements/{e.pk}/end/", {"last_day": "2026-11-26"}).status_code == 403
+    e.refresh_from_db()
+    assert e.valid_until == CURRENT[1]
+
+
+def test_the_tier_catalogue_page(tenant: Tenant, client_for) -> None:
+    html = client_for(tenant.finance).get("/staff/escalation/tiers/").content.decode()
+    for name in (
+        "Business support",
+        "Premier Support for Partners",
+        "Advanced Support for Partners",
+        "Signature Cloud Support",
+    ):
+        assert name in html
+    assert "Gold or Silver competency" in html
+    assert "Partner Center" in html
+    assert client_for(tenant.customer_admin).get("/staff/escalation/tiers/").status_code == 403

@@ -1,0 +1,56 @@
+"""Escalation factories and helpers: tickets, entitlements and escalations through the real services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from escalation.models import Entitlement, Escalation
+from escalation.services import EntitlementInput, entitlement_create, ticket_escalate
+from partner_portal.models import Customer, Partner, User
+from tickets.models import Ticket
+from tickets.services import ticket_create
+
+CURRENT = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+EXPIRED = (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+FUTURE = (dt.date(2027, 1, 1), None)
+
+
+def entitlement(
+    partner: Partner,
+    kind: str = "premier",
+    period: tuple[dt.date, dt.date | None] = CURRENT,
+    preference: int = 100,
+    reference: str = "",
+) -> Entitlement:
+    return entitlement_create(
+        partner=partner,
+        actor=None,
+        data=EntitlementInput(
+            kind=kind, valid_from=period[0], valid_until=period[1], preference=preference, reference=reference
+        ),
+    )
+
+
+def ticket(
+    customer: Customer,
+    category: str = "technical",
+    *,
+    subject: str = "Outlook cannot connect to Exchange Online",
+    severity: str = "B",
+    product_family: str = "microsoft_365",
+    opened_by: User | None = None,
+    assignee: User | None = None,
+) -> Ticket:
+    return ticket_create(
+        partner=customer.partner, customer=customer, opened_by=opened_by, subject=subject,
+        description="Since this morning every user gets error 0x800CCC0E when Outlook starts.",
+        category=category, severity=severity, product_family=product_family, assignee=assignee,
+    )  # fmt: skip
+
+
+def escalated(customer: Customer, category: str = "billing", actor: User | None = None) -> Escalation:
+    return ticket_escalate(
+        ticket=ticket(customer, category, subject="Invoice shows a licence twice"),
+        reason="Partner Center shows a duplicate charge we cannot reverse.",
+        actor=actor,
+    )

@@ -1,0 +1,40 @@
+"""The tickets demo: offerings for both partners, tickets in each status, billed time. Idempotent."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from tickets.models import SupportOffering, Ticket, TicketMessage, TimeEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def _counts() -> tuple[int, ...]:
+    return (
+        Ticket.objects.count(),
+        TicketMessage.objects.count(),
+        TimeEntry.objects.count(),
+        SupportOffering.objects.count(),
+    )
+
+
+def test_seed_demo_tickets() -> None:
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    first = _counts()
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert _counts() == first
+    offerings = {o.partner.slug: o for o in SupportOffering.objects.select_related("partner")}
+    assert (offerings["contoso"].price_model, str(offerings["contoso"].price_amount)) == ("hourly", "120.00")
+    assert (offerings["fabrikam"].price_model, offerings["fabrikam"].time_zone) == ("per_incident", "America/New_York")
+    assert offerings["contoso"].holidays.count() == 3
+    statuses = set(Ticket.objects.values_list("status", flat=True))
+    assert statuses == set(Ticket.Status.values)  # escalated ones come from the escalation demo
+    for domain in ("northwind.example", "adatum.example", "tailspintoys.example"):
+        assert Ticket.objects.filter(customer__domain=domain).exists()
+    assert TicketMessage.objects.filter(internal=True).exists()
+    teams = Ticket.objects.get(subject="Teams calls drop every ten minutes")
+    billed = TimeEntry.objects.filter(ticket=teams, billed_invoice__isnull=False)
+    assert list(billed.values_list("minutes", flat=True)) == [90]
+    assert TimeEntry.objects.filter(ticket=teams, billable=False).count() == 1
+    assert TimeEntry.objects.filter(ticket=teams, billable=True, billed_invoice__isnull=True).count() == 1

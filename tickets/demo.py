@@ -1,0 +1,273 @@
+"""Demo support offerings and tickets in every status (DESIGN.md §11), through the tickets services.
+
+Contoso charges support by the hour (one ticket's time is already billed), Fabrikam per incident.
+Idempotent: an offering already configured and a ticket whose subject exists are left alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from billing.models import Invoice
+from billing.services import previous_period
+from partner_portal import clock
+from partner_portal.demo import DemoCore
+from partner_portal.models import Customer, Partner, User
+from tickets.models import SupportOffering, Ticket
+from tickets.services import (
+    HolidayInput,
+    OfferingInput,
+    support_charges_bill,
+    support_offering_get,
+    support_offering_update,
+    ticket_create,
+    ticket_message_add,
+    ticket_status_change,
+    time_entry_add,
+)
+
+S = Ticket.Status
+WEEKDAYS_9_TO_6 = {d: [["09:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")} | {"sat": [], "sun": []}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing that happens to a demo ticket, `hours_after` its opening."""
+
+    hours_after: float
+    kind: str  # "reply", "note", "customer", "status"
+    text: str = ""
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class DemoTicket:
+    customer: str  # the demo customer's domain
+    subject: str
+    description: str
+    category: str
+    product: str
+    severity: str
+    days_ago: float
+    assign: bool = True
+    billing: bool = False  # link the customer's latest issued invoice
+    steps: list[Step] = field(default_factory=list)
+
+
+TICKETS = [
+    DemoTicket(
+        "northwind.example",
+        "Outlook asks for the password again and again",
+        "Since Monday three users on new laptops get a password prompt in Outlook every few minutes.",
+        Ticket.Category.TECHNICAL,
+        Ticket.ProductFamily.MICROSOFT_365,
+        "B",
+        0.1,
+        assign=False,
+    ),
+    DemoTicket(
+        "northwind.example",
+        "Question about the last invoice",
+        "The last invoice charges 12 Microsoft 365 E3 seats, but we removed two in the middle of the month.",
+        Ticket.Category.BILLING,
+        Ticket.ProductFamily.MICROSOFT_365,
+        "C",
+        1.2,
+        billing=True,
+        steps=[
+            Step(
+                1,
+                "note",
+                "Seats went from 12 to 10 on the 14th; the invoice is pro-rated correctly. Explain the lines.",
+            ),
+            Step(2, "reply", "The two seats were charged until the 14th only: see the second line of the invoice."),
+        ],
+    ),
+    DemoTicket(
+        "northwind.example",
+        "Add five Microsoft 365 E3 licences",
+        "We hire five people next week. Please add five E3 seats to our subscription.",
+        Ticket.Category.SUBSCRIPTION_MANAGEMENT,
+        Ticket.ProductFamily.MICROSOFT_365,
+        "C",
+        2,
+        steps=[
+            Step(1, "reply", "Happy to. Should the new seats be on the annual or the monthly subscription?"),
+            Step(1.1, "status", status=S.PENDING_CUSTOMER),
+        ],
+    ),
+    DemoTicket(
+        "northwind.example",
+        "Teams calls drop every ten minutes",
+        "Calls in Teams drop after about ten minutes for everybody in the Seattle office.",
+        Ticket.Category.TECHNICAL,
+        Ticket.ProductFamily.MICROSOFT_365,
+        "A",
+        40,
+        steps=[
+            Step(0.5, "reply", "We are checking your network settings against the Teams requirements."),
+            Step(
+                3, "note", "The firewall closes idle UDP flows after 600 s: the customer's IT must raise the timeout."
+            ),
+            Step(4, "reply", "Your firewall ends idle calls after ten minutes. Raise the UDP timeout to 30 minutes."),
+            Step(30, "customer", "Done, calls have stayed up all morning. Thank you!"),
+            Step(31, "status", status=S.RESOLVED),
+        ],
+    ),
+    DemoTicket(
+        "adatum.example",
+        "SharePoint site shared with the wrong group",
+        "Our finance site is visible to the whole company. Please help us restrict it.",
+        Ticket.Category.TECHNICAL,
+        Ticket.ProductFamily.MICROSOFT_365,
+        "B",
+        12,
+        steps=[
+            Step(1, "reply", "We removed the 'Everyone except external users' group; only Finance has access now."),
+            Step(2, "status", status=S.RESOLVED),
+            Step(20, "status", status=S.CLOSED),
+        ],
+    ),
+    DemoTicket(
+        "adatum.example",
+        "Dynamics 365 Sales licence not showing",
+        "A user we bought a Dynamics 365 Sales licence for cannot open the app.",
+        Ticket.Category.SUBSCRIPTION_MANAGEMENT,
+        Ticket.ProductFamily.DYNAMICS_365,
+        "C",
+        0.5,
+        steps=[Step(0.2, "status", status=S.OPEN)],
+    ),
+    DemoTicket(
+        "tailspintoys.example",
+        "Azure virtual machine will not start",
+        "Our build server VM fails to start with an allocation error in East US.",
+        Ticket.Category.TECHNICAL,
+        Ticket.ProductFamily.AZURE,
+        "A",
+        2,
+        assign=False,
+    ),
+    DemoTicket(
+        "tailspintoys.example",
+        "Charged twice for Azure in October",
+        "Our October invoice has the Azure plan twice.",
+        Ticket.Category.BILLING,
+        Ticket.ProductFamily.AZURE,
+        "B",
+        20,
+        billing=True,
+        steps=[
+            Step(2, "reply", "You are right: we issued a credit note for the duplicate line."),
+            Step(3, "status", status=S.RESOLVED),
+        ],
+    ),
+]
+
+
+def _offerings(core: DemoCore) -> None:
+    contoso, fabrikam = core.partners["contoso"], core.partners["fabrikam"]
+    northwind = core.customers["northwind.example"]
+    specs: list[tuple[Partner, User, OfferingInput]] = [
+        (contoso, core.users["admin@contoso.example"], OfferingInput(
+            time_zone="Europe/London",
+            hours={d: [["08:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")} | {"sat": [], "sun": []},
+            contact_portal=True, contact_email="support@contoso.example", contact_phone="+44 20 7946 0958",
+            contact_notes="For severity A outside business hours, call the number above: it forwards to the engineer on call.",
+            price_model=SupportOffering.PriceModel.HOURLY, price_amount=Decimal("120.00"), currency=northwind.currency,
+            holidays=[HolidayInput(dt.date(2026, 12, 25), "Christmas Day"), HolidayInput(dt.date(2026, 12, 28), "Boxing Day (substitute)"),
+                      HolidayInput(dt.date(2027, 1, 1), "New Year's Day")],
+        )),
+        (fabrikam, core.users["admin@fabrikam.example"], OfferingInput(
+            time_zone="America/New_York", hours=WEEKDAYS_9_TO_6, contact_portal=True,
+            contact_email="help@fabrikam.example", contact_phone="+1 202 555 0142",
+            price_model=SupportOffering.PriceModel.PER_INCIDENT, price_amount=Decimal("95.00"),
+            currency=core.customers["tailspintoys.example"].currency,
+            first_response_minutes_a=30, resolution_minutes_a=240,
+            holidays=[HolidayInput(dt.date(2026, 11, 26), "Thanksgiving Day"), HolidayInput(dt.date(2026, 12, 25), "Christmas Day")],
+        )),
+    ]  # fmt: skip
+    for partner, admin, data in specs:
+        if support_offering_get(partner).updated_by_id is None:  # never configured: set it up
+            support_offering_update(partner=partner, actor=admin, data=data)
+
+
+def _customer_user(customer: Customer) -> User | None:
+    membership = customer.memberships.select_related("user").order_by("pk").first()
+    return membership.user if membership else None
+
+
+def _agent(customer: Customer, core: DemoCore) -> User:
+    slug = customer.partner.slug
+    return core.users.get(f"agent@{slug}.example") or core.users[f"admin@{slug}.example"]
+
+
+def _ticket(spec: DemoTicket, core: DemoCore) -> Ticket | None:
+    customer = core.customers[spec.customer]
+    if Ticket.objects.filter(customer=customer, subject=spec.subject).exists():
+        return None
+    opener = _customer_user(customer)
+    agent = _agent(customer, core)
+    opened = clock.now() - dt.timedelta(days=spec.days_ago)
+    invoices = []
+    if spec.billing:
+        latest = (
+            Invoice.objects.filter(customer=customer)
+            .exclude(status=Invoice.Status.DRAFT)
+            .order_by("-issue_date")
+            .first()
+        )
+        invoices = [latest] if latest else []
+    with clock.frozen(opened):
+        ticket = ticket_create(
+            partner=customer.partner, customer=customer, opened_by=opener, subject=spec.subject,
+            description=spec.description, category=spec.category, product_family=spec.product, severity=spec.severity,
+            assignee=agent if spec.assign else None, invoices=invoices,
+        )  # fmt: skip
+    for step in spec.steps:
+        with clock.frozen(opened + dt.timedelta(hours=step.hours_after)):
+            if step.kind in ("reply", "note"):
+                ticket_message_add(ticket=ticket, author=agent, body=step.text, internal=step.kind == "note")
+            elif step.kind == "customer" and opener is not None:
+                ticket_message_add(ticket=ticket, author=opener, body=step.text, internal=False)
+            elif step.kind == "status":
+                ticket_status_change(ticket=ticket, status=step.status, actor=agent)
+    ticket.refresh_from_db()
+    return ticket
+
+
+def _time(core: DemoCore, tickets: dict[str, Ticket]) -> None:
+    """Time on the Teams ticket: last month's billable hour and a half is billed, the rest is not."""
+    teams = tickets.get("Teams calls drop every ten minutes")
+    if teams is None:
+        return
+    agent = _agent(teams.customer, core)
+    today = clock.today(teams.partner.time_zone)
+    last_month = today.replace(day=1) - dt.timedelta(days=3)
+    time_entry_add(
+        ticket=teams,
+        agent=agent,
+        minutes=90,
+        billable=True,
+        worked_on=last_month,
+        note="Call traces and firewall review",
+    )
+    time_entry_add(
+        ticket=teams, agent=agent, minutes=30, billable=False, worked_on=last_month, note="Internal hand-over"
+    )
+    support_charges_bill(
+        partner=teams.partner, period=previous_period(today), actor=core.users["finance@contoso.example"]
+    )
+    time_entry_add(ticket=teams, agent=agent, minutes=45, billable=True, worked_on=today, note="Follow-up check")
+
+
+def seed_demo(core: DemoCore) -> None:
+    _offerings(core)
+    created: dict[str, Ticket] = {}
+    for spec in TICKETS:
+        ticket = _ticket(spec, core)
+        if ticket is not None:
+            created[spec.subject] = ticket
+    _time(core, created)

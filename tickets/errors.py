@@ -1,0 +1,29 @@
+"""Preconditions of the tickets services. Their messages are shown to users as they are."""
+
+from __future__ import annotations
+
+from partner_portal.errors import PortalError
+
+
+class TicketError(PortalError):
+    pass
+
+
+class OfferingInvalid(TicketError):
+    """A support offering that cannot be saved; `errors` holds a message list per field."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(m for messages in errors.values() for m in messages))
+
+
+class TransitionNotAllowed(TicketError):
+    """A status change the workflow (or the caller's role) does not allow."""
+
+
+class TicketInvalid(TicketError):
+    """A ticket created or changed with values that break a rule (foreign invoice, non-staff assignee...)."""
+
+
+class AttachmentRefused(TicketError):
+    """An upload that is too large, of a type not allowed, or whose content does not match its name."""

@@ -1,0 +1,105 @@
+"""How a support offering reads to people: hours per weekday, targets as durations, the price.
+
+Used by pages, the customer home card and the emails, so the offering reads the same everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils import formats
+from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from tickets.models import WEEKDAYS, SupportOffering, Ticket
+
+
+def duration_label(minutes: int | None) -> str:
+    """Business minutes as people say them: "45 minutes", "4 hours", "2 hours 30 minutes"."""
+    if minutes is None:
+        return ""
+    hours, rest = divmod(int(minutes), 60)
+    parts = []
+    if hours:
+        parts.append(ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours})
+    if rest or not hours:
+        parts.append(ngettext("%(count)d minute", "%(count)d minutes", rest) % {"count": rest})
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class DayHours:
+    name: str
+    periods: str  # "09:00–18:00" or "closed"
+
+
+@dataclass(frozen=True)
+class Target:
+    severity: str
+    label: str
+    first_response: str
+    resolution: str
+
+
+def offering_hours(offering: SupportOffering) -> list[DayHours]:
+    rows = []
+    for index, day in enumerate(WEEKDAYS):
+        periods = offering.hours.get(day) or []
+        text = ", ".join(f"{start}–{end}" for start, end in periods) if periods else _("closed")
+        rows.append(DayHours(name=str(WEEKDAY_NAMES[index]), periods=text))
+    return rows
+
+
+def offering_targets(offering: SupportOffering) -> list[Target]:
+    return [
+        Target(
+            severity=value,
+            label=str(label),
+            first_response=duration_label(offering.first_response_minutes(value)),
+            resolution=duration_label(offering.resolution_minutes(value)),
+        )
+        for value, label in Ticket.Severity.choices
+    ]
+
+
+def offering_price(offering: SupportOffering) -> str:
+    """What support costs, in one sentence."""
+    amount = (
+        f"{formats.number_format(offering.price_amount, 2, use_l10n=True)} {offering.currency}"
+        if offering.price_amount is not None
+        else ""
+    )
+    model = offering.price_model
+    if model == SupportOffering.PriceModel.PER_INCIDENT:
+        return _("%(amount)s per incident, billed on your next invoice.") % {"amount": amount}
+    if model == SupportOffering.PriceModel.HOURLY:
+        return _("%(amount)s per hour of billable work, billed on your next invoice.") % {"amount": amount}
+    if model == SupportOffering.PriceModel.MONTHLY_PLAN:
+        return _("%(amount)s per month for the support plan.") % {"amount": amount}
+    return _("Included in the price of your subscriptions: no extra charge.")
+
+
+def offering_contacts(offering: SupportOffering) -> list[tuple[str, str]]:
+    """(how, where) pairs: the ways customers reach support."""
+    contacts = []
+    if offering.contact_portal:
+        contacts.append((_("Portal"), _("open a ticket on your support page")))
+    if offering.contact_email:
+        contacts.append((_("Email"), offering.contact_email))
+    if offering.contact_phone:
+        contacts.append((_("Phone"), offering.contact_phone))
+    return contacts
+
+
+def offering_context(offering: SupportOffering) -> dict[str, object]:
+    """Everything a page or an email shows of the offering. Call inside the reader's language."""
+    holidays = list(offering.holidays.order_by("date")) if offering.pk else []
+    return {
+        "offering": offering,
+        "offering_hours": offering_hours(offering),
+        "offering_targets": offering_targets(offering),
+        "offering_price": offering_price(offering),
+        "offering_contacts": offering_contacts(offering),
+        "offering_holidays": holidays,
+    }

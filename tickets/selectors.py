@@ -1,0 +1,246 @@
+"""Reads of tickets for pages and the API, always through a Scope.
+
+Customers never see internal notes nor their attachments: the message and attachment querysets
+drop them for a customer scope (tickets.models), and these selectors only read through them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import BooleanField, Case, Count, Prefetch, Q, QuerySet, Sum, Value, When
+
+from billing.models import Invoice
+from partner_portal import clock
+from partner_portal.models import STAFF_ROLES, Membership
+from partner_portal.tenancy import Scope, get_scoped_or_404
+from tickets.models import SupportOffering, Ticket, TicketAttachment, TicketMessage, TimeEntry
+
+# A ticket is "breaching soon" when a due time it has not met falls within this window.
+NEAR_BREACH = dt.timedelta(hours=2)
+
+# Sort keys the queue offers: name -> (model field, descending).
+TICKET_SORTS: dict[str, tuple[str, bool]] = {
+    "-created": ("created_at", True),
+    "created": ("created_at", False),
+    "-updated": ("updated_at", True),
+    "updated": ("updated_at", False),
+    "number": ("number", False),
+    "-number": ("number", True),
+    "severity": ("severity", False),
+    "-severity": ("severity", True),
+}
+
+VIEWS = ("all", "mine", "unassigned", "breaching", "breached", "escalated", "active")
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    search: str = ""  # subject, reference (T-000042 or 42), customer name or domain
+    view: str = ""  # one of VIEWS: the queue's tabs
+    status: str = ""
+    category: str = ""
+    severity: str = ""
+    assignee_id: int | None = None
+    customer_id: int | None = None
+
+
+def _flags(now: dt.datetime) -> tuple[Q, Q]:
+    """(breached, near breach): an unmet due time passed, or one due within NEAR_BREACH.
+
+    The clock is stopped while waiting on the customer and after resolution, so those are never flagged.
+    """
+    running = Q(status__in=[Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.ESCALATED])
+    response_open = Q(first_responded_at__isnull=True, first_response_due__isnull=False)
+    breached = running & (
+        (response_open & Q(first_response_due__lte=now)) | Q(resolution_due__isnull=False, resolution_due__lte=now)
+    )
+    soon = now + NEAR_BREACH
+    near = running & (
+        (response_open & Q(first_response_due__gt=now, first_response_due__lte=soon))
+        | Q(resolution_due__gt=now, resolution_due__lte=soon)
+    )
+    return breached, near & ~breached
+
+
+def _due_flags(qs: QuerySet[Ticket], now: dt.datetime) -> QuerySet[Ticket]:
+    """Annotate `breached` and `near_breach` (see _flags)."""
+    breached, near = _flags(now)
+    return qs.annotate(
+        breached=Case(When(breached, then=Value(True)), default=Value(False), output_field=BooleanField()),
+        near_breach=Case(When(near, then=Value(True)), default=Value(False), output_field=BooleanField()),
+    )
+
+
+def _search(qs: QuerySet[Ticket], term: str) -> QuerySet[Ticket]:
+    term = term.strip()
+    match = Q(subject__icontains=term) | Q(customer__name__icontains=term) | Q(customer__domain__icontains=term)
+    digits = term.upper().removeprefix("T-").lstrip("0")
+    if digits.isdigit():
+        match |= Q(number=int(digits))
+    return qs.filter(match)
+
+
+def ticket_list(*, scope: Scope, filters: TicketFilters | None = None) -> QuerySet[Ticket]:
+    """Tickets the scope may see, with `breached` / `near_breach` flags; a customer sees its own."""
+    now = clock.now()
+    qs = _due_flags(Ticket.objects.for_scope(scope).select_related("customer", "assignee"), now)
+    f = filters or TicketFilters()
+    if f.search:
+        qs = _search(qs, f.search)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.category:
+        qs = qs.filter(category=f.category)
+    if f.severity:
+        qs = qs.filter(severity=f.severity)
+    if f.assignee_id:
+        qs = qs.filter(assignee_id=f.assignee_id)
+    if f.customer_id:
+        qs = qs.filter(customer_id=f.customer_id)
+    if f.view == "mine":
+        qs = qs.filter(assignee_id=scope.user.pk).filter(status__in=Ticket.ACTIVE_STATUSES)
+    elif f.view == "unassigned":
+        qs = qs.filter(assignee__isnull=True, status__in=Ticket.ACTIVE_STATUSES)
+    elif f.view == "breaching":
+        breached, near = _flags(now)
+        qs = qs.filter(breached | near)
+    elif f.view == "breached":
+        qs = qs.filter(_flags(now)[0])
+    elif f.view == "escalated":
+        qs = qs.filter(status=Ticket.Status.ESCALATED)
+    elif f.view == "active":
+        qs = qs.filter(status__in=Ticket.ACTIVE_STATUSES)
+    return qs
+
+
+def ticket_queue_counts(*, scope: Scope) -> dict[str, int]:
+    """How many tickets each queue tab holds, in one query."""
+    breached, near = _flags(clock.now())
+    active = Q(status__in=Ticket.ACTIVE_STATUSES)
+    return Ticket.objects.for_scope(scope).aggregate(
+        mine=Count("pk", filter=active & Q(assignee_id=scope.user.pk)),
+        unassigned=Count("pk", filter=active & Q(assignee__isnull=True)),
+        breaching=Count("pk", filter=breached | near),
+        escalated=Count("pk", filter=Q(status=Ticket.Status.ESCALATED)),
+        active=Count("pk", filter=active),
+    )
+
+
+def ticket_get(*, scope: Scope, pk: int | str) -> Ticket:
+    qs = _due_flags(
+        Ticket.objects.select_related("customer", "partner", "assignee", "opened_by").prefetch_related(
+            Prefetch("invoices", queryset=Invoice.objects.for_scope(scope).order_by("-issue_date", "-pk")),
+        ),
+        clock.now(),
+    )
+    return get_scoped_or_404(qs, scope, pk=pk)
+
+
+def ticket_messages(*, scope: Scope, ticket: Ticket) -> QuerySet[TicketMessage]:
+    """The ticket's messages, oldest first, with their attachments; no internal notes for customers."""
+    return (
+        TicketMessage.objects.for_scope(scope)
+        .filter(ticket=ticket)
+        .select_related("author")
+        .prefetch_related(Prefetch("attachments", queryset=TicketAttachment.objects.order_by("pk")))
+        .order_by("created_at", "pk")
+    )
+
+
+def ticket_message_get(*, scope: Scope, ticket: Ticket, pk: int | str) -> TicketMessage:
+    return get_scoped_or_404(ticket_messages(scope=scope, ticket=ticket), scope, pk=pk)
+
+
+def ticket_attachments(*, scope: Scope, ticket: Ticket) -> QuerySet[TicketAttachment]:
+    """Files attached to the ticket itself (not to a message)."""
+    return TicketAttachment.objects.for_scope(scope).filter(ticket=ticket, message__isnull=True).order_by("pk")
+
+
+def attachment_get(*, scope: Scope, pk: int | str) -> TicketAttachment:
+    """One attachment the scope may download (customers: their tickets, never internal notes)."""
+    return get_scoped_or_404(TicketAttachment.objects.select_related("ticket", "message"), scope, pk=pk)
+
+
+def ticket_time_entries(*, scope: Scope, ticket: Ticket) -> QuerySet[TimeEntry]:
+    return (
+        TimeEntry.objects.for_scope(scope)
+        .filter(ticket=ticket)
+        .select_related("agent", "billed_invoice")
+        .order_by("worked_on", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class TimeTotals:
+    billable_minutes: int
+    non_billable_minutes: int
+    billed_minutes: int
+
+
+def ticket_time_totals(*, scope: Scope, ticket: Ticket) -> TimeTotals:
+    totals = (
+        TimeEntry.objects.for_scope(scope)
+        .filter(ticket=ticket)
+        .aggregate(
+            billable_sum=Sum("minutes", filter=Q(billable=True)),
+            non_billable_sum=Sum("minutes", filter=Q(billable=False)),
+            billed_sum=Sum("minutes", filter=Q(billed_invoice__isnull=False)),
+        )
+    )
+    return TimeTotals(
+        billable_minutes=totals["billable_sum"] or 0,
+        non_billable_minutes=totals["non_billable_sum"] or 0,
+        billed_minutes=totals["billed_sum"] or 0,
+    )
+
+
+def ticket_invoice_choices(*, scope: Scope, customer_id: int) -> QuerySet[Invoice]:
+    """Invoices a ticket of this customer can refer to: its own issued ones, newest first."""
+    return (
+        Invoice.objects.for_scope(scope)
+        .filter(customer_id=customer_id)
+        .exclude(status=Invoice.Status.DRAFT)
+        .order_by("-issue_date", "-pk")
+    )
+
+
+def ticket_assignees(*, scope: Scope) -> QuerySet[Membership]:
+    """Partner staff tickets can be assigned to."""
+    return (
+        Membership.objects.for_partner(scope.partner)
+        .filter(customer__isnull=True, role__in=sorted(STAFF_ROLES), user__is_active=True)
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )
+
+
+def support_offering_for(*, scope: Scope) -> SupportOffering:
+    """The scope's partner's offering (created with defaults on first use), holidays prefetched."""
+    from tickets.services import support_offering_get
+
+    return support_offering_get(scope.partner)
+
+
+def customer_ticket_summary(*, scope: Scope) -> dict[str, int]:
+    """For the customer home card: how many of the scope's tickets are open, waiting on them, resolved."""
+    return Ticket.objects.for_scope(scope).aggregate(
+        open=Count("pk", filter=Q(status__in=[Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.ESCALATED])),
+        waiting=Count("pk", filter=Q(status=Ticket.Status.PENDING_CUSTOMER)),
+        resolved=Count("pk", filter=Q(status=Ticket.Status.RESOLVED)),
+    )
+
+
+def customer_support_card(*, scope: Scope) -> dict[str, object]:
+    """The support card of the customer home: the offering in short and the customer's ticket counts."""
+    from tickets.presentation import offering_contacts, offering_hours, offering_price
+
+    offering = support_offering_for(scope=scope)
+    return {
+        "offering": offering,
+        "hours": [day for day in offering_hours(offering)],
+        "price": offering_price(offering),
+        "contacts": offering_contacts(offering),
+        "tickets": customer_ticket_summary(scope=scope),
+    }

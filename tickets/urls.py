@@ -1,0 +1,23 @@
+"""Ticket pages. Included at the root: staff pages under staff/, customer pages under my/."""
+
+from django.urls import path
+
+from tickets import views
+
+urlpatterns = [
+    path("staff/tickets/", views.TicketListView.as_view(), name="ticket_list"),
+    path("staff/tickets/assign/", views.TicketBulkAssignView.as_view(), name="ticket_bulk_assign"),
+    path("staff/tickets/new/", views.TicketCreateView.as_view(), name="ticket_create"),
+    path("staff/tickets/<int:pk>/", views.TicketDetailView.as_view(), name="ticket_detail"),
+    path("staff/tickets/<int:pk>/reply/", views.TicketReplyView.as_view(), name="ticket_reply"),
+    path("staff/tickets/<int:pk>/status/", views.TicketStatusView.as_view(), name="ticket_status"),
+    path("staff/tickets/<int:pk>/edit/", views.TicketEditView.as_view(), name="ticket_edit"),
+    path("staff/tickets/<int:pk>/time/", views.TicketTimeView.as_view(), name="ticket_time"),
+    path("staff/support/offering/", views.SupportOfferingView.as_view(), name="support_offering"),
+    path("my/support/", views.CustomerSupportView.as_view(), name="customer_support"),
+    path("my/tickets/new/", views.CustomerTicketCreateView.as_view(), name="customer_ticket_create"),
+    path("my/tickets/<int:pk>/", views.CustomerTicketDetailView.as_view(), name="customer_ticket_detail"),
+    path("my/tickets/<int:pk>/status/", views.CustomerTicketStatusView.as_view(), name="customer_ticket_status"),
+    # Files of tickets, for staff and customer users alike; scoped like every page.
+    path("documents/ticket-files/<int:pk>/", views.AttachmentDownloadView.as_view(), name="ticket_attachment"),
+]
