@@ -107,9 +107,9 @@ def _when(offsets: list[int]) -> list[str]:
     if before:
         numbers = _join([str(abs(o)) for o in before])
         phrases.append(
-            ngettext(
-                "%(days)s day before the due date", "%(days)s days before the due date", abs(before[-1])
-            ).replace("%(days)s", numbers)
+            ngettext("%(days)s day before the due date", "%(days)s days before the due date", abs(before[-1])).replace(
+                "%(days)s", numbers
+            )
         )
     if 0 in offsets:
         phrases.append(gettext("on the due date"))

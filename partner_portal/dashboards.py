@@ -34,6 +34,7 @@ class StaffDashboardView(ScopedViewMixin, TemplateView):
             receivables=billing_selectors.receivables_summary(scope=self.scope),
             recent_customers=selectors.customer_list(scope=self.scope).order_by("-created_at", "-pk")[:5],
             activity=selectors.recent_audit(scope=self.scope, limit=8),
+            ticket_queue=ticket_selectors.ticket_queue_counts(scope=self.scope),
             today=clock.today(self.scope.partner.time_zone),
             # Suspensions or reactivations Microsoft refused, and Azure plan steps waiting for staff.
             subscription_changes_attention=subscription_selectors.subscription_changes_needing_attention(

@@ -16,6 +16,13 @@ from partner_portal.tenancy import TenantQuerySet
 AZURE_PLAN_PRODUCT_ID = "DZH318Z0BPS6"
 
 
+class ChangeSource(models.TextChoices):
+    """Who asked for a suspension or reactivation."""
+
+    MANUAL = "manual", _("By hand")
+    COLLECTIONS = "collections", _("Collections")
+
+
 class SubscriptionQuerySet(TenantQuerySet["Subscription"]):
     customer_lookup = "customer"
 
@@ -65,7 +72,7 @@ class Subscription(models.Model):
         _("suspended by"),
         max_length=12,
         blank=True,
-        choices=[("manual", _("By hand")), ("collections", _("Collections"))],
+        choices=ChangeSource.choices,
     )
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"), null=True, blank=True)
@@ -160,9 +167,7 @@ class SubscriptionChange(models.Model):
         NEEDS_MANUAL_STEP = "needs_manual_step", _("Needs a manual step")
         SUPERSEDED = "superseded", _("Superseded")
 
-    class Source(models.TextChoices):
-        MANUAL = "manual", _("By hand")
-        COLLECTIONS = "collections", _("Collections")
+    Source = ChangeSource
 
     OPEN_STATES = ("pending", "in_progress", "failed", "needs_manual_step")
 

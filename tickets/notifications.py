@@ -82,11 +82,14 @@ def _staff_subject(event: str, ticket: Ticket) -> str:
     return _("Customer replied on %(reference)s (%(customer)s): %(subject)s") % values
 
 
-def ticket_notify(*, event: str, ticket_id: int, message_id: int | None = None) -> int:
-    """Send the emails of one event; returns how many were sent."""
+def ticket_notify(*, event: str, ticket_id: int, message_id: int | None = None, status: str | None = None) -> int:
+    """Send the emails of one event; returns how many were sent. `status` is the ticket's status as of
+    the event (the ticket may have moved on by the time the email goes out)."""
     ticket = Ticket.objects.select_related("partner", "customer", "assignee", "opened_by").filter(pk=ticket_id).first()
     if ticket is None:
         return 0
+    if status in Ticket.Status.values:
+        ticket.status = status  # shown as of the event; never saved
     message = None
     if message_id is not None:
         message = TicketMessage.objects.filter(pk=message_id, ticket=ticket).select_related("author").first()

@@ -12,6 +12,7 @@ from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from partner_portal import clock
 from tickets.models import WEEKDAYS, SupportOffering, Ticket
 
 
@@ -94,7 +95,9 @@ def offering_contacts(offering: SupportOffering) -> list[tuple[str, str]]:
 
 def offering_context(offering: SupportOffering) -> dict[str, object]:
     """Everything a page or an email shows of the offering. Call inside the reader's language."""
-    holidays = list(offering.holidays.order_by("date")) if offering.pk else []
+    # Holidays still to come in the desk's time zone: past ones mean nothing to a customer.
+    today = clock.today(offering.time_zone)
+    holidays = list(offering.holidays.filter(date__gte=today).order_by("date")) if offering.pk else []
     return {
         "offering": offering,
         "offering_hours": offering_hours(offering),

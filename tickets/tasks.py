@@ -6,11 +6,11 @@ from celery import shared_task
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def ticket_notify_task(*, event: str, ticket_id: int, message_id: int | None = None) -> int:
+def ticket_notify_task(*, event: str, ticket_id: int, message_id: int | None = None, status: str | None = None) -> int:
     """Send the emails of one ticket event; returns how many were sent."""
     from tickets.notifications import ticket_notify  # services import this module
 
-    return ticket_notify(event=event, ticket_id=ticket_id, message_id=message_id)
+    return ticket_notify(event=event, ticket_id=ticket_id, message_id=message_id, status=status)
 
 
 @shared_task(acks_late=True)

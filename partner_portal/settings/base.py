@@ -133,9 +133,6 @@ else:
     for folder in ("queue", "processed", "results"):
         (VAR_DIR / "celery" / folder).mkdir(parents=True, exist_ok=True)
 
-# The queue tasks go to (and workers read by default); a separate name lets two installations share
-# one Redis, and lets a test's worker subprocess keep the tasks it enqueues itself.
-CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_ACKS_LATE = True
 # The queue tasks go to unless routed elsewhere; workers of one installation share it (tests use a private one).
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
@@ -288,6 +285,16 @@ SPECTACULAR_SETTINGS = {
         "CollectionRunTriggerEnum": "billing.models.CollectionRun.Trigger",
         "CollectionActionEnum": "billing.models.CollectionStep.Action",
         "CollectionSuspendScopeEnum": "billing.models.CollectionPolicy.SuspendScope",
+        "TicketStatusEnum": "tickets.models.Ticket.Status",
+        "TicketCategoryEnum": "tickets.models.Ticket.Category",
+        "TicketProductFamilyEnum": "tickets.models.Ticket.ProductFamily",
+        "TicketSeverityEnum": "tickets.models.Ticket.Severity",
+        "SupportPriceModelEnum": "tickets.models.SupportOffering.PriceModel",
+        "SubscriptionStatusEnum": "subscriptions.models.Subscription.Status",
+        "SubscriptionProductFamilyEnum": "subscriptions.models.Subscription.ProductFamily",
+        "SubscriptionChangeSourceEnum": "subscriptions.models.ChangeSource",
+        "SubscriptionChangeStateEnum": "subscriptions.models.SubscriptionChange.State",
+        "SubscriptionChangeWantedEnum": "subscriptions.models.SubscriptionChange.Wanted",
     },
 }
 

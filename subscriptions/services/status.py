@@ -302,35 +302,39 @@ def subscription_change_push(*, change_id: int) -> SubscriptionChange:
     except PartnerCenterError as exc:  # pragma: no cover - every client error is one of the two above
         return _failed(change, exc, final=True)
     via = "record" if answer.get("backend") == "record" else "partner_center"
-    return _confirmed(change_id, answer=answer, actor=None, via=via)
+    return _confirmed(change_id, answer=answer, actor=None, via=via, from_state=State.IN_PROGRESS)
 
 
 @transaction.atomic
-def _confirmed(change_id: int, *, answer: dict[str, Any], actor: User | None, via: str) -> SubscriptionChange:
-    change = SubscriptionChange.objects.select_for_update().select_related("subscription", "partner").get(pk=change_id)
+def _confirmed(
+    change_id: int, *, answer: dict[str, Any], actor: User | None, via: str, from_state: str
+) -> SubscriptionChange:
+    # Lock order as in subscriptions_status_request: the subscription first, then its change.
+    subscription_id = SubscriptionChange.objects.values_list("subscription_id", flat=True).get(pk=change_id)
+    sub = Subscription.objects.select_for_update().select_related("customer").get(pk=subscription_id)
+    change = SubscriptionChange.objects.select_for_update().select_related("partner").get(pk=change_id)
     now = clock.now()
-    was_open = change.state in (State.IN_PROGRESS, State.NEEDS_MANUAL_STEP)
     change.microsoft_response = answer
-    if not was_open:  # superseded meanwhile: keep Microsoft's answer, the newer change decides the status
+    if change.state != from_state:  # superseded meanwhile: keep the answer, the newer change decides the status
         change.save(update_fields=["microsoft_response"])
         return change
     change.state, change.confirmed_at, change.last_error = State.CONFIRMED, now, ""
     change.save(update_fields=["state", "confirmed_at", "last_error", "microsoft_response"])
-    sub = Subscription.objects.select_for_update().get(pk=change.subscription_id)
     final = FINAL_STATUS[change.wanted_status]
-    if sub.status == PENDING_STATUS[change.wanted_status]:
-        before = sub.status
-        sub.status = final
-        fields = ["status"]
-        if final == Status.ACTIVE:
-            sub.suspension_source = ""
-            fields.append("suspension_source")
-        sub.save(update_fields=fields)
-        SubscriptionStatusEvent.objects.create(
-            partner=change.partner, subscription=sub, from_status=before, to_status=final,
-            reason=CONFIRMATION_REASONS[via](),
-            actor=actor, source=via, change=change, microsoft_response=answer, created_at=now,
-        )  # fmt: skip
+    if sub.status != PENDING_STATUS[change.wanted_status]:
+        return change  # moved on by hand meanwhile: nothing more to record
+    before = sub.status
+    sub.status = final
+    fields = ["status"]
+    if final == Status.ACTIVE:
+        sub.suspension_source = ""
+        fields.append("suspension_source")
+    sub.save(update_fields=fields)
+    SubscriptionStatusEvent.objects.create(
+        partner=change.partner, subscription=sub, from_status=before, to_status=final,
+        reason=CONFIRMATION_REASONS[via](), actor=actor, source=via, change=change, microsoft_response=answer,
+        created_at=now,
+    )  # fmt: skip
     audit_record(
         partner=change.partner, customer=sub.customer, actor=actor,
         action="subscription.suspended" if final == Status.SUSPENDED else "subscription.reactivated", target=sub,
@@ -393,7 +397,10 @@ def subscription_change_complete_manually(
     if change.state != State.NEEDS_MANUAL_STEP:
         raise SubscriptionStatusNotAllowed(_("This change does not wait for a manual step."))
     answer = {"backend": "manual", "note": note.strip(), "done_at": clock.now().isoformat()}
-    return _confirmed(change.pk, answer=answer, actor=actor, via="manual")
+    confirmed = _confirmed(change.pk, answer=answer, actor=actor, via="manual", from_state=State.NEEDS_MANUAL_STEP)
+    if confirmed.state != State.CONFIRMED:
+        raise SubscriptionStatusNotAllowed(_("This change does not wait for a manual step."))
+    return confirmed
 
 
 def subscription_changes_push_due(*, limit: int = 500) -> list[int]:

@@ -13,7 +13,7 @@ from escalation.models import Escalation
 from partner_portal import clock
 from tests.browser.conftest import sign_in
 from tests.conftest import make_tenant
-from tests.factories.escalation import entitlement
+from tests.factories.escalation import entitlement, tier_catalogue
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,6 +22,7 @@ INTERNAL_NOTE = "Autodiscover still points at the old on-premises server."
 
 
 def test_customer_ticket_agent_escalates_customer_sees_escalated(page: Page, browser: Browser, live_server) -> None:
+    tier_catalogue()  # migration data: an earlier transactional test's flush may have removed it
     tenant = make_tenant("Alpha")
     today = clock.today(tenant.partner.time_zone)
     entitlement(tenant.partner, "premier", (today - dt.timedelta(days=30), None), reference="PSfP-2026-1")

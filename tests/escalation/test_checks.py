@@ -16,7 +16,7 @@ from partner_portal import clock
 from partner_portal.models import AuditEvent, Role
 from tests.conftest import Tenant, make_tenant
 from tests.factories import member
-from tests.factories.escalation import entitlement, ticket
+from tests.factories.escalation import entitlement, ticket, tier_catalogue
 from tickets.models import SupportHoliday, Ticket
 from tickets.services import support_offering_get, ticket_message_add, ticket_status_change
 
@@ -140,9 +140,12 @@ def test_without_an_entitlement_the_ticket_is_flagged_once_to_staff(tenant: Tena
     assert "Gold or Silver competency" in flagged[0].body
 
 
-def test_concurrent_runs_on_postgresql_escalate_once(transactional_db) -> None:
+# Real transactions, so the runs see each other's commits.
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_runs_on_postgresql_escalate_once() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("row locks and concurrent transactions need PostgreSQL")
+    tier_catalogue()  # an earlier transactional test's flush may have removed the migration data
     tenant = make_tenant("Gamma")
     entitlement(tenant.partner, "premier")
     due = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)

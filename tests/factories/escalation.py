@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+
+from django.apps import apps
 
 from escalation.models import Entitlement, Escalation
 from escalation.services import EntitlementInput, entitlement_create, ticket_escalate
@@ -13,6 +16,16 @@ from tickets.services import ticket_create
 CURRENT = (dt.date(2026, 1, 1), dt.date(2026, 12, 31))
 EXPIRED = (dt.date(2025, 1, 1), dt.date(2025, 12, 31))
 FUTURE = (dt.date(2027, 1, 1), None)
+
+
+def tier_catalogue() -> None:
+    """Put the Microsoft support tier catalogue back (the data migration's rows, idempotent).
+
+    Transactional tests flush every table when they end, migration data included; a transactional
+    test that routes tickets calls this first.
+    """
+    migration = importlib.import_module("escalation.migrations.0002_support_tier_catalogue")
+    migration.seed(apps, None)
 
 
 def entitlement(

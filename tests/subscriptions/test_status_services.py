@@ -20,7 +20,7 @@ from subscriptions.services import (
     subscription_suspend,
     subscriptions_status_request,
 )
-from tests.conftest import Tenant
+from tests.conftest import Tenant, require
 from tests.factories.subscriptions import SubscriptionFactory, azure_plan
 
 Status = Subscription.Status
@@ -223,8 +223,7 @@ def test_a_worker_that_died_mid_call_is_taken_over_after_its_lease(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_callers_create_one_change(tenant: Tenant) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL")
+    require(connection.vendor == "postgresql", "row locks need PostgreSQL")
     sub = SubscriptionFactory(customer=tenant.customer)
     barrier = threading.Barrier(2)
     results: list[int] = []

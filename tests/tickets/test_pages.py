@@ -296,3 +296,11 @@ def test_customer_home_has_the_support_card(tenant, client_for) -> None:
     assert "Support requests" in page
     assert "60.00 USD per incident, billed on your next invoice." in page
     assert reverse("customer_ticket_create") in page
+
+
+def test_staff_dashboard_shows_the_support_queue(tenant, client_for) -> None:
+    ticket(tenant.customer)
+    ticket(tenant.customer, assignee=tenant.agent)
+    response = client_for(tenant.agent).get(reverse("staff_dashboard"))
+    assert response.context["ticket_queue"] == {"mine": 1, "unassigned": 1, "breaching": 0, "escalated": 0, "active": 2}
+    assert "/staff/tickets/?view=unassigned" in response.content.decode()

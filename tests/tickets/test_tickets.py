@@ -299,3 +299,16 @@ def test_ticket_opened_by_staff_confirms_to_the_customers_billing_contact(tenant
     with on_commit():
         ticket(tenant.customer, opened_by=tenant.agent, assignee=tenant.agent)
     assert sorted(m.to[0] for m in mail.outbox) == sorted([tenant.customer.billing_email, tenant.agent.email])
+
+
+def test_emails_tell_the_status_as_of_the_event(tenant, on_commit) -> None:
+    t = ticket(tenant.customer, opened_by=tenant.customer_admin, assignee=tenant.agent)
+    mail.outbox.clear()
+    with on_commit():  # the emails go out after the ticket has moved on
+        ticket_status_change(ticket=t, status=S.PENDING_CUSTOMER, actor=tenant.agent)
+        ticket_message_add(ticket=t, author=tenant.customer_admin, body="Here you go.", internal=False)
+    status_email = next(m for m in mail.outbox if m.to == [tenant.customer_admin.email])
+    assert status_email.subject == f"{t.reference} is now waiting on customer: Cannot sign in to Outlook"
+    assert "We are waiting for your answer: reply on the ticket page to continue." in status_email.body
+    t.refresh_from_db()
+    assert t.status == S.OPEN

@@ -49,8 +49,11 @@ CUSTOMER_TRANSITIONS: dict[str, frozenset[str]] = {
 def _notify(event: str, ticket: Ticket, message: TicketMessage | None = None) -> None:
     from tickets.tasks import ticket_notify_task
 
-    ticket_id, message_id = ticket.pk, message.pk if message is not None else None
-    transaction.on_commit(lambda: ticket_notify_task.delay(event=event, ticket_id=ticket_id, message_id=message_id))
+    # The status as of this event: the email must say what happened, even if the ticket moved on since.
+    ticket_id, message_id, status = ticket.pk, message.pk if message is not None else None, ticket.status
+    transaction.on_commit(
+        lambda: ticket_notify_task.delay(event=event, ticket_id=ticket_id, message_id=message_id, status=status)
+    )
 
 
 def _membership(user: User | None) -> Membership | None:
