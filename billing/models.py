@@ -696,4 +696,6 @@ class Notice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.invoice_id} {self.offset_days:+d} {self.action}"
+        # As the activity feed shows it: "INV-2026-000015 · Final notice, +21 d" (days from the due date).
+        invoice = self.invoice.number if "invoice" in self._state.fields_cache else f"#{self.invoice_id}"
+        return f"{invoice} · {self.get_action_display()}, {self.offset_days:+d} d"

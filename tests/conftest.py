@@ -159,3 +159,13 @@ def partner_center(settings):
 def _media_root(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Files the portal writes (exports, uploads) go to a fresh folder per test."""
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
+def _celery_join_allowed() -> None:
+    """Celery keeps "inside an eager task" in one process-wide flag that each eager run saves and
+    restores; two threads running eager tasks at once (the concurrency tests) can leave it set, which
+    would make a later test's `result.get()` refuse to wait. Each test starts outside any task."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)

@@ -27,7 +27,7 @@ STAFF_EVENTS = ("created", "customer_reply")
 
 
 def _base_url() -> str:
-    return str(getattr(settings, "PORTAL_BASE_URL", "http://127.0.0.1:8000")).rstrip("/")
+    return str(settings.PORTAL_BASE_URL).rstrip("/")
 
 
 def customer_recipients(ticket: Ticket) -> list[str]:

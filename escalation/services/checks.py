@@ -207,8 +207,8 @@ def breach_notice_send(*, notice_id: int) -> int:
     ticket = notice.ticket
     escalation = Escalation.objects.filter(ticket=ticket).select_related("tier").order_by("-created_at").first()
     users = {u.email: u for u in breach_notice_recipients(ticket=ticket)}
-    # Links in emails need the portal's address; PORTAL_BASE_URL where it is set, else the embedded server.
-    base_url = str(getattr(settings, "PORTAL_BASE_URL", "http://127.0.0.1:8000")).rstrip("/")
+    # Links in emails need the portal's public address (settings.PORTAL_BASE_URL).
+    base_url = str(settings.PORTAL_BASE_URL).rstrip("/")
     sent = 0
     for email in notice.recipients:
         user = users.get(email)

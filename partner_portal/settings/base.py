@@ -204,6 +204,8 @@ PARTNER_CENTER_SECRET_KEY = env.str("PARTNER_CENTER_SECRET_KEY", default="")
 
 # --- Email -----------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CSP Billing Portal <no-reply@portal.example>")
+# The portal's public address, for links in emails sent by workers (which have no request to read it from).
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
@@ -295,6 +297,7 @@ SPECTACULAR_SETTINGS = {
         "SubscriptionChangeSourceEnum": "subscriptions.models.ChangeSource",
         "SubscriptionChangeStateEnum": "subscriptions.models.SubscriptionChange.State",
         "SubscriptionChangeWantedEnum": "subscriptions.models.SubscriptionChange.Wanted",
+        "EscalationStatusEnum": "escalation.models.Escalation.Status",
     },
 }
 

@@ -49,7 +49,10 @@ def _run(tenant: Tenant, at: dt.datetime, on_commit) -> None:
         escalation_checks_run_partner(partner=tenant.partner, at=at)
 
 
-BREACH_SUBJECTS = ("First response overdue:", "Resolution overdue:", "Cannot escalate to Microsoft:")
+BREACH_SUBJECTS = (
+    "First response overdue:", "Resolution overdue:", "Cannot escalate to Microsoft:",
+    "Просрочен первый ответ:", "Просрочено решение:", "Невозможно эскалировать в Microsoft:",
+)  # fmt: skip
 
 
 def _breach_mails(ticket: Ticket) -> list:
@@ -273,6 +276,7 @@ def test_without_assignee_agents_and_admins_are_told_in_their_language(tenant: T
     by_recipient = {m.to[0]: m for m in _breach_mails(t)}
     assert sorted(by_recipient) == sorted([tenant.admin.email, tenant.agent.email, second_agent.email])
     assert by_recipient[tenant.admin.email].body.startswith("Здравствуйте!")
+    assert by_recipient[tenant.admin.email].subject.startswith("Просрочен первый ответ: T-")
     assert by_recipient[tenant.agent.email].body.startswith("Hello,")
 
 

@@ -1,0 +1,64 @@
+"""How each audit action reads on the staff pages. Unknown actions show as they are recorded."""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+ACTION_LABELS: dict[str, Promise] = {
+    "customer.created": _("Customer created"),
+    "customer.updated": _("Customer details updated"),
+    "invitation.sent": _("Invitation sent"),
+    "invitation.accepted": _("Invitation accepted"),
+    "invoice.drafted": _("Invoice drafted"),
+    "invoice.draft_updated": _("Draft updated"),
+    "invoice.draft_deleted": _("Draft deleted"),
+    "invoice.issued": _("Invoice issued"),
+    "invoice.voided": _("Invoice voided"),
+    "payment.recorded": _("Payment recorded"),
+    "credit.applied": _("Customer credit applied"),
+    "credit_note.issued": _("Credit note issued"),
+    "export.requested": _("PDF export requested"),
+    "microsoft_payable.set": _("Microsoft payable entered"),
+    "microsoft_payable.imported": _("Microsoft payable imported"),
+    "reconciliation.uploaded": _("Reconciliation file uploaded"),
+    "reconciliation.imported": _("Reconciliation file imported"),
+    "reconciliation.refused": _("Reconciliation file refused"),
+    "reconciliation.mapped": _("Reconciliation line mapped"),
+    "reconciliation.usage_billed": _("Usage billed"),
+    "collections.policy_updated": _("Collections policy updated"),
+    "collections.hold_granted": _("Customer held out of collections"),
+    "collections.notice_sent": _("Collections notice sent"),
+    "collections.run_finished": _("Collections run finished"),
+    "collections.suspension_requested": _("Suspension requested by collections"),
+    "collections.reactivation_requested": _("Reactivation requested by collections"),
+    "subscription.created": _("Subscription created"),
+    "subscription.updated": _("Subscription updated"),
+    "subscription.quantity_changed": _("Subscription quantity changed"),
+    "subscription.suspension_requested": _("Suspension requested"),
+    "subscription.reactivation_requested": _("Reactivation requested"),
+    "subscription.suspended": _("Subscription suspended"),
+    "subscription.reactivated": _("Subscription reactivated"),
+    "subscription.change_failed": _("Partner Center change failed"),
+    "subscription.change_retried": _("Partner Center change retried"),
+    "partner_center.account_set": _("Partner Center account updated"),
+    "support_offering.updated": _("Support offering updated"),
+    "support.charges_billed": _("Support charges billed"),
+    "ticket.created": _("Ticket opened"),
+    "ticket.updated": _("Ticket updated"),
+    "ticket.assigned": _("Ticket assigned"),
+    "ticket.replied": _("Ticket reply"),
+    "ticket.note_added": _("Internal note added"),
+    "ticket.status_changed": _("Ticket status changed"),
+    "ticket.time_recorded": _("Time recorded"),
+    "entitlement.created": _("Support entitlement recorded"),
+    "entitlement.updated": _("Support entitlement updated"),
+    "entitlement.ended": _("Support entitlement ended"),
+    "escalation.created": _("Escalated to Microsoft"),
+    "escalation.updated": _("Microsoft case updated"),
+}
+
+
+def action_label(action: str) -> str:
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
