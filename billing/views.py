@@ -50,7 +50,7 @@ from partner_portal import clock
 from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, ScopedViewMixin
 from partner_portal.models import STAFF_ROLES, Customer
-from partner_portal.pagination import keyset_page
+from partner_portal.pagination import keyset_page, query_without
 
 PAGE_SIZE = 25
 PANEL_ROWS = 10  # rows of each list on a customer's billing page
@@ -61,14 +61,6 @@ def _csv_response(rows: Iterator[str], name: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
-
-
-def _query_without(request: HttpRequest, *names: str) -> str:
-    """The request's query string without `names` (the cursor, the sort), for links that keep filters."""
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()
 
 
 def _is_open(invoice: Invoice) -> bool:
@@ -125,9 +117,9 @@ class InvoiceListView(ScopedViewMixin, TemplateView):
             total=qs.count(),
             sort=sort,
             filtered=valid and filters != selectors.InvoiceFilters(),
-            query=_query_without(self.request, "cursor"),
-            sort_query=_query_without(self.request, "cursor", "sort"),
-            export_query=_query_without(self.request, "cursor"),
+            query=query_without(self.request, "cursor"),
+            sort_query=query_without(self.request, "cursor", "sort"),
+            export_query=query_without(self.request, "cursor"),
             export_fields=export_filter_fields(self.request),
             today=clock.today(self.scope.partner.time_zone),
             can_write=self.scope.has_role(CUSTOMER_WRITERS),
@@ -385,7 +377,7 @@ class PaymentListView(ScopedViewMixin, TemplateView):
             page=page,
             total=qs.count(),
             filtered=customer_id is not None,
-            query=_query_without(self.request, "cursor"),
+            query=query_without(self.request, "cursor"),
             export_query=urlencode({"customer": customer_id}) if customer_id else "",
             can_write=self.scope.has_role(CUSTOMER_WRITERS),
             **kwargs,
@@ -686,7 +678,7 @@ def _progress_response(
 def _newest_first_context(request: HttpRequest, jobs: QuerySet[Any]) -> dict[str, Any]:
     """A page of background jobs (exports, reconciliation imports), newest first, and the query to page on."""
     page = keyset_page(jobs, sort_field="created_at", descending=True, cursor=request.GET.get("cursor"), size=PAGE_SIZE)
-    return {"page": page, "query": _query_without(request, "cursor")}
+    return {"page": page, "query": query_without(request, "cursor")}
 
 
 def export_filter_fields(request: HttpRequest) -> list[tuple[str, str]]:

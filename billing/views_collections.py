@@ -34,18 +34,11 @@ from partner_portal import clock
 from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, STAFF_MANAGERS, ScopedViewMixin
 from partner_portal.models import STAFF_ROLES
-from partner_portal.pagination import keyset_page
+from partner_portal.pagination import keyset_page, query_without
 
 PAGE_SIZE = 25
 STEPS_PREFIX = "steps"
 RUN_NOTICES = 200  # notices listed on a run's page
-
-
-def _query_without(request: HttpRequest, *names: str) -> str:
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()
 
 
 class CollectionsOverviewView(ScopedViewMixin, TemplateView):
@@ -73,8 +66,8 @@ class CollectionsOverviewView(ScopedViewMixin, TemplateView):
             total=qs.count(),
             sort=sort,
             filtered=valid and filters != selectors.OverviewFilters(),
-            query=_query_without(self.request, "cursor"),
-            query_sort=_query_without(self.request, "cursor", "sort"),
+            query=query_without(self.request, "cursor"),
+            query_sort=query_without(self.request, "cursor", "sort"),
             last_run=selectors.collection_run_list(scope=self.scope).first(),
             today=clock.today(self.scope.partner.time_zone),
             can_run=self.scope.has_role(CUSTOMER_WRITERS),
@@ -181,7 +174,7 @@ class CollectionRunListView(ScopedViewMixin, TemplateView):
         )
         return super().get_context_data(
             page=page,
-            query=_query_without(self.request, "cursor"),
+            query=query_without(self.request, "cursor"),
             today=clock.today(self.scope.partner.time_zone),
             can_run=self.scope.has_role(CUSTOMER_WRITERS),
             **kwargs,

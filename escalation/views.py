@@ -30,16 +30,9 @@ from escalation.models import Entitlement, Escalation, SupportTier
 from partner_portal import clock
 from partner_portal.access import STAFF_MANAGERS, ScopedViewMixin
 from partner_portal.models import STAFF_ROLES
-from partner_portal.pagination import keyset_page
+from partner_portal.pagination import keyset_page, query_without
 
 PAGE_SIZE = 25
-
-
-def _query_without(request: HttpRequest, *names: str) -> str:
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()
 
 
 # ---- Tier catalogue and entitlements --------------------------------------------------------------
@@ -171,7 +164,7 @@ class EscalationListView(ScopedViewMixin, TemplateView):
         )
         return super().get_context_data(
             form=form, page=page, total=qs.count(), filtered=valid and filters != selectors.EscalationFilters(),
-            query=_query_without(self.request, "cursor"), **kwargs,
+            query=query_without(self.request, "cursor"), **kwargs,
         )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from django.db import models
 from django.db.models import Q
+from django.http import HttpRequest
 from rest_framework.pagination import CursorPagination
 
 _M = TypeVar("_M", bound=models.Model)
@@ -95,3 +96,11 @@ def keyset_page(
     next_cursor = _encode(key(rows[-1]), "next") if rows and (backwards or not at_end) else None
     prev_cursor = _encode(key(rows[0]), "prev") if rows and not at_start else None
     return KeysetPage(items=rows, next_cursor=next_cursor, prev_cursor=prev_cursor)
+
+
+def query_without(request: HttpRequest, *names: str) -> str:
+    """The request's query string without `names` (the cursor, the sort), for links that keep filters."""
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()

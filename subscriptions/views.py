@@ -19,20 +19,13 @@ from django.views.generic import TemplateView
 
 from partner_portal.access import CUSTOMER_WRITERS, STAFF_MANAGERS, ScopedViewMixin
 from partner_portal.models import STAFF_ROLES
-from partner_portal.pagination import keyset_page
+from partner_portal.pagination import keyset_page, query_without
 from subscriptions import selectors, services
 from subscriptions.errors import SubscriptionError
 from subscriptions.forms import ManualStepForm, PartnerCenterAccountForm, StatusChangeForm, SubscriptionFilterForm
 from subscriptions.models import Subscription, SubscriptionChange
 
 PAGE_SIZE = 25
-
-
-def _query_without(request: HttpRequest, *names: str) -> str:
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()
 
 
 class SubscriptionListView(ScopedViewMixin, TemplateView):
@@ -55,8 +48,8 @@ class SubscriptionListView(ScopedViewMixin, TemplateView):
             total=selectors.subscription_list(scope=self.scope, filters=filters).count(),
             sort=sort,
             filtered=valid and filters != selectors.SubscriptionFilters(),
-            query=_query_without(self.request, "cursor"),
-            sort_query=_query_without(self.request, "cursor", "sort"),
+            query=query_without(self.request, "cursor"),
+            sort_query=query_without(self.request, "cursor", "sort"),
             attention=selectors.subscription_changes_needing_attention(scope=self.scope).count(),
             can_write=self.scope.has_role(CUSTOMER_WRITERS),
             can_manage=self.scope.has_role(STAFF_MANAGERS),

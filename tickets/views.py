@@ -22,7 +22,7 @@ from django.views.generic import TemplateView
 from partner_portal import clock
 from partner_portal.access import ALL_ROLES, STAFF_MANAGERS, ScopedViewMixin
 from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES
-from partner_portal.pagination import keyset_page
+from partner_portal.pagination import keyset_page, query_without
 from tickets import selectors, services
 from tickets.errors import OfferingInvalid, TicketError
 from tickets.forms import (
@@ -40,13 +40,6 @@ from tickets.models import Ticket
 from tickets.presentation import offering_context
 
 PAGE_SIZE = 25
-
-
-def _query_without(request: HttpRequest, *names: str) -> str:
-    query = request.GET.copy()
-    for name in names:
-        query.pop(name, None)
-    return query.urlencode()
 
 
 # ---- Staff: the queue -----------------------------------------------------------------------------
@@ -77,9 +70,9 @@ class TicketListView(ScopedViewMixin, TemplateView):
             view=filters.view,
             sort=sort,
             filtered=valid and filters != selectors.TicketFilters(),
-            query=_query_without(self.request, "cursor"),
-            sort_query=_query_without(self.request, "cursor", "sort"),
-            tab_query=_query_without(self.request, "cursor", "view"),
+            query=query_without(self.request, "cursor"),
+            sort_query=query_without(self.request, "cursor", "sort"),
+            tab_query=query_without(self.request, "cursor", "view"),
             assign_form=BulkAssignForm(scope=self.scope),
             now=clock.now(),
             **kwargs,
@@ -322,7 +315,7 @@ class CustomerSupportView(ScopedViewMixin, TemplateView):
         offering = selectors.support_offering_for(scope=self.scope)
         return super().get_context_data(
             page=page, status=filters.status, search=filters.search, statuses=Ticket.Status.choices,
-            query=_query_without(self.request, "cursor"), filtered=filters != selectors.TicketFilters(),
+            query=query_without(self.request, "cursor"), filtered=filters != selectors.TicketFilters(),
             **offering_context(offering), **kwargs,
         )  # fmt: skip
 

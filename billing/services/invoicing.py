@@ -46,10 +46,10 @@ def line_amounts(
     return amount, quantize(amount * tax_rate / HUNDRED, currency)
 
 
-def _write_lines(invoice: Invoice, lines: Sequence[LineInput]) -> None:
-    InvoiceLine.objects.filter(invoice=invoice).delete()
+def invoice_line_rows(invoice: Invoice, lines: Sequence[LineInput], *, first_position: int = 1) -> list[InvoiceLine]:
+    """Unsaved InvoiceLine rows for `lines`, each amount and its tax rounded once (see line_amounts)."""
     rows = []
-    for position, line in enumerate(lines, start=1):
+    for position, line in enumerate(lines, start=first_position):
         amount, tax = line_amounts(
             quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate, currency=invoice.currency
         )
@@ -70,6 +70,12 @@ def _write_lines(invoice: Invoice, lines: Sequence[LineInput]) -> None:
                 period_end=line.period_end,
             )
         )
+    return rows
+
+
+def _write_lines(invoice: Invoice, lines: Sequence[LineInput]) -> None:
+    InvoiceLine.objects.filter(invoice=invoice).delete()
+    rows = invoice_line_rows(invoice, lines)
     InvoiceLine.objects.bulk_create(rows)
     invoice.subtotal = sum((r.amount for r in rows), ZERO)
     invoice.tax_total = sum((r.tax_amount for r in rows), ZERO)

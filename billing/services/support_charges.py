@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from django.db import transaction
 
 from billing.models import ZERO, Invoice, InvoiceLine
-from billing.services.invoicing import LineInput, line_amounts
+from billing.services.invoicing import LineInput, invoice_line_rows
 from partner_portal.audit import audit_record
 from partner_portal.models import User
 
@@ -27,28 +27,7 @@ def invoice_draft_lines_append(
     if not invoice.is_draft:
         return None
     last = InvoiceLine.objects.filter(invoice=invoice).order_by("-position").values_list("position", flat=True).first()
-    rows = []
-    for position, line in enumerate(lines, start=(last or 0) + 1):
-        amount, tax = line_amounts(
-            quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate, currency=invoice.currency
-        )
-        rows.append(
-            InvoiceLine(
-                partner_id=invoice.partner_id,
-                invoice=invoice,
-                position=position,
-                kind=line.kind,
-                description=line.description,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                tax_rate=line.tax_rate,
-                amount=amount,
-                tax_amount=tax,
-                subscription=line.subscription,
-                period_start=line.period_start,
-                period_end=line.period_end,
-            )
-        )
+    rows = invoice_line_rows(invoice, lines, first_position=(last or 0) + 1)
     created = InvoiceLine.objects.bulk_create(rows)
     invoice.subtotal += sum((r.amount for r in rows), ZERO)
     invoice.tax_total += sum((r.tax_amount for r in rows), ZERO)
