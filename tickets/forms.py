@@ -236,8 +236,10 @@ class StatusForm(forms.Form):
     def __init__(self, *args: Any, allowed: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if allowed is not None:
+            # No status is preselected: the select offers only moves away from the current one.
             self.fields["status"].choices = [  # type: ignore[attr-defined]
-                (value, label) for value, label in Ticket.Status.choices if value in allowed
+                ("", _("Choose the new status")),
+                *((value, label) for value, label in Ticket.Status.choices if value in allowed),
             ]
 
 

@@ -304,3 +304,17 @@ def test_staff_dashboard_shows_the_support_queue(tenant, client_for) -> None:
     response = client_for(tenant.agent).get(reverse("staff_dashboard"))
     assert response.context["ticket_queue"] == {"mine": 1, "unassigned": 1, "breaching": 0, "escalated": 0, "active": 2}
     assert "/staff/tickets/?view=unassigned" in response.content.decode()
+
+
+def test_the_status_form_preselects_no_move(tenant, client_for) -> None:
+    t = ticket(tenant.customer, opened_by=tenant.customer_admin)
+    ticket_status_change(ticket=t, status="escalated", actor=tenant.agent)
+    page = client_for(tenant.agent).get(reverse("ticket_detail", args=[t.pk])).content.decode()
+    form = page[page.index('name="status"') : page.index("</select>", page.index('name="status"'))]
+    assert '<option value="" selected>Choose the new status</option>' in form
+    assert 'value="open"' in form
+    assert 'value="escalated"' not in form  # the current status is not offered as a move
+    refused = client_for(tenant.agent).post(reverse("ticket_status", args=[t.pk]), {"status": ""})
+    assert refused.status_code == 400
+    t.refresh_from_db()
+    assert t.status == "escalated"
