@@ -128,9 +128,11 @@ else:
         "data_folder_out": str(VAR_DIR / "celery" / "queue"),
         "processed_folder": str(VAR_DIR / "celery" / "processed"),
         "store_processed": False,
+        # Broadcast (worker control) exchanges; Kombu's default is a "control" folder in the working directory.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
     }
     CELERY_RESULT_BACKEND = f"file://{VAR_DIR / 'celery' / 'results'}"
-    for folder in ("queue", "processed", "results"):
+    for folder in ("queue", "processed", "results", "control"):
         (VAR_DIR / "celery" / folder).mkdir(parents=True, exist_ok=True)
 
 CELERY_TASK_ACKS_LATE = True
