@@ -49,6 +49,7 @@ class SubscriptionFilterForm(forms.Form):
             ("-quantity", _("Most licences")),
             ("quantity", _("Fewest licences")),
             ("status", _("Status")),
+            ("-status", _("Status, reversed")),
         ],
     )
 

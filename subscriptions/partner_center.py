@@ -18,7 +18,6 @@ PartnerCenterPermanentError: not retried, shown to staff.
 
 from __future__ import annotations
 
-import datetime as dt
 import email.utils
 import hashlib
 import json
@@ -35,6 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from partner_portal import clock
 from subscriptions.errors import (
     PartnerCenterConflict,
     PartnerCenterError,
@@ -96,7 +96,7 @@ def _retry_after_seconds(value: str) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+    return max(0.0, (when - clock.now()).total_seconds())
 
 
 def _error_of(answer: HttpAnswer, what: str) -> PartnerCenterError:

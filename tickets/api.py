@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -224,21 +225,27 @@ class TicketViewSet(
         if not self.scope.is_staff and d:
             raise ValidationError({name: [STAFF_ONLY] for name in d})
         try:
-            if d:
-                changes = services.TicketChanges(
-                    subject=d.get("subject"), description=d.get("description"), category=d.get("category"),
-                    product_family=d.get("product_family"), severity=d.get("severity"),
-                    assignee=d.get("assignee", services.UNSET),
-                    first_response_due=d.get("first_response_due", services.UNSET),
-                    resolution_due=d.get("resolution_due", services.UNSET),
-                    invoices=list(d["invoices"]) if "invoices" in d else None,
-                )  # fmt: skip
-                ticket = services.ticket_update(ticket=ticket, actor=self.scope.user, changes=changes)
-            if new_status is not None:
-                ticket = services.ticket_status_change(ticket=ticket, status=new_status, actor=self.scope.user)
+            # One change: a refused status leaves the other fields as they were too.
+            with transaction.atomic():
+                ticket = self._patch(ticket, d, new_status)
         except TicketError as exc:
             raise _status_error(exc) from exc
         return Response(self._out(ticket))
+
+    def _patch(self, ticket: Ticket, d: dict[str, Any], new_status: str | None) -> Ticket:
+        if d:
+            changes = services.TicketChanges(
+                subject=d.get("subject"), description=d.get("description"), category=d.get("category"),
+                product_family=d.get("product_family"), severity=d.get("severity"),
+                assignee=d.get("assignee", services.UNSET),
+                first_response_due=d.get("first_response_due", services.UNSET),
+                resolution_due=d.get("resolution_due", services.UNSET),
+                invoices=list(d["invoices"]) if "invoices" in d else None,
+            )  # fmt: skip
+            ticket = services.ticket_update(ticket=ticket, actor=self.scope.user, changes=changes)
+        if new_status is not None:
+            ticket = services.ticket_status_change(ticket=ticket, status=new_status, actor=self.scope.user)
+        return ticket
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not kwargs.get("partial"):

@@ -69,8 +69,9 @@ def collection_notice_message(*, notice: Notice) -> EmailMultiAlternatives:
         "notice": notice, "invoice": invoice, "customer": customer, "partner": partner,
         "days_late": max(notice.days_overdue, 0), "days_left": max(-notice.days_overdue, 0),
         "next_action": next_action, "next_action_date": notice.next_action_date,
-        "suspend_scope": collection_policy_get(partner=partner).suspend_scope,
     }  # fmt: skip
+    policy = collection_policy_get(partner=partner)
+    context.update(suspend_scope=policy.suspend_scope, reactivate_automatically=policy.reactivate_automatically)
     with translation.override(customer.language):
         subject = " ".join(render_to_string("emails/collections_notice_subject.txt", context).split())
         body = render_to_string("emails/collections_notice.txt", context)

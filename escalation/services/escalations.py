@@ -127,6 +127,15 @@ def escalation_update(
                     "new": Escalation.Status(status).label.lower(),
                 }
             )
+        reopened = escalation.status == Escalation.Status.RESOLVED
+        if (
+            reopened
+            and Escalation.objects.filter(ticket_id=escalation.ticket_id)
+            .exclude(pk=escalation.pk)
+            .exclude(status__in=[Escalation.Status.RESOLVED, Escalation.Status.CLOSED])
+            .exists()
+        ):
+            raise EscalationInvalid(_("The ticket has another open escalation; continue there."))
         changes["status"] = [escalation.status, status]
         escalation.status = status
     if escalation.status in NEEDS_CASE_NUMBER and not escalation.microsoft_case_number:
@@ -134,10 +143,12 @@ def escalation_update(
     if not changes:
         return escalation
     now = clock.now()
-    if escalation.status in (Escalation.Status.FILED, Escalation.Status.IN_PROGRESS) and escalation.filed_at is None:
+    if escalation.status in NEEDS_CASE_NUMBER and escalation.filed_at is None:
         escalation.filed_at = now
     if escalation.status == Escalation.Status.RESOLVED:
         escalation.resolved_at = now
+    elif escalation.status != Escalation.Status.CLOSED:
+        escalation.resolved_at = None  # reopened at Microsoft
     if escalation.status == Escalation.Status.CLOSED:
         escalation.closed_at = now
     escalation.updated_at = now
@@ -149,6 +160,12 @@ def escalation_update(
         target=escalation, data={"ticket": escalation.ticket.reference, "changes": changes},
     )  # fmt: skip
     ended = escalation.status in (Escalation.Status.RESOLVED, Escalation.Status.CLOSED)
+    if not ended and changes.get("status", [""])[0] == Escalation.Status.RESOLVED:
+        ticket = escalation.ticket
+        if ticket.status in (Ticket.Status.OPEN, Ticket.Status.NEW):  # the case is back with Microsoft
+            ticket_status_change(
+                ticket=ticket, status=Ticket.Status.ESCALATED, actor=actor, note=_("Escalation to Microsoft reopened")
+            )
     if ended and escalation.ticket.status == Ticket.Status.ESCALATED:
         # Back with the partner's agents, who confirm the fix with the customer and resolve the ticket.
         ticket_status_change(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -187,6 +188,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 # "record" (embedded default) records each suspension or reactivation as confirmed without calling
 # Microsoft; "http" calls Partner Center's REST API with each partner's PartnerCenterAccount.
 PARTNER_CENTER_BACKEND = env.str("PARTNER_CENTER_BACKEND", default="record")
+if PARTNER_CENTER_BACKEND not in ("record", "http"):  # a typo must not silently skip Microsoft
+    raise ImproperlyConfigured(f"PARTNER_CENTER_BACKEND must be 'record' or 'http', not {PARTNER_CENTER_BACKEND!r}")
 # One API host serves the global, US Government and Germany clouds; overridable for a test double.
 PARTNER_CENTER_API_URL = env.str("PARTNER_CENTER_API_URL", default="https://api.partnercenter.microsoft.com")
 # Empty: the sign-in authority of the partner's cloud (login.microsoftonline.com / .us / .de).

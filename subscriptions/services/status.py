@@ -145,7 +145,10 @@ def subscriptions_status_request(
         return []
     open_changes = {
         c.subscription_id: c
-        for c in SubscriptionChange.objects.filter(subscription__in=subs, state__in=SubscriptionChange.OPEN_STATES)
+        # Locked, so a push that claims one of them now waits and then finds it superseded.
+        for c in SubscriptionChange.objects.select_for_update().filter(
+            subscription__in=subs, state__in=SubscriptionChange.OPEN_STATES
+        )
     }
     subs = [s for s in subs if not _in_flight(open_changes.get(s.pk))]
     if not subs:

@@ -182,3 +182,15 @@ def test_the_task_fans_out_one_run_per_partner(tenant, other_tenant) -> None:
         (other_tenant.partner.pk, dt.date(2026, 12, 7), "done"),
     ]
     assert Notice.objects.get().amount_due == Decimal("100.00")
+
+
+def test_the_suspension_notice_promises_no_automatic_reactivation_when_the_policy_does_not(tenant, on_commit) -> None:
+    from billing.services import collection_policy_get
+
+    policy = collection_policy_get(partner=tenant.partner)
+    policy.reactivate_automatically = False
+    policy.save(update_fields=["reactivate_automatically"])
+    _invoice, message = _email(tenant, on_commit, 30)
+    assert "reactivated automatically" not in message.body
+    assert "Once the overdue balance is paid, ask us to reactivate them." in message.body
+    assert "Once the overdue balance is paid, ask us to reactivate them." in _html(message)

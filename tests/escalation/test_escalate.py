@@ -176,3 +176,25 @@ def test_a_pending_ticket_can_be_escalated_and_its_clock_resumes(tenant: Tenant)
     ticket_escalate(ticket=t, reason="Needs Microsoft", actor=tenant.agent)
     t.refresh_from_db()
     assert (t.status, t.sla_paused_at) == ("escalated", None)
+
+
+def test_a_case_reopened_at_microsoft_takes_the_ticket_back_to_escalated(tenant: Tenant) -> None:
+    t = ticket(tenant.customer, "billing")
+    case = ticket_escalate(ticket=t, reason="First", actor=tenant.agent)
+    escalation_update(escalation=case, actor=tenant.agent, microsoft_case_number="2611260010000001", status="resolved")
+    t.refresh_from_db()
+    assert t.status == Ticket.Status.OPEN
+    case = escalation_update(escalation=case, actor=tenant.agent, status="in_progress")
+    t.refresh_from_db()
+    assert (t.status, case.resolved_at, case.filed_at is not None) == (Ticket.Status.ESCALATED, None, True)
+
+
+def test_a_resolved_case_is_not_reopened_while_a_newer_one_is_open(tenant: Tenant) -> None:
+    t = ticket(tenant.customer, "billing")
+    first = ticket_escalate(ticket=t, reason="First", actor=tenant.agent)
+    escalation_update(escalation=first, actor=tenant.agent, microsoft_case_number="2611260010000001", status="resolved")
+    ticket_escalate(ticket=t, reason="It came back", actor=tenant.agent)
+    with pytest.raises(EscalationInvalid, match="another open escalation"):
+        escalation_update(escalation=first, actor=tenant.agent, status="in_progress")
+    first.refresh_from_db()
+    assert first.status == "resolved"

@@ -129,3 +129,13 @@ def test_every_scheduled_job_is_a_registered_task() -> None:
     assert settings.CELERY_BEAT_SCHEDULE
     for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
         assert entry["task"] in app.tasks, name
+
+
+def test_an_unknown_partner_center_backend_is_refused(tmp_path: Path) -> None:
+    env = {**_clean_env(), "DJANGO_SETTINGS_MODULE": "partner_portal.settings.dev", "PORTAL_VAR_DIR": str(tmp_path),
+           "PARTNER_CENTER_BACKEND": "HTTP"}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "PARTNER_CENTER_BACKEND must be 'record' or 'http', not 'HTTP'" in result.stderr

@@ -215,3 +215,14 @@ def test_staff_dashboard_points_at_changes_needing_attention(tenant: Tenant, cli
     html = client.get("/staff/").content.decode()
     assert "1 subscription change needs attention" in html
     assert "/staff/subscriptions/?changes=manual" in html
+
+
+def test_every_sort_link_of_the_list_keeps_the_filters(tenant: Tenant, client_for) -> None:
+    SubscriptionFactory(customer=tenant.customer, product="Alpha", status="active")
+    SubscriptionFactory(customer=tenant.customer, product="Beta", status="suspended")
+    client = client_for(tenant.finance)
+    for sort in ("status", "-status"):
+        body = client.get("/staff/subscriptions/", {"sort": sort, "q": "a"}).content.decode()
+        assert "errorlist" not in body
+        products = re.findall(r">(Alpha|Beta)<", body)
+        assert products == (["Alpha", "Beta"] if sort == "status" else ["Beta", "Alpha"])

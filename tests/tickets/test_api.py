@@ -216,3 +216,13 @@ def test_support_offering_put_is_validated(tenant, api_for, change, field, messa
     if message:
         assert response.json()[field] == [message]
     assert SupportOffering.objects.filter(partner=tenant.partner, time_zone="Mars/Olympus").count() == 0
+
+
+def test_a_refused_status_leaves_the_other_fields_of_the_patch_unchanged(tenant, api_for) -> None:
+    t = ticket(tenant.customer)
+    client = api_for(tenant.agent)
+    assert client.patch(f"/api/v1/tickets/{t.pk}/", {"status": "open"}).status_code == 200
+    refused = client.patch(f"/api/v1/tickets/{t.pk}/", {"severity": "A", "status": "new"})
+    assert refused.status_code == 400
+    t.refresh_from_db()
+    assert (t.severity, t.status) == ("C", "open")
