@@ -10,7 +10,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    DJANGO_SETTINGS_MODULE=partner_portal.settings.production \
+    DJANGO_SETTINGS_MODULE=config.settings.production \
     PORTAL_VAR_DIR=/var/lib/portal \
     GUNICORN_WORKERS=3 \
     GUNICORN_TIMEOUT=60
@@ -70,4 +70,4 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
 
 # The web server. Workers come from GUNICORN_WORKERS; the access log goes to stdout, errors to stderr.
 # The worker and beat containers override this command (see docker-compose.yml).
-CMD ["sh", "-c", "exec gunicorn partner_portal.wsgi:application --bind 0.0.0.0:8000 --workers \"${GUNICORN_WORKERS:-3}\" --timeout \"${GUNICORN_TIMEOUT:-60}\" --worker-tmp-dir /dev/shm --access-logfile - --error-logfile -"]
+CMD ["sh", "-c", "exec gunicorn config.wsgi:application --bind 0.0.0.0:8000 --workers \"${GUNICORN_WORKERS:-3}\" --timeout \"${GUNICORN_TIMEOUT:-60}\" --worker-tmp-dir /dev/shm --access-logfile - --error-logfile -"]

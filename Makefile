@@ -39,8 +39,8 @@ demo: $(STAMP)
 	$(MANAGE) seed_demo
 	@echo "Starting the web server on http://127.0.0.1:8000 with the Celery worker and beat (Ctrl-C stops all)."
 	@trap 'kill 0' INT TERM EXIT; \
-	$(VENV)/bin/celery -A partner_portal worker --loglevel=INFO --concurrency=2 >var/worker.log 2>&1 & \
-	$(VENV)/bin/celery -A partner_portal beat --loglevel=INFO >var/beat.log 2>&1 & \
+	$(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=2 >var/worker.log 2>&1 & \
+	$(VENV)/bin/celery -A config beat --loglevel=INFO >var/beat.log 2>&1 & \
 	$(MANAGE) runserver 127.0.0.1:8000 --noreload
 
 # The whole suite. With DATABASE_URL and REDIS_URL set it runs on PostgreSQL with a real worker on
@@ -50,8 +50,8 @@ test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/mypy partner_portal subscriptions billing tickets escalation
-	DJANGO_SETTINGS_MODULE=partner_portal.settings.test $(MANAGE) makemigrations --check --dry-run
+	$(VENV)/bin/mypy config partner_portal subscriptions billing tickets escalation dashboards
+	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Benchmarks against PostgreSQL (DATABASE_URL); results are recorded in docs/benchmarks.md.
@@ -65,7 +65,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/mypy partner_portal subscriptions billing tickets escalation
+	$(VENV)/bin/mypy config partner_portal subscriptions billing tickets escalation dashboards
 
 messages: $(STAMP)
 	$(MANAGE) makemessages -l ru --ignore=.venv --ignore=var --ignore=tests --ignore=bench

@@ -32,7 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "partner_portal.settings.dev")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 os.environ.setdefault("DEBUG", "false")  # DEBUG keeps every SQL statement in memory
 
 import django
@@ -45,7 +45,7 @@ from django.db import connection, connections  # noqa: E402
 from billing.models import MicrosoftPayable, ReconciliationImport  # noqa: E402
 from billing.reconciliation import check_file  # noqa: E402
 from billing.services import reconciliation_import_submit  # noqa: E402
-from partner_portal.celery import app  # noqa: E402
+from config.celery import app  # noqa: E402
 from partner_portal.models import Customer, Partner  # noqa: E402
 from subscriptions.models import Subscription  # noqa: E402
 from tests.factories.reconciliation import NEW_COMMERCE_HEADER, nce_row  # noqa: E402

@@ -1,3 +1,1 @@
-from .celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The core every app builds on: users, partners, customers and tenancy, audit, clock, money, the API kit."""

@@ -9,8 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
@@ -18,7 +17,6 @@ from django.views.generic import TemplateView
 
 from partner_portal import selectors, services
 from partner_portal.access import CUSTOMER_WRITERS, STAFF_MANAGERS, ScopedViewMixin
-from partner_portal.celery import app as celery_app
 from partner_portal.errors import PortalError
 from partner_portal.forms import (
     CustomerFilterForm,
@@ -238,22 +236,3 @@ def set_language(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and request.user.is_authenticated and lang in ("en", "ru"):
         User.objects.filter(pk=request.user.pk).update(language=lang)
     return response
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Database and broker state as JSON; 503 when either is down. Public: it reveals no data."""
-    checks: dict[str, dict[str, Any]] = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = {"ok": True, "vendor": connection.vendor}
-    except Exception as exc:  # noqa: BLE001 - any failure means "down"; the reason is reported
-        checks["database"] = {"ok": False, "error": exc.__class__.__name__}
-    try:
-        with celery_app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-            checks["broker"] = {"ok": True, "transport": conn.transport.driver_type}
-    except Exception as exc:  # noqa: BLE001
-        checks["broker"] = {"ok": False, "error": exc.__class__.__name__}
-    ok = all(c["ok"] for c in checks.values())
-    return JsonResponse({"status": "ok" if ok else "down", "checks": checks}, status=200 if ok else 503)

@@ -20,7 +20,7 @@ from django.db import connection, connections
 from billing.models import CollectionRun, Notice
 from billing.services import collections as collections_service
 from billing.tasks import collections_run_task
-from partner_portal.celery import app as celery_app
+from config.celery import app as celery_app
 from subscriptions.models import Subscription, SubscriptionChange
 from tests.conftest import make_tenant, require
 from tests.factories import CustomerFactory
@@ -94,7 +94,7 @@ def workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, partner_center):
     env = {
         **os.environ,
         **partner_center.worker_env(),
-        "DJANGO_SETTINGS_MODULE": "partner_portal.settings.dev",
+        "DJANGO_SETTINGS_MODULE": "config.settings.dev",
         "DATABASE_URL": _database_url(),
         "PORTAL_VAR_DIR": str(tmp_path),
         "DEBUG": "false",
@@ -105,7 +105,7 @@ def workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, partner_center):
         log = (tmp_path / f"worker{n}.log").open("w")
         logs.append(log)
         processes.append(subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "partner_portal", "worker", "--pool=solo", "-Q", queue,
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue,
              "-n", f"collections{n}-{queue}@%h", "--without-gossip", "--without-mingle", "--loglevel=INFO"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         ))  # fmt: skip

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from config.celery import app as celery_app
 from partner_portal import services
-from partner_portal.celery import app as celery_app
 from partner_portal.models import Role
 from tests.conftest import make_tenant, require
 
@@ -37,14 +37,14 @@ def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     queue = f"roundtrip-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "partner_portal.settings.dev",
+        "DJANGO_SETTINGS_MODULE": "config.settings.dev",
         "DATABASE_URL": _database_url(),
         "PORTAL_VAR_DIR": str(tmp_path),
         "DEBUG": "false",
     }
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "partner_portal", "worker", "--pool=solo", "-Q", queue,
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue,
          "--without-gossip", "--without-mingle", "--loglevel=INFO"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip

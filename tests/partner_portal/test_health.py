@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from partner_portal.celery import app as celery_app
+from config.celery import app as celery_app
 
 pytestmark = pytest.mark.django_db
 

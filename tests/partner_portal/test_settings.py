@@ -15,7 +15,7 @@ PROBE = """
 import json, django
 from django.conf import settings
 django.setup()
-from partner_portal.celery import app
+from config.celery import app
 print(json.dumps({
     "engine": settings.DATABASES["default"]["ENGINE"],
     "db_options": {k: str(v) for k, v in settings.DATABASES["default"].get("OPTIONS", {}).items()},
@@ -35,7 +35,7 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in {"CI", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
 
 
-def _settings_with(env: dict[str, str], module: str = "partner_portal.settings.dev", tmp: Path | None = None) -> dict:
+def _settings_with(env: dict[str, str], module: str = "config.settings.dev", tmp: Path | None = None) -> dict:
     base = {k: v for k, v in _clean_env().items() if k not in {"DATABASE_URL", "REDIS_URL", "EMAIL_URL"}}
     base.update({"DJANGO_SETTINGS_MODULE": module, **env})
     if tmp is not None:
@@ -75,7 +75,7 @@ def test_with_services_set_the_portal_uses_postgresql_redis_and_smtp(tmp_path: P
 
 
 PRODUCTION_ENV = {
-    "DJANGO_SETTINGS_MODULE": "partner_portal.settings.production",
+    "DJANGO_SETTINGS_MODULE": "config.settings.production",
     "SECRET_KEY": "k3x!8v#q2m@w9z$r5t^y7u&i1o*p0a(s)d-f+g=h_j[k]l;z:x<c>v?b/n.m,q1w2e",
     "ALLOWED_HOSTS": "portal.example.com",
     "DATABASE_URL": "postgres://portal@127.0.0.1:5432/portal",
@@ -100,7 +100,7 @@ def test_production_mode_passes_the_deploy_check_with_no_warning() -> None:
 
 def test_production_mode_requires_mfa_and_refuses_a_weak_secret_key() -> None:
     env = _clean_env()
-    probe = _settings_with(PRODUCTION_ENV, module="partner_portal.settings.production")
+    probe = _settings_with(PRODUCTION_ENV, module="config.settings.production")
     assert probe["mfa"] is True
     weak = {**env, **PRODUCTION_ENV, "SECRET_KEY": "short"}
     result = subprocess.run(
@@ -123,7 +123,7 @@ def test_production_mode_refuses_to_start_without_required_settings(missing: str
 def test_every_scheduled_job_is_a_registered_task() -> None:
     from django.conf import settings
 
-    from partner_portal.celery import app
+    from config.celery import app
 
     app.loader.import_default_modules()
     assert settings.CELERY_BEAT_SCHEDULE
@@ -132,7 +132,7 @@ def test_every_scheduled_job_is_a_registered_task() -> None:
 
 
 def test_an_unknown_partner_center_backend_is_refused(tmp_path: Path) -> None:
-    env = {**_clean_env(), "DJANGO_SETTINGS_MODULE": "partner_portal.settings.dev", "PORTAL_VAR_DIR": str(tmp_path),
+    env = {**_clean_env(), "DJANGO_SETTINGS_MODULE": "config.settings.dev", "PORTAL_VAR_DIR": str(tmp_path),
            "PARTNER_CENTER_BACKEND": "HTTP"}  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, check=False

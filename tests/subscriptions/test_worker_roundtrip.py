@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from partner_portal.celery import app as celery_app
+from config.celery import app as celery_app
 from subscriptions.models import Subscription, SubscriptionChange
 from subscriptions.services import subscription_suspend
 from subscriptions.tasks import subscription_changes_retry_task
@@ -41,13 +41,13 @@ def fake_and_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings):
     with FakePartnerCenter() as fake:
         env = {
             **os.environ, **fake.worker_env(),
-            "DJANGO_SETTINGS_MODULE": "partner_portal.settings.dev", "DATABASE_URL": _database_url(),
+            "DJANGO_SETTINGS_MODULE": "config.settings.dev", "DATABASE_URL": _database_url(),
             "PORTAL_VAR_DIR": str(tmp_path), "DEBUG": "false", "PARTNER_CENTER_SECRET_KEY": SECRET_KEY,
             "CELERY_TASK_DEFAULT_QUEUE": queue,  # what the worker enqueues itself (the sweep's pushes)
         }  # fmt: skip
         log = (tmp_path / "worker.log").open("w")
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "partner_portal", "worker", "--pool=solo", "-Q", queue,
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue,
              "--without-gossip", "--without-mingle", "--loglevel=INFO"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip

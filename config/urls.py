@@ -1,3 +1,5 @@
+"""The root URLconf: every app's pages under one prefix each, the API v1 router, schema and docs."""
+
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
@@ -8,9 +10,11 @@ from billing import api as billing_api
 from billing import api_collections as collections_api
 from billing import downloads as billing_downloads
 from billing.api_reconciliation import ReconciliationImportViewSet
+from config import health
+from dashboards import views as dashboards
 from escalation import api as escalation_api
 from escalation import views as escalation_views
-from partner_portal import api, dashboards, views
+from partner_portal import api, views
 from subscriptions import api as subscriptions_api
 from tickets import api as tickets_api
 
@@ -41,7 +45,7 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("invitations/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation_accept"),

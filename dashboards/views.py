@@ -1,7 +1,7 @@
 """The pages that compose several apps: the staff dashboard and the customer's self-service home.
 
-They live at the top of the project (DESIGN.md §3) and read each app's selectors; as billing,
-subscriptions and tickets land, their panels are added here, never in the apps themselves.
+They sit at the top of the dependency chain (docs/architecture.md) and read each app's selectors;
+a panel that shows several apps at once is added here, never in the apps themselves.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ CUSTOMER_RECENT_ROWS = 10
 
 class StaffDashboardView(ScopedViewMixin, TemplateView):
     allowed_roles = STAFF_ROLES
-    template_name = "portal/staff_dashboard.html"
+    template_name = "dashboards/staff_dashboard.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(
@@ -50,7 +50,7 @@ class CustomerHomeView(ScopedViewMixin, TemplateView):
     customer's rows (and never a draft) can appear."""
 
     allowed_roles = CUSTOMER_ROLES
-    template_name = "portal/customer_home.html"
+    template_name = "dashboards/customer_home.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         customer = self.scope.customer

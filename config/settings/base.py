@@ -40,12 +40,14 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    # The portal, in dependency order (DESIGN.md §3): core <- subscriptions <- billing <- tickets <- escalation.
+    # The portal, in dependency order (docs/architecture.md): core <- subscriptions <- billing <- tickets
+    # <- escalation <- dashboards (the pages that compose several apps).
     "partner_portal",
     "subscriptions",
     "billing",
     "tickets",
     "escalation",
+    "dashboards",
 ]
 
 MIDDLEWARE = [
@@ -63,8 +65,8 @@ MIDDLEWARE = [
     "partner_portal.middleware.MfaRequiredMiddleware",
 ]
 
-ROOT_URLCONF = "partner_portal.urls"
-WSGI_APPLICATION = "partner_portal.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "partner_portal.User"
 
 TEMPLATES = [
