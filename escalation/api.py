@@ -1,4 +1,4 @@
-"""API v1 of escalation (DESIGN.md §10): entitlements, escalations, escalating a ticket. Thin.
+"""API v1 of escalation: entitlements, escalations, escalating a ticket. Thin.
 
 Staff only: customer users are refused (403) by role; another partner's rows are 404.
 """

@@ -1,4 +1,4 @@
-"""Demo escalations (DESIGN.md §11), on top of the tickets demo. Idempotent: rows are found before made.
+"""Demo escalations, on top of the tickets demo. Idempotent: rows are found before made.
 
 Contoso holds, in its order of preference, a Premier contract (current), an Advanced contract (ended)
 and a Gold competency (Signature Cloud Support, current), so its history shows an escalation to each

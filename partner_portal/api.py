@@ -1,4 +1,4 @@
-"""API v1 of the core: the token endpoint and customers (DESIGN.md §10). Thin: validate, call, serialize."""
+"""API v1 of the core: the token endpoint and customers. Thin: validate, call, serialize."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The demo data of DESIGN.md §11. Idempotent: every row is found by a stable key before it is created.
+"""The demo data (README, "Demo logins"). Idempotent: every row is found by a stable key before it is created.
 
 Later apps add their demo data by seeding on top of what `seed_core` returns.
 """

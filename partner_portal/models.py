@@ -128,7 +128,7 @@ class Customer(models.Model):
     credit_days = models.PositiveSmallIntegerField(
         _("credit terms (days)"), default=30, validators=[MaxValueValidator(365)]
     )
-    # Collections overrides (DESIGN.md §4): applied by the collections run of the billing app.
+    # Collections overrides: applied by the collections run of the billing app.
     collections_exempt = models.BooleanField(_("exempt from suspension"), default=False)
     collections_extra_grace_days = models.PositiveSmallIntegerField(
         _("extra grace days"), default=0, validators=[MinValueValidator(0), MaxValueValidator(365)]

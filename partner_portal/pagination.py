@@ -1,4 +1,4 @@
-"""Keyset pagination for pages and the API: a fixed cost per page whatever the page number (DESIGN.md §9)."""
+"""Keyset pagination for pages and the API: a fixed cost per page whatever the page number."""
 
 from __future__ import annotations
 

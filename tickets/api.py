@@ -1,4 +1,4 @@
-"""API v1 of tickets (DESIGN.md §10): tickets, their messages, the support offering. Thin.
+"""API v1 of tickets: tickets, their messages, the support offering. Thin.
 
 Customers see and open tickets of their own customer only, never set the assignee and never see or
 write internal notes (the selectors drop them for customer scopes). Every write goes to a service.

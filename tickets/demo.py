@@ -1,4 +1,4 @@
-"""Demo support offerings and tickets in every status (DESIGN.md §11), through the tickets services.
+"""Demo support offerings and tickets in every status, through the tickets services.
 
 Contoso charges support by the hour (one ticket's time is already billed), Fabrikam per incident.
 Idempotent: an offering already configured and a ticket whose subject exists are left alone.

@@ -1,6 +1,6 @@
 """Support tickets, their messages, attachments and time entries, and the partner's support offering.
 
-The offering is what the partner tells its customers about support (DESIGN.md §1): hours of service
+The offering is what the partner tells its customers about support: hours of service
 in a time zone with holidays, how to reach it, what it costs and the SLA targets per severity. SLA
 clocks of tickets count business minutes of that calendar (tickets/sla.py).
 """

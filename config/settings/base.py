@@ -186,7 +186,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
 }
 
-# --- Partner Center (DESIGN.md §7) -------------------------------------------------------------
+# --- Partner Center ----------------------------------------------------------------------------
 # "record" (embedded default) records each suspension or reactivation as confirmed without calling
 # Microsoft; "http" calls Partner Center's REST API with each partner's PartnerCenterAccount.
 PARTNER_CENTER_BACKEND = env.str("PARTNER_CENTER_BACKEND", default="record")

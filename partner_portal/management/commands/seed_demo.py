@@ -10,7 +10,7 @@ from partner_portal.demo import DEMO_PASSWORD, PARTNERS, seed_core
 
 
 class Command(BaseCommand):
-    help = "Create the demo partners, staff, customers and users (DESIGN.md §11). Idempotent."
+    help = "Create the demo partners, staff, customers and users. Idempotent."
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
