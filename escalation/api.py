@@ -9,31 +9,16 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from escalation import selectors, services
 from escalation.access import ESCALATION_WRITERS
-from escalation.errors import EscalationError, EscalationInvalid, EscalationNotAllowed, EscalationNotEntitled
 from escalation.models import Entitlement, Escalation, SupportTier
 from partner_portal.access import STAFF_MANAGERS, ScopedAPIMixin
 from partner_portal.models import STAFF_ROLES
-
-
-class Refused(APIException):
-    """A ticket that cannot be escalated: 422 when no entitlement opens the tier, 409 when its state forbids it."""
-
-    def __init__(self, exc: EscalationError) -> None:
-        if isinstance(exc, EscalationNotEntitled):
-            self.status_code, code = status.HTTP_422_UNPROCESSABLE_ENTITY, "not_entitled"
-        elif isinstance(exc, EscalationNotAllowed):
-            self.status_code, code = status.HTTP_409_CONFLICT, "not_allowed"
-        else:
-            self.status_code, code = status.HTTP_400_BAD_REQUEST, "invalid"
-        super().__init__(detail={"detail": str(exc), "code": code})
-
 
 # ---- Entitlements ---------------------------------------------------------------------------------
 
@@ -91,12 +76,9 @@ class EntitlementViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         form = self.get_serializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            entitlement = services.entitlement_create(
-                partner=self.scope.partner, actor=self.scope.user, data=_input(form.validated_data)
-            )
-        except EscalationError as exc:
-            raise ValidationError({"non_field_errors": [str(exc)]}) from exc
+        entitlement = services.entitlement_create(
+            partner=self.scope.partner, actor=self.scope.user, data=_input(form.validated_data)
+        )
         return Response(self.get_serializer(entitlement).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -107,12 +89,9 @@ class EntitlementViewSet(
             "kind": entitlement.kind, "reference": entitlement.reference, "valid_from": entitlement.valid_from,
             "valid_until": entitlement.valid_until, "preference": entitlement.preference,
         }  # fmt: skip
-        try:
-            entitlement = services.entitlement_update(
-                entitlement=entitlement, actor=self.scope.user, data=_input({**current, **form.validated_data})
-            )
-        except EscalationError as exc:
-            raise ValidationError({"non_field_errors": [str(exc)]}) from exc
+        entitlement = services.entitlement_update(
+            entitlement=entitlement, actor=self.scope.user, data=_input({**current, **form.validated_data})
+        )
         return Response(self.get_serializer(entitlement).data)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -201,14 +180,11 @@ class EscalationViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         escalation = self.get_object()
         form = EscalationUpdateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            escalation = services.escalation_update(
-                escalation=escalation, actor=self.scope.user,
-                microsoft_case_number=form.validated_data.get("microsoft_case_number"),
-                status=form.validated_data.get("status"),
-            )  # fmt: skip
-        except EscalationInvalid as exc:
-            raise ValidationError({"non_field_errors": [str(exc)]}) from exc
+        escalation = services.escalation_update(
+            escalation=escalation, actor=self.scope.user,
+            microsoft_case_number=form.validated_data.get("microsoft_case_number"),
+            status=form.validated_data.get("status"),
+        )  # fmt: skip
         return Response(EscalationDetailSerializer(self.get_object(), context=self.get_serializer_context()).data)
 
 
@@ -232,11 +208,8 @@ class TicketEscalateAPIView(ScopedAPIMixin, APIView):
         ticket = selectors.escalation_ticket_get(scope=self.scope, pk=pk)
         form = EscalateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            escalation = services.ticket_escalate(
-                ticket=ticket, reason=form.validated_data["reason"], actor=self.scope.user
-            )
-        except EscalationError as exc:
-            raise Refused(exc) from exc
+        escalation = services.ticket_escalate(
+            ticket=ticket, reason=form.validated_data["reason"], actor=self.scope.user
+        )
         escalation = selectors.escalation_get(scope=self.scope, pk=escalation.pk)
         return Response(EscalationDetailSerializer(escalation).data, status=status.HTTP_201_CREATED)

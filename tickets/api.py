@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -21,20 +20,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.models import Invoice
-from partner_portal import selectors as core_selectors
 from partner_portal.access import ALL_ROLES, STAFF_MANAGERS, ScopedAPIMixin
+from partner_portal.apikit import ScopedCustomerField
 from partner_portal.models import User
 from tickets import selectors, services
-from tickets.errors import OfferingInvalid, TicketError, TransitionNotAllowed
 from tickets.models import SupportOffering, Ticket, TicketAttachment, TicketMessage
-
-STAFF_ONLY = "Only the partner's staff can set this."
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class ScopedCustomerField(serializers.PrimaryKeyRelatedField):
-    def get_queryset(self) -> Any:
-        return core_selectors.customer_list(scope=self.context["view"].scope)
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -127,11 +117,6 @@ class MessageCreateSerializer(serializers.Serializer):
     files = serializers.ListField(child=serializers.FileField(), required=False, default=list)
 
 
-def _status_error(exc: TicketError) -> ValidationError:
-    field = "status" if isinstance(exc, TransitionNotAllowed) else "non_field_errors"
-    return ValidationError({field: [str(exc)]})
-
-
 @extend_schema(
     parameters=[
         OpenApiParameter("search", str, description="subject, reference or customer"),
@@ -195,22 +180,19 @@ class TicketViewSet(
         scope = self.scope
         if scope.customer is not None:
             if "assignee" in request.data:
-                raise ValidationError({"assignee": [STAFF_ONLY]})
+                raise ValidationError({"assignee": [str(services.STAFF_ONLY)]})
             customer = scope.customer
         else:
             customer = d.get("customer")
             if customer is None:
                 raise ValidationError({"customer": ["This field is required."]})
-        try:
-            ticket = services.ticket_create(
+        ticket = services.ticket_create(
                 partner=scope.partner, customer=customer, opened_by=scope.user, subject=d["subject"],
                 description=d["description"], category=d.get("category", Ticket.Category.TECHNICAL),
                 product_family=d.get("product_family", Ticket.ProductFamily.MICROSOFT_365),
                 severity=d.get("severity", Ticket.Severity.C), assignee=d.get("assignee"),
                 invoices=list(d.get("invoices", [])),
             )  # fmt: skip
-        except TicketError as exc:
-            raise ValidationError({"non_field_errors": [str(exc)]}) from exc
         return Response(self._out(ticket), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=TicketUpdateSerializer, responses={200: TicketSerializer})
@@ -219,33 +201,19 @@ class TicketViewSet(
         form = TicketUpdateSerializer(data=request.data, context=self.get_serializer_context())
         form.is_valid(raise_exception=True)
         d = dict(form.validated_data)
-        if "customer" in d and d.pop("customer") != ticket.customer_id:
-            raise ValidationError({"customer": ["A ticket stays with its customer; open a new one instead."]})
-        new_status = d.pop("status", None)
-        if not self.scope.is_staff and d:
-            raise ValidationError({name: [STAFF_ONLY] for name in d})
-        try:
-            # One change: a refused status leaves the other fields as they were too.
-            with transaction.atomic():
-                ticket = self._patch(ticket, d, new_status)
-        except TicketError as exc:
-            raise _status_error(exc) from exc
+        customer_id, new_status = d.pop("customer", None), d.pop("status", None)
+        changes = services.TicketChanges(
+            subject=d.get("subject"), description=d.get("description"), category=d.get("category"),
+            product_family=d.get("product_family"), severity=d.get("severity"),
+            assignee=d.get("assignee", services.UNSET),
+            first_response_due=d.get("first_response_due", services.UNSET),
+            resolution_due=d.get("resolution_due", services.UNSET),
+            invoices=list(d["invoices"]) if "invoices" in d else None,
+        )  # fmt: skip
+        ticket = services.ticket_change(
+            ticket=ticket, actor=self.scope.user, changes=changes, status=new_status, customer_id=customer_id
+        )
         return Response(self._out(ticket))
-
-    def _patch(self, ticket: Ticket, d: dict[str, Any], new_status: str | None) -> Ticket:
-        if d:
-            changes = services.TicketChanges(
-                subject=d.get("subject"), description=d.get("description"), category=d.get("category"),
-                product_family=d.get("product_family"), severity=d.get("severity"),
-                assignee=d.get("assignee", services.UNSET),
-                first_response_due=d.get("first_response_due", services.UNSET),
-                resolution_due=d.get("resolution_due", services.UNSET),
-                invoices=list(d["invoices"]) if "invoices" in d else None,
-            )  # fmt: skip
-            ticket = services.ticket_update(ticket=ticket, actor=self.scope.user, changes=changes)
-        if new_status is not None:
-            ticket = services.ticket_status_change(ticket=ticket, status=new_status, actor=self.scope.user)
-        return ticket
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if not kwargs.get("partial"):
@@ -269,14 +237,11 @@ class TicketViewSet(
         form = MessageCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         if form.validated_data["internal"] and not self.scope.is_staff:
-            raise ValidationError({"internal": [STAFF_ONLY]})
-        try:
-            message = services.ticket_message_add(
+            raise ValidationError({"internal": [str(services.STAFF_ONLY)]})
+        message = services.ticket_message_add(
                 ticket=ticket, author=self.scope.user, body=form.validated_data["body"],
                 internal=form.validated_data["internal"], files=form.validated_data["files"],
             )  # fmt: skip
-        except TicketError as exc:
-            raise ValidationError({"non_field_errors": [str(exc)]}) from exc
         out = selectors.ticket_message_get(scope=self.scope, ticket=ticket, pk=message.pk)
         return Response(MessageSerializer(out).data, status=status.HTTP_201_CREATED)
 
@@ -341,10 +306,7 @@ class SupportOfferingAPIView(ScopedAPIMixin, APIView):
             if holidays is not None
             else None,
         )  # fmt: skip
-        try:
-            offering = services.support_offering_update(partner=self.scope.partner, actor=self.scope.user, data=data)
-        except OfferingInvalid as exc:
-            raise ValidationError(exc.errors) from exc
+        offering = services.support_offering_update(partner=self.scope.partner, actor=self.scope.user, data=data)
         return Response(SupportOfferingSerializer(offering).data)
 
 

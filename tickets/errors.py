@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from partner_portal.errors import PortalError
+from partner_portal.errors import ErrorKind, PortalError
 
 
 class TicketError(PortalError):
@@ -10,15 +10,13 @@ class TicketError(PortalError):
 
 
 class OfferingInvalid(TicketError):
-    """A support offering that cannot be saved; `errors` holds a message list per field."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(m for messages in errors.values() for m in messages))
+    """A support offering that cannot be saved; `fields` holds a message list per field."""
 
 
 class TransitionNotAllowed(TicketError):
     """A status change the workflow (or the caller's role) does not allow."""
+
+    kind = ErrorKind.CONFLICT
 
 
 class TicketInvalid(TicketError):

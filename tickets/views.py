@@ -203,7 +203,7 @@ class TicketStatusView(_StaffTicketAction):
         form = StatusForm(request.POST)
         if form.is_valid():
             try:
-                ticket = services.ticket_status_change(
+                ticket = services.ticket_change(
                     ticket=ticket, status=form.cleaned_data["status"], actor=self.scope.user,
                     note=form.cleaned_data["note"],
                 )  # fmt: skip
@@ -222,7 +222,7 @@ class TicketEditView(_StaffTicketAction):
         if form.is_valid():
             d = form.cleaned_data
             try:
-                services.ticket_update(
+                services.ticket_change(
                     ticket=ticket, actor=self.scope.user,
                     changes=services.TicketChanges(
                         category=d["category"], product_family=d["product_family"], severity=d["severity"],
@@ -279,7 +279,7 @@ class SupportOfferingView(ScopedViewMixin, View):
                     partner=self.scope.partner, actor=self.scope.user, data=form.offering_input()
                 )
             except OfferingInvalid as exc:
-                form.add_service_errors(exc.errors)
+                form.add_service_errors(exc.fields)
             else:
                 messages.success(request, _("Support offering saved. Customers see it on their support page."))
                 return redirect("support_offering")

@@ -72,7 +72,7 @@ def test_an_invalid_policy_answers_errors_per_field(tenant, api_for) -> None:
     bad = {**NEW_POLICY, "steps": [{"offset_days": 30, "action": "suspend"}, {"offset_days": 30, "action": "remind"}]}
     response = api_for(tenant.admin).put(POLICY_URL, bad, format="json")
     assert response.status_code == 400
-    assert response.json() == {"steps": [
+    assert response.json()["fields"] == {"steps": [
         "Two steps fall on the same day (30).",
         "Suspension must be the last step: every reminder and notice comes before it.",
     ]}  # fmt: skip
@@ -80,7 +80,7 @@ def test_an_invalid_policy_answers_errors_per_field(tenant, api_for) -> None:
         POLICY_URL, {**NEW_POLICY, "min_amount": "-1", "steps": [{"offset_days": 3, "action": "call"}]}, format="json"
     )
     assert response.status_code == 400
-    assert set(response.json()) == {"min_amount", "steps"}
+    assert set(response.json()["fields"]) == {"min_amount", "steps"}
     assert CollectionPolicy.objects.get(partner=tenant.partner).min_amount == Decimal("10.00")
 
 

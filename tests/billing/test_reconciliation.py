@@ -715,15 +715,15 @@ def test_a_refused_file_answers_with_its_errors(tenant: Tenant, api_for) -> None
 
 def test_upload_errors_are_json_per_field(tenant: Tenant, api_for) -> None:
     client = api_for(tenant.finance)
-    assert client.post(URL, {}, format="multipart").json() == {"file": ["No file was submitted."]}
+    assert client.post(URL, {}, format="multipart").json()["fields"] == {"file": ["No file was submitted."]}
     bad_period = client.post(URL, {"file": _file(b"x"), "period": "2026-13"}, format="multipart")
-    assert (bad_period.status_code, bad_period.json()) == (
+    assert (bad_period.status_code, bad_period.json()["fields"]) == (
         400,
         {"period": ["Give the period as YYYY-MM, e.g. 2026-11."]},
     )
     empty = client.post(URL, {"file": _file(b"")}, format="multipart")
     assert empty.status_code == 400
-    assert list(empty.json()) == ["file"]
+    assert list(empty.json()["fields"]) == ["file"]
     assert ReconciliationImport.objects.count() == 0
 
 
@@ -759,11 +759,11 @@ def test_lines_are_mapped_usage_billed_and_margins_read_through_the_api(tenant: 
     client = api_for(tenant.finance)
 
     foreign = client.post(f"{URL}{imp.pk}/map/", {"line": line.pk, "customer": 999999})
-    assert (foreign.status_code, list(foreign.json())) == (400, ["customer"])
+    assert (foreign.status_code, list(foreign.json()["fields"])) == (400, ["customer"])
     mapped = client.post(f"{URL}{imp.pk}/map/", {"line": line.pk, "customer": tenant.other_customer.pk})
     assert (mapped.status_code, mapped.json()) == (200, {"lines_mapped": 1})
     twice = client.post(f"{URL}{imp.pk}/map/", {"line": line.pk, "customer": tenant.other_customer.pk})
-    assert (twice.status_code, twice.json()) == (400, {"line": ["This line is matched already."]})
+    assert (twice.status_code, twice.json()["fields"]) == (400, {"line": ["This line is matched already."]})
 
     billed = client.post(f"{URL}{imp.pk}/bill-usage/", {"markup_percent": "20.00"})
     assert billed.status_code == 200

@@ -122,10 +122,16 @@ def test_api_list_and_create(tenant: Tenant, other_tenant: Tenant, api_for) -> N
 
 def test_api_refuses_bad_input_with_json_errors(tenant: Tenant, api_for) -> None:
     api = api_for(tenant.admin)
-    assert api.post("/api/v1/entitlements/", {"kind": "bronze", "valid_from": "2026-01-01"}).json().keys() == {"kind"}
+    assert api.post("/api/v1/entitlements/", {"kind": "bronze", "valid_from": "2026-01-01"}).json()[
+        "fields"
+    ].keys() == {"kind"}
     bad = api.post("/api/v1/entitlements/", {"kind": "gold", "valid_from": "2026-05-01", "valid_until": "2026-01-01"})
     assert bad.status_code == 400
-    assert bad.json() == {"non_field_errors": ["The end of validity cannot be before its start."]}
+    assert bad.json() == {
+        "detail": "The end of validity cannot be before its start.",
+        "code": "entitlement_invalid",
+        "fields": {},
+    }
     assert api.post("/api/v1/entitlements/", {"valid_from": "2026-01-01"}).status_code == 400
     assert not Entitlement.objects.exists()
 

@@ -166,7 +166,7 @@ def test_the_api_needs_a_reason(tenant: Tenant, api_for) -> None:
     t = ticket(tenant.customer, "billing")
     response = api_for(tenant.agent).post(f"/api/v1/tickets/{t.pk}/escalate/", {})
     assert response.status_code == 400
-    assert "reason" in response.json()
+    assert "reason" in response.json()["fields"]
     assert not Escalation.objects.exists()
 
 

@@ -299,7 +299,9 @@ def test_api_lists_filters_and_patches(tenant: Tenant, api_for, django_assert_ma
     refused = api.patch(f"/api/v1/escalations/{billing.pk}/", {"status": "to_file"})
     assert refused.status_code == 400
     assert refused.json() == {
-        "non_field_errors": ["An escalation that is filed with microsoft cannot become to file with microsoft."]
+        "detail": "An escalation that is filed with microsoft cannot become to file with microsoft.",
+        "code": "escalation_invalid",
+        "fields": {},
     }
     assert api.get("/api/v1/escalations/?status=open").json()["results"].__len__() == 2
 

@@ -74,7 +74,7 @@ def test_agent_cannot_suspend(tenant: Tenant, api_for) -> None:
 def test_finance_suspends_with_a_reason_and_it_is_audited(tenant: Tenant, api_for, on_commit) -> None:
     sub = SubscriptionFactory(customer=tenant.customer)
     client = api_for(tenant.finance)
-    assert client.post(f"{URL}{sub.pk}/suspend/", {}).json() == {"reason": ["This field is required."]}
+    assert client.post(f"{URL}{sub.pk}/suspend/", {}).json()["fields"] == {"reason": ["This field is required."]}
     with on_commit():  # the push scheduled after commit runs when this block ends (tasks run eagerly)
         answer = client.post(f"{URL}{sub.pk}/suspend/", {"reason": "Invoice 30 days overdue"})
     assert answer.status_code == 202
@@ -97,7 +97,7 @@ def test_finance_suspends_with_a_reason_and_it_is_audited(tenant: Tenant, api_fo
 
     again = client.post(f"{URL}{sub.pk}/suspend/", {"reason": "again"})
     assert again.status_code == 409
-    assert again.json() == {"detail": "The subscription is already suspended or its suspension is pending."}
+    assert again.json()["detail"] == "The subscription is already suspended or its suspension is pending."
 
     with on_commit():
         back = client.post(f"{URL}{sub.pk}/reactivate/", {"reason": "Paid"})
@@ -109,7 +109,7 @@ def test_finance_suspends_with_a_reason_and_it_is_audited(tenant: Tenant, api_fo
 def test_cancelled_cannot_be_suspended(tenant: Tenant, api_for) -> None:
     sub = SubscriptionFactory(customer=tenant.customer, status=Subscription.Status.CANCELLED)
     answer = api_for(tenant.admin).post(f"{URL}{sub.pk}/suspend/", {"reason": "x"})
-    assert (answer.status_code, answer.json()) == (409, {"detail": "The subscription is cancelled."})
+    assert (answer.status_code, answer.json()["detail"]) == (409, "The subscription is cancelled.")
 
 
 def test_azure_plan_stays_pending_with_the_manual_step(tenant: Tenant, api_for) -> None:
@@ -134,12 +134,12 @@ def test_create_and_patch_go_through_the_services(tenant: Tenant, other_tenant: 
         "active", 12, "57.0000", "annual",
     )  # fmt: skip
     assert AuditEvent.objects.filter(action="subscription.created", target_id=str(body["id"])).count() == 1
-    assert client.post(URL, payload).json() == {
-        "non_field_errors": ["Another subscription already has this Microsoft subscription ID."]
-    }
+    assert (
+        client.post(URL, payload).json()["detail"] == "Another subscription already has this Microsoft subscription ID."
+    )
     foreign = client.post(URL, {**payload, "customer": other_tenant.customer.pk, "microsoft_subscription_id": ""})
     assert foreign.status_code == 400
-    assert "customer" in foreign.json()
+    assert "customer" in foreign.json()["fields"]
 
     assert client.patch(f"{URL}{body['id']}/", {"status": "active"}).status_code == 400
     patched = client.patch(f"{URL}{body['id']}/", {"quantity": 15, "unit_price": "55.00"})

@@ -49,19 +49,19 @@ def test_customer_creates_for_its_own_customer_only(tenant, api_for) -> None:
 
     other = client.post("/api/v1/tickets/", {**NEW, "customer": tenant.other_customer.pk})
     assert other.status_code == 400
-    assert "customer" in other.json()
+    assert "customer" in other.json()["fields"]
     foreign_invoice = client.post("/api/v1/tickets/", {**NEW, "invoices": [issued(tenant.other_customer).pk]})
     assert foreign_invoice.status_code == 400
-    assert "invoices" in foreign_invoice.json()
+    assert "invoices" in foreign_invoice.json()["fields"]
     with_assignee = client.post("/api/v1/tickets/", {**NEW, "assignee": tenant.agent.pk})
     assert with_assignee.status_code == 400
-    assert with_assignee.json() == {"assignee": ["Only the partner's staff can set this."]}
+    assert with_assignee.json()["fields"] == {"assignee": ["Only the partner's staff can set this."]}
     assert Ticket.objects.count() == 1
 
 
 def test_staff_create_needs_a_customer_of_the_partner(tenant, other_tenant, api_for) -> None:
     client = api_for(tenant.agent)
-    assert client.post("/api/v1/tickets/", NEW).json() == {"customer": ["This field is required."]}
+    assert client.post("/api/v1/tickets/", NEW).json()["fields"] == {"customer": ["This field is required."]}
     assert client.post("/api/v1/tickets/", {**NEW, "customer": other_tenant.customer.pk}).status_code == 400
     response = client.post("/api/v1/tickets/", {**NEW, "customer": tenant.customer.pk, "assignee": tenant.agent.pk})
     assert response.status_code == 201
@@ -127,18 +127,22 @@ def test_staff_patch_fields_and_status(tenant, api_for) -> None:
         "B",
     )
     refused = client.patch(f"/api/v1/tickets/{t.pk}/", {"status": "new"})
-    assert refused.status_code == 400
-    assert refused.json() == {"status": ["A ticket that is open cannot become new."]}
+    assert refused.status_code == 409
+    assert refused.json() == {
+        "detail": "A ticket that is open cannot become new.",
+        "code": "transition_not_allowed",
+        "fields": {},
+    }
 
 
 def test_customer_patch_only_closes_or_reopens(tenant, api_for) -> None:
     t = ticket(tenant.customer, opened_by=tenant.customer_admin)
     client = api_for(tenant.customer_admin)
-    assert client.patch(f"/api/v1/tickets/{t.pk}/", {"severity": "A"}).json() == {
+    assert client.patch(f"/api/v1/tickets/{t.pk}/", {"severity": "A"}).json()["fields"] == {
         "severity": ["Only the partner's staff can set this."]
     }
     assert client.patch(f"/api/v1/tickets/{t.pk}/", {"assignee": tenant.agent.pk}).status_code == 400
-    assert client.patch(f"/api/v1/tickets/{t.pk}/", {"status": "resolved"}).status_code == 400
+    assert client.patch(f"/api/v1/tickets/{t.pk}/", {"status": "resolved"}).status_code == 409
     api_for(tenant.agent).patch(f"/api/v1/tickets/{t.pk}/", {"status": "resolved"})
     assert client.patch(f"/api/v1/tickets/{t.pk}/", {"status": "closed"}).json()["status"] == "closed"
     t.refresh_from_db()
@@ -157,7 +161,7 @@ def test_messages_internal_notes_only_for_staff(tenant, api_for) -> None:
     assert [m["body"] for m in customer] == ["We assigned the licence."]
 
     client = api_for(tenant.customer_admin)
-    assert client.post(f"/api/v1/tickets/{t.pk}/messages/", {"body": "x", "internal": True}).json() == {
+    assert client.post(f"/api/v1/tickets/{t.pk}/messages/", {"body": "x", "internal": True}).json()["fields"] == {
         "internal": ["Only the partner's staff can set this."]
     }
     reply = client.post(f"/api/v1/tickets/{t.pk}/messages/", {"body": "Works now, thanks."})
@@ -212,9 +216,9 @@ def test_support_offering_put_is_validated(tenant, api_for, change, field, messa
     body = {"time_zone": "UTC", "hours": {"mon": [["09:00", "17:00"]]}, "price_model": "included", **change}
     response = api_for(tenant.admin).put("/api/v1/support-offering/", body, format="json")
     assert response.status_code == 400
-    assert field in response.json()
+    assert field in response.json()["fields"]
     if message:
-        assert response.json()[field] == [message]
+        assert response.json()["fields"][field] == [message]
     assert SupportOffering.objects.filter(partner=tenant.partner, time_zone="Mars/Olympus").count() == 0
 
 
@@ -223,6 +227,6 @@ def test_a_refused_status_leaves_the_other_fields_of_the_patch_unchanged(tenant,
     client = api_for(tenant.agent)
     assert client.patch(f"/api/v1/tickets/{t.pk}/", {"status": "open"}).status_code == 200
     refused = client.patch(f"/api/v1/tickets/{t.pk}/", {"severity": "A", "status": "new"})
-    assert refused.status_code == 400
+    assert refused.status_code == 409
     t.refresh_from_db()
     assert (t.severity, t.status) == ("C", "open")

@@ -140,7 +140,7 @@ def support_offering_update(*, partner: Partner, actor: User | None, data: Offer
     per field (OfferingInvalid) when anything is invalid; audited with what changed."""
     errors = _errors(data)
     if errors:
-        raise OfferingInvalid(errors)
+        raise OfferingInvalid(fields=errors)
     offering = SupportOffering.objects.select_for_update().get(pk=support_offering_get(partner).pk)
     before = _snapshot(offering)
     offering.time_zone = data.time_zone

@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from billing.models import Invoice
 from partner_portal import clock
@@ -177,6 +178,9 @@ def ticket_create(
     return ticket
 
 
+STAFF_ONLY = gettext_lazy("Only the partner's staff can set this.")
+
+
 class Unset(enum.Enum):
     """Marks a field a partial update leaves alone (None is a value: "nobody", "no due time")."""
 
@@ -200,6 +204,12 @@ class TicketChanges:
     resolution_due: dt.datetime | Unset | None = UNSET
     invoices: Sequence[Invoice] | None = None
     subscriptions: Sequence[Subscription] | None = None
+
+    def given(self) -> list[str]:
+        """The names of the fields this change sets."""
+        return [
+            f.name for f in fields(self) if getattr(self, f.name) is not None and getattr(self, f.name) is not UNSET
+        ]
 
 
 @transaction.atomic
@@ -342,6 +352,34 @@ def ticket_status_change(*, ticket: Ticket, status: str, actor: User | None, not
         data={"from": old, "to": status, "note": note, "by_customer": by_customer},
     )  # fmt: skip
     _notify("status", ticket)
+    return ticket
+
+
+@transaction.atomic
+def ticket_change(
+    *,
+    ticket: Ticket,
+    actor: User | None,
+    changes: TicketChanges | None = None,
+    status: str | None = None,
+    note: str = "",
+    customer_id: int | None = None,
+) -> Ticket:
+    """One change of a ticket, as a page or the API asks it: its fields and its status together, or
+    nothing at all (a refused status leaves the fields as they were).
+
+    Only the partner's staff change fields; a customer user may only move the status (close or reopen).
+    A ticket stays with its customer (`customer_id`, when the caller names one, must be its own).
+    """
+    if customer_id is not None and customer_id != ticket.customer_id:
+        raise TicketInvalid(fields={"customer": [_("A ticket stays with its customer; open a new one instead.")]})
+    given = changes.given() if changes is not None else []
+    if given and not is_staff_of(actor, ticket.partner_id):
+        raise TicketInvalid(fields={name: [str(STAFF_ONLY)] for name in given})
+    if changes is not None and given:
+        ticket = ticket_update(ticket=ticket, actor=actor, changes=changes)
+    if status is not None:
+        ticket = ticket_status_change(ticket=ticket, status=status, actor=actor, note=note)
     return ticket
 
 

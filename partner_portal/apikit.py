@@ -1,0 +1,62 @@
+"""The pieces every app's API is built from, written once: the error handler and the scoped fields.
+
+Every refusal answers one body, `{"detail": str, "code": str, "fields": {name: [messages]}}`:
+a domain error (`partner_portal.errors.PortalError`) with the status of its kind, a serializer's
+validation error as 400 `invalid` with its per-field messages, and DRF's own errors (404, 403, 405,
+429 ...) with their status and code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from partner_portal import selectors
+from partner_portal.errors import PortalError
+
+NON_FIELD = "non_field_errors"
+
+
+def refusal(*, detail: str, code: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"detail": detail, "code": code, "fields": fields or {}}
+
+
+def _first_message(fields: dict[str, Any]) -> str:
+    for name, messages in fields.items():
+        while isinstance(messages, dict | list) and messages:
+            messages = next(iter(messages.values())) if isinstance(messages, dict) else messages[0]
+        if messages:
+            return str(messages) if name == NON_FIELD else f"{name}: {messages}"
+    return "Invalid input."
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, PortalError):
+        return Response(refusal(detail=str(exc), code=exc.error_code(), fields=exc.fields), status=int(exc.kind))
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, APIException):
+        return response
+    if isinstance(exc, ValidationError):
+        detail = response.data if isinstance(response.data, dict) else {NON_FIELD: response.data}
+        response.data = refusal(detail=_first_message(detail), code="invalid", fields=detail)
+    else:
+        codes = exc.get_codes()
+        response.data = refusal(
+            detail=str(response.data.get("detail", "")) if isinstance(response.data, dict) else str(exc),
+            code=codes if isinstance(codes, str) else exc.default_code,
+        )
+    return response
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedCustomerField(serializers.PrimaryKeyRelatedField):
+    """A customer of the caller's scope, by id: another partner's customer is "does not exist"."""
+
+    def get_queryset(self) -> Any:
+        return selectors.customer_list(scope=self.context["view"].scope)
