@@ -35,6 +35,15 @@ class Subscription(models.Model):
         REACTIVATION_PENDING = "reactivation_pending", _("Reactivation pending")
         CANCELLED = "cancelled", _("Cancelled")
 
+    class MicrosoftStatus(models.TextChoices):
+        """The subscription's status as Partner Center reports it, apart from what the portal asked."""
+
+        ACTIVE = "active", pgettext_lazy("status at Microsoft", "Active")
+        SUSPENDED = "suspended", pgettext_lazy("status at Microsoft", "Suspended")
+        EXPIRED = "expired", _("Expired")
+        DISABLED = "disabled", _("Disabled")
+        DELETED = "deleted", _("Deleted at Microsoft")
+
     class BillingCycle(models.TextChoices):
         MONTHLY = "monthly", _("Monthly")
         ANNUAL = "annual", _("Annual")
@@ -67,7 +76,11 @@ class Subscription(models.Model):
     )
     tax_rate = models.DecimalField(_("tax rate (%)"), max_digits=5, decimal_places=2, default=0)
     status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.ACTIVE)
-    # Who asked for the current suspension: collections only ever undo their own (DESIGN.md §4).
+    # What Microsoft last said (blank until it answered): "deleted" once it no longer has the subscription.
+    microsoft_status = models.CharField(
+        _("status at Microsoft"), max_length=12, blank=True, choices=MicrosoftStatus.choices
+    )
+    # Who asked for the current suspension: collections only ever undo their own (docs/architecture.md).
     suspension_source = models.CharField(
         _("suspended by"),
         max_length=12,
@@ -112,6 +125,10 @@ class Subscription(models.Model):
         if self.product_family != self.ProductFamily.AZURE:
             return False
         return "azure plan" in self.product.lower() or self.offer_id.upper().startswith(AZURE_PLAN_PRODUCT_ID)
+
+    @property
+    def is_gone_at_microsoft(self) -> bool:
+        return self.microsoft_status == self.MicrosoftStatus.DELETED
 
     @property
     def is_pending(self) -> bool:

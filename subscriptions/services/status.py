@@ -1,4 +1,4 @@
-"""Suspension and reactivation as changes pushed to Partner Center (DESIGN.md §7).
+"""Suspension and reactivation as changes pushed to Partner Center (docs/architecture.md).
 
 A change is a row committed with the subscription's move to "suspension pending" or "reactivation
 pending"; the call to Microsoft happens after commit, in a task, and the subscription only becomes
@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from partner_portal import clock
@@ -25,6 +26,7 @@ from partner_portal.models import AuditEvent, Partner, User
 from subscriptions import partner_center
 from subscriptions.errors import (
     PartnerCenterError,
+    PartnerCenterGone,
     PartnerCenterPermanentError,
     PartnerCenterTransientError,
     SubscriptionError,
@@ -267,10 +269,13 @@ def _send(change: SubscriptionChange) -> dict[str, Any]:
             description=_("The subscription has no Microsoft subscription ID."),
         )
     client = partner_center_client(partner=change.partner)
-    return client.subscription_status_set(
-        customer_tenant_id=str(sub.customer.tenant_id), subscription_id=sub.microsoft_subscription_id,
-        status=change.wanted_status, request_id=str(change.request_id),
-    )  # fmt: skip
+    try:
+        return client.subscription_status_set(
+            customer_tenant_id=str(sub.customer.tenant_id), subscription_id=sub.microsoft_subscription_id,
+            status=change.wanted_status, request_id=str(change.request_id),
+        )  # fmt: skip
+    finally:
+        client.close()
 
 
 def _claim(change_id: int) -> bool:
@@ -297,7 +302,9 @@ def subscription_change_push(*, change_id: int) -> SubscriptionChange:
         return SubscriptionChange.objects.get(pk=change_id)
     change = SubscriptionChange.objects.select_related("subscription__customer", "partner").get(pk=change_id)
     try:
-        answer = _send(change)
+        # Microsoft's refusals are explained to staff in the partner's language.
+        with translation.override(change.partner.locale):
+            answer = _send(change)
     except PartnerCenterPermanentError as exc:
         return _failed(change, exc, final=True)
     except PartnerCenterTransientError as exc:
@@ -318,12 +325,20 @@ def _confirmed(
     change = SubscriptionChange.objects.select_for_update().select_related("partner").get(pk=change_id)
     now = clock.now()
     change.microsoft_response = answer
+    change_fields = ["microsoft_response"]
+    if answer.get("request_id") and answer["request_id"] != str(change.request_id):
+        change.request_id = uuid.UUID(answer["request_id"])  # the MS-RequestId Microsoft accepted
+        change_fields.append("request_id")
     if change.state != from_state:  # superseded meanwhile: keep the answer, the newer change decides the status
-        change.save(update_fields=["microsoft_response"])
+        change.save(update_fields=change_fields)
         return change
     change.state, change.confirmed_at, change.last_error = State.CONFIRMED, now, ""
-    change.save(update_fields=["state", "confirmed_at", "last_error", "microsoft_response"])
+    change.save(update_fields=["state", "confirmed_at", "last_error", *change_fields])
     final = FINAL_STATUS[change.wanted_status]
+    microsoft_status = _microsoft_status(answer)
+    if microsoft_status and microsoft_status != sub.microsoft_status:
+        sub.microsoft_status = microsoft_status
+        sub.save(update_fields=["microsoft_status"])
     if sub.status != PENDING_STATUS[change.wanted_status]:
         return change  # moved on by hand meanwhile: nothing more to record
     before = sub.status
@@ -346,13 +361,27 @@ def _confirmed(
     return change
 
 
+def _microsoft_status(answer: dict[str, Any]) -> str:
+    """Microsoft's own status of the subscription in its answer, when it is one the portal knows."""
+    status = str(partner_center.field(answer.get("subscription"), "status") or "").lower()
+    return status if status in Subscription.MicrosoftStatus.values else ""
+
+
 @transaction.atomic
 def _failed(change: SubscriptionChange, exc: PartnerCenterError, *, final: bool) -> SubscriptionChange:
     locked = SubscriptionChange.objects.select_for_update().get(pk=change.pk)
-    message = exc.description if isinstance(exc, PartnerCenterPermanentError) else str(exc)
+    message = exc.staff_message or (exc.description if isinstance(exc, PartnerCenterPermanentError) else str(exc))
     locked.last_error = message[:2000]
     locked.microsoft_response = {"error": exc.as_dict(), "attempt": locked.attempts}
     fields = ["last_error", "microsoft_response"]
+    if exc.next_request_id and exc.next_request_id != str(locked.request_id):
+        # Microsoft answered: its de-duplication is spent, the next attempt is a new request.
+        locked.request_id = uuid.UUID(exc.next_request_id)
+        fields.append("request_id")
+    if isinstance(exc, PartnerCenterGone):
+        Subscription.objects.filter(pk=change.subscription_id).update(
+            microsoft_status=Subscription.MicrosoftStatus.DELETED
+        )
     if locked.state == State.IN_PROGRESS:
         now = clock.now()
         if final:
