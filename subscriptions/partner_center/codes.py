@@ -66,6 +66,14 @@ STAFF_MESSAGES: dict[str, Callable[[], str]] = {
         "Microsoft does not suspend an Azure plan while it has active Azure subscriptions (error 900115). "
         "Disable those Azure subscriptions in the Azure portal first."
     ),
+    "900329": lambda: _(
+        "This Partner Center operation does not accept app-only sign-in (error 900329). "
+        "Make the change in Partner Center."
+    ),
+    "900421": lambda: _(
+        "Partner Center refused a call signed in as app + user without multifactor authentication "
+        "(error 900421). The portal signs in app-only; check the partner's app registration."
+    ),
     "429": lambda: _(
         "Microsoft is limiting how fast the portal may call Partner Center (HTTP 429). "
         "The change is sent again after the wait Microsoft asked for."

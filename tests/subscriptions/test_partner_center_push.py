@@ -144,3 +144,16 @@ def test_without_an_account_the_change_fails_with_a_clear_message(
     change = subscription_change_push(change_id=change.pk)
     assert (change.state, change.last_error) == ("failed", "No Partner Center account is set up for this partner.")
     assert partner_center.requests == []
+
+
+def test_every_explained_code_reads_in_english_and_russian() -> None:
+    from subscriptions.partner_center.codes import STAFF_MESSAGES
+
+    for code, make in STAFF_MESSAGES.items():
+        with translation.override("en"):
+            english = make()
+        with translation.override("ru"):
+            russian = make()
+        assert code in english
+        assert code in russian
+        assert russian != english
