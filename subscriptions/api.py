@@ -72,6 +72,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     unit_cost = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0, required=False)
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False)
     is_azure_plan = serializers.BooleanField(read_only=True)
+    is_new_commerce = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Subscription
@@ -79,8 +80,13 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "id", "customer", "product", "product_family", "offer_id", "microsoft_subscription_id", "quantity",
             "billing_cycle", "term", "unit_price", "unit_cost", "tax_rate", "status", "suspension_source",
             "is_azure_plan", "start_date", "end_date", "created_at",
+            "microsoft_status", "is_new_commerce", "term_start_date", "commitment_end_date", "auto_renew_enabled",
+            "suspended_at",
         ]  # fmt: skip
-        read_only_fields = ["id", "status", "suspension_source", "is_azure_plan", "created_at"]
+        read_only_fields = [
+            "id", "status", "suspension_source", "is_azure_plan", "created_at", "microsoft_status",
+            "term_start_date", "commitment_end_date", "auto_renew_enabled", "suspended_at",
+        ]  # fmt: skip
 
     def to_representation(self, instance: Subscription) -> dict[str, Any]:
         data = super().to_representation(instance)

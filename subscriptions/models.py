@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -14,6 +16,7 @@ from partner_portal.tenancy import TenantQuerySet
 
 # Partner Center's product ID of the Azure plan (offer "DZH318Z0BPS6:0001").
 AZURE_PLAN_PRODUCT_ID = "DZH318Z0BPS6"
+NEW_COMMERCE_OFFER = re.compile(r"^[A-Z0-9]{12}:[A-Z0-9]{4}(:[A-Z0-9]{12})?$", re.IGNORECASE)
 
 
 class ChangeSource(models.TextChoices):
@@ -89,6 +92,14 @@ class Subscription(models.Model):
     )
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"), null=True, blank=True)
+    # The current term as Microsoft reports it (effectiveStartDate, commitmentEndDate, autoRenewEnabled),
+    # updated from each of Microsoft's answers; empty until Microsoft answered.
+    term_start_date = models.DateField(_("current term started"), null=True, blank=True)
+    commitment_end_date = models.DateField(_("current term ends"), null=True, blank=True)
+    auto_renew_enabled = models.BooleanField(_("auto-renew at Microsoft"), default=True)
+    # Auto-renew as it was before the current suspension: reactivation puts it back.
+    auto_renew_before_suspension = models.BooleanField(null=True, blank=True)
+    suspended_at = models.DateTimeField(_("suspended since"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=clock.now)
 
     objects = SubscriptionQuerySet.as_manager()
@@ -125,6 +136,12 @@ class Subscription(models.Model):
         if self.product_family != self.ProductFamily.AZURE:
             return False
         return "azure plan" in self.product.lower() or self.offer_id.upper().startswith(AZURE_PLAN_PRODUCT_ID)
+
+    @property
+    def is_new_commerce(self) -> bool:
+        """New-commerce offers are "{product ID}:{SKU ID}[:{availability ID}]" (e.g. CFQ7TTC0LH18:0001);
+        legacy license-based offers are GUIDs."""
+        return NEW_COMMERCE_OFFER.match(self.offer_id) is not None
 
     @property
     def is_gone_at_microsoft(self) -> bool:

@@ -17,10 +17,11 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
+from partner_portal import clock
 from partner_portal.access import CUSTOMER_WRITERS, STAFF_MANAGERS, ScopedViewMixin
 from partner_portal.models import STAFF_ROLES
 from partner_portal.pagination import keyset_page, query_without
-from subscriptions import selectors, services
+from subscriptions import lifecycle, selectors, services
 from subscriptions.errors import SubscriptionError
 from subscriptions.forms import ManualStepForm, PartnerCenterAccountForm, StatusChangeForm, SubscriptionFilterForm
 from subscriptions.models import Subscription, SubscriptionChange
@@ -78,8 +79,24 @@ class SubscriptionDetailView(ScopedViewMixin, TemplateView):
             and services.subscription_status_refusal(subscription=sub, wanted="active") is None,
             manual_form=ManualStepForm(),
             record_backend=settings.PARTNER_CENTER_BACKEND != "http",
+            lifecycle=_lifecycle(sub, self.scope.partner.time_zone),
             **kwargs,
         )
+
+
+def _lifecycle(sub: Subscription, time_zone: str) -> dict[str, Any]:
+    """Where the subscription stands at Microsoft, for the page (subscriptions.lifecycle)."""
+    now, today = clock.now(), clock.today(time_zone)
+    suspended_new_commerce = sub.status == Subscription.Status.SUSPENDED and sub.is_new_commerce
+    return {
+        "term_days_left": lifecycle.term_days_left(sub, today) if suspended_new_commerce else None,
+        "days_suspended": lifecycle.days_suspended(sub, now),
+        "legacy_data_deleted_on": lifecycle.legacy_data_deleted_on(sub)
+        if lifecycle.legacy_warning_due(sub, now)
+        else None,
+        "cancellation_window_end": lifecycle.cancellation_window_end(sub),
+        "can_cancel_now": lifecycle.can_cancel(sub, today),
+    }
 
 
 class _StatusChangeView(ScopedViewMixin, View):

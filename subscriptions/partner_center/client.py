@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 MAX_INLINE_RETRY_AFTER = 30.0
 USER_AGENT = "csp-billing-portal/1.0"
 CONTRACT_VERSION = "v1"
-STATUSES = ("suspended", "active")
+STATUSES = ("suspended", "active", "deleted")
 
 
 @dataclass(frozen=True)
@@ -232,13 +232,17 @@ class PartnerCenterClient:
         status: str,
         request_id: str,
         correlation_id: str = "",
+        restore_auto_renew: bool = False,
     ) -> dict[str, Any]:
-        """Set the subscription's status to "suspended" or "active"; Microsoft's answer on success.
+        """Set the subscription's status ("suspended", "active", or "deleted" to cancel); Microsoft's
+        answer on success.
 
         Reads the subscription first: already in that status means nothing to send. The PATCH carries
-        `request_id` and `If-Match` with the ETag just read. A 412 (the ETag changed under us) reads
-        again and sends once more before giving up with a conflict. The answer says which
-        MS-RequestId Microsoft accepted (`request_id`).
+        `request_id` and `If-Match` with the ETag just read. A stale ETag (412, 2055) reads again and
+        sends once more before giving up with a conflict. The answer says which MS-RequestId Microsoft
+        accepted (`request_id`) and auto-renew before the change (`auto_renew_before`). With
+        `restore_auto_renew`, a reactivated subscription whose auto-renew is off gets it back
+        ("Update autorenew for ... new commerce subscriptions": PATCH `autoRenewEnabled`).
         """
         if status not in STATUSES:
             raise ValueError(f"not a Partner Center status: {status!r}")
@@ -249,28 +253,60 @@ class PartnerCenterClient:
             resource, etag = self.subscription_get(
                 customer_tenant_id=customer_tenant_id, subscription_id=subscription_id, correlation_id=correlation_id
             )
+            before = field(resource, "autoRenewEnabled")
             if str(field(resource, "status") or "").lower() == status:
-                return {"http_status": 200, "already": True, "subscription": resource, "correlation_id": correlation_id}
-            answer, rid = self._call(
+                answer = {
+                    "http_status": 200,
+                    "already": True,
+                    "subscription": resource,
+                    "correlation_id": correlation_id,
+                }
+                return self._after(answer, url, status=status, before=before, restore=restore_auto_renew)
+            answer_, rid = self._call(
                 "PATCH", url, correlation_id=correlation_id, request_id=rid, what="changing the status",
                 payload={**resource, "status": status}, extra_headers={"If-Match": etag} if etag else None,
             )  # fmt: skip
-            stale = answer.status == 412 or isinstance(error_of(answer, ""), PartnerCenterConflict)
+            stale = answer_.status == 412 or isinstance(error_of(answer_, ""), PartnerCenterConflict)
             if stale and round_ == 1:
                 logger.info(
                     "Partner Center: subscription %s changed under us (ETag); reading it again", subscription_id
                 )
                 rid = _new_id()  # answered: a new request
                 continue
-            if answer.status == 202:
-                return {**self._poll(answer, correlation_id=correlation_id), "request_id": rid}
-            if answer.status in (200, 201, 204):
-                return {
-                    "http_status": answer.status, "subscription": answer.body, "request_id": rid,
+            if answer_.status == 202:
+                answer = {**self._poll(answer_, correlation_id=correlation_id), "request_id": rid}
+            elif answer_.status in (200, 201, 204):
+                answer = {
+                    "http_status": answer_.status, "subscription": answer_.body, "request_id": rid,
                     "correlation_id": correlation_id,
                 }  # fmt: skip
-            raise error_of(answer, "changing the status", next_request_id=_new_id())
+            else:
+                raise error_of(answer_, "changing the status", next_request_id=_new_id())
+            return self._after(answer, url, status=status, before=before, restore=restore_auto_renew)
         raise AssertionError("unreachable")
+
+    def _after(self, answer: dict[str, Any], url: str, *, status: str, before: Any, restore: bool) -> dict[str, Any]:
+        """Note auto-renew before the change; turn it back on after a reactivation when asked."""
+        answer["auto_renew_before"] = before if isinstance(before, bool) else None
+        resource = answer.get("subscription")
+        if status != "active" or not restore or not isinstance(resource, dict):
+            return answer
+        if field(resource, "autoRenewEnabled") is not False:
+            return answer
+        try:
+            turned_on, _rid = self._call(
+                "PATCH", url, correlation_id=answer["correlation_id"], what="turning auto-renew back on",
+                payload={**resource, "autoRenewEnabled": True},
+                extra_headers={"If-Match": etag_of(resource)} if etag_of(resource) else None,
+            )  # fmt: skip
+        except PartnerCenterError as exc:  # the reactivation stands; staff see that auto-renew is still off
+            answer["auto_renew_error"] = str(exc)
+            return answer
+        if turned_on.status == 200 and isinstance(turned_on.body, dict):
+            answer["subscription"], answer["auto_renew_restored"] = turned_on.body, True
+        else:
+            answer["auto_renew_error"] = str(error_of(turned_on, "turning auto-renew back on"))
+        return answer
 
     def _poll(self, accepted: HttpAnswer, *, correlation_id: str) -> dict[str, Any]:
         """Follow a 202's Location until the operation answers 200 (or give up: transient)."""

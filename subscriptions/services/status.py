@@ -34,6 +34,7 @@ from subscriptions.errors import (
 )
 from subscriptions.models import PartnerCenterAccount, Subscription, SubscriptionChange, SubscriptionStatusEvent
 from subscriptions.secrets import secret_decrypt
+from subscriptions.services.answers import auto_renew_notes, term_from_microsoft
 
 logger = logging.getLogger(__name__)
 
@@ -273,6 +274,7 @@ def _send(change: SubscriptionChange) -> dict[str, Any]:
         return client.subscription_status_set(
             customer_tenant_id=str(sub.customer.tenant_id), subscription_id=sub.microsoft_subscription_id,
             status=change.wanted_status, request_id=str(change.request_id),
+            restore_auto_renew=change.wanted_status == "active" and sub.auto_renew_before_suspension is True,
         )  # fmt: skip
     finally:
         client.close()
@@ -335,22 +337,26 @@ def _confirmed(
     change.state, change.confirmed_at, change.last_error = State.CONFIRMED, now, ""
     change.save(update_fields=["state", "confirmed_at", "last_error", *change_fields])
     final = FINAL_STATUS[change.wanted_status]
-    microsoft_status = _microsoft_status(answer)
-    if microsoft_status and microsoft_status != sub.microsoft_status:
-        sub.microsoft_status = microsoft_status
-        sub.save(update_fields=["microsoft_status"])
+    term_fields = term_from_microsoft(sub, answer)
+    if term_fields:
+        sub.save(update_fields=term_fields)
     if sub.status != PENDING_STATUS[change.wanted_status]:
         return change  # moved on by hand meanwhile: nothing more to record
     before = sub.status
     sub.status = final
     fields = ["status"]
     if final == Status.ACTIVE:
-        sub.suspension_source = ""
-        fields.append("suspension_source")
+        sub.suspension_source, sub.suspended_at, sub.auto_renew_before_suspension = "", None, None
+        fields += ["suspension_source", "suspended_at", "auto_renew_before_suspension"]
+    elif final == Status.SUSPENDED:
+        sub.suspended_at = now
+        sub.auto_renew_before_suspension = answer.get("auto_renew_before", sub.auto_renew_enabled)
+        fields += ["suspended_at", "auto_renew_before_suspension"]
     sub.save(update_fields=fields)
+    reason = ". ".join([CONFIRMATION_REASONS[via](), *auto_renew_notes(answer, final)])
     SubscriptionStatusEvent.objects.create(
         partner=change.partner, subscription=sub, from_status=before, to_status=final,
-        reason=CONFIRMATION_REASONS[via](), actor=actor, source=via, change=change, microsoft_response=answer,
+        reason=reason, actor=actor, source=via, change=change, microsoft_response=answer,
         created_at=now,
     )  # fmt: skip
     audit_record(
@@ -359,12 +365,6 @@ def _confirmed(
         data={"change": change.pk, "request_id": str(change.request_id), "via": via, "attempts": change.attempts},
     )  # fmt: skip
     return change
-
-
-def _microsoft_status(answer: dict[str, Any]) -> str:
-    """Microsoft's own status of the subscription in its answer, when it is one the portal knows."""
-    status = str(partner_center.field(answer.get("subscription"), "status") or "").lower()
-    return status if status in Subscription.MicrosoftStatus.values else ""
 
 
 @transaction.atomic

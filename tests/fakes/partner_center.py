@@ -21,6 +21,7 @@ with a continuation token. Requests without a bearer token get 401.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import socket
@@ -37,6 +38,7 @@ from typing import Any
 
 import trustme
 
+from partner_portal import clock
 from tests.fakes import partner_center_shapes as shapes
 
 SUBSCRIPTION_PATH = re.compile(r"^/v1/customers/(?P<tid>[^/]+)/subscriptions/(?P<sid>[^/?]+)$")
@@ -119,6 +121,9 @@ class _TLSServer(ThreadingHTTPServer):
 
 class FakePartnerCenter:
     page_size = 2  # items per page of a collection: small, so paging is exercised
+    # A suspended new-commerce subscription does not renew ("Subscription lifecycle states": still
+    # suspended at the term's end, it expires); the stand-in shows that as autoRenewEnabled false.
+    suspension_turns_auto_renew_off = True
 
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
@@ -308,14 +313,28 @@ class FakePartnerCenter:
                     return 412, shapes.error("412", "Precondition failed: If-Match is required"), {}, 0.0
                 if headers["If-Match"] != resource["attributes"]["etag"]:
                     return 400, shapes.error("2055", "Etag is no longer valid"), {}, 0.0
-                wanted = (payload or {}).get("status")
-                if resource["status"] == "suspended" and wanted != "active":
-                    return 400, shapes.error("800091", "Can't update a subscription with suspended status"), {}, 0.0
-                if wanted not in ("active", "suspended"):
-                    return 400, shapes.error("800096", "Can't update the status for this subscription"), {}, 0.0
-                resource = self._change(resource["id"], status=wanted)
-                return 200, json.loads(json.dumps(resource)), {}, 0.0
+                return self._patch(resource, payload or {})
         return 405, shapes.error("405", "Method not allowed"), {}, 0.0
+
+    def _patch(self, resource: dict[str, Any], payload: dict[str, Any]) -> tuple[int, Any, dict[str, str], float]:
+        """A PATCH of the resource (under the lock): its status, or its auto-renew ("Update autorenew")."""
+        wanted = payload.get("status")
+        if resource["status"] == "suspended" and wanted != "active":
+            return 400, shapes.error("800091", "Can't update a subscription with suspended status"), {}, 0.0
+        if wanted not in ("active", "suspended", "deleted"):
+            return 400, shapes.error("800096", "Can't update the status for this subscription"), {}, 0.0
+        changes: dict[str, Any] = {"status": wanted}
+        if wanted == "deleted":
+            started = dt.date.fromisoformat(resource["effectiveStartDate"][:10])
+            if clock.today(dt.UTC) > started + dt.timedelta(days=6):
+                message = "You have passed your 7-day cancellation window. We are unable to cancel your purchase"
+                return 400, shapes.error("900117", message), {}, 0.0
+        if isinstance(payload.get("autoRenewEnabled"), bool) and wanted == resource["status"]:
+            changes["autoRenewEnabled"] = payload["autoRenewEnabled"]
+        if wanted == "suspended" and self.suspension_turns_auto_renew_off:
+            changes["autoRenewEnabled"] = False
+        resource = self._change(resource["id"], **changes)
+        return 200, json.loads(json.dumps(resource)), {}, 0.0
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from django.urls import reverse
@@ -9,7 +10,7 @@ from django.utils import translation
 
 from partner_portal.models import AuditEvent
 from subscriptions.models import Subscription, SubscriptionChange, SubscriptionStatusEvent
-from subscriptions.services import subscription_change_push, subscription_suspend
+from subscriptions.services import subscription_change_push, subscription_reactivate, subscription_suspend
 from tests.conftest import Tenant
 from tests.factories.subscriptions import SubscriptionFactory
 from tests.fakes import partner_center_shapes as shapes
@@ -45,9 +46,59 @@ def test_push_confirms_with_microsofts_answer(
     assert patch.headers["If-Match"] == etag
     sub = Subscription.objects.get(pk=sub.pk)
     assert (sub.status, sub.microsoft_status) == (Subscription.Status.SUSPENDED, "suspended")
+    assert (sub.term_start_date, sub.commitment_end_date, sub.term) == (dt.date(2026, 1, 5), dt.date(2027, 1, 4), "P1Y")
+    assert (sub.auto_renew_enabled, sub.auto_renew_before_suspension) == (False, True)
     event = SubscriptionStatusEvent.objects.filter(subscription=sub).order_by("-pk").first()
     assert event is not None
     assert event.source == "partner_center"
+    assert event.reason == (
+        "Confirmed by Microsoft. Auto-renew is off at Microsoft while the subscription is suspended; "
+        "reactivating it turns auto-renew back on."
+    )
+
+
+def test_reactivation_turns_auto_renew_back_on_as_it_was(
+    tenant: Tenant, partner_center, django_capture_on_commit_callbacks
+) -> None:
+    sub, change = _pending_change(tenant, partner_center, django_capture_on_commit_callbacks)
+    subscription_change_push(change_id=change.pk)
+    with django_capture_on_commit_callbacks(execute=False):
+        change = subscription_reactivate(subscription=Subscription.objects.get(pk=sub.pk), reason="paid", actor=None)
+    assert change is not None
+    change = subscription_change_push(change_id=change.pk)
+    assert change.state == "confirmed"
+    suspend, reactivate, auto_renew = partner_center.patches(SUB)
+    assert (suspend.json["status"], reactivate.json["status"]) == ("suspended", "active")
+    assert (auto_renew.json["status"], auto_renew.json["autoRenewEnabled"]) == ("active", True)
+    # If-Match carries the ETag of the reactivated resource (version 3: created, suspended, reactivated).
+    assert auto_renew.headers["If-Match"] == shapes.etag(SUB, 3)
+    assert partner_center.subscription(SUB)["attributes"]["etag"] == shapes.etag(SUB, 4)
+    assert len({p.headers["MS-CorrelationId"] for p in (reactivate, auto_renew)}) == 1
+    assert partner_center.subscription(SUB)["autoRenewEnabled"] is True
+    sub = Subscription.objects.get(pk=sub.pk)
+    assert (sub.status, sub.auto_renew_enabled, sub.auto_renew_before_suspension, sub.suspended_at) == (
+        "active",
+        True,
+        None,
+        None,
+    )
+    event = SubscriptionStatusEvent.objects.filter(subscription=sub).order_by("-pk").first()
+    assert event is not None
+    assert event.reason == "Confirmed by Microsoft. Auto-renew turned back on, as it was before the suspension."
+
+
+def test_auto_renew_that_was_off_stays_off(tenant: Tenant, partner_center, django_capture_on_commit_callbacks) -> None:
+    sub, change = _pending_change(tenant, partner_center, django_capture_on_commit_callbacks)
+    partner_center.add_subscription(str(tenant.customer.tenant_id), SUB, autoRenewEnabled=False)
+    subscription_change_push(change_id=change.pk)
+    with django_capture_on_commit_callbacks(execute=False):
+        change = subscription_reactivate(subscription=Subscription.objects.get(pk=sub.pk), reason="paid", actor=None)
+    assert change is not None
+    subscription_change_push(change_id=change.pk)
+    assert [p.json["status"] for p in partner_center.patches(SUB)] == ["suspended", "active"]
+    assert partner_center.subscription(SUB)["autoRenewEnabled"] is False
+    event = SubscriptionStatusEvent.objects.filter(subscription=sub).order_by("-pk").first()
+    assert event is not None
     assert event.reason == "Confirmed by Microsoft"
 
 

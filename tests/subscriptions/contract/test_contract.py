@@ -11,7 +11,7 @@ import pytest
 
 from subscriptions.errors import PartnerCenterTransientError
 from subscriptions.partner_center import Credentials, PartnerCenterClient, field
-from subscriptions.services.status import _microsoft_status
+from subscriptions.services.answers import microsoft_status
 from tests.fakes.partner_center import FakePartnerCenter
 
 HERE = Path(__file__).parent
@@ -54,7 +54,7 @@ def test_the_etag_is_read_from_attributes_and_sent_as_if_match(
     assert patch.json["status"] == "suspended"
     assert patch.json["attributes"]["etag"] == etag
     # The documented answer to the PATCH spells its keys in PascalCase: still read as suspended.
-    assert _microsoft_status(answer) == "suspended"
+    assert microsoft_status(answer) == "suspended"
     assert field(answer["subscription"], "autoRenewEnabled") is False
 
 
