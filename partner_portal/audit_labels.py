@@ -39,6 +39,8 @@ ACTION_LABELS: dict[str, Promise] = {
     "subscription.reactivation_requested": _("Reactivation requested"),
     "subscription.suspended": _("Subscription suspended"),
     "subscription.reactivated": _("Subscription reactivated"),
+    "subscription.cancellation_requested": _("Cancellation requested at Microsoft"),
+    "subscription.cancelled": _("Subscription cancelled at Microsoft"),
     "subscription.change_failed": _("Partner Center change failed"),
     "subscription.change_retried": _("Partner Center change retried"),
     "partner_center.account_set": _("Partner Center account updated"),

@@ -209,7 +209,10 @@ class SubscriptionViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.Retrieve
         form.is_valid(raise_exception=True)
         if refusal := services.subscription_status_refusal(subscription=sub, wanted=wanted):
             raise Conflict(refusal)
-        act = services.subscription_suspend if wanted == "suspended" else services.subscription_reactivate
+        act = {
+            "suspended": services.subscription_suspend, "active": services.subscription_reactivate,
+            "deleted": services.subscription_cancel,
+        }[wanted]  # fmt: skip
         try:
             change = act(subscription=sub, reason=form.validated_data["reason"], actor=self.scope.user)
         except SubscriptionError as exc:
@@ -230,3 +233,10 @@ class SubscriptionViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.Retrieve
     def reactivate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Ask Microsoft to reactivate the subscription, with a reason (audited); undoes any suspension."""
         return self._status_change(request, "active")
+
+    @extend_schema(request=ReasonSerializer, responses={202: SubscriptionDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Ask Microsoft to cancel a new-commerce subscription (status "deleted"), with a reason (audited).
+        409 with the reason outside the 7-day window after its purchase or renewal, or for legacy offers."""
+        return self._status_change(request, "deleted")

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils import formats
+from django.utils.translation import gettext as _
+
 from subscriptions.models import Subscription
 
 CANCELLATION_WINDOW = dt.timedelta(days=7)
@@ -53,3 +56,23 @@ def legacy_warning_due(sub: Subscription, now: dt.datetime) -> bool:
     """Legacy subscriptions suspended for 60 days or more: 30 days or fewer before the data goes."""
     days = days_suspended(sub, now)
     return not sub.is_new_commerce and days is not None and days >= LEGACY_WARNING_AFTER.days
+
+
+def cancel_refusal(sub: Subscription, today: dt.date) -> str | None:
+    """Why a subscription cannot be cancelled at Microsoft on `today`: new commerce only, within 7 days."""
+    if sub.is_azure_plan or not sub.is_new_commerce:
+        return _(
+            "Only new-commerce licence subscriptions are cancelled through the portal; cancel this one in Partner Center."
+        )
+    end = cancellation_window_end(sub)
+    if end is None:
+        return _(
+            "Microsoft has not reported when this subscription's term started, so its cancellation window is unknown."
+        )
+    if not can_cancel(sub, today):
+        return _(
+            "Microsoft accepts cancellations only within 7 days of a purchase or renewal; this subscription's "
+            "window ended on %(date)s. Suspend it instead, or turn auto-renew off in Partner Center so it ends "
+            "with its term."
+        ) % {"date": formats.date_format(end, "DATE_FORMAT")}
+    return None

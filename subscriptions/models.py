@@ -36,6 +36,7 @@ class Subscription(models.Model):
         SUSPENSION_PENDING = "suspension_pending", _("Suspension pending")
         SUSPENDED = "suspended", _("Suspended")
         REACTIVATION_PENDING = "reactivation_pending", _("Reactivation pending")
+        CANCELLATION_PENDING = "cancellation_pending", _("Cancellation pending")
         CANCELLED = "cancelled", _("Cancelled")
 
     class MicrosoftStatus(models.TextChoices):
@@ -149,7 +150,11 @@ class Subscription(models.Model):
 
     @property
     def is_pending(self) -> bool:
-        return self.status in (self.Status.SUSPENSION_PENDING, self.Status.REACTIVATION_PENDING)
+        return self.status in (
+            self.Status.SUSPENSION_PENDING,
+            self.Status.REACTIVATION_PENDING,
+            self.Status.CANCELLATION_PENDING,
+        )
 
 
 class QuantityChangeQuerySet(TenantQuerySet["SubscriptionQuantityChange"]):
@@ -192,6 +197,7 @@ class SubscriptionChange(models.Model):
     class Wanted(models.TextChoices):
         SUSPENDED = "suspended", _("Suspend")
         ACTIVE = "active", _("Reactivate")
+        DELETED = "deleted", _("Cancel at Microsoft")
 
     class State(models.TextChoices):
         PENDING = "pending", pgettext_lazy("subscription change", "Pending")
@@ -200,6 +206,7 @@ class SubscriptionChange(models.Model):
         FAILED = "failed", pgettext_lazy("subscription change", "Failed")
         NEEDS_MANUAL_STEP = "needs_manual_step", _("Needs a manual step")
         SUPERSEDED = "superseded", _("Superseded")
+        REFUSED = "refused", _("Refused by Microsoft")
 
     Source = ChangeSource
 

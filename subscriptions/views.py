@@ -77,6 +77,10 @@ class SubscriptionDetailView(ScopedViewMixin, TemplateView):
             and services.subscription_status_refusal(subscription=sub, wanted="suspended") is None,
             can_reactivate=can_write
             and services.subscription_status_refusal(subscription=sub, wanted="active") is None,
+            can_cancel=can_write and services.subscription_status_refusal(subscription=sub, wanted="deleted") is None,
+            cancel_refusal=services.subscription_status_refusal(subscription=sub, wanted="deleted")
+            if sub.is_new_commerce and not sub.is_azure_plan
+            else None,
             manual_form=ManualStepForm(),
             record_backend=settings.PARTNER_CENTER_BACKEND != "http",
             lifecycle=_lifecycle(sub, self.scope.partner.time_zone),
@@ -126,7 +130,10 @@ class _StatusChangeView(ScopedViewMixin, View):
             return refused
         form = StatusChangeForm(request.POST)
         if form.is_valid():
-            act = services.subscription_suspend if self.wanted == "suspended" else services.subscription_reactivate
+            act = {
+                "suspended": services.subscription_suspend, "active": services.subscription_reactivate,
+                "deleted": services.subscription_cancel,
+            }[self.wanted]  # fmt: skip
             try:
                 change = act(subscription=sub, reason=form.cleaned_data["reason"], actor=self.scope.user)
             except SubscriptionError as exc:
@@ -138,6 +145,8 @@ class _StatusChangeView(ScopedViewMixin, View):
                     messages.warning(request, change.last_error)
                 elif self.wanted == "suspended":
                     messages.success(request, _("Suspension requested: Microsoft is being asked to suspend it."))
+                elif self.wanted == "deleted":
+                    messages.success(request, _("Cancellation requested: Microsoft is being asked to cancel it."))
                 else:
                     messages.success(request, _("Reactivation requested: Microsoft is being asked to reactivate it."))
                 return redirect("subscription_detail", pk=sub.pk)
@@ -150,6 +159,12 @@ class SubscriptionSuspendView(_StatusChangeView):
 
 class SubscriptionReactivateView(_StatusChangeView):
     wanted = "active"
+
+
+class SubscriptionCancelView(_StatusChangeView):
+    """Cancel at Microsoft, only within the 7-day window after a purchase or renewal (the service's rule)."""
+
+    wanted = "deleted"
 
 
 class SubscriptionChangeRetryView(ScopedViewMixin, View):

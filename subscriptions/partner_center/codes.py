@@ -66,6 +66,10 @@ STAFF_MESSAGES: dict[str, Callable[[], str]] = {
         "Microsoft does not suspend an Azure plan while it has active Azure subscriptions (error 900115). "
         "Disable those Azure subscriptions in the Azure portal first."
     ),
+    "900117": lambda: _(
+        "Microsoft's cancellation window for this subscription has passed (error 900117): it can no longer "
+        "be cancelled. Suspend it instead, or turn auto-renew off so it ends with its term."
+    ),
     "900329": lambda: _(
         "This Partner Center operation does not accept app-only sign-in (error 900329). "
         "Make the change in Partner Center."

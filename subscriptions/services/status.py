@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import AuditEvent, Partner, User
-from subscriptions import partner_center
+from subscriptions import lifecycle, partner_center
 from subscriptions.errors import (
     PartnerCenterError,
     PartnerCenterGone,
@@ -41,11 +41,22 @@ logger = logging.getLogger(__name__)
 Status = Subscription.Status
 State = SubscriptionChange.State
 
-WANTED = ("suspended", "active")
+WANTED = ("suspended", "active", "deleted")
 SOURCES = ("manual", "collections")
 # The status a subscription takes while its change waits for Microsoft, and once Microsoft confirms.
-PENDING_STATUS = {"suspended": Status.SUSPENSION_PENDING, "active": Status.REACTIVATION_PENDING}
-FINAL_STATUS = {"suspended": Status.SUSPENDED, "active": Status.ACTIVE}
+PENDING_STATUS = {
+    "suspended": Status.SUSPENSION_PENDING, "active": Status.REACTIVATION_PENDING,
+    "deleted": Status.CANCELLATION_PENDING,
+}  # fmt: skip
+FINAL_STATUS = {"suspended": Status.SUSPENDED, "active": Status.ACTIVE, "deleted": Status.CANCELLED}
+REQUESTED_ACTIONS = {
+    "suspended": "subscription.suspension_requested", "active": "subscription.reactivation_requested",
+    "deleted": "subscription.cancellation_requested",
+}  # fmt: skip
+CONFIRMED_ACTIONS = {
+    Status.SUSPENDED: "subscription.suspended", Status.ACTIVE: "subscription.reactivated",
+    Status.CANCELLED: "subscription.cancelled",
+}  # fmt: skip
 # A new change is pushed by the task scheduled after commit; the sweep leaves it to that task for this
 # long before it takes over (the task was lost, the worker was down).
 SWEEP_GRACE = dt.timedelta(minutes=2)
@@ -132,6 +143,8 @@ def subscriptions_status_request(
         return []
     if wanted == "suspended":
         eligible = Q(status=Status.ACTIVE) | Q(status=Status.REACTIVATION_PENDING)
+    elif wanted == "deleted":  # the cancellation window is checked by subscription_cancel
+        eligible = Q(status__in=[Status.ACTIVE, Status.SUSPENDED])
     else:
         eligible = Q(status__in=[Status.SUSPENDED, Status.SUSPENSION_PENDING])
         if source == "collections":  # a suspension by hand is only ever undone by hand
@@ -186,7 +199,7 @@ def subscriptions_status_request(
         )
         for sub, change in zip(subs, changes, strict=True)
     )  # fmt: skip
-    action = "subscription.suspension_requested" if wanted == "suspended" else "subscription.reactivation_requested"
+    action = REQUESTED_ACTIONS[wanted]
     _audit_rows(
         partner=partner, actor=actor, action=action,
         rows=[
@@ -206,6 +219,10 @@ def subscription_status_refusal(*, subscription: Subscription, wanted: str) -> s
         return _("The subscription is cancelled.")
     if _in_flight(open_change):
         return _("A change of this subscription is being sent to Microsoft; try again in a minute.")
+    if subscription.status == Status.CANCELLATION_PENDING:
+        return _("Its cancellation is being confirmed by Microsoft.")
+    if wanted == "deleted":
+        return lifecycle.cancel_refusal(subscription, clock.today(subscription.partner.time_zone))
     if wanted == "suspended" and subscription.status in (Status.SUSPENDED, Status.SUSPENSION_PENDING):
         return _("The subscription is already suspended or its suspension is pending.")
     if wanted == "active" and subscription.status in (Status.ACTIVE, Status.REACTIVATION_PENDING):
@@ -231,6 +248,14 @@ def subscription_reactivate(
 ) -> SubscriptionChange | None:
     """Reactivate by hand, whoever suspended it. None when the status does not allow it."""
     return _single(subscription=subscription, wanted="active", reason=reason, actor=actor)
+
+
+def subscription_cancel(*, subscription: Subscription, reason: str, actor: User | None) -> SubscriptionChange | None:
+    """Cancel a new-commerce subscription at Microsoft (PATCH status "deleted"), only within the 7-day
+    window after its purchase or renewal; SubscriptionStatusNotAllowed says why not otherwise."""
+    if refusal := lifecycle.cancel_refusal(subscription, clock.today(subscription.partner.time_zone)):
+        raise SubscriptionStatusNotAllowed(refusal)
+    return _single(subscription=subscription, wanted="deleted", reason=reason, actor=actor)
 
 
 # --- pushing to Partner Center ---------------------------------------------------------------------
@@ -348,6 +373,9 @@ def _confirmed(
     if final == Status.ACTIVE:
         sub.suspension_source, sub.suspended_at, sub.auto_renew_before_suspension = "", None, None
         fields += ["suspension_source", "suspended_at", "auto_renew_before_suspension"]
+    elif final == Status.CANCELLED:  # nothing to bill after the day Microsoft cancelled it
+        sub.suspended_at, sub.end_date = None, max(sub.start_date, min(sub.end_date or now.date(), now.date()))
+        fields += ["suspended_at", "end_date"]
     elif final == Status.SUSPENDED:
         sub.suspended_at = now
         sub.auto_renew_before_suspension = answer.get("auto_renew_before", sub.auto_renew_enabled)
@@ -361,10 +389,31 @@ def _confirmed(
     )  # fmt: skip
     audit_record(
         partner=change.partner, customer=sub.customer, actor=actor,
-        action="subscription.suspended" if final == Status.SUSPENDED else "subscription.reactivated", target=sub,
+        action=CONFIRMED_ACTIONS[final], target=sub,
         data={"change": change.pk, "request_id": str(change.request_id), "via": via, "attempts": change.attempts},
     )  # fmt: skip
     return change
+
+
+def _cancellation_refused(change: SubscriptionChange, message: str) -> None:
+    """Microsoft refused a cancellation for good (its window passed): the subscription goes back to the
+    status it had, with the reason in its history, and the change is closed so others can follow."""
+    previous = (
+        SubscriptionStatusEvent.objects.filter(change=change, to_status=Status.CANCELLATION_PENDING)
+        .values_list("from_status", flat=True)
+        .first()
+    ) or Status.ACTIVE
+    sub = Subscription.objects.select_for_update().get(pk=change.subscription_id)
+    change.state = State.REFUSED
+    if sub.status != Status.CANCELLATION_PENDING:
+        return
+    sub.status = previous
+    sub.save(update_fields=["status"])
+    SubscriptionStatusEvent.objects.create(
+        partner=change.partner, subscription=sub, from_status=Status.CANCELLATION_PENDING, to_status=previous,
+        reason=message, source="partner_center", change=change, microsoft_response=change.microsoft_response,
+        created_at=clock.now(),
+    )  # fmt: skip
 
 
 @transaction.atomic
@@ -393,8 +442,15 @@ def _failed(change: SubscriptionChange, exc: PartnerCenterError, *, final: bool)
                 delay = max(delay, dt.timedelta(seconds=exc.retry_after))
             locked.state, locked.next_attempt_at = State.PENDING, now + delay
         fields += ["state", "next_attempt_at"]
+    if (
+        locked.state == State.FAILED
+        and locked.wanted_status == "deleted"
+        and isinstance(exc, PartnerCenterPermanentError)
+    ):
+        _cancellation_refused(locked, message)
+        fields.append("state")
     locked.save(update_fields=fields)
-    if locked.state == State.FAILED:
+    if locked.state in (State.FAILED, State.REFUSED):
         sub = change.subscription
         audit_record(
             partner=change.partner, customer=sub.customer, actor=None, action="subscription.change_failed", target=sub,

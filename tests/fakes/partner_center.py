@@ -38,7 +38,6 @@ from typing import Any
 
 import trustme
 
-from partner_portal import clock
 from tests.fakes import partner_center_shapes as shapes
 
 SUBSCRIPTION_PATH = re.compile(r"^/v1/customers/(?P<tid>[^/]+)/subscriptions/(?P<sid>[^/?]+)$")
@@ -124,6 +123,7 @@ class FakePartnerCenter:
     # A suspended new-commerce subscription does not renew ("Subscription lifecycle states": still
     # suspended at the term's end, it expires); the stand-in shows that as autoRenewEnabled false.
     suspension_turns_auto_renew_off = True
+    today: dt.date | None = None  # "Microsoft's" date for the cancellation window; None: the real one
 
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
@@ -326,7 +326,7 @@ class FakePartnerCenter:
         changes: dict[str, Any] = {"status": wanted}
         if wanted == "deleted":
             started = dt.date.fromisoformat(resource["effectiveStartDate"][:10])
-            if clock.today(dt.UTC) > started + dt.timedelta(days=6):
+            if (self.today or dt.datetime.now(dt.UTC).date()) > started + dt.timedelta(days=6):
                 message = "You have passed your 7-day cancellation window. We are unable to cancel your purchase"
                 return 400, shapes.error("900117", message), {}, 0.0
         if isinstance(payload.get("autoRenewEnabled"), bool) and wanted == resource["status"]:
