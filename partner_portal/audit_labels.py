@@ -41,6 +41,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "subscription.reactivated": _("Subscription reactivated"),
     "subscription.cancellation_requested": _("Cancellation requested at Microsoft"),
     "subscription.cancelled": _("Subscription cancelled at Microsoft"),
+    "partner_center.synced": _("Customers and subscriptions read from Partner Center"),
     "subscription.change_failed": _("Partner Center change failed"),
     "subscription.change_retried": _("Partner Center change retried"),
     "partner_center.account_set": _("Partner Center account updated"),

@@ -260,9 +260,9 @@ class FakePartnerCenter:
 
     def _page(self, items: list[dict[str, Any]], path: str, query: dict[str, str], headers: Headers) -> dict[str, Any]:
         start = int(headers.get("MS-ContinuationToken") or 0)
-        size = int(query.get("size") or self.page_size)
+        size = min(int(query.get("size") or self.page_size), self.page_size)  # a server may send fewer than asked
         page, rest = items[start : start + size], items[start + size :]
-        self_uri = path.removeprefix("/v1") + (f"?size={size}" if "size" in query else "")
+        self_uri = path.removeprefix("/v1") + (f"?size={query['size']}" if "size" in query else "")
         next_uri = self_uri + ("&" if "?" in self_uri else "?") + "seekOperation=Next" if rest else ""
         return shapes.collection(page, self_uri=self_uri, next_uri=next_uri, token=str(start + size) if rest else "")
 
