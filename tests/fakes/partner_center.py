@@ -13,7 +13,9 @@ second). `GET /v1/customers/{tid}/subscriptions/{sid}` answers the Subscription 
 "active" on first sight) with its ETag in `attributes.etag` and no ETag header; `PATCH` needs
 `If-Match` with that ETag (a stale one: 400 with code 2055, "Etag is no longer valid", as the error
 table lists it; none at all: 412 — the stand-in's own strictness, Microsoft documents no answer for
-it), sets the status, bumps the ETag and answers 200 with the resource. A scripted 202 to a PATCH
+it), sets the status (or `autoRenewEnabled`), bumps the ETag and answers 200 with the resource. A
+suspension turns auto-renew off (`suspension_turns_auto_renew_off`); `status: deleted` cancels within 7
+days of `effectiveStartDate` (as of `today`), else 400 with code 900117. A scripted 202 to a PATCH
 applies it too and answers with a `Location` whose GET answers 200 with the resource. `GET
 /v1/customers` and `/v1/customers/{tid}/subscriptions` answer collections, `page_size` items a page,
 with a continuation token. Requests without a bearer token get 401.
