@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from typing import Any
 
 import msal
@@ -55,6 +56,13 @@ def http_session(*, timeout: float) -> requests.Session:
     return session
 
 
+# One msal application per app registration and process: msal reads the authority's OIDC metadata
+# once, when the application is made, not on every push.
+_APPLICATIONS: dict[str, tuple[msal.ConfidentialClientApplication, msal.SerializableTokenCache]] = {}
+_APPLICATIONS_LOCK = threading.Lock()
+_APPLICATIONS_MAX = 256
+
+
 class TokenProvider:
     """Bearer tokens for one app registration in one cloud."""
 
@@ -68,24 +76,33 @@ class TokenProvider:
         self.timeout = timeout
         digest = hashlib.sha256(f"{self.authority}|{client_id}|{scope}".encode()).hexdigest()
         self.cache_key = f"partner-center-msal:{digest}"
-        self._app: msal.ConfidentialClientApplication | None = None
-        self._token_cache = msal.SerializableTokenCache()
+        # The secret and CA bundle are part of the process-local key: a rotated secret or another
+        # bundle makes a new application.
+        self._app_key = hashlib.sha256(
+            f"{digest}|{secret}|{settings.PARTNER_CENTER_CA_BUNDLE}|{timeout}".encode()
+        ).hexdigest()
 
-    def _application(self) -> msal.ConfidentialClientApplication:
-        if self._app is None:
-            try:
-                # instance_discovery=False: msal reads {authority}/v2.0/.well-known/openid-configuration
-                # directly instead of asking login.microsoftonline.com about the host first.
-                self._app = msal.ConfidentialClientApplication(
-                    self.client_id, client_credential=self.secret, authority=self.authority,
-                    token_cache=self._token_cache, http_client=http_session(timeout=self.timeout),
-                    instance_discovery=False,
-                )  # fmt: skip
-            except ValueError as exc:  # the OIDC metadata could not be read: wrong tenant or host down
-                raise self._failed(str(exc), transient=True) from exc
-            except requests.RequestException as exc:
-                raise self._failed(str(exc), transient=True) from exc
-        return self._app
+    def _application(self) -> tuple[msal.ConfidentialClientApplication, msal.SerializableTokenCache]:
+        with _APPLICATIONS_LOCK:
+            if (known := _APPLICATIONS.get(self._app_key)) is not None:
+                return known
+        token_cache = msal.SerializableTokenCache()
+        try:
+            # instance_discovery=False: msal reads {authority}/v2.0/.well-known/openid-configuration
+            # directly instead of asking login.microsoftonline.com about the host first.
+            app = msal.ConfidentialClientApplication(
+                self.client_id, client_credential=self.secret, authority=self.authority,
+                token_cache=token_cache, http_client=http_session(timeout=self.timeout), instance_discovery=False,
+            )  # fmt: skip
+        except ValueError as exc:  # the OIDC metadata could not be read: wrong tenant or host down
+            raise self._failed(str(exc), transient=True) from exc
+        except requests.RequestException as exc:
+            raise self._failed(str(exc), transient=True) from exc
+        with _APPLICATIONS_LOCK:
+            if len(_APPLICATIONS) >= _APPLICATIONS_MAX:
+                _APPLICATIONS.clear()
+            _APPLICATIONS[self._app_key] = (app, token_cache)
+        return app, token_cache
 
     def _failed(self, detail: str, *, transient: bool, code: str = "") -> Exception:
         message = f"sign-in to Partner Center failed: {detail}"
@@ -96,19 +113,19 @@ class TokenProvider:
 
     def token(self, *, fresh: bool = False) -> str:
         """A bearer token: msal's cached one (shared through Django's cache) until it expires."""
+        app, token_cache = self._application()
         if serialized := cache.get(self.cache_key):
-            self._token_cache.deserialize(serialized)
-        app = self._application()
+            token_cache.deserialize(serialized)
         if fresh:  # a 401 on a token msal still considers valid: drop it and ask again
-            for token in self._token_cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN):
-                self._token_cache.remove_at(token)
+            for token in token_cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN):
+                token_cache.remove_at(token)
         try:
             result = app.acquire_token_for_client(scopes=[self.scope])
         except requests.RequestException as exc:
             raise self._failed(str(exc), transient=True) from exc
-        if self._token_cache.has_state_changed:
-            cache.set(self.cache_key, self._token_cache.serialize(), TOKEN_CACHE_SECONDS)
-            self._token_cache.has_state_changed = False
+        if token_cache.has_state_changed:
+            cache.set(self.cache_key, token_cache.serialize(), TOKEN_CACHE_SECONDS)
+            token_cache.has_state_changed = False
         if "access_token" in result:
             return str(result["access_token"])
         error = str(result.get("error", ""))

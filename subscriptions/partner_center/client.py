@@ -32,7 +32,12 @@ from typing import Any
 import httpx
 from django.conf import settings
 
-from subscriptions.errors import PartnerCenterConflict, PartnerCenterError, PartnerCenterTransientError
+from subscriptions.errors import (
+    PartnerCenterConflict,
+    PartnerCenterError,
+    PartnerCenterPermanentError,
+    PartnerCenterTransientError,
+)
 from subscriptions.partner_center.auth import TokenProvider
 from subscriptions.partner_center.clouds import authority_url, cloud_endpoints
 from subscriptions.partner_center.codes import HttpAnswer, error_of, retry_after_seconds
@@ -132,7 +137,7 @@ class PartnerCenterClient:
     def _send(self, method: str, url: str, headers: dict[str, str], data: bytes | None, *, what: str) -> HttpAnswer:
         """One HTTP exchange. A time-out or a refused connection is a PartnerCenterTransientError."""
         if not url.startswith("https://"):
-            raise PartnerCenterTransientError(f"{what}: refusing to call {url!r} without TLS")
+            raise PartnerCenterPermanentError(f"{what}: refusing to call {url!r} without TLS")
         try:
             response = self.http.request(method, url, headers=headers, content=data)
         except httpx.TimeoutException as exc:

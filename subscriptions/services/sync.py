@@ -26,8 +26,8 @@ from partner_portal.services import customer_create
 from subscriptions import partner_center
 from subscriptions.models import Subscription
 from subscriptions.services.answers import term_from_microsoft
+from subscriptions.services.push import partner_center_client
 from subscriptions.services.records import SubscriptionInput, subscription_create, subscription_quantity_change
-from subscriptions.services.status import partner_center_client
 
 # Microsoft's own statuses worth a new row in the portal: the others are gone or going.
 IMPORTED_STATUSES = {"active": Subscription.Status.ACTIVE, "suspended": Subscription.Status.SUSPENDED}
