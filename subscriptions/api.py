@@ -1,6 +1,7 @@
-"""API v1 of subscriptions (DESIGN.md §10): subscriptions, suspend and reactivate. Thin: validate, call, serialize.
+"""API v1 of subscriptions (docs/architecture.md): subscriptions, suspend, reactivate and cancel. Thin:
+validate, call, serialize.
 
-Status is read-only: it moves only through `suspend/` and `reactivate/`, which ask Microsoft and
+Status is read-only: it moves only through `suspend/`, `reactivate/` and `cancel/`, which ask Microsoft and
 answer 202 with the subscription in "suspension pending" / "reactivation pending" (or already
 confirmed, with the record-only backend). Customer users read their own customer's subscriptions,
 without Microsoft's cost; partner admins and finance write.

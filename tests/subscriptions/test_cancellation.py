@@ -93,3 +93,23 @@ def test_microsoft_refusing_with_900117_is_explained(
     assert (event.from_status, event.to_status, event.reason) == ("cancellation_pending", "active", change.last_error)
     with django_capture_on_commit_callbacks(execute=False):
         assert subscription_suspend(subscription=sub, reason="overdue", actor=None) is not None
+
+
+def test_the_api_cancels_within_the_window(tenant: Tenant, api_for, on_commit) -> None:
+    sub = _sub(tenant, dt.date(2026, 6, 1))
+    with clock.frozen(TODAY), on_commit():
+        answer = api_for(tenant.finance).post(f"/api/v1/subscriptions/{sub.pk}/cancel/", {"reason": "mistake"})
+    assert answer.status_code == 202
+    assert answer.json()["status"] == "cancellation_pending"
+    sub.refresh_from_db()
+    assert (sub.status, sub.end_date) == ("cancelled", TODAY)  # the record-only backend confirms at once
+    change = SubscriptionChange.objects.get(subscription=sub)
+    assert (change.wanted_status, change.state) == ("deleted", "confirmed")
+
+
+def test_customer_users_cannot_cancel(tenant: Tenant, api_for) -> None:
+    sub = _sub(tenant, dt.date(2026, 6, 1))
+    with clock.frozen(TODAY):
+        answer = api_for(tenant.customer_admin).post(f"/api/v1/subscriptions/{sub.pk}/cancel/", {"reason": "x"})
+    assert answer.status_code == 403
+    assert Subscription.objects.get(pk=sub.pk).status == "active"
