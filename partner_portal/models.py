@@ -75,13 +75,21 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(_("%(value)s is not a known time zone, e.g. Europe/London."), params={"value": value})
 
 
+GERMANY_CLOSED_MESSAGE = _(
+    "Microsoft Cloud Germany closed on 29 October 2021. Choose the global cloud (Microsoft's German "
+    "datacenter regions are part of it), US Government or 21Vianet."
+)
+
+
 class Partner(models.Model):
     """The tenant: a CSP partner organisation. Everything else belongs to one."""
 
     class Cloud(models.TextChoices):
         GLOBAL = "global", _("Global (commercial) cloud")
         US_GOVERNMENT = "us_government", _("Microsoft Cloud for US Government")
-        GERMANY = "germany", _("Microsoft Cloud Germany")
+        # Closed by Microsoft on 29 October 2021: kept so old rows read; refused for new or edited partners.
+        GERMANY = "germany", _("Microsoft Cloud Germany (closed)")
+        CHINA = "china", _("Partner Center operated by 21Vianet")
 
     name = models.CharField(_("name"), max_length=200)
     slug = models.SlugField(_("slug"), unique=True)
@@ -104,6 +112,15 @@ class Partner(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if self.cloud == self.Cloud.GERMANY:
+            raise ValidationError({"cloud": GERMANY_CLOSED_MESSAGE})
+
+    @property
+    def cloud_is_closed(self) -> bool:
+        return self.cloud == self.Cloud.GERMANY
 
 
 class CustomerQuerySet(TenantQuerySet["Customer"]):

@@ -1,6 +1,7 @@
-"""API v1 of subscriptions (DESIGN.md §10): subscriptions, suspend and reactivate. Thin: validate, call, serialize.
+"""API v1 of subscriptions (docs/architecture.md): subscriptions, suspend, reactivate and cancel. Thin:
+validate, call, serialize.
 
-Status is read-only: it moves only through `suspend/` and `reactivate/`, which ask Microsoft and
+Status is read-only: it moves only through `suspend/`, `reactivate/` and `cancel/`, which ask Microsoft and
 answer 202 with the subscription in "suspension pending" / "reactivation pending" (or already
 confirmed, with the record-only backend). Customer users read their own customer's subscriptions,
 without Microsoft's cost; partner admins and finance write.
@@ -10,32 +11,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
+from partner_portal.apikit import ScopedCustomerField
 from subscriptions import selectors, services
-from subscriptions.errors import SubscriptionError
+from subscriptions.errors import SubscriptionStatusNotAllowed
 from subscriptions.models import Subscription, SubscriptionChange, SubscriptionStatusEvent
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class ScopedCustomerField(serializers.PrimaryKeyRelatedField):
-    """A customer id, looked up only among the customers the caller may see (else "does not exist")."""
-
-    def get_queryset(self) -> Any:
-        return core_selectors.customer_list(scope=self.context["view"].scope)
 
 
 class ChangeSerializer(serializers.ModelSerializer):
@@ -72,6 +59,7 @@ class SubscriptionSerializer(serializers.ModelSerializer):
     unit_cost = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0, required=False)
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False)
     is_azure_plan = serializers.BooleanField(read_only=True)
+    is_new_commerce = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Subscription
@@ -79,8 +67,13 @@ class SubscriptionSerializer(serializers.ModelSerializer):
             "id", "customer", "product", "product_family", "offer_id", "microsoft_subscription_id", "quantity",
             "billing_cycle", "term", "unit_price", "unit_cost", "tax_rate", "status", "suspension_source",
             "is_azure_plan", "start_date", "end_date", "created_at",
+            "microsoft_status", "is_new_commerce", "term_start_date", "commitment_end_date", "auto_renew_enabled",
+            "suspended_at",
         ]  # fmt: skip
-        read_only_fields = ["id", "status", "suspension_source", "is_azure_plan", "created_at"]
+        read_only_fields = [
+            "id", "status", "suspension_source", "is_azure_plan", "created_at", "microsoft_status",
+            "term_start_date", "commitment_end_date", "auto_renew_enabled", "suspended_at",
+        ]  # fmt: skip
 
     def to_representation(self, instance: Subscription) -> dict[str, Any]:
         data = super().to_representation(instance)
@@ -174,12 +167,9 @@ class SubscriptionViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.Retrieve
         data = dict(form.validated_data)
         for read_only in ("status", "suspension_source"):
             data.pop(read_only, None)
-        try:
-            sub = services.subscription_create(
-                partner=self.scope.partner, actor=self.scope.user, data=services.SubscriptionInput(**data)
-            )
-        except SubscriptionError as exc:
-            raise ValidationError({"non_field_errors": [str(exc)]}) from exc
+        sub = services.subscription_create(
+            partner=self.scope.partner, actor=self.scope.user, data=services.SubscriptionInput(**data)
+        )
         return self._out(sub, status.HTTP_201_CREATED)
 
     @extend_schema(request=SubscriptionUpdateSerializer, responses={200: SubscriptionDetailSerializer})
@@ -189,12 +179,7 @@ class SubscriptionViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.Retrieve
             raise ValidationError({"status": ["Status is read-only: use suspend/ or reactivate/."]})
         form = SubscriptionUpdateSerializer(data=request.data, partial=True)
         form.is_valid(raise_exception=True)
-        try:
-            sub = services.subscription_update(
-                subscription=sub, actor=self.scope.user, changes=dict(form.validated_data)
-            )
-        except SubscriptionError as exc:
-            raise ValidationError({"non_field_errors": [str(exc)]}) from exc
+        sub = services.subscription_update(subscription=sub, actor=self.scope.user, changes=dict(form.validated_data))
         return self._out(sub)
 
     def _status_change(self, request: Request, wanted: str) -> Response:
@@ -202,14 +187,15 @@ class SubscriptionViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.Retrieve
         form = ReasonSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         if refusal := services.subscription_status_refusal(subscription=sub, wanted=wanted):
-            raise Conflict(refusal)
-        act = services.subscription_suspend if wanted == "suspended" else services.subscription_reactivate
-        try:
-            change = act(subscription=sub, reason=form.validated_data["reason"], actor=self.scope.user)
-        except SubscriptionError as exc:
-            raise ValidationError({"reason": [str(exc)]}) from exc
+            raise SubscriptionStatusNotAllowed(refusal)
+        act = {
+            "suspended": services.subscription_suspend, "active": services.subscription_reactivate,
+            "deleted": services.subscription_cancel,
+        }[wanted]  # fmt: skip
+        change = act(subscription=sub, reason=form.validated_data["reason"], actor=self.scope.user)
         if change is None:  # someone else moved it between the check and the lock
-            raise Conflict(services.subscription_status_refusal(subscription=sub, wanted=wanted) or "Not possible now.")
+            refusal = services.subscription_status_refusal(subscription=sub, wanted=wanted)
+            raise SubscriptionStatusNotAllowed(refusal or "Not possible now.")
         return self._out(sub, status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=ReasonSerializer, responses={202: SubscriptionDetailSerializer})
@@ -224,3 +210,10 @@ class SubscriptionViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.Retrieve
     def reactivate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Ask Microsoft to reactivate the subscription, with a reason (audited); undoes any suspension."""
         return self._status_change(request, "active")
+
+    @extend_schema(request=ReasonSerializer, responses={202: SubscriptionDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Ask Microsoft to cancel a new-commerce subscription (status "deleted"), with a reason (audited).
+        409 with the reason outside the 7-day window after its purchase or renewal, or for legacy offers."""
+        return self._status_change(request, "deleted")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -14,6 +16,7 @@ from partner_portal.tenancy import TenantQuerySet
 
 # Partner Center's product ID of the Azure plan (offer "DZH318Z0BPS6:0001").
 AZURE_PLAN_PRODUCT_ID = "DZH318Z0BPS6"
+NEW_COMMERCE_OFFER = re.compile(r"^[A-Z0-9]{12}:[A-Z0-9]{4}(:[A-Z0-9]{12})?$", re.IGNORECASE)
 
 
 class ChangeSource(models.TextChoices):
@@ -33,7 +36,17 @@ class Subscription(models.Model):
         SUSPENSION_PENDING = "suspension_pending", _("Suspension pending")
         SUSPENDED = "suspended", _("Suspended")
         REACTIVATION_PENDING = "reactivation_pending", _("Reactivation pending")
+        CANCELLATION_PENDING = "cancellation_pending", _("Cancellation pending")
         CANCELLED = "cancelled", _("Cancelled")
+
+    class MicrosoftStatus(models.TextChoices):
+        """The subscription's status as Partner Center reports it, apart from what the portal asked."""
+
+        ACTIVE = "active", pgettext_lazy("status at Microsoft", "Active")
+        SUSPENDED = "suspended", pgettext_lazy("status at Microsoft", "Suspended")
+        EXPIRED = "expired", _("Expired")
+        DISABLED = "disabled", _("Disabled")
+        DELETED = "deleted", _("Deleted at Microsoft")
 
     class BillingCycle(models.TextChoices):
         MONTHLY = "monthly", _("Monthly")
@@ -67,7 +80,11 @@ class Subscription(models.Model):
     )
     tax_rate = models.DecimalField(_("tax rate (%)"), max_digits=5, decimal_places=2, default=0)
     status = models.CharField(_("status"), max_length=24, choices=Status.choices, default=Status.ACTIVE)
-    # Who asked for the current suspension: collections only ever undo their own (DESIGN.md §4).
+    # What Microsoft last said (blank until it answered): "deleted" once it no longer has the subscription.
+    microsoft_status = models.CharField(
+        _("status at Microsoft"), max_length=12, blank=True, choices=MicrosoftStatus.choices
+    )
+    # Who asked for the current suspension: collections only ever undo their own (docs/architecture.md).
     suspension_source = models.CharField(
         _("suspended by"),
         max_length=12,
@@ -76,6 +93,14 @@ class Subscription(models.Model):
     )
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"), null=True, blank=True)
+    # The current term as Microsoft reports it (effectiveStartDate, commitmentEndDate, autoRenewEnabled),
+    # updated from each of Microsoft's answers; empty until Microsoft answered.
+    term_start_date = models.DateField(_("current term started"), null=True, blank=True)
+    commitment_end_date = models.DateField(_("current term ends"), null=True, blank=True)
+    auto_renew_enabled = models.BooleanField(_("auto-renew at Microsoft"), default=True)
+    # Auto-renew as it was before the current suspension: reactivation puts it back.
+    auto_renew_before_suspension = models.BooleanField(null=True, blank=True)
+    suspended_at = models.DateTimeField(_("suspended since"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=clock.now)
 
     objects = SubscriptionQuerySet.as_manager()
@@ -114,8 +139,22 @@ class Subscription(models.Model):
         return "azure plan" in self.product.lower() or self.offer_id.upper().startswith(AZURE_PLAN_PRODUCT_ID)
 
     @property
+    def is_new_commerce(self) -> bool:
+        """New-commerce offers are "{product ID}:{SKU ID}[:{availability ID}]" (e.g. CFQ7TTC0LH18:0001);
+        legacy license-based offers are GUIDs."""
+        return NEW_COMMERCE_OFFER.match(self.offer_id) is not None
+
+    @property
+    def is_gone_at_microsoft(self) -> bool:
+        return self.microsoft_status == self.MicrosoftStatus.DELETED
+
+    @property
     def is_pending(self) -> bool:
-        return self.status in (self.Status.SUSPENSION_PENDING, self.Status.REACTIVATION_PENDING)
+        return self.status in (
+            self.Status.SUSPENSION_PENDING,
+            self.Status.REACTIVATION_PENDING,
+            self.Status.CANCELLATION_PENDING,
+        )
 
 
 class QuantityChangeQuerySet(TenantQuerySet["SubscriptionQuantityChange"]):
@@ -158,6 +197,7 @@ class SubscriptionChange(models.Model):
     class Wanted(models.TextChoices):
         SUSPENDED = "suspended", _("Suspend")
         ACTIVE = "active", _("Reactivate")
+        DELETED = "deleted", _("Cancel at Microsoft")
 
     class State(models.TextChoices):
         PENDING = "pending", pgettext_lazy("subscription change", "Pending")
@@ -166,6 +206,7 @@ class SubscriptionChange(models.Model):
         FAILED = "failed", pgettext_lazy("subscription change", "Failed")
         NEEDS_MANUAL_STEP = "needs_manual_step", _("Needs a manual step")
         SUPERSEDED = "superseded", _("Superseded")
+        REFUSED = "refused", _("Refused by Microsoft")
 
     Source = ChangeSource
 

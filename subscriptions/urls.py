@@ -7,6 +7,7 @@ urlpatterns = [
     path("<int:pk>/", views.SubscriptionDetailView.as_view(), name="subscription_detail"),
     path("<int:pk>/suspend/", views.SubscriptionSuspendView.as_view(), name="subscription_suspend"),
     path("<int:pk>/reactivate/", views.SubscriptionReactivateView.as_view(), name="subscription_reactivate"),
+    path("<int:pk>/cancel/", views.SubscriptionCancelView.as_view(), name="subscription_cancel"),
     path("changes/<int:pk>/retry/", views.SubscriptionChangeRetryView.as_view(), name="subscription_change_retry"),
     path("changes/<int:pk>/done/", views.SubscriptionChangeDoneView.as_view(), name="subscription_change_done"),
     path("partner-center/", views.PartnerCenterAccountView.as_view(), name="partner_center_account"),

@@ -17,10 +17,11 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
+from partner_portal import clock
 from partner_portal.access import CUSTOMER_WRITERS, STAFF_MANAGERS, ScopedViewMixin
 from partner_portal.models import STAFF_ROLES
 from partner_portal.pagination import keyset_page, query_without
-from subscriptions import selectors, services
+from subscriptions import lifecycle, selectors, services
 from subscriptions.errors import SubscriptionError
 from subscriptions.forms import ManualStepForm, PartnerCenterAccountForm, StatusChangeForm, SubscriptionFilterForm
 from subscriptions.models import Subscription, SubscriptionChange
@@ -76,10 +77,30 @@ class SubscriptionDetailView(ScopedViewMixin, TemplateView):
             and services.subscription_status_refusal(subscription=sub, wanted="suspended") is None,
             can_reactivate=can_write
             and services.subscription_status_refusal(subscription=sub, wanted="active") is None,
+            can_cancel=can_write and services.subscription_status_refusal(subscription=sub, wanted="deleted") is None,
+            cancel_refusal=services.subscription_status_refusal(subscription=sub, wanted="deleted")
+            if sub.is_new_commerce and not sub.is_azure_plan
+            else None,
             manual_form=ManualStepForm(),
             record_backend=settings.PARTNER_CENTER_BACKEND != "http",
+            lifecycle=_lifecycle(sub, self.scope.partner.time_zone),
             **kwargs,
         )
+
+
+def _lifecycle(sub: Subscription, time_zone: str) -> dict[str, Any]:
+    """Where the subscription stands at Microsoft, for the page (subscriptions.lifecycle)."""
+    now, today = clock.now(), clock.today(time_zone)
+    suspended_new_commerce = sub.status == Subscription.Status.SUSPENDED and sub.is_new_commerce
+    return {
+        "term_days_left": lifecycle.term_days_left(sub, today) if suspended_new_commerce else None,
+        "days_suspended": lifecycle.days_suspended(sub, now),
+        "legacy_data_deleted_on": lifecycle.legacy_data_deleted_on(sub)
+        if lifecycle.legacy_warning_due(sub, now)
+        else None,
+        "cancellation_window_end": lifecycle.cancellation_window_end(sub),
+        "can_cancel_now": lifecycle.can_cancel(sub, today),
+    }
 
 
 class _StatusChangeView(ScopedViewMixin, View):
@@ -109,7 +130,10 @@ class _StatusChangeView(ScopedViewMixin, View):
             return refused
         form = StatusChangeForm(request.POST)
         if form.is_valid():
-            act = services.subscription_suspend if self.wanted == "suspended" else services.subscription_reactivate
+            act = {
+                "suspended": services.subscription_suspend, "active": services.subscription_reactivate,
+                "deleted": services.subscription_cancel,
+            }[self.wanted]  # fmt: skip
             try:
                 change = act(subscription=sub, reason=form.cleaned_data["reason"], actor=self.scope.user)
             except SubscriptionError as exc:
@@ -121,6 +145,8 @@ class _StatusChangeView(ScopedViewMixin, View):
                     messages.warning(request, change.last_error)
                 elif self.wanted == "suspended":
                     messages.success(request, _("Suspension requested: Microsoft is being asked to suspend it."))
+                elif self.wanted == "deleted":
+                    messages.success(request, _("Cancellation requested: Microsoft is being asked to cancel it."))
                 else:
                     messages.success(request, _("Reactivation requested: Microsoft is being asked to reactivate it."))
                 return redirect("subscription_detail", pk=sub.pk)
@@ -133,6 +159,12 @@ class SubscriptionSuspendView(_StatusChangeView):
 
 class SubscriptionReactivateView(_StatusChangeView):
     wanted = "active"
+
+
+class SubscriptionCancelView(_StatusChangeView):
+    """Cancel at Microsoft, only within the 7-day window after a purchase or renewal (the service's rule)."""
+
+    wanted = "deleted"
 
 
 class SubscriptionChangeRetryView(ScopedViewMixin, View):

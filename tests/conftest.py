@@ -139,15 +139,15 @@ def on_commit(django_capture_on_commit_callbacks):
 
 @pytest.fixture
 def partner_center(settings):
-    """A fake Partner Center on a local port (tests/fakes/partner_center.py), with the http backend
-    pointed at it and short time-outs and pauses. `partner_center.connect(partner)` gives a partner
-    its account."""
+    """A stand-in Partner Center and sign-in authority over TLS on a local port
+    (tests/fakes/partner_center.py), with the http backend pointed at it, its test CA handed over
+    through PARTNER_CENTER_CA_BUNDLE, and short time-outs and pauses. `partner_center.connect(partner)`
+    gives a partner its account."""
     from tests.fakes.partner_center import FakePartnerCenter
 
     with FakePartnerCenter() as fake:
-        settings.PARTNER_CENTER_BACKEND = "http"
-        settings.PARTNER_CENTER_API_URL = fake.url
-        settings.PARTNER_CENTER_AUTHORITY_URL = fake.url
+        for name, value in fake.settings().items():
+            setattr(settings, name, value)
         settings.PARTNER_CENTER_TIMEOUT_SECONDS = 1.0
         settings.PARTNER_CENTER_CALL_TRIES = 3
         settings.PARTNER_CENTER_CALL_BACKOFF_SECONDS = 0.05

@@ -186,17 +186,23 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     },
 }
 
-# --- Partner Center ----------------------------------------------------------------------------
+# --- Partner Center (docs/architecture.md, "Subscriptions and Partner Center") ------------------
 # "record" (embedded default) records each suspension or reactivation as confirmed without calling
 # Microsoft; "http" calls Partner Center's REST API with each partner's PartnerCenterAccount.
 PARTNER_CENTER_BACKEND = env.str("PARTNER_CENTER_BACKEND", default="record")
 if PARTNER_CENTER_BACKEND not in ("record", "http"):  # a typo must not silently skip Microsoft
     raise ImproperlyConfigured(f"PARTNER_CENTER_BACKEND must be 'record' or 'http', not {PARTNER_CENTER_BACKEND!r}")
-# One API host serves the global, US Government and Germany clouds; overridable for a test double.
-PARTNER_CENTER_API_URL = env.str("PARTNER_CENTER_API_URL", default="https://api.partnercenter.microsoft.com")
-# Empty: the sign-in authority of the partner's cloud (login.microsoftonline.com / .us / .de).
+# Empty: the API host of the partner's cloud (api.partnercenter.microsoft.com for the global and US
+# Government clouds, partner.partnercenterapi.microsoftonline.cn for 21Vianet). Set: a test double.
+PARTNER_CENTER_API_URL = env.str("PARTNER_CENTER_API_URL", default="")
+# Empty: the sign-in authority of the partner's cloud (login.microsoftonline.com / .us /
+# login.chinacloudapi.cn). Set: replaces the host for every cloud (a test double).
 PARTNER_CENTER_AUTHORITY_URL = env.str("PARTNER_CENTER_AUTHORITY_URL", default="")
+# A PEM file of certificate authorities trusted for both sign-in and API calls, instead of certifi's.
+# TLS is always verified; this only says against which authorities (a proxy's, a test CA).
+PARTNER_CENTER_CA_BUNDLE = env.str("PARTNER_CENTER_CA_BUNDLE", default="")
 PARTNER_CENTER_TIMEOUT_SECONDS = env.float("PARTNER_CENTER_TIMEOUT_SECONDS", default=30.0)
+PARTNER_CENTER_CONNECT_TIMEOUT_SECONDS = env.float("PARTNER_CENTER_CONNECT_TIMEOUT_SECONDS", default=10.0)
 # Tries of one HTTP call inside one attempt (5xx, time-outs, 429) and the first pause between them.
 PARTNER_CENTER_CALL_TRIES = env.int("PARTNER_CENTER_CALL_TRIES", default=3)
 PARTNER_CENTER_CALL_BACKOFF_SECONDS = env.float("PARTNER_CENTER_CALL_BACKOFF_SECONDS", default=1.0)

@@ -1,6 +1,13 @@
 """Every write of subscriptions. Import from here: `from subscriptions.services import subscription_suspend`."""
 
 from subscriptions.services.accounts import partner_center_account_set
+from subscriptions.services.push import (
+    partner_center_client,
+    subscription_change_complete_manually,
+    subscription_change_push,
+    subscription_change_retry,
+    subscription_changes_push_due,
+)
 from subscriptions.services.records import (
     EDITABLE_FIELDS,
     SubscriptionInput,
@@ -10,12 +17,8 @@ from subscriptions.services.records import (
 )
 from subscriptions.services.status import (
     AZURE_PLAN_STEP,
-    partner_center_client,
     retry_delay,
-    subscription_change_complete_manually,
-    subscription_change_push,
-    subscription_change_retry,
-    subscription_changes_push_due,
+    subscription_cancel,
     subscription_reactivate,
     subscription_status_refusal,
     subscription_suspend,
@@ -29,6 +32,7 @@ __all__ = [
     "partner_center_account_set",
     "partner_center_client",
     "retry_delay",
+    "subscription_cancel",
     "subscription_change_complete_manually",
     "subscription_change_push",
     "subscription_change_retry",

@@ -1,37 +1,65 @@
-"""A local HTTP server that answers like Partner Center (DESIGN.md §7), for the real client to talk to.
+"""A local HTTPS server that answers like Partner Center and its sign-in authority, for the real
+client (msal + httpx) to talk to. Shapes: tests/fakes/partner_center_shapes.py, each with its page.
 
     with FakePartnerCenter() as fake:
-        fake.url                     # http://127.0.0.1:<port>, both the API and the sign-in authority
+        fake.url, fake.ca_bundle     # https://127.0.0.1:<port>, a PEM of the test CA (trustme)
         fake.enqueue("PATCH", "/subscriptions/abc", 500)           # scripted, consumed in order
         fake.enqueue("PATCH", re.compile(r"/subscriptions/"), 429, headers={"Retry-After": "1"})
         fake.requests, fake.patches("abc"), fake.subscription("abc")["status"]
 
-Default behaviour: `POST /{tenant}/oauth2/token` issues a token; `GET
-/v1/customers/{tid}/subscriptions/{sid}` answers the resource (created "active" on first sight) with
-its ETag; `PATCH` checks `If-Match` (412 on a stale ETag), sets the status, takes a new ETag and
-answers 200. A scripted 202 to a PATCH applies it too and answers with a `Location` whose GET
-answers 200 with the resource (after any scripted 202s on that Location). Requests without a
-bearer token get 401.
+Default behaviour: `GET /{tenant}/v2.0/.well-known/openid-configuration` answers the tenant's OIDC
+metadata and `POST /{tenant}/oauth2/v2.0/token` issues a token (msal reads the first, then calls the
+second). `GET /v1/customers/{tid}/subscriptions/{sid}` answers the Subscription resource (created
+"active" on first sight) with its ETag in `attributes.etag` and no ETag header; `PATCH` needs
+`If-Match` with that ETag (a stale one: 400 with code 2055, "Etag is no longer valid", as the error
+table lists it; none at all: 412 — the stand-in's own strictness, Microsoft documents no answer for
+it), sets the status (or `autoRenewEnabled`), bumps the ETag and answers 200 with the resource. A
+suspension turns auto-renew off (`suspension_turns_auto_renew_off`); `status: deleted` cancels within 7
+days of `effectiveStartDate` (as of `today`), else 400 with code 900117. A scripted 202 to a PATCH
+applies it too and answers with a `Location` whose GET answers 200 with the resource. `GET
+/v1/customers` and `/v1/customers/{tid}/subscriptions` answer collections, `page_size` items a page,
+with a continuation token. Requests without a bearer token get 401.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
+import socket
+import ssl
+import tempfile
 import threading
 import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass, field
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import trustme
+
+from tests.fakes import partner_center_shapes as shapes
+
 SUBSCRIPTION_PATH = re.compile(r"^/v1/customers/(?P<tid>[^/]+)/subscriptions/(?P<sid>[^/?]+)$")
-TOKEN_PATH = re.compile(r"^/(?P<tenant>[^/]+)/oauth2/token$")
+SUBSCRIPTIONS_PATH = re.compile(r"^/v1/customers/(?P<tid>[^/]+)/subscriptions$")
+TOKEN_PATH = re.compile(r"^/(?P<tenant>[^/]+)/oauth2/v2\.0/token$")
+OIDC_PATH = re.compile(r"^/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration$")
+
+
+@cache
+def _test_ca() -> tuple[trustme.CA, trustme.LeafCert, str]:
+    """One test CA per test process, its certificate for 127.0.0.1, and the CA as a PEM file."""
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1", "localhost")
+    path = tempfile.NamedTemporaryFile(prefix="partner-center-ca-", suffix=".pem", delete=False).name  # noqa: SIM115
+    ca.cert_pem.write_to_path(path)
+    return ca, leaf, path
 
 
 class Headers(dict[str, str]):
-    """Request headers by lower-cased name (urllib sends "Ms-requestid"; HTTP does not care)."""
+    """Request headers by lower-cased name (HTTP does not care about case)."""
 
     def __getitem__(self, key: str) -> str:
         return super().__getitem__(key.lower())
@@ -47,6 +75,7 @@ class Headers(dict[str, str]):
 class RecordedRequest:
     method: str
     path: str
+    query: dict[str, str]
     headers: Headers
     json: Any
     form: dict[str, str]
@@ -75,16 +104,43 @@ class Scripted:
         return path.endswith(self.path)
 
 
+class _TLSServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], context: ssl.SSLContext) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.context = context
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, address = self.socket.accept()
+        # The handshake happens in the request's thread, so a slow client never blocks the server.
+        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up (time-out tests) or refused the certificate
+
+
 class FakePartnerCenter:
+    page_size = 2  # items per page of a collection: small, so paging is exercised
+    # A suspended new-commerce subscription does not renew ("Subscription lifecycle states": still
+    # suspended at the term's end, it expires); the stand-in shows that as autoRenewEnabled false.
+    suspension_turns_auto_renew_off = True
+    today: dt.date | None = None  # "Microsoft's" date for the cancellation window; None: the real one
+
     def __init__(self) -> None:
         self.requests: list[RecordedRequest] = []
         self.tokens_issued = 0
         self._scripted: list[Scripted] = []
-        self._subscriptions: dict[str, dict[str, Any]] = {}
+        self._subscriptions: dict[str, dict[str, Any]] = {}  # sid (lower) -> resource
+        self._owners: dict[str, str] = {}  # sid (lower) -> customer tenant id
+        self._versions: dict[str, int] = {}
+        self._customers: list[dict[str, Any]] = []
         self._operations: dict[str, str] = {}  # Location path -> subscription id
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
+        _ca, leaf, self.ca_bundle = _test_ca()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        leaf.configure_cert(context)
+        self._server = _TLSServer(self._handler_class(), context)
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-partner-center", daemon=True)
 
     # --- life cycle ----------------------------------------------------------------------------
@@ -100,14 +156,23 @@ class FakePartnerCenter:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"https://{host!s}:{port}"
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context trusting the test CA, for raw requests in tests."""
+        return ssl.create_default_context(cafile=self.ca_bundle)
+
+    def settings(self) -> dict[str, Any]:
+        """Settings pointing the http backend at this server (the CA handed over, never TLS off)."""
+        return {
+            "PARTNER_CENTER_BACKEND": "http", "PARTNER_CENTER_API_URL": self.url,
+            "PARTNER_CENTER_AUTHORITY_URL": self.url, "PARTNER_CENTER_CA_BUNDLE": self.ca_bundle,
+        }  # fmt: skip
 
     def worker_env(self) -> dict[str, str]:
         """Environment variables pointing a worker subprocess's http backend at this server."""
         return {
-            "PARTNER_CENTER_BACKEND": "http",
-            "PARTNER_CENTER_API_URL": self.url,
-            "PARTNER_CENTER_AUTHORITY_URL": self.url,
+            **self.settings(),
             "PARTNER_CENTER_TIMEOUT_SECONDS": "2",
             "PARTNER_CENTER_CALL_BACKOFF_SECONDS": "0.05",
             "PARTNER_CENTER_POLL_SECONDS": "0.05",
@@ -137,16 +202,29 @@ class FakePartnerCenter:
         with self._lock:
             self._scripted.append(Scripted(method.upper(), path, status, body, dict(headers or {}), delay))
 
-    def subscription(self, subscription_id: str, *, status: str = "active") -> dict[str, Any]:
-        """The fake's copy of a subscription (created with `status` on first sight)."""
+    def subscription(self, subscription_id: str, *, status: str = "active", customer: str = "") -> dict[str, Any]:
+        """The stand-in's copy of a subscription (created with `status` on first sight)."""
         with self._lock:
-            return self._resource(subscription_id, status=status)
+            return self._resource(subscription_id, status=status, customer=customer)
+
+    def add_subscription(self, customer_tenant_id: str, subscription_id: str, **overrides: Any) -> dict[str, Any]:
+        with self._lock:
+            resource = self._resource(subscription_id, customer=customer_tenant_id)
+            resource.update(overrides)
+            return resource
+
+    def add_customer(self, tenant_id: str, company_name: str, domain: str = "") -> dict[str, Any]:
+        resource = shapes.customer(
+            tenant_id=tenant_id, domain=domain or f"{tenant_id[:8]}.onmicrosoft.com", company_name=company_name
+        )
+        with self._lock:
+            self._customers.append(resource)
+        return resource
 
     def set_status(self, subscription_id: str, status: str) -> None:
         """Change a subscription at "Microsoft" (as someone in Partner Center would): a new ETag."""
         with self._lock:
-            resource = self._resource(subscription_id)
-            resource["status"], resource["etag"] = status, uuid.uuid4().hex
+            self._change(subscription_id, status=status)
 
     def patches(self, subscription_id: str | None = None) -> list[RecordedRequest]:
         return [
@@ -156,67 +234,119 @@ class FakePartnerCenter:
         ]
 
     def calls(self, method: str | None = None) -> list[RecordedRequest]:
-        """Requests to the API (not the token endpoint), optionally of one method."""
+        """Requests to the API (not the sign-in authority), optionally of one method."""
         return [r for r in self.requests if r.path.startswith("/v1/") and (method is None or r.method == method)]
+
+    def token_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if TOKEN_PATH.match(r.path)]
 
     # --- behaviour -------------------------------------------------------------------------------
 
-    def _resource(self, subscription_id: str, *, status: str = "active") -> dict[str, Any]:
+    def _resource(self, subscription_id: str, *, status: str = "active", customer: str = "") -> dict[str, Any]:
         key = subscription_id.lower()
         if key not in self._subscriptions:
-            self._subscriptions[key] = {
-                "id": subscription_id, "offerId": "CFQ7TTC0LH18:0001", "offerName": "Microsoft 365 E3",
-                "quantity": 10, "status": status, "autoRenewEnabled": True, "billingCycle": "monthly",
-                "etag": uuid.uuid4().hex, "attributes": {"objectType": "Subscription"},
-            }  # fmt: skip
+            owner = customer or str(uuid.uuid4())
+            self._owners[key], self._versions[key] = owner, 1
+            self._subscriptions[key] = shapes.subscription(
+                customer_tenant_id=owner, subscription_id=subscription_id, status=status, version=1
+            )
         return self._subscriptions[key]
 
-    def _answer(self, method: str, path: str, headers: Headers, payload: Any) -> tuple[int, Any, dict[str, str], float]:
+    def _change(self, subscription_id: str, **changes: Any) -> dict[str, Any]:
+        resource = self._resource(subscription_id)
+        key = subscription_id.lower()
+        self._versions[key] += 1
+        resource.update(changes)
+        resource["attributes"] = {**resource["attributes"], "etag": shapes.etag(resource["id"], self._versions[key])}
+        return resource
+
+    def _page(self, items: list[dict[str, Any]], path: str, query: dict[str, str], headers: Headers) -> dict[str, Any]:
+        start = int(headers.get("MS-ContinuationToken") or 0)
+        size = min(int(query.get("size") or self.page_size), self.page_size)  # a server may send fewer than asked
+        page, rest = items[start : start + size], items[start + size :]
+        self_uri = path.removeprefix("/v1") + (f"?size={query['size']}" if "size" in query else "")
+        next_uri = self_uri + ("&" if "?" in self_uri else "?") + "seekOperation=Next" if rest else ""
+        return shapes.collection(page, self_uri=self_uri, next_uri=next_uri, token=str(start + size) if rest else "")
+
+    def _answer(
+        self, method: str, path: str, query: dict[str, str], headers: Headers, payload: Any, form: dict[str, str]
+    ) -> tuple[int, Any, dict[str, str], float]:
         with self._lock:
             scripted = next((s for s in self._scripted if s.matches(method, path)), None)
             if scripted is not None:
                 self._scripted.remove(scripted)
-        if TOKEN_PATH.match(path) and method == "POST" and scripted is None:
+        if scripted is None and method == "GET" and (match := OIDC_PATH.match(path)):
+            return 200, shapes.openid_configuration(self.url, match["tenant"]), {}, 0.0
+        if scripted is None and method == "POST" and TOKEN_PATH.match(path):
+            if form.get("grant_type") != "client_credentials" or not form.get("client_secret"):
+                return 400, shapes.token_error("invalid_client", "AADSTS7000215: Invalid client secret."), {}, 0.0
             with self._lock:
                 self.tokens_issued += 1
                 n = self.tokens_issued
-            return 200, {"token_type": "Bearer", "expires_in": "3600", "access_token": f"fake-token-{n}"}, {}, 0.0
-        if not TOKEN_PATH.match(path) and not headers.get("Authorization", "").startswith("Bearer "):
-            return 401, {"code": 401, "description": "Unauthorized"}, {}, 0.0
+            return 200, shapes.token_answer(f"fake-token-{n}"), {}, 0.0
+        is_api = path.startswith("/v1/")
+        if is_api and not headers.get("Authorization", "").startswith("Bearer "):
+            return 401, shapes.error("800001", "Partner Token missing in request context"), {}, 0.0
         match = SUBSCRIPTION_PATH.match(path)
         if scripted is not None:
             extra = dict(scripted.headers)
             if scripted.status == 202 and method == "PATCH" and match:
                 with self._lock:
-                    resource = self._resource(urllib.parse.unquote(match["sid"]))
-                    resource["status"], resource["etag"] = payload.get("status"), uuid.uuid4().hex
+                    resource = self._change(urllib.parse.unquote(match["sid"]), status=(payload or {}).get("status"))
                     location = extra.setdefault("Location", f"/v1/operations/{uuid.uuid4().hex}")
                     self._operations[urllib.parse.urlparse(location).path] = resource["id"]
             return scripted.status, scripted.body, extra, scripted.delay
         with self._lock:
             if method == "GET" and path in self._operations:
-                resource = dict(self._resource(self._operations[path]))
-                return 200, resource, {"ETag": resource["etag"]}, 0.0
+                return 200, json.loads(json.dumps(self._resource(self._operations[path]))), {}, 0.0
+            if method == "GET" and path == "/v1/customers":
+                return 200, self._page(list(self._customers), path, query, headers), {}, 0.0
+            if method == "GET" and (listed := SUBSCRIPTIONS_PATH.match(path)):
+                tid = urllib.parse.unquote(listed["tid"]).lower()
+                items = [r for k, r in self._subscriptions.items() if self._owners[k].lower() == tid]
+                return 200, self._page(items, path, query, headers), {}, 0.0
             if match is None:
-                return 404, {"code": 20003, "description": "Resource not found"}, {}, 0.0
-            resource = self._resource(urllib.parse.unquote(match["sid"]))
+                return 404, shapes.error("1000", "Not found"), {}, 0.0
+            resource = self._resource(urllib.parse.unquote(match["sid"]), customer=urllib.parse.unquote(match["tid"]))
             if method == "GET":
-                return 200, dict(resource), {"ETag": resource["etag"]}, 0.0
+                return 200, json.loads(json.dumps(resource)), {}, 0.0
             if method == "PATCH":
-                if headers.get("If-Match", "") != resource["etag"]:
-                    return 412, {"code": 412, "description": "The resource has changed (ETag mismatch)."}, {}, 0.0
-                wanted = (payload or {}).get("status")
-                if wanted not in ("active", "suspended"):
-                    return 400, {"code": 800091, "description": f"Status {wanted!r} is not allowed."}, {}, 0.0
-                resource["status"], resource["etag"] = wanted, uuid.uuid4().hex
-                return 200, dict(resource), {"ETag": resource["etag"]}, 0.0
-        return 405, {"code": 405, "description": "Method not allowed"}, {}, 0.0
+                if "If-Match" not in headers:
+                    return 412, shapes.error("412", "Precondition failed: If-Match is required"), {}, 0.0
+                if headers["If-Match"] != resource["attributes"]["etag"]:
+                    return 400, shapes.error("2055", "Etag is no longer valid"), {}, 0.0
+                return self._patch(resource, payload or {})
+        return 405, shapes.error("405", "Method not allowed"), {}, 0.0
+
+    def _patch(self, resource: dict[str, Any], payload: dict[str, Any]) -> tuple[int, Any, dict[str, str], float]:
+        """A PATCH of the resource (under the lock): its status, or its auto-renew ("Update autorenew")."""
+        wanted = payload.get("status")
+        if resource["status"] == "suspended" and wanted != "active":
+            return 400, shapes.error("800091", "Can't update a subscription with suspended status"), {}, 0.0
+        if wanted not in ("active", "suspended", "deleted"):
+            return 400, shapes.error("800096", "Can't update the status for this subscription"), {}, 0.0
+        changes: dict[str, Any] = {"status": wanted}
+        if wanted == "deleted":
+            started = dt.date.fromisoformat(resource["effectiveStartDate"][:10])
+            if (self.today or dt.datetime.now(dt.UTC).date()) > started + dt.timedelta(days=6):
+                message = "You have passed your 7-day cancellation window. We are unable to cancel your purchase"
+                return 400, shapes.error("900117", message), {}, 0.0
+        if isinstance(payload.get("autoRenewEnabled"), bool) and wanted == resource["status"]:
+            changes["autoRenewEnabled"] = payload["autoRenewEnabled"]
+        if wanted == "suspended" and self.suspension_turns_auto_renew_off:
+            changes["autoRenewEnabled"] = False
+        resource = self._change(resource["id"], **changes)
+        return 200, json.loads(json.dumps(resource)), {}, 0.0
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                self.request.do_handshake()
+                super().setup()
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -231,10 +361,13 @@ class FakePartnerCenter:
                     payload = json.loads(raw)
                 elif raw:
                     form = dict(urllib.parse.parse_qsl(raw.decode()))
-                path = urllib.parse.urlparse(self.path).path
+                parsed = urllib.parse.urlparse(self.path)
+                path, query = parsed.path, dict(urllib.parse.parse_qsl(parsed.query))
                 with fake._lock:
-                    fake.requests.append(RecordedRequest(self.command, path, headers, payload, form, time.monotonic()))
-                status, body, extra, delay = fake._answer(self.command, path, headers, payload)
+                    fake.requests.append(
+                        RecordedRequest(self.command, path, query, headers, payload, form, time.monotonic())
+                    )
+                status, body, extra, delay = fake._answer(self.command, path, query, headers, payload, form)
                 if delay:
                     time.sleep(delay)
                 data = b"" if body is None else json.dumps(body).encode()
@@ -246,7 +379,7 @@ class FakePartnerCenter:
                         self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
+                except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
                     pass  # the client gave up waiting (a time-out test)
 
             do_GET = do_PATCH = do_POST = _handle

@@ -97,7 +97,11 @@ def test_finance_suspends_with_a_reason_and_it_is_audited(tenant: Tenant, api_fo
 
     again = client.post(f"{URL}{sub.pk}/suspend/", {"reason": "again"})
     assert again.status_code == 409
-    assert again.json()["detail"] == "The subscription is already suspended or its suspension is pending."
+    assert again.json() == {
+        "detail": "The subscription is already suspended or its suspension is pending.",
+        "code": "subscription_status_not_allowed",
+        "fields": {},
+    }
 
     with on_commit():
         back = client.post(f"{URL}{sub.pk}/reactivate/", {"reason": "Paid"})
@@ -109,7 +113,10 @@ def test_finance_suspends_with_a_reason_and_it_is_audited(tenant: Tenant, api_fo
 def test_cancelled_cannot_be_suspended(tenant: Tenant, api_for) -> None:
     sub = SubscriptionFactory(customer=tenant.customer, status=Subscription.Status.CANCELLED)
     answer = api_for(tenant.admin).post(f"{URL}{sub.pk}/suspend/", {"reason": "x"})
-    assert (answer.status_code, answer.json()["detail"]) == (409, "The subscription is cancelled.")
+    assert (answer.status_code, answer.json()) == (
+        409,
+        {"detail": "The subscription is cancelled.", "code": "subscription_status_not_allowed", "fields": {}},
+    )
 
 
 def test_azure_plan_stays_pending_with_the_manual_step(tenant: Tenant, api_for) -> None:

@@ -12,6 +12,7 @@ from subscriptions.models import PartnerCenterAccount, Subscription, Subscriptio
 from subscriptions.secrets import secret_decrypt
 from tests.conftest import Tenant
 from tests.factories.subscriptions import SubscriptionFactory, azure_plan
+from tests.fakes import partner_center_shapes as shapes
 
 LIST = "/staff/subscriptions/"
 
@@ -123,7 +124,7 @@ def test_a_failed_change_shows_microsofts_description_and_can_be_retried(
     partner_center.connect(tenant.partner)
     sub = SubscriptionFactory(customer=tenant.customer)
     partner_center.enqueue("PATCH", sub.microsoft_subscription_id, 400,
-                           body={"code": 800091, "description": "Subscription status cannot be changed now"})  # fmt: skip
+                           body=shapes.error("800096", "Can't update the status for this subscription"))  # fmt: skip
     client = client_for(tenant.finance)
     with on_commit():
         client.post(f"{LIST}{sub.pk}/suspend/", {"reason": "overdue"})
@@ -131,7 +132,8 @@ def test_a_failed_change_shows_microsofts_description_and_can_be_retried(
     assert change.state == "failed"
     html = client.get(f"{LIST}{sub.pk}/").content.decode()
     assert "Microsoft refused the suspension." in html
-    assert "Subscription status cannot be changed now" in html
+    assert "Microsoft does not allow the status of this subscription to be changed (error 800096)" in html
+    assert "Microsoft's answer: 800096 — Can&#x27;t update the status for this subscription" in html
     assert "Suspension pending" in html
     failed_list = client.get(LIST, {"changes": "failed"}).content.decode()
     assert "1 change needs attention" in failed_list
