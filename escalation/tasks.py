@@ -10,9 +10,11 @@ def escalation_checks_run_task(*, at: str | None = None) -> dict[str, int]:
     """Escalate overdue tickets and send due breach notices, for every partner. Idempotent."""
     import datetime as dt
 
-    from escalation.services import escalation_checks_run  # services import this module
+    from escalation.services import CheckResult, escalation_checks_run  # services import this module
 
-    result = escalation_checks_run(at=dt.datetime.fromisoformat(at) if at else None)
+    result = CheckResult()
+    for _partner, partial in escalation_checks_run(at=dt.datetime.fromisoformat(at) if at else None):
+        result.merge(partial)
     return {
         "escalated": len(result.escalated),
         "not_entitled": len(result.not_entitled),

@@ -16,15 +16,7 @@ def ticket_notify_task(*, event: str, ticket_id: int, message_id: int | None = N
 @shared_task(acks_late=True)
 def support_charges_bill_task(*, period: str | None = None) -> dict[str, int]:
     """Bill every partner's support time and incidents of `period` (default: each partner's previous month)."""
-    from billing.services import previous_period
-    from partner_portal import clock
-    from partner_portal.models import Partner
-    from tickets.services import support_charges_bill
+    from tickets.services import support_charges_bill_all
 
-    lines = invoices = 0
-    for partner in Partner.objects.order_by("pk"):
-        result = support_charges_bill(
-            partner=partner, period=period or previous_period(clock.today(partner.time_zone)), actor=None
-        )
-        lines, invoices = lines + result.lines, invoices + len(result.invoices)
-    return {"lines": lines, "invoices": invoices}
+    results = [result for _partner, result in support_charges_bill_all(period=period)]
+    return {"lines": sum(r.lines for r in results), "invoices": sum(len(r.invoices) for r in results)}

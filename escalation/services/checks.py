@@ -29,6 +29,7 @@ from escalation.models import BreachNotice, Escalation
 from escalation.services.escalations import ticket_escalate
 from escalation.services.routing import TECHNICAL_CATEGORY, escalation_route
 from partner_portal import clock
+from partner_portal.jobs import for_each_partner
 from partner_portal.models import Membership, Partner, Role, User
 from tickets.models import Ticket
 from tickets.services import support_offering_get
@@ -68,13 +69,12 @@ def _overdue(partner: Partner, at: dt.datetime) -> QuerySet[Ticket]:
     )
 
 
-def escalation_checks_run(*, at: dt.datetime | None = None) -> CheckResult:
-    """Run the checks of every partner, each on its own (one partner's failure stops no other)."""
-    at = at or clock.now()
-    result = CheckResult()
-    for partner in Partner.objects.order_by("pk"):
-        result.merge(escalation_checks_run_partner(partner=partner, at=at))
-    return result
+def escalation_checks_run(
+    *, at: dt.datetime | None = None, partner_slug: str | None = None
+) -> list[tuple[Partner, CheckResult]]:
+    """Run the checks of every partner (or the one named), each on its own; the task and the command call this."""
+    moment = at or clock.now()
+    return for_each_partner(lambda p: escalation_checks_run_partner(partner=p, at=moment), slug=partner_slug)
 
 
 def escalation_checks_run_partner(*, partner: Partner, at: dt.datetime) -> CheckResult:

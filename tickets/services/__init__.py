@@ -1,7 +1,12 @@
 """Every write of tickets. Import from here: `from tickets.services import ticket_create`."""
 
 from tickets.services.attachments import ALLOWED_TYPES, attachment_check, attachment_store
-from tickets.services.charges import SupportBillingResult, support_charges_bill, time_entry_add
+from tickets.services.charges import (
+    SupportBillingResult,
+    support_charges_bill,
+    support_charges_bill_all,
+    time_entry_add,
+)
 from tickets.services.offering import HolidayInput, OfferingInput, support_offering_get, support_offering_update
 from tickets.services.tickets import (
     CUSTOMER_TRANSITIONS,
@@ -36,6 +41,7 @@ __all__ = [
     "is_staff_of",
     "sla_due_times",
     "support_charges_bill",
+    "support_charges_bill_all",
     "support_offering_get",
     "support_offering_update",
     "ticket_change",

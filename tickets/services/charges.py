@@ -17,6 +17,7 @@ from billing.services import LineInput, invoice_draft_create, period_bounds
 from billing.services.support_charges import invoice_draft_lines_append
 from partner_portal import clock
 from partner_portal.audit import audit_record
+from partner_portal.jobs import for_each_partner
 from partner_portal.models import Customer, Partner, User
 from subscriptions.models import Subscription
 from tickets.errors import TicketInvalid
@@ -220,3 +221,18 @@ def _line(
         description=description[:300], quantity=quantity, unit_price=offering.price_amount, tax_rate=tax_rate,
         kind=InvoiceLine.Kind.SUPPORT, period_start=first, period_end=last,
     )  # fmt: skip
+
+
+def support_charges_bill_all(
+    *, period: str | None = None, partner_slug: str | None = None
+) -> list[tuple[Partner, SupportBillingResult]]:
+    """Bill every partner's support (or the one named) for `period`, by default each partner's previous
+    month in its own time zone. Idempotent like `support_charges_bill`; the task and the command call this."""
+    from billing.services import previous_period
+
+    return for_each_partner(
+        lambda p: support_charges_bill(
+            partner=p, period=period or previous_period(clock.today(p.time_zone)), actor=None
+        ),
+        slug=partner_slug,
+    )

@@ -6,9 +6,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from escalation.services import CheckResult, escalation_checks_run_partner
+from escalation.services import CheckResult, escalation_checks_run
 from partner_portal import clock
-from partner_portal.models import Partner
+from partner_portal.jobs import UnknownPartner
 
 
 def _moment(value: str) -> dt.datetime:
@@ -34,14 +34,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, at: str | None, partner: str | None, **options: Any) -> None:
         moment = _moment(at) if at else clock.now()
-        partners = Partner.objects.order_by("pk")
-        if partner:
-            partners = partners.filter(slug=partner)
-            if not partners.exists():
-                raise CommandError(f"no partner with slug {partner!r}")
+        try:
+            results = escalation_checks_run(at=moment, partner_slug=partner)
+        except UnknownPartner as exc:
+            raise CommandError(str(exc)) from exc
         total = CheckResult()
-        for p in partners:
-            result = escalation_checks_run_partner(partner=p, at=moment)
+        for p, result in results:
             total.merge(result)
             self.stdout.write(
                 f"{p.name}: {len(result.escalated)} escalated, {len(result.not_entitled)} not entitled, "

@@ -4,10 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.services import period_bounds, previous_period
-from partner_portal import clock
-from partner_portal.models import Partner
-from tickets.services import support_charges_bill
+from billing.services import period_bounds
+from partner_portal.jobs import UnknownPartner
+from tickets.services import support_charges_bill_all
 
 
 class Command(BaseCommand):
@@ -26,15 +25,11 @@ class Command(BaseCommand):
                 period_bounds(period)
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
-        partners = Partner.objects.order_by("pk")
-        if partner:
-            partners = partners.filter(slug=partner)
-            if not partners.exists():
-                raise CommandError(f"no partner with slug {partner!r}")
-        for p in partners:
-            result = support_charges_bill(
-                partner=p, period=period or previous_period(clock.today(p.time_zone)), actor=None
-            )
+        try:
+            results = support_charges_bill_all(period=period, partner_slug=partner)
+        except UnknownPartner as exc:
+            raise CommandError(str(exc)) from exc
+        for p, result in results:
             self.stdout.write(
                 f"{p.name} {result.period}: {result.lines} support lines on {len(result.invoices)} invoices "
                 f"({result.time_entries} time entries, {result.incidents} incidents"
