@@ -29,8 +29,8 @@ from escalation.forms import (
 from escalation.models import Entitlement, Escalation, SupportTier
 from partner_portal import clock
 from partner_portal.access import STAFF_MANAGERS, ScopedViewMixin
+from partner_portal.listing import KeysetListView
 from partner_portal.models import STAFF_ROLES
-from partner_portal.pagination import keyset_page, query_without
 
 PAGE_SIZE = 25
 
@@ -148,24 +148,17 @@ class EntitlementEndView(ScopedViewMixin, View):
 # ---- Escalations ---------------------------------------------------------------------------------
 
 
-class EscalationListView(ScopedViewMixin, TemplateView):
+class EscalationListView(KeysetListView):
     allowed_roles = STAFF_ROLES
     template_name = "escalation/escalation_list.html"
+    filter_form_class = EscalationFilterForm
+    sorts = selectors.ESCALATION_SORTS
+    default_sort = "-created"
+    page_size = PAGE_SIZE
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        form = EscalationFilterForm(self.request.GET or None)
-        valid = form.is_valid()
-        filters = form.filters() if valid else selectors.EscalationFilters()
-        sort = (form.cleaned_data.get("sort") if valid else "") or "-created"
-        sort_field, descending = selectors.ESCALATION_SORTS[sort]
-        qs = selectors.escalation_list(scope=self.scope, filters=filters)
-        page = keyset_page(
-            qs, sort_field=sort_field, descending=descending, cursor=self.request.GET.get("cursor"), size=PAGE_SIZE
-        )
-        return super().get_context_data(
-            form=form, page=page, total=qs.count(), filtered=valid and filters != selectors.EscalationFilters(),
-            query=query_without(self.request, "cursor"), **kwargs,
-        )  # fmt: skip
+    def list_rows(self, form: Any) -> tuple[Any, bool]:
+        filters = form.filters() if form is not None else selectors.EscalationFilters()
+        return selectors.escalation_list(scope=self.scope, filters=filters), filters != selectors.EscalationFilters()
 
 
 class EscalationDetailView(ScopedViewMixin, View):

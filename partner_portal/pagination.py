@@ -52,16 +52,26 @@ def _decode(cursor: str) -> tuple[list[Any], str] | None:
     return values, direction
 
 
+def _key_field(queryset: models.QuerySet[Any], key: str) -> models.Field[Any, Any]:
+    """The field that reads and writes `key`'s values: the annotation's output field, or the model's."""
+    annotation = queryset.query.annotations.get(key)
+    if annotation is not None:
+        return annotation.output_field
+    field = queryset.model._meta.get_field(key)
+    if not isinstance(field, models.Field) or field.null:
+        raise ValueError(f"cannot page on {key}: a non-null concrete field or annotation is needed")
+    return field
+
+
 def keyset_page(
     queryset: models.QuerySet[_M], *, sort_field: str, descending: bool, cursor: str | None, size: int
 ) -> KeysetPage[_M]:
     """One page of `queryset` ordered by (sort_field, pk). A bad or stale cursor gives the first page.
 
-    `sort_field` must be a non-null concrete field; pk breaks ties so every row has one place.
+    `sort_field` is a non-null concrete field or a non-null annotation of the queryset (an overdue total,
+    a date of the last notice); pk breaks ties so every row has one place.
     """
-    field = queryset.model._meta.get_field(sort_field)
-    if not isinstance(field, models.Field) or field.null:
-        raise ValueError(f"cannot page on {sort_field}: a non-null concrete field is needed")
+    field = _key_field(queryset, sort_field)
     decoded = _decode(cursor) if cursor else None
     direction = decoded[1] if decoded else "next"
     backwards = direction == "prev"
@@ -89,7 +99,8 @@ def keyset_page(
         rows.reverse()
 
     def key(obj: _M) -> list[Any]:
-        return [field.value_to_string(obj), obj.pk]
+        value = getattr(obj, field.attname if sort_field not in queryset.query.annotations else sort_field)
+        return [value.isoformat() if hasattr(value, "isoformat") else str(value), obj.pk]
 
     at_start = not decoded or (backwards and not has_more)
     at_end = (not backwards and not has_more) or not rows

@@ -25,11 +25,9 @@ from partner_portal.forms import (
     InvitationAcceptForm,
     StaffInvitationForm,
 )
+from partner_portal.listing import KeysetListView
 from partner_portal.models import STAFF_ROLES, User
-from partner_portal.pagination import keyset_page
 from partner_portal.tenancy import Scope, request_scope
-
-CUSTOMER_PAGE_SIZE = 25
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -42,40 +40,25 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("staff_dashboard" if scope.is_staff else "customer_home")
 
 
-class CustomerListView(ScopedViewMixin, TemplateView):
+class CustomerListView(KeysetListView):
     allowed_roles = STAFF_ROLES
     template_name = "portal/customer_list.html"
+    filter_form_class = CustomerFilterForm
+    sorts = selectors.CUSTOMER_SORTS
+    default_sort = "name"
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        form = CustomerFilterForm(self.request.GET or None)
-        data = form.cleaned_data if form.is_valid() else {}
+    def list_rows(self, form: Any) -> tuple[Any, bool]:
+        data = form.cleaned_data if form is not None else {}
         filters = selectors.CustomerFilters(
             search=data.get("q", ""),
             language=data.get("language", ""),
             currency=data.get("currency", ""),
             collections=data.get("collections", ""),
         )
-        sort = data.get("sort") or "name"
-        sort_field, descending = selectors.CUSTOMER_SORTS[sort]
-        qs = selectors.customer_list(scope=self.scope, filters=filters)
-        page = keyset_page(
-            qs,
-            sort_field=sort_field,
-            descending=descending,
-            cursor=self.request.GET.get("cursor"),
-            size=CUSTOMER_PAGE_SIZE,
-        )
-        query = self.request.GET.copy()
-        query.pop("cursor", None)
-        return super().get_context_data(
-            form=form,
-            page=page,
-            total=qs.count(),
-            sort=sort,
-            query=query.urlencode(),
-            can_create=self.scope.has_role(CUSTOMER_WRITERS),
-            **kwargs,
-        )
+        return selectors.customer_list(scope=self.scope, filters=filters), filters != selectors.CustomerFilters()
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return super().get_context_data(can_create=self.scope.has_role(CUSTOMER_WRITERS), **kwargs)
 
 
 class CustomerCreateView(ScopedViewMixin, View):

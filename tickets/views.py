@@ -21,6 +21,7 @@ from django.views.generic import TemplateView
 
 from partner_portal import clock
 from partner_portal.access import ALL_ROLES, STAFF_MANAGERS, ScopedViewMixin
+from partner_portal.listing import KeysetListView
 from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES
 from partner_portal.pagination import keyset_page, query_without
 from tickets import selectors, services
@@ -45,38 +46,33 @@ PAGE_SIZE = 25
 # ---- Staff: the queue -----------------------------------------------------------------------------
 
 
-class TicketListView(ScopedViewMixin, TemplateView):
+class TicketListView(KeysetListView):
     """The agents' queue: tabs (mine, unassigned, breaching soon, escalated), search, filters, sorting,
     keyset pages and bulk assignment, in a fixed number of queries."""
 
     allowed_roles = STAFF_ROLES
     template_name = "tickets/ticket_list.html"
+    sorts = selectors.TICKET_SORTS
+    default_sort = "-created"
+    page_size = PAGE_SIZE
+
+    def get_filter_form(self) -> TicketFilterForm:
+        return TicketFilterForm(self.request.GET or None, scope=self.scope)
+
+    def list_rows(self, form: Any) -> tuple[Any, bool]:
+        self.filters = form.filters() if form is not None else selectors.TicketFilters()
+        return selectors.ticket_list(scope=self.scope, filters=self.filters), self.filters != selectors.TicketFilters()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        form = TicketFilterForm(self.request.GET or None, scope=self.scope)
-        valid = form.is_valid()
-        filters = form.filters() if valid else selectors.TicketFilters()
-        sort = (form.cleaned_data.get("sort") if valid else "") or "-created"
-        sort_field, descending = selectors.TICKET_SORTS[sort]
-        qs = selectors.ticket_list(scope=self.scope, filters=filters)
-        page = keyset_page(
-            qs, sort_field=sort_field, descending=descending, cursor=self.request.GET.get("cursor"), size=PAGE_SIZE
-        )
-        return super().get_context_data(
-            form=form,
-            page=page,
-            total=qs.count(),
-            counts=selectors.ticket_queue_counts(scope=self.scope),
-            view=filters.view,
-            sort=sort,
-            filtered=valid and filters != selectors.TicketFilters(),
-            query=query_without(self.request, "cursor"),
-            sort_query=query_without(self.request, "cursor", "sort"),
-            tab_query=query_without(self.request, "cursor", "view"),
-            assign_form=BulkAssignForm(scope=self.scope),
-            now=clock.now(),
-            **kwargs,
-        )
+        context = super().get_context_data(**kwargs)
+        return {
+            **context,
+            "counts": selectors.ticket_queue_counts(scope=self.scope),
+            "view": self.filters.view,
+            "tab_query": query_without(self.request, "cursor", "view"),
+            "assign_form": BulkAssignForm(scope=self.scope),
+            "now": clock.now(),
+        }
 
 
 class TicketBulkAssignView(ScopedViewMixin, View):

@@ -1,0 +1,55 @@
+"""The list pages' one scaffold: a filter form, a sort, keyset pages, the count, links that keep filters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from django import forms
+from django.db.models import QuerySet
+from django.views.generic import TemplateView
+
+from partner_portal.access import ScopedViewMixin
+from partner_portal.pagination import keyset_page, query_without
+
+
+class KeysetListView(ScopedViewMixin, TemplateView):
+    """A staff or customer list page in a fixed number of queries, whatever the page number.
+
+    Subclasses name their filter form (its `sort` field picks a key of `sorts`: the field or annotation
+    and whether it descends) and return the scoped rows for the valid form (None when it is not valid)
+    with whether any filter is on. The template gets `form`, `page`, `total`, `sort`, `filtered`, and
+    the query strings `query` (without the cursor) and `sort_query` (without cursor and sort).
+    """
+
+    filter_form_class: ClassVar[type[forms.Form]]
+    sorts: ClassVar[Mapping[str, tuple[str, bool]]]
+    default_sort: ClassVar[str]
+    page_size: ClassVar[int] = 25
+
+    def get_filter_form(self) -> forms.Form:
+        return self.filter_form_class(self.request.GET or None)
+
+    def list_rows(self, form: forms.Form | None) -> tuple[QuerySet[Any], bool]:
+        raise NotImplementedError
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        form = self.get_filter_form()
+        valid = form.is_valid()
+        sort = (form.cleaned_data.get("sort") if valid else "") or self.default_sort
+        sort = sort if sort in self.sorts else self.default_sort
+        rows, filtered = self.list_rows(form if valid else None)
+        key, descending = self.sorts[sort]
+        page = keyset_page(
+            rows, sort_field=key, descending=descending, cursor=self.request.GET.get("cursor"), size=self.page_size
+        )
+        return super().get_context_data(
+            form=form,
+            page=page,
+            total=rows.count(),
+            sort=sort,
+            filtered=filtered,
+            query=query_without(self.request, "cursor"),
+            sort_query=query_without(self.request, "cursor", "sort"),
+            **kwargs,
+        )
