@@ -8,7 +8,7 @@ from celery import shared_task
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def ticket_notify_task(*, event: str, ticket_id: int, message_id: int | None = None, status: str | None = None) -> int:
     """Send the emails of one ticket event; returns how many were sent."""
-    from tickets.notifications import ticket_notify  # services import this module
+    from tickets.services.notifications import ticket_notify  # services import this module
 
     return ticket_notify(event=event, ticket_id=ticket_id, message_id=message_id, status=status)
 

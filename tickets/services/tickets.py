@@ -1,6 +1,6 @@
 """Tickets: opening, changing, the status workflow with its SLA clock, assignment and messages.
 
-Every write is here. Emails go out after commit (tickets.notifications through a task); internal
+Every write is here. Emails go out after commit (tickets.services.notifications through a task); internal
 notes never reach customers: not in their pages, not in the API, not in an email.
 """
 
