@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -18,6 +18,7 @@ from escalation import selectors, services
 from escalation.access import ESCALATION_WRITERS
 from escalation.models import Entitlement, Escalation, SupportTier
 from partner_portal.access import STAFF_MANAGERS, ScopedAPIMixin
+from partner_portal.apikit import query_params
 from partner_portal.models import STAFF_ROLES
 
 # ---- Entitlements ---------------------------------------------------------------------------------
@@ -58,7 +59,6 @@ class EntitlementViewSet(
     serializer_class = EntitlementSerializer
     read_roles = STAFF_ROLES
     write_roles = STAFF_MANAGERS
-    filter_backends: list[Any] = []
     http_method_names = ["get", "post", "patch", "head", "options"]
     pagination_class = None  # a handful of rows per partner
 
@@ -141,14 +141,16 @@ class EscalationUpdateSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Escalation.Status.choices, required=False)
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("tier", str, enum=SupportTier.Code.values),
-        OpenApiParameter("status", str, description="an escalation status, or `open`"),
-        OpenApiParameter("ticket", int),
-        OpenApiParameter("search", str),
-    ]
-)
+class EscalationQuery(serializers.Serializer):
+    search = serializers.CharField(required=False, max_length=100)
+    tier = serializers.ChoiceField(choices=SupportTier.Code.choices, required=False)
+    status = serializers.ChoiceField(
+        choices=[*Escalation.Status.choices, ("open", "open")], required=False, help_text="a status, or `open`"
+    )
+    ticket = serializers.IntegerField(required=False, min_value=1, source="ticket_id")
+
+
+@extend_schema(parameters=[EscalationQuery])
 class EscalationViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Escalations of the partner's tickets to Microsoft. Agents and admins record the case number and status."""
 
@@ -156,16 +158,13 @@ class EscalationViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
     serializer_class = EscalationSerializer
     read_roles = STAFF_ROLES
     write_roles = ESCALATION_WRITERS
-    filter_backends: list[Any] = []
     http_method_names = ["get", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
-        q = self.request.query_params
-        filters = selectors.EscalationFilters(
-            search=q.get("search", ""),
-            tier=q.get("tier", "") if q.get("tier") in SupportTier.Code.values else "",
-            status=q.get("status", "") if q.get("status") in (*Escalation.Status.values, "open") else "",
-            ticket_id=int(q["ticket"]) if q.get("ticket", "").isdigit() else None,
+        filters = (
+            selectors.EscalationFilters(**query_params(EscalationQuery, self.request))
+            if self.action == "list"
+            else None
         )
         return selectors.escalation_list(scope=self.scope, filters=filters)
 

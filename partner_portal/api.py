@@ -20,7 +20,8 @@ from rest_framework.views import APIView
 
 from partner_portal import selectors, services
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
-from partner_portal.models import Customer
+from partner_portal.apikit import query_params
+from partner_portal.models import CURRENCY_CHOICES, Customer, Language
 
 # Wrong credentials are throttled per address and per email: 5 failures in 5 minutes lock both out.
 TOKEN_FAILURE_LIMIT = 5
@@ -83,6 +84,14 @@ class CustomerSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
+class CustomerQuery(serializers.Serializer):
+    search = serializers.CharField(required=False, max_length=100, help_text="name, domain, billing email or tenant ID")
+    language = serializers.ChoiceField(choices=Language.choices, required=False)
+    currency = serializers.ChoiceField(choices=CURRENCY_CHOICES, required=False)
+    collections = serializers.ChoiceField(choices=["exempt", "promise"], required=False)
+
+
+@extend_schema(parameters=[CustomerQuery])
 class CustomerViewSet(
     ScopedAPIMixin,
     mixins.ListModelMixin,
@@ -98,11 +107,13 @@ class CustomerViewSet(
     serializer_class = CustomerSerializer
     write_roles = CUSTOMER_WRITERS
     http_method_names = ["get", "post", "patch", "head", "options"]
-    filterset_fields = ["language", "currency", "collections_exempt"]
-    search_fields = ["name", "domain", "billing_email"]
 
     def get_queryset(self) -> Any:
-        return selectors.customer_list(scope=self.scope)
+        if self.action != "list":
+            return selectors.customer_list(scope=self.scope)
+        return selectors.customer_list(
+            scope=self.scope, filters=selectors.CustomerFilters(**query_params(CustomerQuery, self.request))
+        )
 
     def perform_create(self, serializer: serializers.BaseSerializer[Customer]) -> None:
         try:

@@ -60,3 +60,11 @@ class ScopedCustomerField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self) -> Any:
         return selectors.customer_list(scope=self.context["view"].scope)
+
+
+def query_params(serializer_class: type[serializers.Serializer], request: Any) -> dict[str, Any]:
+    """A list endpoint's filters: the query string read by `serializer_class` (one per list, named
+    `<Thing>Query`), so a bad value answers 400 with its field instead of being ignored."""
+    form = serializer_class(data={name: request.query_params.get(name) for name in request.query_params})
+    form.is_valid(raise_exception=True)
+    return dict(form.validated_data)

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from billing.models import Invoice
 from partner_portal.access import ALL_ROLES, STAFF_MANAGERS, ScopedAPIMixin
-from partner_portal.apikit import ScopedCustomerField
+from partner_portal.apikit import ScopedCustomerField, query_params
 from partner_portal.models import User
 from tickets import selectors, services
 from tickets.models import SupportOffering, Ticket, TicketAttachment, TicketMessage
@@ -117,17 +117,17 @@ class MessageCreateSerializer(serializers.Serializer):
     files = serializers.ListField(child=serializers.FileField(), required=False, default=list)
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("search", str, description="subject, reference or customer"),
-        OpenApiParameter("view", str, enum=list(selectors.VIEWS)),
-        OpenApiParameter("status", str, enum=Ticket.Status.values),
-        OpenApiParameter("category", str, enum=Ticket.Category.values),
-        OpenApiParameter("severity", str, enum=Ticket.Severity.values),
-        OpenApiParameter("assignee", int),
-        OpenApiParameter("customer", int),
-    ]
-)
+class TicketQuery(serializers.Serializer):
+    search = serializers.CharField(required=False, max_length=100, help_text="subject, reference or customer")
+    view = serializers.ChoiceField(choices=list(selectors.VIEWS), required=False)
+    status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
+    category = serializers.ChoiceField(choices=Ticket.Category.choices, required=False)
+    severity = serializers.ChoiceField(choices=Ticket.Severity.choices, required=False)
+    assignee = serializers.IntegerField(required=False, min_value=1, source="assignee_id")
+    customer = serializers.IntegerField(required=False, min_value=1, source="customer_id")
+
+
+@extend_schema(parameters=[TicketQuery])
 class TicketViewSet(
     ScopedAPIMixin,
     mixins.ListModelMixin,
@@ -143,24 +143,10 @@ class TicketViewSet(
     serializer_class = TicketSerializer
     read_roles = ALL_ROLES
     write_roles = ALL_ROLES
-    filter_backends: list[Any] = []
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
-        q = self.request.query_params
-
-        def choice(name: str, values: list[str]) -> str:
-            return q.get(name, "") if q.get(name) in values else ""
-
-        filters = selectors.TicketFilters(
-            search=q.get("search", "")[:100],
-            view=choice("view", list(selectors.VIEWS)),
-            status=choice("status", Ticket.Status.values),
-            category=choice("category", Ticket.Category.values),
-            severity=choice("severity", Ticket.Severity.values),
-            assignee_id=int(q["assignee"]) if q.get("assignee", "").isdigit() else None,
-            customer_id=int(q["customer"]) if q.get("customer", "").isdigit() else None,
-        )
+        filters = selectors.TicketFilters(**query_params(TicketQuery, self.request)) if self.action == "list" else None
         return selectors.ticket_list(scope=self.scope, filters=filters).prefetch_related("invoices")
 
     def get_object(self) -> Ticket:

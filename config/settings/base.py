@@ -272,10 +272,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["partner_portal.access.HasMembership"],
     "DEFAULT_PAGINATION_CLASS": "partner_portal.pagination.ApiCursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
-    ],
+    # Filters are read by each list's `<Thing>Query` serializer (partner_portal.apikit.query_params),
+    # the same selectors' filters the pages use; no filter backend guesses them from model fields.
+    "DEFAULT_FILTER_BACKENDS": [],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_RATES": {"auth_token_failures": "5/min"},

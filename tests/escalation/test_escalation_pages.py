@@ -321,3 +321,9 @@ def test_anonymous_is_refused(tenant: Tenant, client) -> None:
     e = escalated(tenant.customer)
     assert client.get(f"/staff/escalation/{e.pk}/").status_code == 302
     assert client.get("/api/v1/escalations/").status_code in (401, 403)
+
+
+def test_api_refuses_an_unknown_tier_filter(tenant: Tenant, api_for) -> None:
+    escalated(tenant.customer)
+    refused = api_for(tenant.agent).get("/api/v1/escalations/?tier=gold_plus")
+    assert (refused.status_code, list(refused.json()["fields"])) == (400, ["tier"])

@@ -130,3 +130,14 @@ def test_the_openapi_schema_is_valid_and_complete(db: None, tmp_path) -> None:
     text = target.read_text()
     for path in ("/api/v1/customers/", "/api/v1/invoices/{id}/issue/", "/api/v1/payments/", "/api/v1/credit-notes/"):
         assert f"{path}:" in text
+
+
+def test_filters_are_the_pages_filters_and_a_bad_value_is_refused(tenant: Tenant, api_for) -> None:
+    CustomerFactory(partner=tenant.partner, name="Trey Research", collections_exempt=True)
+    client = api_for(tenant.agent)
+    exempt = client.get("/api/v1/customers/?collections=exempt").json()["results"]
+    assert [c["name"] for c in exempt] == ["Trey Research"]
+    refused = client.get("/api/v1/customers/?currency=EURO")
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "invalid"
+    assert list(refused.json()["fields"]) == ["currency"]

@@ -230,3 +230,12 @@ def test_a_refused_status_leaves_the_other_fields_of_the_patch_unchanged(tenant,
     assert refused.status_code == 409
     t.refresh_from_db()
     assert (t.severity, t.status) == ("C", "open")
+
+
+def test_a_bad_filter_value_is_refused_not_ignored(tenant, api_for) -> None:
+    ticket(tenant.customer)
+    client = api_for(tenant.agent)
+    assert [t["status"] for t in client.get("/api/v1/tickets/?status=new").json()["results"]] == ["new"]
+    refused = client.get("/api/v1/tickets/?status=lost&assignee=x")
+    assert refused.status_code == 400
+    assert sorted(refused.json()["fields"]) == ["assignee", "status"]
