@@ -69,7 +69,7 @@ def invoice_list(*, scope: Scope, filters: InvoiceFilters | None = None) -> Quer
         year, month = (int(x) for x in f.period.split("-"))
         qs = qs.filter(Q(issue_date__year=year, issue_date__month=month) | Q(issue_date__isnull=True, period=f.period))
     if f.overdue:
-        qs = qs.open().filter(due_date__lt=clock.today(scope.partner.time_zone))
+        qs = qs.overdue(clock.today(scope.partner.time_zone))
     return qs
 
 

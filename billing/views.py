@@ -63,10 +63,6 @@ def _csv_response(rows: Iterator[str], name: str) -> StreamingHttpResponse:
     return response
 
 
-def _is_open(invoice: Invoice) -> bool:
-    return invoice.status in Invoice.OPEN_STATUSES
-
-
 class InvoiceCsvView(ScopedViewMixin, View):
     """The invoice list as CSV, with the same filters as the page."""
 
@@ -134,9 +130,9 @@ class InvoiceDetailView(ScopedViewMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         invoice = selectors.invoice_get(scope=self.scope, pk=self.kwargs["pk"])
         can_write = self.scope.has_role(CUSTOMER_WRITERS)
-        is_open = _is_open(invoice)
+        is_open = invoice.is_open
         today = clock.today(self.scope.partner.time_zone)
-        overdue = is_open and invoice.due_date is not None and invoice.due_date < today
+        overdue = invoice.is_overdue(today)
         return super().get_context_data(
             invoice=invoice,
             lines=list(invoice.lines.all()),
@@ -306,7 +302,7 @@ class InvoiceVoidView(ScopedViewMixin, View):
             messages.error(request, _("A draft has no number to keep; delete or edit it instead of voiding."))
         elif invoice.status == Invoice.Status.VOID:
             messages.info(request, _("Invoice %(number)s is void already.") % {"number": invoice.number})
-        elif not _is_open(invoice) or invoice.amount_paid or invoice.amount_credited:
+        elif not invoice.is_open or invoice.amount_paid or invoice.amount_credited:
             messages.error(
                 request,
                 _("Invoice %(number)s has payments or credit notes; credit the rest instead of voiding.")
@@ -323,14 +319,14 @@ class CreditNoteCreateView(ScopedViewMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         invoice = selectors.invoice_get(scope=self.scope, pk=pk)
-        if not _is_open(invoice):
+        if not invoice.is_open:
             return self._not_open(request, invoice)
         form = CreditNoteForm(invoice=invoice, initial={"amount": invoice.balance})
         return render(request, self.template_name, {"invoice": invoice, "form": form})
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         invoice = selectors.invoice_get(scope=self.scope, pk=pk)
-        if not _is_open(invoice):
+        if not invoice.is_open:
             return self._not_open(request, invoice)
         form = CreditNoteForm(request.POST, invoice=invoice)
         if form.is_valid():
@@ -393,7 +389,7 @@ class PaymentCreateView(ScopedViewMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         customer, invoice = self._target(request)
-        if invoice is not None and not _is_open(invoice):
+        if invoice is not None and not invoice.is_open:
             messages.info(request, _("Invoice %(number)s is not open for payment.") % {"number": invoice})
             invoice = None
         if customer is None:
@@ -409,7 +405,7 @@ class PaymentCreateView(ScopedViewMixin, View):
         customer, invoice = self._target(request)
         if customer is None:
             return redirect("payment_create")
-        if invoice is not None and not _is_open(invoice):
+        if invoice is not None and not invoice.is_open:
             invoice = None
         form = PaymentForm(request.POST, scope=self.scope, customer=customer)
         if form.is_valid():

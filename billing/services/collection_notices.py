@@ -19,7 +19,6 @@ from billing.models import (
     ZERO,
     CollectionRun,
     CollectionStep,
-    Invoice,
     Notice,
 )
 from billing.services.collection_policy import collection_policy_get
@@ -96,7 +95,7 @@ def collection_notice_send(*, notice_id: int) -> str:
     if not _claim_notice(notice_id):
         return str(Notice.objects.filter(pk=notice_id).values_list("status", flat=True).first() or "")
     notice = Notice.objects.select_related("invoice", "customer", "partner").get(pk=notice_id)
-    if notice.invoice.status not in Invoice.OPEN_STATUSES or notice.invoice.balance <= ZERO:
+    if not notice.invoice.is_open or notice.invoice.balance <= ZERO:
         Notice.objects.filter(pk=notice.pk).update(status=Notice.Status.CANCELLED)
         return Notice.Status.CANCELLED
     try:

@@ -9,7 +9,6 @@ from django.utils.translation import gettext as _
 
 from billing.errors import CreditNoteInvalid
 from billing.models import ZERO, CreditNote, Invoice, NumberSeries
-from billing.services.invoicing import invoice_settle_status
 from billing.services.numbering import number_next
 from partner_portal import clock
 from partner_portal.audit import audit_record
@@ -21,7 +20,7 @@ from partner_portal.money import quantize
 def credit_note_issue(*, invoice: Invoice, actor: User | None, amount: Decimal, reason: str) -> CreditNote:
     """Credit part or all of an open invoice's balance, with a number from the credit-note series."""
     invoice = Invoice.objects.select_for_update().select_related("partner", "customer").get(pk=invoice.pk)
-    if invoice.status not in Invoice.OPEN_STATUSES:
+    if not invoice.is_open:
         raise CreditNoteInvalid(_("Only an issued, unpaid or partly paid invoice can be credited."))
     if quantize(amount, invoice.currency) != amount or amount <= ZERO:
         raise CreditNoteInvalid(_("Enter an amount above zero in %(currency)s.") % {"currency": invoice.currency})
@@ -40,7 +39,7 @@ def credit_note_issue(*, invoice: Invoice, actor: User | None, amount: Decimal, 
     )  # fmt: skip
     invoice.amount_credited += amount
     invoice.balance -= amount
-    invoice.status = invoice_settle_status(invoice)
+    invoice.status = invoice.settled_status()
     invoice.save(update_fields=["amount_credited", "balance", "status"])
     audit_record(
         partner=invoice.partner, customer=invoice.customer, actor=actor, action="credit_note.issued", target=note,

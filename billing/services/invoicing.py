@@ -196,12 +196,3 @@ def invoice_void(*, invoice: Invoice, actor: User | None, reason: str) -> Invoic
         data={"number": invoice.number, "reason": invoice.void_reason},
     )  # fmt: skip
     return invoice
-
-
-def invoice_settle_status(invoice: Invoice) -> str:
-    """The status that follows from an issued invoice's balance."""
-    if invoice.balance <= ZERO:
-        return Invoice.Status.PAID
-    if invoice.balance < invoice.total:
-        return Invoice.Status.PARTIALLY_PAID
-    return Invoice.Status.ISSUED

@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 
 from billing.errors import AllocationInvalid
 from billing.models import ZERO, Invoice, Payment, PaymentAllocation
-from billing.services.invoicing import invoice_settle_status
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Partner, User
 from partner_portal.money import quantize
@@ -37,7 +36,7 @@ def _allocate(*, payment: Payment, invoice: Invoice, amount: Decimal) -> None:
     PaymentAllocation.objects.create(partner_id=payment.partner_id, payment=payment, invoice=invoice, amount=amount)
     invoice.amount_paid += amount
     invoice.balance -= amount
-    invoice.status = invoice_settle_status(invoice)
+    invoice.status = invoice.settled_status()
     invoice.save(update_fields=["amount_paid", "balance", "status"])
     payment.unallocated -= amount
     payment.save(update_fields=["unallocated"])
@@ -95,7 +94,7 @@ def payment_record(
                 raise AllocationInvalid(_("An allocated invoice does not belong to this customer."))
             invoice = locked[invoice_id]
             share = _exact_money(share, customer.currency)
-            if invoice.status not in Invoice.OPEN_STATUSES:
+            if not invoice.is_open:
                 raise AllocationInvalid(_("Invoice %(number)s is not open for payment.") % {"number": invoice})
             if invoice.currency != payment.currency:
                 raise AllocationInvalid(
@@ -122,7 +121,7 @@ def payment_record(
 def customer_credit_apply(*, invoice: Invoice, actor: User | None) -> Decimal:
     """Use the customer's credit (unallocated payments, oldest first) on an open invoice.
     Returns the amount applied. Runs inside the caller's transaction, with the invoice locked."""
-    if invoice.status not in Invoice.OPEN_STATUSES:
+    if not invoice.is_open:
         return ZERO
     applied = ZERO
     credits = (

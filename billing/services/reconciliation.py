@@ -31,7 +31,15 @@ from django.utils.translation import gettext as _
 
 from billing.errors import PayableInvalid, ReconciliationInvalid
 from billing.models import ZERO, Invoice, InvoiceLine, MicrosoftPayable, ReconciliationImport, ReconciliationLine
-from billing.reconciliation import ChargeRow, FileRefused, RowError, Summary, check_file, file_kind, read_charges
+from billing.reconciliation.parsing import (
+    ChargeRow,
+    FileRefused,
+    RowError,
+    Summary,
+    check_file,
+    file_kind,
+    read_charges,
+)
 from billing.services.generation import period_bounds
 from billing.services.invoicing import LineInput, invoice_draft_create, invoice_draft_update
 from partner_portal import clock

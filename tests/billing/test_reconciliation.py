@@ -11,8 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing import reconciliation as parsing
 from billing.models import Invoice, InvoiceLine, MicrosoftPayable, ReconciliationImport, ReconciliationLine
+from billing.reconciliation import parsing
 from billing.selectors_reconciliation import (
     CustomerMargin,
     SubscriptionMargin,
