@@ -15,12 +15,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing import pdf as billing_pdf
-from billing import selectors, services
+from billing import selectors
 from billing.downloads import pdf_response
-from billing.errors import BillingError, InvoiceHasSettlements, InvoiceNotEditable
 from billing.idempotency import HEADER as IDEMPOTENCY_HEADER
 from billing.idempotency import idempotent
-from billing.models import CreditNote, Invoice, InvoiceLine, Payment
+from billing.invoicing import services
+from billing.invoicing.errors import BillingError, InvoiceHasSettlements, InvoiceNotEditable
+from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment
 from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
 

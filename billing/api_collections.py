@@ -20,8 +20,8 @@ from rest_framework.views import APIView
 
 from billing import selectors_collections as selectors
 from billing import services
-from billing.errors import CollectionPolicyInvalid
-from billing.models import CollectionPolicy, CollectionRun, CollectionStep, Notice
+from billing.collections.errors import CollectionPolicyInvalid
+from billing.collections.models import CollectionPolicy, CollectionRun, CollectionStep, Notice
 from partner_portal.access import ALL_ROLES, STAFF_MANAGERS, ScopedAPIMixin
 from partner_portal.models import STAFF_ROLES
 from partner_portal.tenancy import get_scoped_or_404

@@ -11,19 +11,19 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from billing.models import CollectionRun, Invoice
-from billing.services import (
+from billing.collections.models import CollectionRun
+from billing.invoicing.models import Invoice
+from billing.invoicing.services import (
     AllocationInput,
     LineInput,
-    collections_run,
     credit_note_issue,
-    customer_collections_hold,
     invoice_draft_create,
     invoice_issue,
     invoice_void,
-    microsoft_payable_set,
     payment_record,
 )
+from billing.reconciliation.services import microsoft_payable_set
+from billing.services import collections_run, customer_collections_hold
 from partner_portal import clock
 from partner_portal.demo import DemoCore
 from partner_portal.models import Customer, User

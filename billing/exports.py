@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from billing.models import Invoice, Payment
+from billing.invoicing.models import Invoice, Payment
 
 INVOICE_COLUMNS = [
     "number", "status", "customer", "customer_tenant_id", "currency", "issue_date", "due_date", "period",

@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import CollectionPolicy, CollectionStep
+from billing.collections.models import CollectionPolicy, CollectionStep
 from billing.selectors_collections import OverviewFilters
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

@@ -13,7 +13,7 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing.models import IdempotencyKey
+from billing.invoicing.models import IdempotencyKey
 from partner_portal.tenancy import Scope
 
 HEADER = "Idempotency-Key"

@@ -29,7 +29,7 @@ from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
-from billing.models import ZERO, CreditNote, Invoice, InvoiceLine
+from billing.invoicing.models import ZERO, CreditNote, Invoice, InvoiceLine
 from partner_portal.models import Customer, Partner
 
 STYLESHEET = "billing/pdf.css"

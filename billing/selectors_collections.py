@@ -35,15 +35,8 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext, ngettext
 
 from billing import collections_rules
-from billing.models import (
-    DEFAULT_STEPS,
-    ZERO,
-    CollectionPolicy,
-    CollectionRun,
-    CollectionStep,
-    Invoice,
-    Notice,
-)
+from billing.collections.models import DEFAULT_STEPS, CollectionPolicy, CollectionRun, CollectionStep, Notice
+from billing.invoicing.models import ZERO, Invoice
 from billing.templatetags.money import money
 from partner_portal import clock
 from partner_portal.models import Customer, Partner

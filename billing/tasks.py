@@ -8,7 +8,7 @@ from celery import shared_task
 @shared_task(acks_late=True)
 def invoices_generate_task(*, period: str | None = None) -> dict[str, int]:
     """Generate every partner's invoices for `period` (default: each partner's previous month)."""
-    from billing.services import invoices_generate, previous_period
+    from billing.invoicing.services import invoices_generate, previous_period
     from partner_portal import clock
     from partner_portal.models import Partner
 
@@ -21,7 +21,7 @@ def invoices_generate_task(*, period: str | None = None) -> dict[str, int]:
 
 @shared_task(acks_late=True)
 def invoice_pdf_export_task(*, job_id: int) -> None:
-    from billing.services.exports import invoice_pdf_export_run
+    from billing.invoicing.services.exports import invoice_pdf_export_run
 
     invoice_pdf_export_run(job_id=job_id)
 
@@ -29,7 +29,7 @@ def invoice_pdf_export_task(*, job_id: int) -> None:
 @shared_task(acks_late=True)
 def reconciliation_import_run_task(*, import_id: int) -> str:
     """Import an uploaded Partner Center reconciliation file; safe to run twice or on two workers."""
-    from billing.services import reconciliation_import_run
+    from billing.reconciliation.services import reconciliation_import_run
 
     return reconciliation_import_run(import_id=import_id).status
 

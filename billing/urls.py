@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from billing import views
 
@@ -25,14 +25,5 @@ urlpatterns = [
     path("exports/<int:pk>/", views.ExportDetailView.as_view(), name="export_detail"),
     path("exports/<int:pk>/status/", views.ExportStatusView.as_view(), name="export_status"),
     path("exports/<int:pk>/download/", views.ExportDownloadView.as_view(), name="export_download"),
-    # Partner Center reconciliation files.
-    path("reconciliation/", views.ReconciliationListView.as_view(), name="reconciliation_list"),
-    path("reconciliation/<int:pk>/", views.ReconciliationDetailView.as_view(), name="reconciliation_detail"),
-    path("reconciliation/<int:pk>/status/", views.ReconciliationStatusView.as_view(), name="reconciliation_status"),
-    path("reconciliation/<int:pk>/map/", views.ReconciliationMapView.as_view(), name="reconciliation_map"),
-    path(
-        "reconciliation/<int:pk>/bill-usage/",
-        views.ReconciliationBillUsageView.as_view(),
-        name="reconciliation_bill_usage",
-    ),
+    path("", include("billing.reconciliation.urls")),
 ]

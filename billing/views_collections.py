@@ -22,14 +22,15 @@ from django.views.generic import TemplateView
 
 from billing import selectors_collections as selectors
 from billing import services
-from billing.errors import BillingError, CollectionPolicyInvalid
+from billing.collections.errors import CollectionPolicyInvalid
+from billing.collections.models import CollectionRun
 from billing.forms_collections import (
     CollectionHoldForm,
     CollectionPolicyForm,
     CollectionsFilterForm,
     CollectionStepFormSet,
 )
-from billing.models import CollectionRun
+from billing.invoicing.errors import BillingError
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, STAFF_MANAGERS, ScopedViewMixin

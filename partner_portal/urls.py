@@ -7,7 +7,7 @@ from rest_framework.routers import DefaultRouter
 from billing import api as billing_api
 from billing import api_collections as collections_api
 from billing import downloads as billing_downloads
-from billing.api_reconciliation import ReconciliationImportViewSet
+from billing.reconciliation.api import ReconciliationImportViewSet
 from escalation import api as escalation_api
 from escalation import views as escalation_views
 from partner_portal import api, dashboards, views

@@ -16,7 +16,7 @@ def ticket_notify_task(*, event: str, ticket_id: int, message_id: int | None = N
 @shared_task(acks_late=True)
 def support_charges_bill_task(*, period: str | None = None) -> dict[str, int]:
     """Bill every partner's support time and incidents of `period` (default: each partner's previous month)."""
-    from billing.services import previous_period
+    from billing.invoicing.services import previous_period
     from partner_portal import clock
     from partner_portal.models import Partner
     from tickets.services import support_charges_bill

@@ -15,12 +15,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from billing import pdf
-from billing.models import (
-    ZERO,
-    CollectionRun,
-    CollectionStep,
-    Notice,
-)
+from billing.collections.models import CollectionRun, CollectionStep, Notice
+from billing.invoicing.models import ZERO
 from billing.services.collection_policy import collection_policy_get
 from partner_portal import clock
 from partner_portal.audit import audit_record

@@ -12,13 +12,9 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from billing.errors import CollectionHoldInvalid, CollectionPolicyInvalid
-from billing.models import (
-    DEFAULT_STEPS,
-    ZERO,
-    CollectionPolicy,
-    CollectionStep,
-)
+from billing.collections.errors import CollectionHoldInvalid, CollectionPolicyInvalid
+from billing.collections.models import DEFAULT_STEPS, CollectionPolicy, CollectionStep
+from billing.invoicing.models import ZERO
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Partner, User

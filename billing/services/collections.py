@@ -52,16 +52,9 @@ from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Va
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from billing.collections.models import CollectionPolicy, CollectionRun, CollectionStep, Notice
 from billing.collections_rules import due_step, next_step
-from billing.models import (
-    ZERO,
-    CollectionPolicy,
-    CollectionRun,
-    CollectionStep,
-    Invoice,
-    InvoiceLine,
-    Notice,
-)
+from billing.invoicing.models import ZERO, Invoice, InvoiceLine
 from billing.services.collection_notices import (
     MAX_SEND_ATTEMPTS,
     SEND_CLAIM_STALE_AFTER,

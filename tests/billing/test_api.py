@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.models import CreditNote, Invoice, Payment
+from billing.invoicing.models import CreditNote, Invoice, Payment
 from tests.conftest import Tenant
 from tests.factories.billing import draft, issued
 

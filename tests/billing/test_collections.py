@@ -9,15 +9,9 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
-from billing.models import CollectionPolicy, CollectionRun, Notice
-from billing.services import (
-    AllocationInput,
-    collection_notice_send,
-    collections_run,
-    collections_run_all,
-    credit_note_issue,
-    payment_record,
-)
+from billing.collections.models import CollectionPolicy, CollectionRun, Notice
+from billing.invoicing.services import AllocationInput, credit_note_issue, payment_record
+from billing.services import collection_notice_send, collections_run, collections_run_all
 from partner_portal import clock
 from partner_portal.models import AuditEvent
 from subscriptions.models import Subscription, SubscriptionChange

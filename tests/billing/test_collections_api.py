@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from billing.models import CollectionPolicy
+from billing.collections.models import CollectionPolicy
 from billing.services import collection_policy_get
 from partner_portal import clock
 from tests.factories.collections import DUE, invoice_due, run_on

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.db import connection, connections
 
-from billing.models import CollectionRun, Notice
+from billing.collections.models import CollectionRun, Notice
 from billing.services import collections as collections_service
 from billing.tasks import collections_run_task
 from partner_portal.celery import app as celery_app

@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
 
-from billing.models import CollectionRun, Notice
+from billing.collections.models import CollectionRun, Notice
 from partner_portal import clock
 from partner_portal.models import AuditEvent
 from tests.factories.collections import DUE, invoice_due, run_on

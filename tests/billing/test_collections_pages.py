@@ -14,14 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from billing import selectors_collections
-from billing.models import CollectionPolicy, CollectionRun, CollectionStep, Notice
-from billing.services import (
-    StepInput,
-    collection_policy_get,
-    collection_policy_update,
-    collections_run,
-    payment_record,
-)
+from billing.collections.models import CollectionPolicy, CollectionRun, CollectionStep, Notice
+from billing.invoicing.services import payment_record
+from billing.services import StepInput, collection_policy_get, collection_policy_update, collections_run
 from partner_portal import clock
 from partner_portal.models import AuditEvent, Customer
 from subscriptions.models import Subscription

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from billing.services import credit_note_issue
+from billing.invoicing.services import credit_note_issue
 from tests.conftest import Tenant
 from tests.factories.billing import draft, issued
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.services import payment_record
+from billing.invoicing.services import payment_record
 from tests.conftest import Tenant
 from tests.factories.billing import issued, line
 

@@ -16,7 +16,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import formats
 
-from billing.models import ExportJob, Invoice, MicrosoftPayable, ReconciliationImport, ReconciliationLine
+from billing.invoicing.models import ExportJob, Invoice
+from billing.invoicing.services import AllocationInput, invoice_void, payment_record
+from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport, ReconciliationLine
+from billing.reconciliation.services import microsoft_payable_set
 from billing.selectors import (
     AgingBucket,
     CurrencyAging,
@@ -25,7 +28,6 @@ from billing.selectors import (
     payments_collected,
     receivables_aging,
 )
-from billing.services import AllocationInput, invoice_void, microsoft_payable_set, payment_record
 from partner_portal import clock
 from partner_portal.tenancy import scope_for_user
 from tests.conftest import Tenant
@@ -506,7 +508,7 @@ def _subscriptions(tenant: Tenant) -> None:
 
 
 def _import(tenant: Tenant, content: bytes) -> ReconciliationImport:
-    from billing.services import reconciliation_import_create
+    from billing.reconciliation.services import reconciliation_import_create
 
     return reconciliation_import_create(
         partner=tenant.partner, actor=tenant.finance, file_name="G012345678.csv", content=content, period="2026-11"
@@ -614,7 +616,7 @@ def test_unmatched_lines_are_mapped_through_the_page(tenant: Tenant, client_for)
 def test_a_line_is_mapped_by_domain_when_customers_are_too_many_to_list(
     tenant: Tenant, client_for, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("billing.views.MAP_CUSTOMERS_LISTED", 1)
+    monkeypatch.setattr("billing.reconciliation.views.MAP_CUSTOMERS_LISTED", 1)
     imp = _import(tenant, _recon_file(tenant))
     client = client_for(tenant.finance)
     page = client.get(f"{RECONCILIATION}{imp.pk}/")

@@ -9,8 +9,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from billing.models import Invoice
-from billing.services import invoices_generate, previous_period
+from billing.invoicing.models import Invoice
+from billing.invoicing.services import invoices_generate, previous_period
 from subscriptions.models import Subscription, SubscriptionQuantityChange
 from tests.conftest import Tenant
 

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from billing.errors import InvoiceHasSettlements, InvoiceNotEditable
-from billing.models import Invoice, InvoiceLine
-from billing.services import invoice_draft_update, invoice_issue, invoice_void, line_amounts, payment_record
+from billing.invoicing.errors import InvoiceHasSettlements, InvoiceNotEditable
+from billing.invoicing.models import Invoice, InvoiceLine
+from billing.invoicing.services import invoice_draft_update, invoice_issue, invoice_void, line_amounts, payment_record
 from partner_portal.models import AuditEvent
 from tests.conftest import Tenant
 from tests.factories.billing import draft, issued, line

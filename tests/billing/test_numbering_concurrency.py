@@ -8,8 +8,8 @@ import threading
 import pytest
 from django.db import connection, connections, transaction
 
-from billing.models import Invoice
-from billing.services import invoice_issue
+from billing.invoicing.models import Invoice
+from billing.invoicing.services import invoice_issue
 from tests.conftest import make_tenant
 from tests.factories.billing import draft
 

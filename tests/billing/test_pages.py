@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from billing.models import CreditNote, Invoice, Payment, PaymentAllocation
-from billing.services import LineInput, credit_note_issue, invoice_void, payment_record
+from billing.invoicing.models import CreditNote, Invoice, Payment, PaymentAllocation
+from billing.invoicing.services import LineInput, credit_note_issue, invoice_void, payment_record
 from partner_portal import clock
 from partner_portal.models import AuditEvent
 from subscriptions.models import Subscription

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from billing.errors import AllocationInvalid, CreditNoteInvalid
-from billing.models import CreditNote, Invoice, Payment, PaymentAllocation
-from billing.services import AllocationInput, credit_note_issue, payment_record
+from billing.invoicing.errors import AllocationInvalid, CreditNoteInvalid
+from billing.invoicing.models import CreditNote, Invoice, Payment, PaymentAllocation
+from billing.invoicing.services import AllocationInput, credit_note_issue, payment_record
 from partner_portal import clock
 from partner_portal.models import AuditEvent
 from tests.conftest import Tenant

@@ -16,7 +16,8 @@ import pytest
 from django.template import Context, Template
 from django.utils import translation
 
-from billing.models import Invoice
+from billing.invoicing.models import Invoice
+from billing.invoicing.services import credit_note_issue, invoice_void, payment_record
 from billing.pdf import (
     credit_note_html,
     credit_note_pdf,
@@ -25,7 +26,6 @@ from billing.pdf import (
     invoice_pdf,
     invoice_pdf_filename,
 )
-from billing.services import credit_note_issue, invoice_void, payment_record
 from partner_portal import clock
 from tests.conftest import Tenant, require
 from tests.factories import CustomerFactory

@@ -11,9 +11,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.models import Invoice, InvoiceLine, MicrosoftPayable, ReconciliationImport, ReconciliationLine
+from billing.invoicing.models import Invoice, InvoiceLine
+from billing.invoicing.services import invoice_issue, invoice_void, invoices_generate
 from billing.reconciliation import parsing
-from billing.selectors_reconciliation import (
+from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport, ReconciliationLine
+from billing.reconciliation.selectors import (
     CustomerMargin,
     SubscriptionMargin,
     UnmatchedCustomer,
@@ -22,10 +24,7 @@ from billing.selectors_reconciliation import (
     reconciliation_unmatched_customers,
     reconciliation_unmatched_lines,
 )
-from billing.services import (
-    invoice_issue,
-    invoice_void,
-    invoices_generate,
+from billing.reconciliation.services import (
     microsoft_payable_set,
     reconciliation_import_create,
     reconciliation_import_run,
@@ -266,14 +265,14 @@ def test_unmatched_lines_are_listed_then_mapped(tenant: Tenant) -> None:
         tenant.other_customer,
         {"ms_customer_id": stranger, "customer": tenant.other_customer.pk, "lines": 2, "subscriptions": 1},
     )
-    from billing.errors import ReconciliationInvalid
+    from billing.reconciliation.errors import ReconciliationInvalid
 
     with pytest.raises(ReconciliationInvalid):  # matched already
         reconciliation_line_map(line=unmatched[0], customer=tenant.customer, actor=tenant.finance)
 
 
 def test_a_line_cannot_be_mapped_to_another_partners_customer(tenant: Tenant, other_tenant: Tenant) -> None:
-    from billing.errors import ReconciliationInvalid
+    from billing.reconciliation.errors import ReconciliationInvalid
 
     imp = _upload(tenant, csv_bytes(NEW_COMMERCE_HEADER, [nce_row(customer_id=FOURTH_COFFEE)]))
     with pytest.raises(ReconciliationInvalid):
@@ -404,7 +403,7 @@ def test_a_months_legacy_and_new_commerce_files_add_up(tenant: Tenant) -> None:
 
 
 def test_a_payable_is_entered_by_hand_and_replaced(tenant: Tenant) -> None:
-    from billing.errors import PayableInvalid
+    from billing.reconciliation.errors import PayableInvalid
 
     microsoft_payable_set(
         partner=tenant.partner, actor=tenant.admin, period="2026-10", amount=Decimal("100.005"), currency="EUR",
@@ -503,7 +502,7 @@ def test_usage_goes_on_the_generated_draft_of_the_period(tenant: Tenant) -> None
 
 
 def test_only_a_done_import_is_billed(tenant: Tenant) -> None:
-    from billing.errors import ReconciliationInvalid
+    from billing.reconciliation.errors import ReconciliationInvalid
 
     imp = _upload(tenant, b"Name\r\nx\r\n")
     with pytest.raises(ReconciliationInvalid):
@@ -608,7 +607,7 @@ def test_an_import_another_worker_runs_is_left_alone_until_it_is_stale(
 def test_a_failed_run_goes_back_to_pending_and_a_new_upload_retries_it(
     tenant: Tenant, monkeypatch, django_capture_on_commit_callbacks
 ) -> None:
-    from billing.services import reconciliation as service
+    from billing.reconciliation.services import imports as service
 
     def broken(*args, **kwargs):
         raise RuntimeError("database went away")
@@ -629,7 +628,7 @@ def test_a_failed_run_goes_back_to_pending_and_a_new_upload_retries_it(
 
 
 def test_progress_is_written_while_the_file_is_checked(tenant: Tenant, monkeypatch) -> None:
-    from billing.services import reconciliation as service
+    from billing.reconciliation.services import imports as service
 
     seen: list[tuple[str, int, int, int]] = []
     real = service._write
@@ -854,7 +853,7 @@ def test_the_list_takes_the_same_queries_for_one_import_or_many(tenant: Tenant, 
 
 
 def test_deleting_the_draft_makes_its_usage_billable_again(tenant: Tenant) -> None:
-    from billing.services import invoice_draft_delete
+    from billing.invoicing.services import invoice_draft_delete
 
     _subs(tenant)
     imp = _upload(tenant, _nce_file(tenant))

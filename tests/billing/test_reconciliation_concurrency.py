@@ -7,8 +7,13 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from billing.models import InvoiceLine, MicrosoftPayable, ReconciliationImport, ReconciliationLine
-from billing.services import reconciliation_import_run, reconciliation_import_submit, reconciliation_usage_bill
+from billing.invoicing.models import InvoiceLine
+from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport, ReconciliationLine
+from billing.reconciliation.services import (
+    reconciliation_import_run,
+    reconciliation_import_submit,
+    reconciliation_usage_bill,
+)
 from partner_portal.models import AuditEvent
 from tests.billing.test_numbering_concurrency import _in_threads
 from tests.conftest import make_tenant, require

@@ -12,9 +12,9 @@ from django.db import transaction
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
-from billing.models import ZERO, Invoice, InvoiceLine
-from billing.services import LineInput, invoice_draft_create, period_bounds
-from billing.services.support_charges import invoice_draft_lines_append
+from billing.invoicing.models import ZERO, Invoice, InvoiceLine
+from billing.invoicing.services import LineInput, invoice_draft_create, period_bounds
+from billing.invoicing.services.support_charges import invoice_draft_lines_append
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Partner, User

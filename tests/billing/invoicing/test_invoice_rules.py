@@ -11,8 +11,8 @@ from decimal import Decimal
 
 import pytest
 
-from billing.models import Invoice
-from billing.services import credit_note_issue, invoice_void, payment_record
+from billing.invoicing.models import Invoice
+from billing.invoicing.services import credit_note_issue, invoice_void, payment_record
 from tests.conftest import Tenant
 from tests.factories.billing import draft, issued, line
 

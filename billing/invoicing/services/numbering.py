@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from billing.models import NumberSeries
+from billing.invoicing.models import NumberSeries
 from partner_portal.models import Partner
 
 

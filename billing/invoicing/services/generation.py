@@ -18,8 +18,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q
 from django.utils import formats, translation
 
-from billing.models import Invoice, InvoiceLine
-from billing.services.invoicing import LineInput, invoice_draft_create, invoice_issue
+from billing.invoicing.models import Invoice, InvoiceLine
+from billing.invoicing.services.invoicing import LineInput, invoice_draft_create, invoice_issue
 from partner_portal.models import Customer, Partner, User
 from subscriptions.models import Subscription, SubscriptionQuantityChange
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
-from billing.models import ZERO, Invoice, InvoiceLine
-from billing.services.invoicing import LineInput, invoice_line_rows
+from billing.invoicing.models import ZERO, Invoice, InvoiceLine
+from billing.invoicing.services.invoicing import LineInput, invoice_line_rows
 from partner_portal.audit import audit_record
 from partner_portal.models import User
 

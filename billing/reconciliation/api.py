@@ -19,10 +19,9 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing import selectors_reconciliation as selectors
-from billing import services
-from billing.errors import BillingError
-from billing.models import MicrosoftPayable, ReconciliationImport
+from billing.invoicing.errors import BillingError
+from billing.reconciliation import selectors, services
+from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport
 from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F, Q
 
 from billing import pdf
-from billing.models import ExportJob
+from billing.invoicing.models import ExportJob
 from billing.selectors import InvoiceFilters, invoice_list
 from partner_portal import clock
 from partner_portal.audit import audit_record

@@ -7,9 +7,9 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from billing.errors import CreditNoteInvalid
-from billing.models import ZERO, CreditNote, Invoice, NumberSeries
-from billing.services.numbering import number_next
+from billing.invoicing.errors import CreditNoteInvalid
+from billing.invoicing.models import ZERO, CreditNote, Invoice, NumberSeries
+from billing.invoicing.services.numbering import number_next
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import User

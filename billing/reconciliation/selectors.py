@@ -15,7 +15,10 @@ from decimal import Decimal
 
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 
-from billing.models import ZERO, Invoice, InvoiceLine, MicrosoftPayable, ReconciliationImport, ReconciliationLine
+from billing.invoicing.models import ZERO, Invoice, InvoiceLine
+from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport, ReconciliationLine
+from partner_portal import selectors as core_selectors
+from partner_portal.models import Customer
 from partner_portal.tenancy import Scope, get_scoped_or_404
 
 
@@ -278,3 +281,81 @@ def microsoft_payables_for_imports(
     for period, currency in keys:
         match |= Q(period=period, currency=currency)
     return {(p.period, p.currency): p for p in microsoft_payables(scope=scope).filter(match)}
+
+
+@dataclass(frozen=True)
+class UsageBilling:
+    """Where the usage lines of an import stand: billed, still to bill, or waiting for a customer."""
+
+    to_bill: int  # matched, not billed yet, not zero
+    billed: int
+    unmatched: int  # no customer yet: map them first
+    invoices: list[Invoice]  # where this import's usage was billed
+
+
+def reconciliation_usage_billing(*, scope: Scope, reconciliation_import: ReconciliationImport) -> UsageBilling:
+    """Two queries: the usage lines' counts and the invoices they were billed on."""
+    if not scope.is_staff or reconciliation_import.partner_id != scope.partner.pk:
+        return UsageBilling(0, 0, 0, [])
+    lines = ReconciliationLine.objects.for_scope(scope).filter(
+        reconciliation_import=reconciliation_import, is_usage=True
+    )
+    to_bill = Q(customer__isnull=False, billed_at__isnull=True) & ~Q(subtotal=0)
+    counts = lines.aggregate(
+        to_bill=Count("pk", filter=to_bill),
+        billed=Count("pk", filter=Q(billed_at__isnull=False)),
+        unmatched=Count("pk", filter=Q(customer__isnull=True)),
+    )
+    invoices = (
+        Invoice.objects.for_scope(scope)
+        .filter(pk__in=lines.filter(billed_invoice__isnull=False).values("billed_invoice_id"))
+        .select_related("customer")
+        .order_by("customer__name", "pk")
+    )
+    return UsageBilling(
+        to_bill=counts["to_bill"], billed=counts["billed"], unmatched=counts["unmatched"], invoices=list(invoices)
+    )
+
+
+@dataclass(frozen=True)
+class MapChoices:
+    """The customers a page offers for mapping each unmatched Microsoft customer of an import."""
+
+    suggested: dict[str, list[Customer]]  # by Microsoft customer ID: names or domains that look alike
+    everyone: list[Customer]  # every customer, by name; empty when there are too many to list
+    total: int  # how many customers the partner has
+
+
+def _domain_root(domain: str) -> str:
+    """A domain's first label: "fourthcoffee" for "fourthcoffee.onmicrosoft.com" or "fourthcoffee.com"."""
+    return domain.strip().lower().split(".", 1)[0]
+
+
+def _looks_alike(customer: Customer, unmatched: UnmatchedCustomer) -> bool:
+    root = _domain_root(unmatched.customer_domain)
+    if root and len(root) >= 3 and root == _domain_root(customer.domain or ""):
+        return True
+    mine, theirs = customer.name.strip().lower(), unmatched.customer_name.strip().lower()
+    return bool(mine and theirs and (mine in theirs or theirs in mine))
+
+
+def reconciliation_map_choices(*, scope: Scope, unmatched: list[UnmatchedCustomer], limit: int = 500) -> MapChoices:
+    """Customers to offer on the mapping forms: all of them (by name) when the partner has at most
+    `limit`, and for each Microsoft customer those whose domain or name looks like its own. Two
+    queries whatever the number of unmatched customers."""
+    customers = core_selectors.customer_list(scope=scope).only("pk", "name", "domain").order_by("name", "pk")
+    everyone = list(customers[: limit + 1])
+    total = len(everyone) if len(everyone) <= limit else customers.count()
+    if len(everyone) <= limit:
+        candidates = everyone
+    else:
+        everyone = []
+        match = Q(pk__in=[])
+        for u in unmatched:
+            if len(root := _domain_root(u.customer_domain)) >= 3:
+                match |= Q(domain__istartswith=f"{root}.") | Q(domain__iexact=root)
+            if u.customer_name.strip():
+                match |= Q(name__icontains=u.customer_name.strip())
+        candidates = list(customers.filter(match)[: limit * 2])
+    suggested = {u.ms_customer_id: [c for c in candidates if _looks_alike(c, u)][:10] for u in unmatched}
+    return MapChoices(suggested=suggested, everyone=everyone, total=total)

@@ -10,8 +10,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from billing.errors import AllocationInvalid
-from billing.models import ZERO, Invoice, Payment, PaymentAllocation
+from billing.invoicing.errors import AllocationInvalid
+from billing.invoicing.models import ZERO, Invoice, Payment, PaymentAllocation
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Partner, User
 from partner_portal.money import quantize

@@ -6,13 +6,14 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from billing.errors import InvoiceHasSettlements, InvoiceNotEditable
-from billing.models import ZERO, Invoice, InvoiceLine, NumberSeries, ReconciliationLine
-from billing.services.numbering import number_next
+from billing.invoicing.errors import InvoiceHasSettlements, InvoiceNotEditable
+from billing.invoicing.models import ZERO, Invoice, InvoiceLine, NumberSeries
+from billing.invoicing.services.numbering import number_next
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Partner, User
@@ -20,6 +21,22 @@ from partner_portal.money import quantize
 from subscriptions.models import Subscription
 
 HUNDRED = Decimal(100)
+
+
+class DraftReleaser(Protocol):
+    def __call__(self, *, invoice: Invoice) -> None: ...
+
+
+# Parts above invoicing bill their records onto drafts (reconciliation usage) and must let go of them
+# when a draft is deleted. Invoicing does not import those parts (the layers contract in pyproject.toml):
+# each one registers its release here, wired in one visible place, billing.apps.BillingConfig.ready().
+_draft_releasers: list[DraftReleaser] = []
+
+
+def invoice_draft_releaser_register(release: DraftReleaser) -> None:
+    """Have `release(invoice=...)` run inside every draft deletion, before the draft is deleted."""
+    if release not in _draft_releasers:
+        _draft_releasers.append(release)
 
 
 @dataclass(frozen=True)
@@ -141,10 +158,9 @@ def invoice_draft_delete(*, invoice: Invoice, actor: User | None) -> None:
         partner=invoice.partner, customer=invoice.customer, actor=actor, action="invoice.draft_deleted", target=invoice,
         data={"total": str(invoice.total), "period": invoice.period},
     )  # fmt: skip
-    # Usage from a reconciliation file that was billed on this draft becomes billable again.
-    ReconciliationLine.objects.filter(billed_invoice=invoice).update(
-        billed_invoice=None, billed_invoice_line=None, billed_at=None
-    )
+    # What other parts billed on this draft becomes billable again (usage from reconciliation files).
+    for release in _draft_releasers:
+        release(invoice=invoice)
     invoice.delete()
 
 
@@ -166,7 +182,7 @@ def invoice_issue(*, invoice: Invoice, actor: User | None, issue_date: dt.date |
         partner=invoice.partner, customer=invoice.customer, actor=actor, action="invoice.issued", target=invoice,
         data={"number": invoice.number, "total": str(invoice.total), "due_date": invoice.due_date.isoformat()},
     )  # fmt: skip
-    from billing.services.payments import customer_credit_apply  # payments build on invoicing
+    from billing.invoicing.services.payments import customer_credit_apply  # payments build on invoicing
 
     customer_credit_apply(invoice=invoice, actor=actor)
     invoice.refresh_from_db()
