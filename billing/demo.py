@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from billing.collections.models import CollectionRun
+from billing.collections.services import collections_run, customer_collections_hold
 from billing.invoicing.models import Invoice
 from billing.invoicing.services import (
     AllocationInput,
@@ -23,7 +24,6 @@ from billing.invoicing.services import (
     payment_record,
 )
 from billing.reconciliation.services import microsoft_payable_set
-from billing.services import collections_run, customer_collections_hold
 from partner_portal import clock
 from partner_portal.demo import DemoCore
 from partner_portal.models import Customer, User

@@ -24,7 +24,8 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
-from billing import exports, selectors, selectors_collections
+from billing import exports, selectors
+from billing.collections import selectors as selectors_collections
 from billing.forms import (
     CreditNoteForm,
     InvoiceDraftForm,

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.views.generic import TemplateView
 
 from billing import selectors as billing_selectors
-from billing import selectors_collections as collections_selectors
+from billing.collections import selectors as collections_selectors
 from partner_portal import clock, selectors
 from partner_portal.access import ScopedViewMixin
 from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES

@@ -5,8 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from billing import api as billing_api
-from billing import api_collections as collections_api
 from billing import downloads as billing_downloads
+from billing.collections import api as collections_api
 from billing.reconciliation.api import ReconciliationImportViewSet
 from escalation import api as escalation_api
 from escalation import views as escalation_views
@@ -57,7 +57,7 @@ urlpatterns = [
     path("staff/escalation/", include("escalation.urls")),
     path("staff/tickets/<int:pk>/escalate/", escalation_views.TicketEscalateView.as_view(), name="ticket_escalate"),
     path("", include("tickets.urls")),  # staff/tickets/, staff/support/, my/support/, my/tickets/, documents/
-    path("staff/collections/", include("billing.urls_collections")),
+    path("staff/collections/", include("billing.collections.urls")),
     path("my/", dashboards.CustomerHomeView.as_view(), name="customer_home"),
     # Documents both staff and customer users download; scoped like every page.
     path("documents/invoices/<int:pk>.pdf", billing_downloads.InvoicePdfView.as_view(), name="invoice_pdf"),

@@ -29,6 +29,12 @@ from subscriptions.models import Subscription
 ZERO = Decimal("0.00")
 
 
+def is_past_due(due_date: dt.date | None, on: dt.date) -> bool:
+    """The date half of "overdue": a due date before `on` (on the due date itself it is due, not late).
+    Invoice.is_overdue adds "open"; collections apply it to rows already selected as open."""
+    return due_date is not None and due_date < on
+
+
 class NumberSeriesQuerySet(TenantQuerySet["NumberSeries"]):
     customer_lookup = None
 
@@ -156,7 +162,7 @@ class Invoice(models.Model):
     def is_overdue(self, on: dt.date) -> bool:
         """Open and due before `on` (InvoiceQuerySet.overdue in SQL). A draft or an invoice without a
         due date is never overdue; on its due date an invoice is due, not yet overdue."""
-        return self.is_open and self.due_date is not None and self.due_date < on
+        return self.is_open and is_past_due(self.due_date, on)
 
     def settled_status(self) -> str:
         """The status an issued invoice's balance calls for: paid when nothing is left, partially paid

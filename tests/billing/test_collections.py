@@ -10,8 +10,8 @@ import pytest
 from django.core import mail
 
 from billing.collections.models import CollectionPolicy, CollectionRun, Notice
+from billing.collections.services import collection_notice_send, collections_run, collections_run_all
 from billing.invoicing.services import AllocationInput, credit_note_issue, payment_record
-from billing.services import collection_notice_send, collections_run, collections_run_all
 from partner_portal import clock
 from partner_portal.models import AuditEvent
 from subscriptions.models import Subscription, SubscriptionChange
@@ -335,7 +335,7 @@ def test_running_ten_times_a_day_sends_each_notice_once(tenant, on_commit) -> No
 
 
 def test_a_crash_half_way_changes_nothing_and_the_next_run_does_it_all_once(tenant, monkeypatch, on_commit) -> None:
-    from billing.services import collections as collections_service
+    from billing.collections.services import run as collections_service
 
     invoice_due(tenant.customer, DUE - dt.timedelta(days=7), "100.00")
     sub = SubscriptionFactory(customer=tenant.other_customer)

@@ -9,7 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.collections.models import CollectionPolicy
-from billing.services import collection_policy_get
+from billing.collections.services import collection_policy_get
 from partner_portal import clock
 from tests.factories.collections import DUE, invoice_due, run_on
 

@@ -18,8 +18,8 @@ import pytest
 from django.db import connection, connections
 
 from billing.collections.models import CollectionRun, Notice
-from billing.services import collections as collections_service
-from billing.tasks import collections_run_task
+from billing.collections.services import run as collections_service
+from billing.collections.tasks import collections_run_task
 from partner_portal.celery import app as celery_app
 from subscriptions.models import Subscription, SubscriptionChange
 from tests.conftest import make_tenant, require

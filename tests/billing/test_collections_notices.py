@@ -172,7 +172,7 @@ def test_the_command_refuses_bad_arguments(tenant, args, message) -> None:
 
 
 def test_the_task_fans_out_one_run_per_partner(tenant, other_tenant) -> None:
-    from billing.tasks import collections_run_task
+    from billing.collections.tasks import collections_run_task
 
     invoice_due(tenant.customer, DUE, "100.00")
     collections_run_task.delay(run_date="2026-12-07")
@@ -185,7 +185,7 @@ def test_the_task_fans_out_one_run_per_partner(tenant, other_tenant) -> None:
 
 
 def test_the_suspension_notice_promises_no_automatic_reactivation_when_the_policy_does_not(tenant, on_commit) -> None:
-    from billing.services import collection_policy_get
+    from billing.collections.services import collection_policy_get
 
     policy = collection_policy_get(partner=tenant.partner)
     policy.reactivate_automatically = False

@@ -13,10 +13,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from billing import selectors_collections
+from billing.collections import selectors as selectors_collections
 from billing.collections.models import CollectionPolicy, CollectionRun, CollectionStep, Notice
+from billing.collections.services import StepInput, collection_policy_get, collection_policy_update, collections_run
 from billing.invoicing.services import payment_record
-from billing.services import StepInput, collection_policy_get, collection_policy_update, collections_run
 from partner_portal import clock
 from partner_portal.models import AuditEvent, Customer
 from subscriptions.models import Subscription
@@ -434,7 +434,7 @@ def test_the_overview_sorts(tenant: Tenant, in_collections: dict[str, Customer],
 def test_the_overview_pages_with_a_cursor(
     tenant: Tenant, in_collections: dict[str, Customer], client_for, monkeypatch
 ) -> None:
-    monkeypatch.setattr("billing.views_collections.PAGE_SIZE", 2)
+    monkeypatch.setattr("billing.collections.views.PAGE_SIZE", 2)
     client = client_for(tenant.agent)
     first = client.get(f"{OVERVIEW}?sort=name")
     assert _overview_names(first.content) == ["Exempt Ltd", "Held Ltd"]

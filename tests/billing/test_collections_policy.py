@@ -9,8 +9,13 @@ import pytest
 
 from billing.collections.errors import CollectionHoldInvalid, CollectionPolicyInvalid
 from billing.collections.models import DEFAULT_STEPS, CollectionPolicy, CollectionStep
-from billing.collections_rules import due_step, effective_offset, next_step, step_windows
-from billing.services import StepInput, collection_policy_get, collection_policy_update, customer_collections_hold
+from billing.collections.rules import due_step, effective_offset, next_step, step_windows
+from billing.collections.services import (
+    StepInput,
+    collection_policy_get,
+    collection_policy_update,
+    customer_collections_hold,
+)
 from partner_portal import clock
 from partner_portal.models import AuditEvent
 

@@ -127,7 +127,7 @@ def test_previous_period() -> None:
 
 
 def test_the_monthly_job_generates_for_every_partner(tenant: Tenant, other_tenant: Tenant) -> None:
-    from billing.tasks import invoices_generate_task
+    from billing.invoicing.tasks import invoices_generate_task
 
     subscribe(tenant)
     subscribe(other_tenant)

@@ -32,7 +32,7 @@ from billing.reconciliation.services import (
     reconciliation_line_map,
     reconciliation_usage_bill,
 )
-from billing.tasks import reconciliation_import_run_task
+from billing.reconciliation.tasks import reconciliation_import_run_task
 from partner_portal import clock
 from partner_portal.models import AuditEvent
 from partner_portal.tenancy import scope_for_user

@@ -6,9 +6,9 @@ import datetime as dt
 from decimal import Decimal
 
 from billing.collections.models import CollectionPolicy, CollectionRun, Notice
+from billing.collections.services import collection_policy_get, collections_run
 from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.services import LineInput
-from billing.services import collection_policy_get, collections_run
 from partner_portal.models import Customer
 from subscriptions.models import Subscription
 from tests.factories.billing import issued

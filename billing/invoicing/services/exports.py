@@ -26,7 +26,7 @@ PROGRESS_EVERY = 5  # invoices between progress updates: one small UPDATE each t
 @transaction.atomic
 def invoice_pdf_export_request(*, scope: Scope, filters: InvoiceFilters) -> ExportJob:
     """Queue a ZIP of the PDFs of the invoices `filters` selects, as the requester sees them."""
-    from billing.tasks import invoice_pdf_export_task  # tasks import the services
+    from billing.invoicing.tasks import invoice_pdf_export_task  # tasks import the services
 
     total = invoice_list(scope=scope, filters=filters).count()
     job = ExportJob.objects.create(

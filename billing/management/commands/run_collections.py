@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.collections.models import CollectionRun
-from billing.services import collections_run
+from billing.collections.services import collections_run
 from partner_portal import clock
 from partner_portal.models import Partner
 

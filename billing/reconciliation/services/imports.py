@@ -137,7 +137,7 @@ def reconciliation_import_create(
 
 
 def _schedule(import_id: int) -> None:
-    from billing.tasks import reconciliation_import_run_task  # tasks import services, not the reverse
+    from billing.reconciliation.tasks import reconciliation_import_run_task  # tasks import services, not the reverse
 
     transaction.on_commit(lambda: reconciliation_import_run_task.delay(import_id=import_id))
 

@@ -11,7 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from billing.collections.models import CollectionPolicy, CollectionStep
-from billing.selectors_collections import OverviewFilters
+from billing.collections.selectors import OverviewFilters
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

@@ -18,8 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing import selectors_collections as selectors
-from billing import services
+from billing.collections import selectors, services
 from billing.collections.errors import CollectionPolicyInvalid
 from billing.collections.models import CollectionPolicy, CollectionRun, CollectionStep, Notice
 from partner_portal.access import ALL_ROLES, STAFF_MANAGERS, ScopedAPIMixin

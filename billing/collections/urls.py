@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import views_collections as views
+from billing.collections import views
 
 urlpatterns = [
     path("", views.CollectionsOverviewView.as_view(), name="collections_overview"),

@@ -1,6 +1,6 @@
-"""Every write of collections (moving into billing.collections)."""
+"""Every write of collections: the policy, holds, the daily run and its notices."""
 
-from billing.services.collections import (
+from billing.collections.services.run import (
     StepInput,
     collection_notice_send,
     collection_notices_send,

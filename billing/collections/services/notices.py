@@ -16,8 +16,8 @@ from django.utils import translation
 
 from billing import pdf
 from billing.collections.models import CollectionRun, CollectionStep, Notice
+from billing.collections.services.policy import collection_policy_get
 from billing.invoicing.models import ZERO
-from billing.services.collection_policy import collection_policy_get
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Membership, Role

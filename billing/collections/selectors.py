@@ -8,15 +8,11 @@ when" follows the run's own rules (billing.collections_rules), so the page says 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
 
 from django.db.models import (
     Count,
@@ -32,12 +28,11 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
-from django.utils.translation import gettext, ngettext
 
-from billing import collections_rules
+from billing.collections import rules as collections_rules
 from billing.collections.models import DEFAULT_STEPS, CollectionPolicy, CollectionRun, CollectionStep, Notice
-from billing.invoicing.models import ZERO, Invoice
-from billing.templatetags.money import money
+from billing.collections.wording import policy_in_words
+from billing.invoicing.models import ZERO, Invoice, is_past_due
 from partner_portal import clock
 from partner_portal.models import Customer, Partner
 from partner_portal.tenancy import Scope, get_scoped_or_404
@@ -83,102 +78,6 @@ def collection_policy_read(*, partner: Partner) -> PolicyView:
         return PolicyView(policy=default, steps=[StepView(o, str(a)) for o, a in DEFAULT_STEPS])
     steps = [StepView(s.offset_days, s.action) for s in policy.steps.order_by("offset_days")]
     return PolicyView(policy=policy, steps=steps)
-
-
-def _join(parts: Sequence[str]) -> str:
-    """ "a", "a and b", "a, b and c" in the active language."""
-    if len(parts) <= 1:
-        return "".join(parts)
-    return gettext("%(items)s and %(last)s") % {"items": ", ".join(parts[:-1]), "last": parts[-1]}
-
-
-def _when(offsets: list[int]) -> list[str]:
-    """Reminder days in words, grouped: "3 days before the due date", "on the due date", "7 and 14 days after it"."""
-    before = sorted((o for o in offsets if o < 0), reverse=False)
-    after = sorted(o for o in offsets if o > 0)
-    phrases: list[str] = []
-    if before:
-        numbers = _join([str(abs(o)) for o in before])
-        phrases.append(
-            ngettext("%(days)s day before the due date", "%(days)s days before the due date", abs(before[-1])).replace(
-                "%(days)s", numbers
-            )
-        )
-    if 0 in offsets:
-        phrases.append(gettext("on the due date"))
-    if after:
-        numbers = _join([str(o) for o in after])
-        phrases.append(
-            ngettext("%(days)s day after it", "%(days)s days after it", after[-1]).replace("%(days)s", numbers)
-        )
-    return phrases
-
-
-def policy_in_words(
-    *,
-    policy: CollectionPolicy,
-    steps: Iterable[StepView],
-    credit_days: int | None,
-    currency: str,
-    extra_grace_days: int = 0,
-    exempt: bool = False,
-) -> list[str]:
-    """The policy as sentences a customer reads, in the active language, with the grace days already
-    added to the days after the due date (the days that actually apply to this customer)."""
-    grace = policy.grace_days + extra_grace_days
-    effective = [(collections_rules.effective_offset(s, grace), s.action) for s in steps]
-    sentences: list[str] = []
-    if credit_days is not None:
-        if credit_days == 0:
-            sentences.append(gettext("Invoices are due on the day they are issued."))
-        else:
-            sentences.append(
-                ngettext(
-                    "Invoices are due %(days)s day after issue.",
-                    "Invoices are due %(days)s days after issue.",
-                    credit_days,
-                )
-                % {"days": credit_days}
-            )
-    reminders = [o for o, a in effective if a == Action.REMIND]
-    finals = [o for o, a in effective if a == Action.FINAL_NOTICE]
-    suspends = [o for o, a in effective if a == Action.SUSPEND]
-    notices: list[str] = []
-    if reminders:
-        notices.append(gettext("a reminder %(when)s") % {"when": ", ".join(_when(reminders))})
-    for offset in finals:
-        notices.append(gettext("a final notice %(when)s") % {"when": ", ".join(_when([offset]))})
-    if notices:
-        sentences.append(gettext("We send %(notices)s.") % {"notices": "; ".join(notices)})
-    amount = money(policy.min_amount, currency)
-    if suspends and not exempt:
-        days = suspends[0]
-        if policy.suspend_scope == CollectionPolicy.SuspendScope.ALL:
-            text = ngettext(
-                "%(days)s day after the due date we suspend all your subscriptions if at least %(amount)s is overdue.",
-                "%(days)s days after the due date we suspend all your subscriptions if at least %(amount)s is overdue.",
-                days,
-            )
-        else:
-            text = ngettext(
-                "%(days)s day after the due date we suspend the subscriptions billed on the overdue invoice "
-                "if at least %(amount)s is overdue.",
-                "%(days)s days after the due date we suspend the subscriptions billed on the overdue invoice "
-                "if at least %(amount)s is overdue.",
-                days,
-            )
-        sentences.append(text % {"days": days, "amount": amount})
-        if policy.reactivate_automatically:
-            sentences.append(gettext("Once the overdue balance is paid, we reactivate them automatically."))
-        else:
-            sentences.append(gettext("Once the overdue balance is paid, we reactivate them on request."))
-    elif suspends and exempt:
-        sentences.append(gettext("Your subscriptions are not suspended for late payment: you receive reminders only."))
-    if policy.min_amount > 0 and (reminders or finals):
-        sentences.append(
-            gettext("No notice is sent after the due date while less than %(amount)s is overdue.") % {"amount": amount}
-        )
-    return sentences
 
 
 # ---- Next action -----------------------------------------------------------------------------------
@@ -230,7 +129,7 @@ def _next_action(
     best: NextAction | None = None
 
     def overdue_on(day: dt.date) -> Decimal:
-        return sum((i.balance for i in invoices if i.due_date < day), ZERO)
+        return sum((i.balance for i in invoices if is_past_due(i.due_date, day)), ZERO)
 
     for invoice in invoices:
         days = (start - invoice.due_date).days
@@ -272,7 +171,7 @@ def _next_suspension(
     start = max(today, held_until + dt.timedelta(days=1)) if held_until and held_until >= today else today
     days = [max(start, i.due_date + dt.timedelta(days=offset)) for i in invoices]
     for day in sorted(days):
-        if sum((i.balance for i in invoices if i.due_date < day), ZERO) >= min_amount:
+        if sum((i.balance for i in invoices if is_past_due(i.due_date, day)), ZERO) >= min_amount:
             return day
     return None
 
@@ -319,7 +218,10 @@ def collections_overview(
     policy = policy or collection_policy_read(partner=scope.partner)
     lead = max([-s.offset_days for s in policy.steps] + [0])
     open_invoices = Invoice.objects.open().filter(partner=scope.partner, customer=OuterRef("pk"), balance__gt=0)
-    overdue = open_invoices.filter(due_date__lt=today).order_by().values("customer")
+    overdue_invoices = Invoice.objects.overdue(today).filter(
+        partner=scope.partner, customer=OuterRef("pk"), balance__gt=0
+    )
+    overdue = overdue_invoices.order_by().values("customer")
     money_field: DecimalField[Decimal, Decimal] = DecimalField(max_digits=16, decimal_places=2)
     subscriptions = Subscription.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
     suspended = subscriptions.filter(_collections_suspended(statuses=[Subscription.Status.SUSPENDED]))
@@ -449,70 +351,6 @@ def collections_overview_rows(
 # ---- Keyset pagination over an annotation ------------------------------------------------------------
 
 
-@dataclass
-class AnnotatedPage:
-    items: list[Any]
-    next_cursor: str | None
-    prev_cursor: str | None
-
-    @property
-    def has_other_pages(self) -> bool:
-        return bool(self.next_cursor or self.prev_cursor)
-
-
-def _encode(value: Any, pk: int, direction: str) -> str:
-    raw = json.dumps({"v": [str(value), pk], "d": direction}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _parse(kind: str, text: str) -> Any:
-    if kind == "decimal":
-        return Decimal(text)
-    if kind == "date":
-        return dt.date.fromisoformat(text)
-    return text
-
-
-def _decode(cursor: str, kind: str) -> tuple[Any, int, str] | None:
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        (text, pk), direction = payload["v"], payload["d"]
-        if direction not in ("next", "prev"):
-            return None
-        return _parse(kind, str(text)), int(pk), direction
-    except (ValueError, KeyError, TypeError, binascii.Error, InvalidOperation):
-        return None
-
-
-def keyset_page_annotated(
-    queryset: QuerySet[Any], *, key: str, kind: str, descending: bool, cursor: str | None, size: int
-) -> AnnotatedPage:
-    """Like partner_portal.pagination.keyset_page, for a non-null annotation or field `key` of type
-    `kind` ("decimal", "date" or "text"): one query per page, whatever the page number."""
-    decoded = _decode(cursor, kind) if cursor else None
-    backwards = bool(decoded and decoded[2] == "prev")
-    desc = descending != backwards
-    qs = queryset.order_by(f"-{key}", "-pk") if desc else queryset.order_by(key, "pk")
-    if decoded:
-        value, pk, _direction = decoded
-        op = "lt" if desc else "gt"
-        qs = qs.filter(Q(**{f"{key}__{op}": value}) | Q(**{key: value, f"pk__{op}": pk}))
-    rows = list(qs[: size + 1])
-    has_more = len(rows) > size
-    rows = rows[:size]
-    if backwards:
-        rows.reverse()
-
-    def value_of(obj: Any) -> Any:
-        return getattr(obj, key)
-
-    at_start = not decoded or (backwards and not has_more)
-    at_end = (not backwards and not has_more) or not rows
-    next_cursor = _encode(value_of(rows[-1]), rows[-1].pk, "next") if rows and (backwards or not at_end) else None
-    prev_cursor = _encode(value_of(rows[0]), rows[0].pk, "prev") if rows and not at_start else None
-    return AnnotatedPage(items=rows, next_cursor=next_cursor, prev_cursor=prev_cursor)
-
-
 # ---- Runs and notices ----------------------------------------------------------------------------------
 
 
@@ -596,7 +434,7 @@ def customer_collections_status(*, scope: Scope, customer: Customer) -> Collecti
     )
     open_rows = [_OpenInvoice(i.pk, i.number, i.due_date, i.balance) for i in invoices if i.due_date]
     sent = _sent_steps([i.pk for i in invoices]) if invoices else set()
-    overdue_invoices = [i for i in invoices if i.due_date and i.due_date < today]
+    overdue_invoices = [i for i in invoices if i.is_overdue(today)]
     held = (
         customer.promise_to_pay_until
         if customer.promise_to_pay_until and customer.promise_to_pay_until >= today

@@ -53,21 +53,21 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from billing.collections.models import CollectionPolicy, CollectionRun, CollectionStep, Notice
-from billing.collections_rules import due_step, next_step
-from billing.invoicing.models import ZERO, Invoice, InvoiceLine
-from billing.services.collection_notices import (
+from billing.collections.rules import due_step, next_step
+from billing.collections.services.notices import (
     MAX_SEND_ATTEMPTS,
     SEND_CLAIM_STALE_AFTER,
     collection_notice_message,
     collection_notice_send,
     collection_notices_send,
 )
-from billing.services.collection_policy import (
+from billing.collections.services.policy import (
     StepInput,
     collection_policy_get,
     collection_policy_update,
     customer_collections_hold,
 )
+from billing.invoicing.models import ZERO, Invoice, InvoiceLine, is_past_due
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import AuditEvent, Customer, Partner, User
@@ -173,7 +173,8 @@ def _reactivate(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date
         partner=partner, suspension_source=COLLECTIONS_SOURCE, status__in=_SUSPENDED_BY_US
     )
     overdue = (
-        Invoice.objects.filter(_open_invoices(), customer_id=OuterRef("pk"), due_date__lt=run_date)
+        Invoice.objects.overdue(run_date)
+        .filter(_open_invoices(), customer_id=OuterRef("pk"))
         .values("customer_id")
         .annotate(total=Sum("balance"))
         .values("total")
@@ -271,7 +272,7 @@ def _chase(*, partner: Partner, policy: CollectionPolicy, steps: list[Collection
         to_suspend: dict[int, list[int]] = {}  # customer id -> its overdue invoice ids
         entries: dict[int, dict[str, Any]] = {}
         for customer in batch:
-            overdue_total = sum((i.balance for i in customer.invoices if i.due_date < run_date), ZERO)
+            overdue_total = sum((i.balance for i in customer.invoices if is_past_due(i.due_date, run_date)), ZERO)
             entry: dict[str, Any] = {
                 "customer_id": customer.pk, "customer": customer.name, "overdue_total": str(overdue_total),
                 "currency": customer.currency, "notices": 0, "suspended": 0, "reactivated": 0, "reason": "",
@@ -305,7 +306,7 @@ def _chase(*, partner: Partner, policy: CollectionPolicy, steps: list[Collection
                     next_action_date=run_date + dt.timedelta(days=ahead[1]) if ahead else None,
                 ))  # fmt: skip
             if suspend:
-                to_suspend[customer.pk] = [i.pk for i in customer.invoices if i.due_date < run_date]
+                to_suspend[customer.pk] = [i.pk for i in customer.invoices if is_past_due(i.due_date, run_date)]
             entries[customer.pk] = entry
         # One INSERT ... ON CONFLICT DO NOTHING for the batch: a notice made before is not made again.
         Notice.objects.bulk_create(notices, ignore_conflicts=True, batch_size=1000)
@@ -367,7 +368,7 @@ def _notices_to_send(partner: Partner) -> list[int]:
 
 
 def _dispatch(notice_ids: list[int]) -> None:
-    from billing.tasks import collection_notices_send_task  # tasks import the services
+    from billing.collections.tasks import collection_notices_send_task  # tasks import the services
 
     for start in range(0, len(notice_ids), NOTICE_TASK_CHUNK):
         collection_notices_send_task.delay(notice_ids=notice_ids[start : start + NOTICE_TASK_CHUNK])

@@ -20,16 +20,16 @@ from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
-from billing import selectors_collections as selectors
-from billing import services
+from billing.collections import selectors, services, wording
 from billing.collections.errors import CollectionPolicyInvalid
-from billing.collections.models import CollectionRun
-from billing.forms_collections import (
+from billing.collections.forms import (
     CollectionHoldForm,
     CollectionPolicyForm,
     CollectionsFilterForm,
     CollectionStepFormSet,
 )
+from billing.collections.models import CollectionRun
+from billing.collections.pagination import keyset_page_annotated
 from billing.invoicing.errors import BillingError
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
@@ -46,7 +46,7 @@ class CollectionsOverviewView(ScopedViewMixin, TemplateView):
     """Who is overdue, by how much and how long, what was sent last and what happens next."""
 
     allowed_roles = STAFF_ROLES
-    template_name = "billing/collections_overview.html"
+    template_name = "billing/collections/overview.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         form = CollectionsFilterForm(self.request.GET or None)
@@ -57,7 +57,7 @@ class CollectionsOverviewView(ScopedViewMixin, TemplateView):
         kind = {"sort_overdue": "decimal", "sort_oldest_due": "date"}.get(key, "text")
         policy = selectors.collection_policy_read(partner=self.scope.partner)
         qs = selectors.collections_overview(scope=self.scope, filters=filters, policy=policy)
-        page = selectors.keyset_page_annotated(
+        page = keyset_page_annotated(
             qs, key=key, kind=kind, descending=descending, cursor=self.request.GET.get("cursor"), size=PAGE_SIZE
         )
         return super().get_context_data(
@@ -85,7 +85,7 @@ class CollectionPolicyView(ScopedViewMixin, View):
     """The partner's policy. Every staff role reads it; partner admins change it."""
 
     allowed_roles = STAFF_ROLES
-    template_name = "billing/collections_policy.html"
+    template_name = "billing/collections/policy.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
         view = selectors.collection_policy_read(partner=self.scope.partner)
@@ -156,7 +156,7 @@ class CollectionPolicyView(ScopedViewMixin, View):
             "step_errors": getattr(formset, "step_errors", []),
             "policy": view.policy,
             "can_edit": can_edit,
-            "sentences": selectors.policy_in_words(
+            "sentences": wording.policy_in_words(
                 policy=view.policy, steps=view.steps, credit_days=None, currency=partner.default_currency
             ),
             "currency": partner.default_currency,
@@ -166,7 +166,7 @@ class CollectionPolicyView(ScopedViewMixin, View):
 
 class CollectionRunListView(ScopedViewMixin, TemplateView):
     allowed_roles = STAFF_ROLES
-    template_name = "billing/collections_run_list.html"
+    template_name = "billing/collections/run_list.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         runs = selectors.collection_run_list(scope=self.scope)
@@ -195,7 +195,7 @@ class CollectionRunDetailView(ScopedViewMixin, TemplateView):
     """What one run did: its counts, the outcome per customer, its errors and the notices it made."""
 
     allowed_roles = STAFF_ROLES
-    template_name = "billing/collections_run_detail.html"
+    template_name = "billing/collections/run_detail.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         run = selectors.collection_run_get(scope=self.scope, pk=self.kwargs["pk"])
@@ -249,7 +249,7 @@ class CustomerCollectionsHoldView(ScopedViewMixin, View):
     """Hold a customer out of collections until a day (a promise to pay), with a reason; audited."""
 
     allowed_roles = CUSTOMER_WRITERS
-    template_name = "billing/collections_hold.html"
+    template_name = "billing/collections/hold.html"
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         customer = core_selectors.customer_get(scope=self.scope, pk=pk)
