@@ -7,6 +7,8 @@ class BillingConfig(AppConfig):
     billing.models."""
 
     name = "billing"
+    # Seeded by `manage.py seed_demo`: invoices, payments, collections and payables, so it composes the parts.
+    demo_module = "billing.finance.demo"
 
     def ready(self) -> None:
         # Wiring across the parts that the layers do not allow as imports: invoicing calls back into

@@ -1,4 +1,4 @@
-"""API v1: the collections policy, the notices sent and the daily runs (DESIGN.md §10).
+"""API v1: the collections policy, the notices sent and the daily runs (docs/architecture.md).
 
 - `collections/policy/`: GET (staff), PUT (partner admins): ordered steps {offset_days, action},
   min_amount, grace_days, suspend_scope, reactivate_automatically. Errors are JSON per field.

@@ -9,13 +9,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
-from billing.invoicing.models import ExportJob
-from billing.reconciliation.models import ReconciliationImport
 from partner_portal import clock
 from partner_portal.pagination import keyset_page, query_without
 
+# A job row run by a worker: an ExportJob here, a ReconciliationImport in billing.reconciliation (which
+# builds on invoicing, so these helpers name neither). It has status (with its Status choices),
+# created_at, started_at, finished_at, percent and get_status_display().
+Job = Any
+
+JOBS_PAGE_SIZE = 25  # jobs listed on one page
 # A job still waiting this long after it was requested probably has no worker to run it.
-JOBS_PAGE_SIZE = 25
 WAITING_HINT_AFTER = dt.timedelta(seconds=20)
 
 
@@ -24,7 +27,7 @@ def no_store(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def progress_context(job: ExportJob | ReconciliationImport) -> dict[str, Any]:
+def progress_context(job: Job) -> dict[str, Any]:
     """What the page of a job run by a worker shows of its progress: whether it still runs, whether it
     has waited long enough to suggest no worker is there, and how long it took."""
     return {
@@ -34,9 +37,7 @@ def progress_context(job: ExportJob | ReconciliationImport) -> dict[str, Any]:
     }
 
 
-def progress_response(
-    job: ExportJob | ReconciliationImport, *, done: int, total: int, download_url: str | None
-) -> HttpResponse:
+def progress_response(job: Job, *, done: int, total: int, download_url: str | None) -> HttpResponse:
     """The progress of a job as JSON, for the page's progress bar (polled, so never cached)."""
     return no_store(
         JsonResponse(

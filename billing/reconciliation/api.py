@@ -1,4 +1,4 @@
-"""API v1: Partner Center reconciliation imports and the Microsoft payable they produce (DESIGN.md §10).
+"""API v1: Partner Center reconciliation imports and the Microsoft payable they produce (docs/architecture.md).
 
 `reconciliation-imports/`: GET the partner's imports, POST a file (multipart `file`, optional `period`
 YYYY-MM). Partner admins and finance only. Thin: validate, call one service or selector, serialize.

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from billing.forms import MONTH_INPUT, clean_period
+from billing.invoicing.forms import MONTH_INPUT, clean_period
 from partner_portal import selectors as core_selectors
 from partner_portal.models import Customer
 from partner_portal.tenancy import Scope

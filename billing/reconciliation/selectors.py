@@ -359,3 +359,8 @@ def reconciliation_map_choices(*, scope: Scope, unmatched: list[UnmatchedCustome
         candidates = list(customers.filter(match)[: limit * 2])
     suggested = {u.ms_customer_id: [c for c in candidates if _looks_alike(c, u)][:10] for u in unmatched}
     return MapChoices(suggested=suggested, everyone=everyone, total=total)
+
+
+def microsoft_payable_get(*, scope: Scope, pk: int | str) -> MicrosoftPayable:
+    """One payable of the scope's partner (staff only); a foreign or missing one is 404."""
+    return get_scoped_or_404(microsoft_payables(scope=scope), scope, pk=pk)

@@ -9,8 +9,8 @@ import zipfile
 import pytest
 
 from billing.invoicing.models import ExportJob
+from billing.invoicing.selectors import InvoiceFilters
 from billing.invoicing.services import invoice_pdf_export_request, invoice_pdf_export_run
-from billing.selectors import InvoiceFilters
 from partner_portal import clock
 from partner_portal.tenancy import scope_for_user
 from tests.conftest import Tenant

@@ -16,11 +16,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import formats
 
-from billing.invoicing.models import ExportJob, Invoice
-from billing.invoicing.services import AllocationInput, invoice_void, payment_record
-from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport, ReconciliationLine
-from billing.reconciliation.services import microsoft_payable_set
-from billing.selectors import (
+from billing.finance.selectors import (
     AgingBucket,
     CurrencyAging,
     CurrencyCollected,
@@ -28,6 +24,10 @@ from billing.selectors import (
     payments_collected,
     receivables_aging,
 )
+from billing.invoicing.models import ExportJob, Invoice
+from billing.invoicing.services import AllocationInput, invoice_void, payment_record
+from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport, ReconciliationLine
+from billing.reconciliation.services import microsoft_payable_set
 from partner_portal import clock
 from partner_portal.tenancy import scope_for_user
 from tests.conftest import Tenant

@@ -17,8 +17,7 @@ from django.template import Context, Template
 from django.utils import translation
 
 from billing.invoicing.models import Invoice
-from billing.invoicing.services import credit_note_issue, invoice_void, payment_record
-from billing.pdf import (
+from billing.invoicing.pdf import (
     credit_note_html,
     credit_note_pdf,
     credit_note_pdf_filename,
@@ -26,6 +25,7 @@ from billing.pdf import (
     invoice_pdf,
     invoice_pdf_filename,
 )
+from billing.invoicing.services import credit_note_issue, invoice_void, payment_record
 from partner_portal import clock
 from tests.conftest import Tenant, require
 from tests.factories import CustomerFactory
@@ -238,7 +238,7 @@ def test_money_filters_format_decimals_in_the_active_language(language: str, tem
 
 
 def test_the_renderer_fetches_no_url_even_if_a_template_asks(caplog: pytest.LogCaptureFixture) -> None:
-    from billing.pdf import _pdf  # the guard itself: a template slip must not reach the network or disk
+    from billing.invoicing.pdf import _pdf  # the guard itself: a template slip must not reach the network or disk
 
     pdf = _pdf('<p>x<img src="https://example.invalid/logo.png"><img src="file:///etc/hostname"></p>')
 

@@ -14,9 +14,9 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from billing import pdf
 from billing.collections.models import CollectionRun, CollectionStep, Notice
 from billing.collections.services.policy import collection_policy_get
+from billing.invoicing import pdf
 from billing.invoicing.models import ZERO
 from partner_portal import clock
 from partner_portal.audit import audit_record

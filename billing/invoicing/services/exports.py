@@ -11,9 +11,9 @@ from django.core.files import File
 from django.db import transaction
 from django.db.models import F, Q
 
-from billing import pdf
+from billing.invoicing import pdf
 from billing.invoicing.models import ExportJob
-from billing.selectors import InvoiceFilters, invoice_list
+from billing.invoicing.selectors import InvoiceFilters, invoice_list
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.tenancy import Scope, scope_for_user

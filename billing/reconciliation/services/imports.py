@@ -1,4 +1,4 @@
-"""Partner Center reconciliation imports and what the partner owes Microsoft (DESIGN.md §4, §6).
+"""Partner Center reconciliation imports and what the partner owes Microsoft (docs/architecture.md).
 
 An import goes pending → running → done or refused, once: the same file (by SHA-256) uploaded again
 is the same import, and a run claims the import with a compare-and-set, so two workers, a retry or a

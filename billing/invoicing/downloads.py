@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views import View
 
-from billing import pdf, selectors
+from billing.invoicing import pdf, selectors
 from partner_portal.access import ScopedViewMixin
 
 

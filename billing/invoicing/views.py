@@ -8,44 +8,34 @@ decides which buttons to offer, and shows a refused rule's message as a form err
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.http.response import HttpResponseBase
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
-from billing import exports, selectors
-from billing.collections import selectors as selectors_collections
-from billing.forms import (
+from billing.invoicing import exports, selectors, services
+from billing.invoicing.errors import BillingError
+from billing.invoicing.export_views import export_filter_fields
+from billing.invoicing.forms import (
     CreditNoteForm,
     InvoiceDraftForm,
     InvoiceFilterForm,
     InvoiceLineFormSet,
     InvoiceVoidForm,
-    MicrosoftPayableForm,
     PaymentCustomerForm,
     PaymentFilterForm,
     PaymentForm,
     formset_lines,
     line_initial,
 )
-from billing.invoicing import services
-from billing.invoicing.errors import BillingError
-from billing.invoicing.models import ZERO, ExportJob, Invoice
-from billing.invoicing.progress import newest_first_context, progress_context, progress_response
-from billing.reconciliation import selectors as selectors_reconciliation
-from billing.reconciliation import services as reconciliation_services
-from billing.templatetags.money import money
+from billing.invoicing.models import Invoice
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, ScopedViewMixin
@@ -53,7 +43,6 @@ from partner_portal.models import STAFF_ROLES, Customer
 from partner_portal.pagination import keyset_page, query_without
 
 PAGE_SIZE = 25
-PANEL_ROWS = 10  # rows of each list on a customer's billing page
 LINES_PREFIX = "lines"
 
 
@@ -475,278 +464,10 @@ class PaymentCreateView(ScopedViewMixin, View):
 # ---- A customer's billing account ----------------------------------------------------------------
 
 
-class CustomerBillingView(ScopedViewMixin, TemplateView):
-    """One customer's account: what it owes and has paid, its latest invoices, payments and credit notes."""
-
-    allowed_roles = STAFF_ROLES
-    template_name = "billing/customer_billing.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        customer = core_selectors.customer_get(scope=self.scope, pk=self.kwargs["pk"])
-        invoices = selectors.invoice_list(scope=self.scope, filters=selectors.InvoiceFilters(customer_id=customer.pk))
-        payments = selectors.payment_list(scope=self.scope, customer_id=customer.pk)
-        credit_notes = selectors.credit_note_list(scope=self.scope, customer_id=customer.pk)
-        return super().get_context_data(
-            customer=customer,
-            account=selectors.customer_account(scope=self.scope, customer=customer),
-            invoices=list(invoices.order_by("-created_at", "-pk")[:PANEL_ROWS]),
-            invoice_count=invoices.count(),
-            payments=list(payments.order_by("-received_on", "-pk")[:PANEL_ROWS]),
-            payment_count=payments.count(),
-            credit_notes=list(credit_notes[:PANEL_ROWS]),
-            collections=selectors_collections.customer_collections_status(scope=self.scope, customer=customer),
-            notices=list(selectors_collections.notice_list(scope=self.scope, customer_id=customer.pk)[:PANEL_ROWS]),
-            invoices_url=f"{reverse('invoice_list')}?{urlencode({'customer': customer.pk})}",
-            payments_url=f"{reverse('payment_list')}?{urlencode({'customer': customer.pk})}",
-            today=clock.today(self.scope.partner.time_zone),
-            can_write=self.scope.has_role(CUSTOMER_WRITERS),
-            **kwargs,
-        )
-
-
 # ---- Finance dashboard ---------------------------------------------------------------------------
-
-AGING_LABELS: dict[str, Any] = {
-    "current": gettext_lazy("Not yet due"),
-    "1_30": gettext_lazy("1–30 days overdue"),
-    "31_60": gettext_lazy("31–60 days overdue"),
-    "61_90": gettext_lazy("61–90 days overdue"),
-    "90_plus": gettext_lazy("Over 90 days overdue"),
-}
-RECENT_ROWS = 5  # imports and exports listed on the finance dashboard
-MIN_BAR = Decimal("0.8")  # % of the chart's width: an amount that is not zero always shows a sliver
-
-
-def _percent_of(amount: Decimal, whole: Decimal) -> Decimal:
-    return (amount * 100 / whole).quantize(Decimal("0.1")) if whole > 0 else Decimal(0)
-
-
-def aging_chart(aging: selectors.CurrencyAging) -> dict[str, Any]:
-    """One currency's buckets as bars: widths relative to the largest bucket, as CSS percentages
-    written with a '.' whatever the language (a string, so templates do not localise it)."""
-    largest = max((b.amount for b in aging.buckets), default=ZERO)
-    bars = []
-    for bucket in aging.buckets:
-        width = _percent_of(max(bucket.amount, ZERO), largest)
-        if bucket.amount > 0:
-            width = max(width, MIN_BAR)
-        bars.append(
-            {
-                "key": bucket.key,
-                "label": AGING_LABELS[bucket.key],
-                "amount": bucket.amount,
-                "invoices": bucket.invoices,
-                "width": f"{width:.1f}",
-                "share": _percent_of(bucket.amount, aging.total),
-            }
-        )
-    return {"currency": aging.currency, "total": aging.total, "overdue": aging.overdue, "bars": bars}
-
-
-class FinanceDashboardView(ScopedViewMixin, TemplateView):
-    """Receivables by age, what came in, what is due to Microsoft and whether it is covered."""
-
-    allowed_roles = CUSTOMER_WRITERS
-    template_name = "billing/finance_dashboard.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        aging = selectors.receivables_aging(scope=self.scope)
-        collected = selectors.payments_collected(scope=self.scope)
-        return super().get_context_data(
-            aging=aging,
-            charts=[aging_chart(a) for a in aging],
-            bucket_rows=[
-                {"label": AGING_LABELS[key], "key": key, "amounts": [(a.currency, a.amount(key)) for a in aging]}
-                for key, _first, _last in selectors.AGING_BUCKETS
-            ],
-            collected=collected,
-            last_month_end=collected.month_start - dt.timedelta(days=1),
-            outlook=selectors.microsoft_payables_outlook(scope=self.scope, collected=collected),
-            imports=list(selectors_reconciliation.reconciliation_import_list(scope=self.scope)[:RECENT_ROWS]),
-            exports=list(selectors.export_job_list(scope=self.scope)[:RECENT_ROWS]),
-            today=collected.today,
-            **kwargs,
-        )
-
-
-class MicrosoftPayableFormView(ScopedViewMixin, View):
-    """Record what is due to Microsoft for a period by hand (`pk` absent), or change one (`pk`)."""
-
-    allowed_roles = CUSTOMER_WRITERS
-    template_name = "billing/payable_form.html"
-
-    def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
-        payable = selectors.microsoft_payable_get(scope=self.scope, pk=pk) if pk is not None else None
-        if payable is not None:
-            initial = {
-                "period": payable.period,
-                "currency": payable.currency,
-                "amount": payable.amount,
-                "due_date": payable.due_date,
-                "notes": payable.notes,
-            }
-        else:
-            period = services.previous_period(clock.today(self.scope.partner.time_zone))
-            initial = {
-                "period": period,
-                "currency": self.scope.partner.default_currency,
-                "due_date": reconciliation_services.payable_default_due_date(period),
-            }
-        form = MicrosoftPayableForm(initial=initial, editing=payable is not None)
-        return self._render(request, form, payable)
-
-    def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
-        payable = selectors.microsoft_payable_get(scope=self.scope, pk=pk) if pk is not None else None
-        initial = {"period": payable.period, "currency": payable.currency} if payable is not None else {}
-        form = MicrosoftPayableForm(request.POST, initial=initial, editing=payable is not None)
-        if form.is_valid():
-            data = form.cleaned_data
-            previous = (
-                payable
-                or selectors_reconciliation.microsoft_payables(scope=self.scope)
-                .filter(period=data["period"], currency=data["currency"])
-                .first()
-            )
-            try:
-                saved = reconciliation_services.microsoft_payable_set(
-                    partner=self.scope.partner, actor=self.scope.user, period=data["period"], amount=data["amount"],
-                    currency=data["currency"], due_date=data["due_date"], notes=data["notes"].strip(),
-                )  # fmt: skip
-            except BillingError as exc:
-                form.add_error(None, str(exc))
-            else:
-                values = {"period": saved.period, "amount": money(saved.amount, saved.currency)}
-                if previous is not None and previous.amount != saved.amount:
-                    values["previous"] = money(previous.amount, previous.currency)
-                    text = _("Due to Microsoft for %(period)s: %(amount)s (was %(previous)s).")
-                else:
-                    text = _("Due to Microsoft for %(period)s: %(amount)s.")
-                messages.success(request, text % values)
-                return redirect(f"{reverse('finance_dashboard')}#payables")
-        return self._render(request, form, payable, status=400)
-
-    def _render(
-        self, request: HttpRequest, form: MicrosoftPayableForm, payable: Any, status: int = 200
-    ) -> HttpResponse:
-        return render(request, self.template_name, {"form": form, "payable": payable}, status=status)
 
 
 # ---- Bulk PDF export -------------------------------------------------------------------------------
-
-EXPORT_FILTER_FIELDS = ("q", "status", "customer", "period", "overdue")
-
-
-def export_filter_fields(request: HttpRequest) -> list[tuple[str, str]]:
-    """The invoice list's filters from its query string, as hidden fields of the export form."""
-    return [(name, value) for name in EXPORT_FILTER_FIELDS for value in request.GET.getlist(name)]
-
-
-class ExportListView(ScopedViewMixin, View):
-    """GET: the partner's recent bulk exports and a form to start one. POST: start an export of the
-    invoices the posted filters select (the invoice list posts its own), then show its progress."""
-
-    allowed_roles = CUSTOMER_WRITERS
-    template_name = "billing/export_list.html"
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        return self._render(request, InvoiceFilterForm(scope=self.scope))
-
-    def post(self, request: HttpRequest) -> HttpResponse:
-        form = InvoiceFilterForm(request.POST, scope=self.scope)
-        if not form.is_valid():
-            return self._render(request, form, status=400)
-        filters = form.filters()
-        if not selectors.invoice_list(scope=self.scope, filters=filters).exists():
-            messages.error(request, _("No invoice matches these filters: there is nothing to export."))
-            return self._render(request, form, status=400)
-        job = services.invoice_pdf_export_request(scope=self.scope, filters=filters)
-        return redirect("export_detail", pk=job.pk)
-
-    def _render(self, request: HttpRequest, form: InvoiceFilterForm, status: int = 200) -> HttpResponse:
-        context = {"form": form, **newest_first_context(request, selectors.export_job_list(scope=self.scope))}
-        return render(request, self.template_name, context, status=status)
-
-
-def _export_filters_summary(scope: Any, filters: dict[str, Any]) -> list[tuple[str, str]]:
-    """What an export selected, in words: [(label, value)]; empty for every invoice."""
-    rows: list[tuple[str, str]] = []
-    if filters.get("search"):
-        rows.append((_("Search"), str(filters["search"])))
-    if filters.get("status"):
-        rows.append((_("Status"), str(dict(Invoice.Status.choices).get(filters["status"], filters["status"]))))
-    if filters.get("customer_id"):
-        customer = core_selectors.customer_list(scope=scope).filter(pk=filters["customer_id"]).first()
-        rows.append((_("Customer"), customer.name if customer is not None else "—"))
-    if filters.get("period"):
-        rows.append((_("Period"), str(filters["period"])))
-    if filters.get("overdue"):
-        rows.append((_("Overdue only"), _("Yes")))
-    return rows
-
-
-def _export_form_fields(filters: dict[str, Any]) -> list[tuple[str, str]]:
-    """An export's filters as the fields of the form that starts one: "Try again" posts them."""
-    fields = [("q", filters.get("search") or ""), ("status", filters.get("status") or "")]
-    fields += [("customer", str(filters.get("customer_id") or "")), ("period", filters.get("period") or "")]
-    if filters.get("overdue"):
-        fields.append(("overdue", "on"))
-    return [(name, value) for name, value in fields if value]
-
-
-class ExportDetailView(ScopedViewMixin, TemplateView):
-    """One export: its progress while a worker builds it (the page polls `export_status`; without
-    script it refreshes itself), then the download."""
-
-    allowed_roles = CUSTOMER_WRITERS
-    template_name = "billing/export_detail.html"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        job = selectors.export_job_get(scope=self.scope, pk=self.kwargs["pk"])
-        return super().get_context_data(
-            job=job,
-            filters=_export_filters_summary(self.scope, job.filters or {}),
-            retry_fields=_export_form_fields(job.filters or {}),
-            download_url=_export_download_url(job),
-            **progress_context(job),
-            **kwargs,
-        )
-
-
-def _export_download_url(job: ExportJob) -> str | None:
-    return reverse("export_download", args=[job.pk]) if job.status == ExportJob.Status.DONE and job.file else None
-
-
-class ExportStatusView(ScopedViewMixin, View):
-    """The progress of an export as JSON, for the page's progress bar."""
-
-    allowed_roles = CUSTOMER_WRITERS
-
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        job = selectors.export_job_get(scope=self.scope, pk=pk)
-        return progress_response(job, done=job.done, total=job.total, download_url=_export_download_url(job))
-
-
-class ExportDownloadView(ScopedViewMixin, View):
-    """The finished ZIP, streamed from storage. Another partner's export, or one not finished, is 404."""
-
-    allowed_roles = CUSTOMER_WRITERS
-
-    def get(self, request: HttpRequest, pk: int) -> HttpResponseBase:
-        job = selectors.export_job_get(scope=self.scope, pk=pk)
-        if _export_download_url(job) is None:
-            raise Http404
-        try:
-            handle = job.file.open("rb")
-        except FileNotFoundError as exc:
-            raise Http404 from exc
-        response = FileResponse(
-            handle,
-            as_attachment=True,
-            filename=f"invoices-{job.created_at:%Y-%m-%d}-{job.pk}.zip",
-            content_type="application/zip",
-        )
-        response["Cache-Control"] = "private, no-store"
-        return response
 
 
 # ---- Reconciliation imports ----------------------------------------------------------------------

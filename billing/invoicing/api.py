@@ -1,4 +1,4 @@
-"""API v1 of billing (DESIGN.md §10): invoices, payments, credit notes. Thin: validate, call, serialize."""
+"""API v1 of billing (docs/architecture.md): invoices, payments, credit notes. Thin: validate, call, serialize."""
 
 from __future__ import annotations
 
@@ -14,13 +14,12 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from billing import pdf as billing_pdf
-from billing import selectors
-from billing.downloads import pdf_response
-from billing.idempotency import HEADER as IDEMPOTENCY_HEADER
-from billing.idempotency import idempotent
-from billing.invoicing import services
+from billing.invoicing import pdf as billing_pdf
+from billing.invoicing import selectors, services
+from billing.invoicing.downloads import pdf_response
 from billing.invoicing.errors import BillingError, InvoiceHasSettlements, InvoiceNotEditable
+from billing.invoicing.idempotency import HEADER as IDEMPOTENCY_HEADER
+from billing.invoicing.idempotency import idempotent
 from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment
 from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin

@@ -1,4 +1,4 @@
-"""Demo invoices in every state (DESIGN.md §11), dated relative to today so "overdue" stays true.
+"""Demo invoices in every state (docs/architecture.md), dated relative to today so "overdue" stays true.
 
 Everything goes through the billing services, so numbers, totals and the audit trail are real.
 Idempotent: a customer that already has invoices is left alone.
