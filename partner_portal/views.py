@@ -28,7 +28,7 @@ from partner_portal.forms import (
     StaffInvitationForm,
 )
 from partner_portal.models import STAFF_ROLES, User
-from partner_portal.pagination import keyset_page
+from partner_portal.pagination import keyset_page, query_without
 from partner_portal.tenancy import Scope, request_scope
 
 CUSTOMER_PAGE_SIZE = 25
@@ -75,6 +75,7 @@ class CustomerListView(ScopedViewMixin, TemplateView):
             total=qs.count(),
             sort=sort,
             query=query.urlencode(),
+            sort_query=query_without(self.request, "cursor", "sort"),
             can_create=self.scope.has_role(CUSTOMER_WRITERS),
             **kwargs,
         )

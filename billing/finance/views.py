@@ -37,7 +37,7 @@ class CustomerBillingView(ScopedViewMixin, TemplateView):
     """One customer's account: what it owes and has paid, its latest invoices, payments and credit notes."""
 
     allowed_roles = STAFF_ROLES
-    template_name = "billing/customer_billing.html"
+    template_name = "billing/finance/customer_billing.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         customer = core_selectors.customer_get(scope=self.scope, pk=self.kwargs["pk"])
@@ -107,7 +107,7 @@ class FinanceDashboardView(ScopedViewMixin, TemplateView):
     """Receivables by age, what came in, what is due to Microsoft and whether it is covered."""
 
     allowed_roles = CUSTOMER_WRITERS
-    template_name = "billing/finance_dashboard.html"
+    template_name = "billing/finance/dashboard.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         aging = finance_selectors.receivables_aging(scope=self.scope)
@@ -133,7 +133,7 @@ class MicrosoftPayableFormView(ScopedViewMixin, View):
     """Record what is due to Microsoft for a period by hand (`pk` absent), or change one (`pk`)."""
 
     allowed_roles = CUSTOMER_WRITERS
-    template_name = "billing/payable_form.html"
+    template_name = "billing/finance/payable_form.html"
 
     def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
         payable = selectors_reconciliation.microsoft_payable_get(scope=self.scope, pk=pk) if pk is not None else None

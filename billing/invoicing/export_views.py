@@ -35,7 +35,7 @@ class ExportListView(ScopedViewMixin, View):
     invoices the posted filters select (the invoice list posts its own), then show its progress."""
 
     allowed_roles = CUSTOMER_WRITERS
-    template_name = "billing/export_list.html"
+    template_name = "billing/invoicing/export_list.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self._render(request, InvoiceFilterForm(scope=self.scope))
@@ -87,7 +87,7 @@ class ExportDetailView(ScopedViewMixin, TemplateView):
     script it refreshes itself), then the download."""
 
     allowed_roles = CUSTOMER_WRITERS
-    template_name = "billing/export_detail.html"
+    template_name = "billing/invoicing/export_detail.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         job = selectors.export_job_get(scope=self.scope, pk=self.kwargs["pk"])

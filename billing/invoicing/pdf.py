@@ -71,7 +71,7 @@ def invoice_html(*, invoice: Invoice) -> str:
         # How to pay is shown only while something is payable: not on drafts, paid or void invoices.
         "open_statuses": Invoice.OPEN_STATUSES,
     }
-    return _render("billing/pdf/invoice.html", partner=invoice.partner, customer=invoice.customer, context=context)
+    return _render("billing/invoicing/pdf/invoice.html", partner=invoice.partner, customer=invoice.customer, context=context)
 
 
 def invoice_pdf(*, invoice: Invoice) -> bytes:
@@ -97,7 +97,7 @@ def credit_note_html(*, credit_note: CreditNote) -> str:
         "created_at": credit_note.created_at,
     }
     return _render(
-        "billing/pdf/credit_note.html", partner=credit_note.partner, customer=credit_note.customer, context=context
+        "billing/invoicing/pdf/credit_note.html", partner=credit_note.partner, customer=credit_note.customer, context=context
     )
 
 

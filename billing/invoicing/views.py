@@ -84,7 +84,7 @@ class PaymentCsvView(ScopedViewMixin, View):
 
 class InvoiceListView(ScopedViewMixin, TemplateView):
     allowed_roles = STAFF_ROLES
-    template_name = "billing/invoice_list.html"
+    template_name = "billing/invoicing/invoice_list.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         form = InvoiceFilterForm(self.request.GET or None, scope=self.scope)
@@ -114,7 +114,7 @@ class InvoiceListView(ScopedViewMixin, TemplateView):
 
 class InvoiceDetailView(ScopedViewMixin, TemplateView):
     allowed_roles = STAFF_ROLES
-    template_name = "billing/invoice_detail.html"
+    template_name = "billing/invoicing/invoice_detail.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         invoice = selectors.invoice_get(scope=self.scope, pk=self.kwargs["pk"])
@@ -168,7 +168,7 @@ def _not_editable(request: HttpRequest, invoice: Invoice) -> HttpResponse:
 
 class InvoiceCreateView(ScopedViewMixin, View):
     allowed_roles = CUSTOMER_WRITERS
-    template_name = "billing/invoice_form.html"
+    template_name = "billing/invoicing/invoice_form.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
         preselect = request.GET.get("customer", "")
@@ -199,7 +199,7 @@ class InvoiceEditView(ScopedViewMixin, View):
     """A draft's lines and notes. Anything but a draft is refused with a message and left as it is."""
 
     allowed_roles = CUSTOMER_WRITERS
-    template_name = "billing/invoice_form.html"
+    template_name = "billing/invoicing/invoice_form.html"
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         invoice = selectors.invoice_get(scope=self.scope, pk=pk)
@@ -249,7 +249,7 @@ class InvoiceIssueView(ScopedViewMixin, View):
             return redirect("invoice_detail", pk=invoice.pk)
         today = clock.today(self.scope.partner.time_zone)
         context = {"invoice": invoice, "lines": list(invoice.lines.all()), "today": today}
-        return render(request, "billing/invoice_issue.html", context)
+        return render(request, "billing/invoicing/invoice_issue.html", context)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         invoice = selectors.invoice_get(scope=self.scope, pk=pk)
@@ -263,7 +263,7 @@ class InvoiceIssueView(ScopedViewMixin, View):
 
 class InvoiceVoidView(ScopedViewMixin, View):
     allowed_roles = CUSTOMER_WRITERS
-    template_name = "billing/invoice_void.html"
+    template_name = "billing/invoicing/invoice_void.html"
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         invoice = selectors.invoice_get(scope=self.scope, pk=pk)
@@ -304,7 +304,7 @@ class InvoiceVoidView(ScopedViewMixin, View):
 
 class CreditNoteCreateView(ScopedViewMixin, View):
     allowed_roles = CUSTOMER_WRITERS
-    template_name = "billing/credit_note_form.html"
+    template_name = "billing/invoicing/credit_note_form.html"
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         invoice = selectors.invoice_get(scope=self.scope, pk=pk)
@@ -347,7 +347,7 @@ class CreditNoteCreateView(ScopedViewMixin, View):
 
 class PaymentListView(ScopedViewMixin, TemplateView):
     allowed_roles = STAFF_ROLES
-    template_name = "billing/payment_list.html"
+    template_name = "billing/invoicing/payment_list.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         form = PaymentFilterForm(self.request.GET or None, scope=self.scope)
@@ -374,7 +374,7 @@ class PaymentCreateView(ScopedViewMixin, View):
     that invoice); without one, the page first asks which customer paid."""
 
     allowed_roles = CUSTOMER_WRITERS
-    template_name = "billing/payment_form.html"
+    template_name = "billing/invoicing/payment_form.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
         customer, invoice = self._target(request)
