@@ -15,7 +15,7 @@ from billing.reconciliation.services import (
     reconciliation_usage_bill,
 )
 from partner_portal.models import AuditEvent
-from tests.billing.test_numbering_concurrency import _in_threads
+from tests.billing.invoicing.test_numbering_concurrency import _in_threads
 from tests.conftest import make_tenant, require
 from tests.factories.reconciliation import NEW_COMMERCE_HEADER, csv_bytes, nce_row
 

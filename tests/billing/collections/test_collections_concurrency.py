@@ -27,7 +27,7 @@ from tests.factories import CustomerFactory
 from tests.factories.collections import DUE, invoice_due
 from tests.factories.subscriptions import SubscriptionFactory
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
