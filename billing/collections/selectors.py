@@ -3,7 +3,7 @@
 The overview is set-based: one query for the page of customers (every figure a subquery), one for
 the count, and a fixed handful for what the page shows of each row (its last notice, its open
 invoices, the notices already sent for them), whatever the number of customers. "Next action and
-when" follows the run's own rules (billing.collections_rules), so the page says what the run will do.
+when" follows the run's own rules (billing.collections.rules), so the page says what the run will do.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from billing.collections import rules as collections_rules
+from billing.collections import rules
 from billing.collections.models import DEFAULT_STEPS, CollectionPolicy, CollectionRun, CollectionStep, Notice
 from billing.collections.wording import policy_in_words
 from billing.invoicing.models import ZERO, Invoice, is_past_due
@@ -53,10 +53,6 @@ class StepView:
 
     offset_days: int
     action: str
-
-    @property
-    def action_label(self) -> str:
-        return str(Action(self.action).label)
 
 
 @dataclass(frozen=True)
@@ -92,10 +88,6 @@ class NextAction:
     offset_days: int  # the step's offset as the policy has it (without grace)
     invoice_id: int
     invoice_number: str
-
-    @property
-    def action_label(self) -> str:
-        return str(Action(self.action).label)
 
     @property
     def is_suspension(self) -> bool:
@@ -134,11 +126,11 @@ def _next_action(
     for invoice in invoices:
         days = (start - invoice.due_date).days
         candidate: tuple[StepView, dt.date] | None = None
-        due = collections_rules.due_step(steps, days, grace_days=grace)
+        due = rules.due_step(steps, days, grace_days=grace)
         if due is not None and (invoice.pk, due.offset_days, due.action) not in sent:
             candidate = (due, start)
         else:
-            ahead = collections_rules.next_step(steps, days, grace_days=grace)
+            ahead = rules.next_step(steps, days, grace_days=grace)
             if ahead is not None:
                 candidate = (ahead[0], start + dt.timedelta(days=ahead[1]))
         if candidate is None:
@@ -167,7 +159,7 @@ def _next_suspension(
     suspends = [s for s in steps if s.action == Action.SUSPEND]
     if exempt or not suspends:
         return None
-    offset = collections_rules.effective_offset(suspends[0], grace)
+    offset = rules.effective_offset(suspends[0], grace)
     start = max(today, held_until + dt.timedelta(days=1)) if held_until and held_until >= today else today
     days = [max(start, i.due_date + dt.timedelta(days=offset)) for i in invoices]
     for day in sorted(days):

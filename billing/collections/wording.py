@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from django.utils.translation import gettext, ngettext
 
-from billing.collections import rules as collections_rules
+from billing.collections import rules
 from billing.collections.models import CollectionPolicy, CollectionStep
 from billing.collections.rules import StepLike
 from billing.templatetags.money import money
@@ -55,7 +55,7 @@ def policy_in_words(
     """The policy as sentences a customer reads, in the active language, with the grace days already
     added to the days after the due date (the days that actually apply to this customer)."""
     grace = policy.grace_days + extra_grace_days
-    effective = [(collections_rules.effective_offset(s, grace), s.action) for s in steps]
+    effective = [(rules.effective_offset(s, grace), s.action) for s in steps]
     sentences: list[str] = []
     if credit_days is not None:
         if credit_days == 0:

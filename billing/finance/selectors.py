@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db.models import Count, Q, Sum
 
-from billing.invoicing.models import ZERO, Invoice, Payment
+from billing.invoicing.models import ZERO, Invoice, InvoiceQuerySet, Payment
 from billing.reconciliation.models import MicrosoftPayable
 from billing.reconciliation.selectors import microsoft_payables
 from partner_portal import clock
@@ -46,7 +46,7 @@ def receivables_summary(*, scope: Scope) -> ReceivablesSummary:
     queries, whatever the number of invoices."""
     today = clock.today(scope.partner.time_zone)
     month_start = today.replace(day=1)
-    overdue = Q(due_date__lt=today)
+    overdue = InvoiceQuerySet.overdue_condition(today)
     invoices = (
         Invoice.objects.for_scope(scope)
         .open()

@@ -74,9 +74,14 @@ class InvoiceQuerySet(TenantQuerySet["Invoice"]):
         """Invoices still owed: issued or partially paid (Invoice.is_open)."""
         return self.filter(status__in=Invoice.OPEN_STATUSES)
 
+    @staticmethod
+    def overdue_condition(on: dt.date) -> Q:
+        """Invoice.is_overdue(on) as a condition, for filtered sums: open and due before `on`."""
+        return Q(status__in=Invoice.OPEN_STATUSES, due_date__lt=on)
+
     def overdue(self, on: dt.date) -> InvoiceQuerySet:
         """Open invoices whose due date is before `on` (Invoice.is_overdue)."""
-        return self.open().filter(due_date__lt=on)
+        return self.filter(self.overdue_condition(on))
 
 
 class Invoice(models.Model):

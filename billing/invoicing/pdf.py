@@ -8,7 +8,7 @@
   issue time, never "now", and WeasyPrint writes no random file identifier unless asked, so the
   same invoice renders to the same bytes (handy for caching and for bulk exports).
 
-Callers pass objects they have already scoped (e.g. from `billing.selectors.invoice_get`);
+Callers pass objects they have already scoped (e.g. from `billing.invoicing.selectors.invoice_get`);
 rendering does no tenancy checks of its own. Rendering is slow next to a page (tens to hundreds of
 milliseconds): web views may call it directly for one document, bulk exports belong in a job.
 """
@@ -71,7 +71,9 @@ def invoice_html(*, invoice: Invoice) -> str:
         # How to pay is shown only while something is payable: not on drafts, paid or void invoices.
         "open_statuses": Invoice.OPEN_STATUSES,
     }
-    return _render("billing/invoicing/pdf/invoice.html", partner=invoice.partner, customer=invoice.customer, context=context)
+    return _render(
+        "billing/invoicing/pdf/invoice.html", partner=invoice.partner, customer=invoice.customer, context=context
+    )
 
 
 def invoice_pdf(*, invoice: Invoice) -> bytes:
@@ -97,7 +99,10 @@ def credit_note_html(*, credit_note: CreditNote) -> str:
         "created_at": credit_note.created_at,
     }
     return _render(
-        "billing/invoicing/pdf/credit_note.html", partner=credit_note.partner, customer=credit_note.customer, context=context
+        "billing/invoicing/pdf/credit_note.html",
+        partner=credit_note.partner,
+        customer=credit_note.customer,
+        context=context,
     )
 
 

@@ -9,7 +9,16 @@ from decimal import Decimal
 from django.db.models import CharField, Count, Min, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Cast
 
-from billing.invoicing.models import ZERO, CreditNote, ExportJob, Invoice, InvoiceLine, Payment, PaymentAllocation
+from billing.invoicing.models import (
+    ZERO,
+    CreditNote,
+    ExportJob,
+    Invoice,
+    InvoiceLine,
+    InvoiceQuerySet,
+    Payment,
+    PaymentAllocation,
+)
 from partner_portal import clock
 from partner_portal.models import AuditEvent, Customer
 from partner_portal.tenancy import Scope, get_scoped_or_404
@@ -142,7 +151,7 @@ def customer_account(*, scope: Scope, customer: Customer) -> CustomerAccount:
     open_qs = Invoice.objects.for_scope(scope).filter(customer=customer).open()
     sums = open_qs.aggregate(
         open_balance=Sum("balance"),
-        overdue_balance=Sum("balance", filter=Q(due_date__lt=today)),
+        overdue_balance=Sum("balance", filter=InvoiceQuerySet.overdue_condition(today)),
         open_count=Count("pk"),
         oldest_due=Min("due_date"),
     )

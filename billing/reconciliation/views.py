@@ -17,8 +17,7 @@ from django.views import View
 from billing.invoicing.errors import BillingError
 from billing.invoicing.models import ZERO
 from billing.invoicing.progress import newest_first_context, progress_context, progress_response
-from billing.reconciliation import selectors as selectors_reconciliation
-from billing.reconciliation import services
+from billing.reconciliation import selectors, services
 from billing.reconciliation.forms import ReconciliationMapForm, ReconciliationUploadForm, UsageBillForm
 from billing.reconciliation.models import ReconciliationImport
 from billing.templatetags.money import percent
@@ -73,7 +72,7 @@ class ReconciliationListView(ScopedViewMixin, View):
     def _render(self, request: HttpRequest, form: ReconciliationUploadForm, status: int = 200) -> HttpResponse:
         context = {
             "form": form,
-            **newest_first_context(request, selectors_reconciliation.reconciliation_import_list(scope=self.scope)),
+            **newest_first_context(request, selectors.reconciliation_import_list(scope=self.scope)),
         }
         return render(request, self.template_name, context, status=status)
 
@@ -86,7 +85,7 @@ class ReconciliationDetailView(ScopedViewMixin, View):
     template_name = "billing/reconciliation/import_detail.html"
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        imp = selectors_reconciliation.reconciliation_import_get(scope=self.scope, pk=pk)
+        imp = selectors.reconciliation_import_get(scope=self.scope, pk=pk)
         return self.render_detail(request, imp)
 
     def render_detail(
@@ -113,16 +112,12 @@ class ReconciliationDetailView(ScopedViewMixin, View):
     ) -> dict[str, Any]:
         scope = self.scope
         show_all = request.GET.get("rows") == "all"
-        by_customer = selectors_reconciliation.reconciliation_margin_by_customer(scope=scope, reconciliation_import=imp)
-        by_subscription = selectors_reconciliation.reconciliation_margin_by_subscription(
-            scope=scope, reconciliation_import=imp
-        )
-        unmatched = selectors_reconciliation.reconciliation_unmatched_customers(scope=scope, reconciliation_import=imp)
+        by_customer = selectors.reconciliation_margin_by_customer(scope=scope, reconciliation_import=imp)
+        by_subscription = selectors.reconciliation_margin_by_subscription(scope=scope, reconciliation_import=imp)
+        unmatched = selectors.reconciliation_unmatched_customers(scope=scope, reconciliation_import=imp)
         shown = unmatched[:UNMATCHED_GROUPS]
         choices = (
-            selectors_reconciliation.reconciliation_map_choices(
-                scope=scope, unmatched=shown, limit=MAP_CUSTOMERS_LISTED
-            )
+            selectors.reconciliation_map_choices(scope=scope, unmatched=shown, limit=MAP_CUSTOMERS_LISTED)
             if shown
             else None
         )
@@ -140,7 +135,7 @@ class ReconciliationDetailView(ScopedViewMixin, View):
         shown_subscriptions = by_subscription if show_all else by_subscription[:MARGIN_ROWS]
         cost = sum((m.cost for m in by_customer), ZERO)
         billed = sum((m.billed for m in by_customer), ZERO)
-        payables = selectors_reconciliation.microsoft_payables_for_imports(scope=scope, imports=[imp])
+        payables = selectors.microsoft_payables_for_imports(scope=scope, imports=[imp])
         return {
             "payable": payables.get((imp.period, imp.currency)),
             "margin_customers": [(m, _margin_percent(m.margin, m.billed)) for m in shown_customers],
@@ -158,7 +153,7 @@ class ReconciliationDetailView(ScopedViewMixin, View):
             "unmatched_groups": groups,
             "unmatched_more": max(len(unmatched) - len(shown), 0),
             "map_choices": choices,
-            "usage": selectors_reconciliation.reconciliation_usage_billing(scope=scope, reconciliation_import=imp),
+            "usage": selectors.reconciliation_usage_billing(scope=scope, reconciliation_import=imp),
             "bill_form": bill_form or UsageBillForm(),
         }
 
@@ -169,7 +164,7 @@ class ReconciliationStatusView(ScopedViewMixin, View):
     allowed_roles = CUSTOMER_WRITERS
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        imp = selectors_reconciliation.reconciliation_import_get(scope=self.scope, pk=pk)
+        imp = selectors.reconciliation_import_get(scope=self.scope, pk=pk)
         return progress_response(imp, done=imp.processed_lines, total=imp.total_lines, download_url=None)
 
 
@@ -179,14 +174,14 @@ class ReconciliationMapView(ReconciliationDetailView):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        imp = selectors_reconciliation.reconciliation_import_get(scope=self.scope, pk=pk)
+        imp = selectors.reconciliation_import_get(scope=self.scope, pk=pk)
         if imp.status != ReconciliationImport.Status.DONE:
             messages.error(request, _("Lines can be mapped once the import is done."))
             return redirect("reconciliation_detail", pk=imp.pk)
         form = ReconciliationMapForm(request.POST, scope=self.scope)
         if not form.is_valid():
             return self.render_detail(request, imp, map_form=form, status=400)
-        line = selectors_reconciliation.reconciliation_line_get(
+        line = selectors.reconciliation_line_get(
             scope=self.scope, reconciliation_import=imp, pk=form.cleaned_data["line"]
         )
         customer = form.cleaned_data["customer"]
@@ -213,7 +208,7 @@ class ReconciliationBillUsageView(ReconciliationDetailView):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        imp = selectors_reconciliation.reconciliation_import_get(scope=self.scope, pk=pk)
+        imp = selectors.reconciliation_import_get(scope=self.scope, pk=pk)
         form = UsageBillForm(request.POST)
         if imp.status != ReconciliationImport.Status.DONE:
             messages.error(request, _("Usage can be billed once the import is done."))

@@ -8,7 +8,7 @@ Step semantics (also in docs/architecture.md, "Collections"):
   a partial payment or a credit note counts at once. Invoices are in the customer's currency.
 - A step's effective offset is `offset_days`, plus `policy.grace_days` and the customer's
   `collections_extra_grace_days` when `offset_days > 0`. An invoice's due step is the LATEST step whose
-  effective offset ≤ `days_overdue` (billing.collections_rules.due_step): missed earlier steps are
+  effective offset ≤ `days_overdue` (billing.collections.rules.due_step): missed earlier steps are
   never sent afterwards, so a pause or a promise to pay does not end in a burst of old reminders.
 - Steps on or before the due date (`offset_days ≤ 0`) are courtesy reminders about one invoice: they
   go whenever its balance is above zero, whatever the minimum. Steps after the due date need the
