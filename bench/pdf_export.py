@@ -25,9 +25,9 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
-from billing import pdf  # noqa: E402
-from billing.models import ExportJob, Invoice  # noqa: E402
-from billing.services import LineInput, invoice_draft_create, invoice_issue, invoice_pdf_export_run  # noqa: E402
+from billing.invoicing import pdf  # noqa: E402
+from billing.invoicing.models import ExportJob, Invoice  # noqa: E402
+from billing.invoicing.services import LineInput, invoice_draft_create, invoice_issue, invoice_pdf_export_run  # noqa: E402
 from partner_portal.models import Customer, Membership, Partner, Role, User  # noqa: E402
 
 INVOICES = int(os.environ.get("BENCH_INVOICES", "200"))

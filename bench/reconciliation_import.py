@@ -42,9 +42,9 @@ django.setup()
 from django.core.files.storage import default_storage  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 
-from billing.models import MicrosoftPayable, ReconciliationImport  # noqa: E402
-from billing.reconciliation import check_file  # noqa: E402
-from billing.services import reconciliation_import_submit  # noqa: E402
+from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport  # noqa: E402
+from billing.reconciliation.parsing import check_file  # noqa: E402
+from billing.reconciliation.services import reconciliation_import_submit  # noqa: E402
 from config.celery import app  # noqa: E402
 from partner_portal.models import Customer, Partner  # noqa: E402
 from subscriptions.models import Subscription  # noqa: E402

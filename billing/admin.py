@@ -9,17 +9,9 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from billing.models import (
-    CollectionRun,
-    CreditNote,
-    ExportJob,
-    Invoice,
-    InvoiceLine,
-    MicrosoftPayable,
-    Notice,
-    Payment,
-    ReconciliationImport,
-)
+from billing.collections.models import CollectionRun, Notice
+from billing.invoicing.models import CreditNote, ExportJob, Invoice, InvoiceLine, Payment
+from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

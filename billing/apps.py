@@ -2,4 +2,18 @@ from django.apps import AppConfig
 
 
 class BillingConfig(AppConfig):
+    """One app, label `billing`, in parts: invoicing at the base, collections and reconciliation on it,
+    finance on top (docs/architecture.md). Its models are defined in the parts and gathered in
+    billing.models."""
+
     name = "billing"
+    # Seeded by `manage.py seed_demo`: invoices, payments, collections and payables, so it composes the parts.
+    demo_module = "billing.finance.demo"
+
+    def ready(self) -> None:
+        # Wiring across the parts that the layers do not allow as imports: invoicing calls back into
+        # reconciliation when a draft with billed usage is deleted.
+        from billing.invoicing.services import invoice_draft_releaser_register
+        from billing.reconciliation.services import reconciliation_usage_release
+
+        invoice_draft_releaser_register(reconciliation_usage_release)

@@ -6,10 +6,9 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from billing import api as billing_api
-from billing import api_collections as collections_api
-from billing import downloads as billing_downloads
-from billing.api_reconciliation import ReconciliationImportViewSet
+from billing import api_urls as billing_api_urls
+from billing.collections import api as collections_api
+from billing.invoicing import downloads as billing_downloads
 from config import health
 from dashboards import views as dashboards
 from escalation import api as escalation_api
@@ -24,12 +23,8 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 router = DefaultRouter()
 router.register("customers", api.CustomerViewSet, basename="customer")
 router.register("subscriptions", subscriptions_api.SubscriptionViewSet, basename="subscription")
-router.register("invoices", billing_api.InvoiceViewSet, basename="invoice")
-router.register("payments", billing_api.PaymentViewSet, basename="payment")
-router.register("credit-notes", billing_api.CreditNoteViewSet, basename="credit-note")
-router.register("reconciliation-imports", ReconciliationImportViewSet, basename="reconciliation-import")
-router.register("notices", collections_api.NoticeViewSet, basename="notice")
-router.register("collection-runs", collections_api.CollectionRunViewSet, basename="collection-run")
+for prefix, viewset, basename in billing_api_urls.ROUTES:
+    router.register(prefix, viewset, basename=basename)
 router.register("tickets", tickets_api.TicketViewSet, basename="ticket")
 router.register("entitlements", escalation_api.EntitlementViewSet, basename="entitlement")
 router.register("escalations", escalation_api.EscalationViewSet, basename="escalation")
@@ -61,7 +56,7 @@ urlpatterns = [
     path("staff/escalation/", include("escalation.urls")),
     path("staff/tickets/<int:pk>/escalate/", escalation_views.TicketEscalateView.as_view(), name="ticket_escalate"),
     path("", include("tickets.urls")),  # staff/tickets/, staff/support/, my/support/, my/tickets/, documents/
-    path("staff/collections/", include("billing.urls_collections")),
+    path("staff/collections/", include("billing.collections.urls")),
     path("my/", dashboards.CustomerHomeView.as_view(), name="customer_home"),
     # Documents both staff and customer users download; scoped like every page.
     path("documents/invoices/<int:pk>.pdf", billing_downloads.InvoicePdfView.as_view(), name="invoice_pdf"),

@@ -11,8 +11,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.views.generic import TemplateView
 
-from billing import selectors as billing_selectors
-from billing import selectors_collections as collections_selectors
+from billing.collections import selectors as collections_selectors
+from billing.finance import selectors as finance_selectors
+from billing.invoicing import selectors as billing_selectors
 from partner_portal import clock, selectors
 from partner_portal.access import ScopedViewMixin
 from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES
@@ -31,7 +32,7 @@ class StaffDashboardView(ScopedViewMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(
             counts=selectors.dashboard_counts(scope=self.scope),
-            receivables=billing_selectors.receivables_summary(scope=self.scope),
+            receivables=finance_selectors.receivables_summary(scope=self.scope),
             recent_customers=selectors.customer_list(scope=self.scope).order_by("-created_at", "-pk")[:5],
             activity=selectors.recent_audit(scope=self.scope, limit=8),
             ticket_queue=ticket_selectors.ticket_queue_counts(scope=self.scope),

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.models import Invoice
+from billing.invoicing.models import Invoice
 from partner_portal.access import ALL_ROLES, STAFF_MANAGERS, ScopedAPIMixin
 from partner_portal.apikit import ScopedCustomerField, query_params
 from partner_portal.models import User

@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from billing.models import Invoice
-from billing.services import previous_period
+from billing.invoicing.models import Invoice
+from billing.invoicing.services import previous_period
 from partner_portal import clock
 from partner_portal.demo import DemoCore
 from partner_portal.models import Customer, Partner, User

@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils.dates import WEEKDAYS as WEEKDAY_NAMES
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import Invoice
+from billing.invoicing.models import Invoice
 from partner_portal import selectors as core_selectors
 from partner_portal.models import Customer, User
 from partner_portal.money import CURRENCY_CHOICES

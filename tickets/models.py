@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from billing.models import Invoice, InvoiceLine
+from billing.invoicing.models import Invoice, InvoiceLine
 from partner_portal import clock
 from partner_portal.models import Customer, Partner, User, validate_time_zone
 from partner_portal.money import MoneyField

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.db.models import BooleanField, Case, Count, Prefetch, Q, QuerySet, Sum, Value, When
 
-from billing.models import Invoice
+from billing.invoicing.models import Invoice
 from partner_portal import clock
 from partner_portal.models import STAFF_ROLES, Membership
 from partner_portal.tenancy import Scope, get_scoped_or_404

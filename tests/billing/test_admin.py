@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from billing.models import Invoice
+from billing.invoicing.models import Invoice
 from partner_portal.models import User
 from tests.conftest import Tenant
 from tests.factories.billing import issued

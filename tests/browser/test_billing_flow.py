@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from billing.models import Invoice
+from billing.invoicing.models import Invoice
 from tests.browser.conftest import sign_in
 from tests.conftest import make_tenant
 

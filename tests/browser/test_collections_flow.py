@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from billing.models import CollectionPolicy, CollectionRun
+from billing.collections.models import CollectionPolicy, CollectionRun
 from partner_portal import clock
 from subscriptions.models import Subscription
 from tests.browser.conftest import sign_in

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from billing.models import Invoice
-from billing.services import LineInput, invoice_draft_create, invoice_issue
+from billing.invoicing.models import Invoice
+from billing.invoicing.services import LineInput, invoice_draft_create, invoice_issue
 from partner_portal.models import Customer
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from billing.models import CollectionPolicy, CollectionRun, Invoice, InvoiceLine, Notice
-from billing.services import LineInput, collection_policy_get, collections_run
+from billing.collections.models import CollectionPolicy, CollectionRun, Notice
+from billing.collections.services import collection_policy_get, collections_run
+from billing.invoicing.models import Invoice, InvoiceLine
+from billing.invoicing.services import LineInput
 from partner_portal.models import Customer
 from subscriptions.models import Subscription
 from tests.factories.billing import issued

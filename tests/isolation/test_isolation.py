@@ -21,8 +21,10 @@ from django.db import connection
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from billing.models import ExportJob
-from billing.services import collections_run, credit_note_issue, payment_record, reconciliation_import_create
+from billing.collections.services import collections_run
+from billing.invoicing.models import ExportJob
+from billing.invoicing.services import credit_note_issue, payment_record
+from billing.reconciliation.services import reconciliation_import_create
 from partner_portal.audit import audit_record
 from partner_portal.models import Invitation, User
 from partner_portal.services import InvitationRequest, invitation_create

@@ -6,7 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from billing.models import CreditNote, Invoice, MicrosoftPayable, Payment
+from billing.invoicing.models import CreditNote, Invoice, Payment
+from billing.reconciliation.models import MicrosoftPayable
 from partner_portal import clock
 from partner_portal.demo import DEMO_PASSWORD
 from partner_portal.models import AuditEvent, Customer, Membership, Partner, User

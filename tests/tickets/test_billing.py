@@ -9,8 +9,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from billing.models import Invoice, InvoiceLine
-from billing.services import invoice_draft_delete, invoice_draft_update, invoice_issue
+from billing.invoicing.models import Invoice, InvoiceLine
+from billing.invoicing.services import invoice_draft_delete, invoice_draft_update, invoice_issue
 from partner_portal import clock
 from tests.factories.billing import draft, line
 from tests.factories.tickets import offering, ticket

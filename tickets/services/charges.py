@@ -12,9 +12,9 @@ from django.db import transaction
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
-from billing.models import ZERO, Invoice, InvoiceLine
-from billing.services import LineInput, invoice_draft_create, period_bounds
-from billing.services.support_charges import invoice_draft_lines_append
+from billing.invoicing.models import ZERO, Invoice, InvoiceLine
+from billing.invoicing.services import LineInput, invoice_draft_create, period_bounds
+from billing.invoicing.services.support_charges import invoice_draft_lines_append
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.jobs import for_each_partner
@@ -228,7 +228,7 @@ def support_charges_bill_all(
 ) -> list[tuple[Partner, SupportBillingResult]]:
     """Bill every partner's support (or the one named) for `period`, by default each partner's previous
     month in its own time zone. Idempotent like `support_charges_bill`; the task and the command call this."""
-    from billing.services import previous_period
+    from billing.invoicing.services import previous_period
 
     return for_each_partner(
         lambda p: support_charges_bill(

@@ -18,7 +18,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from billing.models import Invoice
+from billing.invoicing.models import Invoice
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import STAFF_ROLES, Customer, Membership, Partner, User

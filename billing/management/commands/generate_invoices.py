@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.services import invoices_generate, period_bounds, previous_period
+from billing.invoicing.services import invoices_generate, period_bounds, previous_period
 from partner_portal import clock
 from partner_portal.models import Partner
 

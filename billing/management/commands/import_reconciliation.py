@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.errors import BillingError
-from billing.services import reconciliation_import_submit
+from billing.invoicing.errors import BillingError
+from billing.reconciliation.services import reconciliation_import_submit
 from partner_portal.models import Partner
 
 

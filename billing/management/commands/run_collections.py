@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.models import CollectionRun
-from billing.services import collections_run
+from billing.collections.models import CollectionRun
+from billing.collections.services import collections_run
 from partner_portal import clock
 from partner_portal.models import Partner
 

@@ -16,10 +16,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         core = seed_core()
         # Each app adds its demo data on top, in INSTALLED_APPS order (the apps' dependency order);
-        # found by name so the core does not import the apps that build on it.
+        # found by name so the core does not import the apps that build on it. An app whose demo lives
+        # elsewhere names its module in `demo_module` (billing's is in its finance part).
         for config in apps.get_app_configs():
-            if config.name != "partner_portal" and importlib.util.find_spec(f"{config.name}.demo") is not None:
-                importlib.import_module(f"{config.name}.demo").seed_demo(core)
+            module = getattr(config, "demo_module", f"{config.name}.demo")
+            if config.name != "partner_portal" and importlib.util.find_spec(module) is not None:
+                importlib.import_module(module).seed_demo(core)
         self.stdout.write(self.style.SUCCESS("Demo data is in place. Sign in at http://127.0.0.1:8000/ with:"))
         for spec in PARTNERS:
             self.stdout.write(f"  {spec.name} ({spec.cloud})")

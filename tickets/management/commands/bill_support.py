@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.services import period_bounds
+from billing.invoicing.services import period_bounds
 from partner_portal.jobs import UnknownPartner
 from tickets.services import support_charges_bill_all
 

@@ -1,0 +1,146 @@
+"""Forms of the collections pages. They only check what was typed; the rules (step order, ranges,
+one suspension...) live in `collection_policy_update`, whose per-field errors the page shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from billing.collections.models import CollectionPolicy, CollectionStep
+from billing.collections.selectors import OverviewFilters
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class CollectionsFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    step = forms.ChoiceField(
+        label=_("Step reached"),
+        required=False,
+        choices=[
+            ("", _("Any step")),
+            ("none", _("No notice yet")),
+            *CollectionStep.Action.choices,
+        ],
+    )
+    situation = forms.ChoiceField(
+        label=_("Situation"),
+        required=False,
+        choices=[
+            ("", _("Everyone in collections")),
+            ("suspended", _("Suspended or suspension pending")),
+            ("held", _("Held: promise to pay")),
+            ("exempt", _("Exempt from suspension")),
+        ],
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[
+            ("-overdue", _("Most overdue first")),
+            ("overdue", _("Least overdue first")),
+            ("-days", _("Longest overdue first")),
+            ("days", _("Most recently overdue first")),
+            ("name", _("Name, A to Z")),
+            ("-name", _("Name, Z to A")),
+        ],
+    )
+
+    def filters(self) -> OverviewFilters:
+        data = self.cleaned_data
+        return OverviewFilters(search=data.get("q", ""), step=data.get("step", ""), situation=data.get("situation", ""))
+
+
+class CollectionPolicyForm(forms.Form):
+    min_amount = forms.DecimalField(
+        label=_("Minimum overdue amount"),
+        max_digits=16,
+        decimal_places=2,
+        min_value=Decimal(0),
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+        help_text=_(
+            "In the customer's currency. Below it, nothing is sent after the due date and nothing is suspended."
+        ),
+    )
+    grace_days = forms.IntegerField(
+        label=_("Grace days"),
+        min_value=0,
+        max_value=365,
+        help_text=_("Added to every step after the due date, for every customer."),
+    )
+    suspend_scope = forms.ChoiceField(
+        label=_("What is suspended"), choices=CollectionPolicy.SuspendScope.choices, widget=forms.RadioSelect
+    )
+    reactivate_automatically = forms.BooleanField(
+        label=_("Reactivate automatically once the overdue balance is paid"), required=False
+    )
+
+
+class CollectionStepForm(forms.Form):
+    """One step. A row left empty is ignored; a row half filled in is an error."""
+
+    offset_days = forms.IntegerField(
+        label=_("Days after the due date"),
+        required=False,
+        widget=forms.NumberInput(attrs={"step": "1", "inputmode": "numeric"}),
+    )
+    action = forms.ChoiceField(label=_("Action"), required=False, choices=[("", "—"), *CollectionStep.Action.choices])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        offset, action = data.get("offset_days"), data.get("action")
+        if self.errors:
+            return data
+        if offset is None and action:
+            self.add_error("offset_days", _("Enter the day of this step."))
+        elif offset is not None and not action:
+            self.add_error("action", _("Choose what happens on this day."))
+        return data
+
+    @property
+    def is_blank(self) -> bool:
+        data = getattr(self, "cleaned_data", {})
+        return data.get("offset_days") is None and not data.get("action")
+
+
+class BaseCollectionStepFormSet(forms.BaseFormSet):
+    def steps(self) -> list[tuple[int, str]]:
+        """(offset, action) of the rows that are filled in and not removed, in the order typed."""
+        return [
+            (form.cleaned_data["offset_days"], form.cleaned_data["action"])
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE") and not form.is_blank
+        ]
+
+
+CollectionStepFormSet = forms.formset_factory(
+    CollectionStepForm, formset=BaseCollectionStepFormSet, extra=2, can_delete=True
+)
+
+
+class CollectionHoldForm(forms.Form):
+    until = forms.DateField(
+        label=_("Hold until"),
+        widget=DATE_INPUT,
+        help_text=_("No notice is sent and nothing is suspended until this day, inclusive."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("For example: promised to pay by bank transfer on the 15th. Kept in the audit log."),
+    )
+
+    def __init__(self, *args: Any, today: dt.date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean_until(self) -> dt.date:
+        until: dt.date = self.cleaned_data["until"]
+        if until < self.today:
+            raise forms.ValidationError(_("Choose today or a later day."))
+        return until

@@ -1,0 +1,206 @@
+"""Collections: the policy, its steps, the daily run and the notices it sends.
+
+The rules that apply them live in `billing.collections.rules` (pure) and `billing.collections.services`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from billing.invoicing.models import Invoice
+from partner_portal import clock
+from partner_portal.models import Customer, Partner, User
+from partner_portal.money import MoneyField
+from partner_portal.tenancy import TenantQuerySet
+
+
+class CollectionPolicyQuerySet(TenantQuerySet["CollectionPolicy"]):
+    customer_lookup = None  # customers read the policy through the selectors, in plain words
+
+
+class CollectionPolicy(models.Model):
+    """A partner's collections policy: when overdue invoices are chased and when access is suspended.
+
+    One per partner; `collection_policy_get()` creates the default one (DEFAULT_STEPS) on first use.
+    """
+
+    class SuspendScope(models.TextChoices):
+        ALL = "all", _("All of the customer's subscriptions")
+        OVERDUE_INVOICES = "overdue_invoices", _("Only subscriptions billed on the overdue invoices")
+
+    partner = models.OneToOneField(Partner, on_delete=models.PROTECT, related_name="collection_policy")
+    # The customer's overdue balance (in its currency) below which no positive step is taken.
+    min_amount = MoneyField(_("minimum overdue amount"), default=Decimal("10.00"))
+    # Added to every step after the due date (offset > 0).
+    grace_days = models.PositiveSmallIntegerField(_("grace days"), default=0)
+    suspend_scope = models.CharField(
+        _("what is suspended"), max_length=20, choices=SuspendScope.choices, default=SuspendScope.OVERDUE_INVOICES
+    )
+    reactivate_automatically = models.BooleanField(_("reactivate automatically once paid"), default=True)
+    updated_at = models.DateTimeField(_("updated"), default=clock.now)
+    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    objects = CollectionPolicyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("collection policy")
+        verbose_name_plural = _("collection policies")
+        constraints = [
+            models.CheckConstraint(condition=Q(min_amount__gte=0), name="collection_policy_min_not_negative")
+        ]
+
+    def __str__(self) -> str:
+        return f"collections policy of partner {self.partner_id}"
+
+
+class CollectionStepQuerySet(TenantQuerySet["CollectionStep"]):
+    customer_lookup = None
+
+
+class CollectionStep(models.Model):
+    """One step of a policy: an action taken `offset_days` after the due date (negative: before)."""
+
+    class Action(models.TextChoices):
+        REMIND = "remind", _("Reminder")
+        FINAL_NOTICE = "final_notice", _("Final notice")
+        SUSPEND = "suspend", _("Suspension")
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    policy = models.ForeignKey(CollectionPolicy, on_delete=models.CASCADE, related_name="steps")
+    offset_days = models.IntegerField(_("days after the due date"))
+    action = models.CharField(_("action"), max_length=16, choices=Action.choices)
+
+    objects = CollectionStepQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("collection step")
+        verbose_name_plural = _("collection steps")
+        ordering = ["offset_days"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "offset_days"], name="collection_step_one_per_offset"),
+            models.CheckConstraint(
+                condition=Q(offset_days__gte=-60) & Q(offset_days__lte=365), name="collection_step_offset_in_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offset_days:+d} {self.action}"
+
+
+# The default policy (docs/architecture.md, "Collections"): a reminder three days before the due date, on it, a week and two
+# weeks after; a final notice at three weeks; suspension at thirty days overdue.
+DEFAULT_STEPS: list[tuple[int, str]] = [
+    (-3, CollectionStep.Action.REMIND),
+    (0, CollectionStep.Action.REMIND),
+    (7, CollectionStep.Action.REMIND),
+    (14, CollectionStep.Action.REMIND),
+    (21, CollectionStep.Action.FINAL_NOTICE),
+    (30, CollectionStep.Action.SUSPEND),
+]
+
+
+class CollectionRunQuerySet(TenantQuerySet["CollectionRun"]):
+    customer_lookup = None  # what the run did is for partner staff
+
+
+class CollectionRun(models.Model):
+    """One collections run of one partner for one date, with what it did."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        SKIPPED = "skipped", _("Skipped (another run was in progress)")
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", _("Schedule")
+        COMMAND = "command", _("Command")
+        PAGE = "page", _("Started by hand")
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    run_date = models.DateField(_("run date"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(_("started"), default=clock.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    triggered_by = models.CharField(_("triggered by"), max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULE)
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    notices_sent = models.PositiveIntegerField(_("notices"), default=0)
+    suspensions_requested = models.PositiveIntegerField(_("suspensions"), default=0)
+    reactivations_requested = models.PositiveIntegerField(_("reactivations"), default=0)
+    errors_count = models.PositiveIntegerField(_("errors"), default=0)
+    # Per-customer outcomes and error messages: {"customers": [...], "errors": [...]}.
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    objects = CollectionRunQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("collection run")
+        verbose_name_plural = _("collection runs")
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["partner", "-started_at"], name="collection_run_partner_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.run_date} ({self.status})"
+
+
+class NoticeQuerySet(TenantQuerySet["Notice"]):
+    customer_lookup = "customer"
+
+
+class Notice(models.Model):
+    """A collections notice for one invoice and step: one row per (invoice, offset, action), sent once.
+
+    The run inserts rows set-based (ON CONFLICT DO NOTHING); the sender claims each with a conditional
+    UPDATE (pending/failed -> sending), so two workers never email the same notice.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Not sent: settled meanwhile")
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="collection_notices")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="notices")
+    run = models.ForeignKey(CollectionRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="notices")
+    offset_days = models.IntegerField(_("days after the due date"))
+    action = models.CharField(_("action"), max_length=16, choices=CollectionStep.Action.choices)
+    amount_due = MoneyField(_("amount due"))  # the invoice's balance when the notice was made
+    overdue_total = MoneyField(_("overdue total"))  # the customer's overdue balance then
+    days_overdue = models.IntegerField(_("days overdue"), default=0)  # on the run date; negative: not due yet
+    # What the policy does next and when, as the email states it (blank/None after the last step).
+    next_action = models.CharField(_("next step"), max_length=16, choices=CollectionStep.Action.choices, blank=True)
+    next_action_date = models.DateField(_("next step on"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    recipient = models.EmailField(_("sent to"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("created"), default=clock.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    objects = NoticeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # Sent exactly once: a second run, a second worker or a retry after a crash inserts nothing.
+            models.UniqueConstraint(fields=["invoice", "offset_days", "action"], name="notice_once_per_invoice_step"),
+        ]
+        indexes = [
+            models.Index(fields=["partner", "status"], name="notice_partner_status_idx"),
+            models.Index(fields=["customer", "-created_at"], name="notice_customer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        # As the activity feed shows it: "INV-2026-000015 · Final notice, +21 d" (days from the due date).
+        invoice = self.invoice.number if "invoice" in self._state.fields_cache else f"#{self.invoice_id}"
+        return f"{invoice} · {self.get_action_display()}, {self.offset_days:+d} d"

@@ -1,0 +1,474 @@
+"""Reads of collections for the staff pages and the customer's banner, always through a Scope.
+
+The overview is set-based: one query for the page of customers (every figure a subquery), one for
+the count, and a fixed handful for what the page shows of each row (its last notice, its open
+invoices, the notices already sent for them), whatever the number of customers. "Next action and
+when" follows the run's own rules (billing.collections.rules), so the page says what the run will do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import (
+    Count,
+    DateField,
+    DecimalField,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from billing.collections import rules
+from billing.collections.models import DEFAULT_STEPS, CollectionPolicy, CollectionRun, CollectionStep, Notice
+from billing.collections.wording import policy_in_words
+from billing.invoicing.models import ZERO, Invoice, is_past_due
+from partner_portal import clock
+from partner_portal.models import Customer, Partner
+from partner_portal.tenancy import Scope, get_scoped_or_404
+from subscriptions.models import Subscription
+
+Action = CollectionStep.Action
+COLLECTIONS = "collections"
+# A suspension this close (days) is announced to the customer before it happens.
+SUSPENSION_WARNING_DAYS = 7
+FAR_FUTURE = dt.date(9999, 12, 31)
+
+# ---- The policy -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepView:
+    """A step as the pages and the rules see it (saved or from DEFAULT_STEPS)."""
+
+    offset_days: int
+    action: str
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    policy: CollectionPolicy  # unsaved (pk None) while the partner still has the default policy
+    steps: list[StepView]
+
+    @property
+    def is_default(self) -> bool:
+        return self.policy.pk is None
+
+
+def collection_policy_read(*, partner: Partner) -> PolicyView:
+    """The partner's policy and its steps by offset; the default one (unsaved) when none was saved.
+    Reading never creates it: that is `collection_policy_get`'s job. Two queries at most."""
+    policy = CollectionPolicy.objects.filter(partner=partner).first()
+    if policy is None:
+        default = CollectionPolicy(partner=partner)
+        return PolicyView(policy=default, steps=[StepView(o, str(a)) for o, a in DEFAULT_STEPS])
+    steps = [StepView(s.offset_days, s.action) for s in policy.steps.order_by("offset_days")]
+    return PolicyView(policy=policy, steps=steps)
+
+
+# ---- Next action -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NextAction:
+    """What the run will do next for a customer, and on which day."""
+
+    on: dt.date
+    action: str
+    offset_days: int  # the step's offset as the policy has it (without grace)
+    invoice_id: int
+    invoice_number: str
+
+    @property
+    def is_suspension(self) -> bool:
+        return self.action == Action.SUSPEND
+
+
+@dataclass(frozen=True)
+class _OpenInvoice:
+    pk: int
+    number: str
+    due_date: dt.date
+    balance: Decimal
+
+
+def _next_action(
+    *,
+    steps: Sequence[StepView],
+    invoices: Sequence[_OpenInvoice],
+    sent: set[tuple[int, int, str]],
+    today: dt.date,
+    grace: int,
+    min_amount: Decimal,
+    exempt: bool,
+    held_until: dt.date | None,
+) -> NextAction | None:
+    """The earliest step the run will take for one of `invoices`: today's due step if not sent yet,
+    else the next one ahead. Nothing is taken while a promise to pay holds (until its day inclusive);
+    an exempt customer is never suspended; a step after the due date waits for the overdue total to
+    reach the minimum (as far as the invoices open today tell)."""
+    start = max(today, held_until + dt.timedelta(days=1)) if held_until and held_until >= today else today
+    best: NextAction | None = None
+
+    def overdue_on(day: dt.date) -> Decimal:
+        return sum((i.balance for i in invoices if is_past_due(i.due_date, day)), ZERO)
+
+    for invoice in invoices:
+        days = (start - invoice.due_date).days
+        candidate: tuple[StepView, dt.date] | None = None
+        due = rules.due_step(steps, days, grace_days=grace)
+        if due is not None and (invoice.pk, due.offset_days, due.action) not in sent:
+            candidate = (due, start)
+        else:
+            ahead = rules.next_step(steps, days, grace_days=grace)
+            if ahead is not None:
+                candidate = (ahead[0], start + dt.timedelta(days=ahead[1]))
+        if candidate is None:
+            continue
+        step, on = candidate
+        if step.offset_days > 0 and overdue_on(on) < min_amount:
+            continue
+        if exempt and step.action == Action.SUSPEND:
+            continue  # the run takes no step for an exempt customer's suspension day
+        if best is None or (on, step.offset_days) < (best.on, best.offset_days):
+            best = NextAction(on, step.action, step.offset_days, invoice.pk, invoice.number)
+    return best
+
+
+def _next_suspension(
+    *,
+    steps: Sequence[StepView],
+    invoices: Sequence[_OpenInvoice],
+    today: dt.date,
+    grace: int,
+    min_amount: Decimal,
+    exempt: bool,
+    held_until: dt.date | None,
+) -> dt.date | None:
+    """The first day the run would suspend, if nothing is paid meanwhile; None if it never would."""
+    suspends = [s for s in steps if s.action == Action.SUSPEND]
+    if exempt or not suspends:
+        return None
+    offset = rules.effective_offset(suspends[0], grace)
+    start = max(today, held_until + dt.timedelta(days=1)) if held_until and held_until >= today else today
+    days = [max(start, i.due_date + dt.timedelta(days=offset)) for i in invoices]
+    for day in sorted(days):
+        if sum((i.balance for i in invoices if is_past_due(i.due_date, day)), ZERO) >= min_amount:
+            return day
+    return None
+
+
+# ---- The staff overview ----------------------------------------------------------------------------
+
+# Sort keys of the overview: name -> (annotation or field, descending).
+OVERVIEW_SORTS: dict[str, tuple[str, bool]] = {
+    "-overdue": ("sort_overdue", True),
+    "overdue": ("sort_overdue", False),
+    "-days": ("sort_oldest_due", False),  # longest overdue first: the oldest due date first
+    "days": ("sort_oldest_due", True),
+    "name": ("name", False),
+    "-name": ("name", True),
+}
+
+
+@dataclass(frozen=True)
+class OverviewFilters:
+    search: str = ""  # customer name or domain
+    step: str = ""  # "none" or an Action: the furthest step notified on an open invoice
+    situation: str = ""  # "suspended", "held", "exempt" or "" for every customer in collections
+
+
+def _collections_suspended(*, statuses: Sequence[str]) -> Q:
+    """Subscriptions in `statuses` because collections asked for it (the run undoes only those)."""
+    return Q(status__in=statuses, suspension_source=COLLECTIONS)
+
+
+SUSPENDED_STATES = (Subscription.Status.SUSPENDED, Subscription.Status.SUSPENSION_PENDING)
+
+
+def collections_overview(
+    *, scope: Scope, filters: OverviewFilters | None = None, policy: PolicyView | None = None
+) -> QuerySet[Customer]:
+    """Customers in collections (an open invoice overdue or about to be chased, or subscriptions
+    suspended by collections), each annotated with its overdue amount and invoices, oldest due date,
+    last notice id, furthest step notified and collections-suspended/pending subscription counts.
+    Staff only; customer users get nothing."""
+    if not scope.is_staff:
+        return Customer.objects.none()
+    f = filters or OverviewFilters()
+    today = clock.today(scope.partner.time_zone)
+    policy = policy or collection_policy_read(partner=scope.partner)
+    lead = max([-s.offset_days for s in policy.steps] + [0])
+    open_invoices = Invoice.objects.open().filter(partner=scope.partner, customer=OuterRef("pk"), balance__gt=0)
+    overdue_invoices = Invoice.objects.overdue(today).filter(
+        partner=scope.partner, customer=OuterRef("pk"), balance__gt=0
+    )
+    overdue = overdue_invoices.order_by().values("customer")
+    money_field: DecimalField[Decimal, Decimal] = DecimalField(max_digits=16, decimal_places=2)
+    subscriptions = Subscription.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
+    suspended = subscriptions.filter(_collections_suspended(statuses=[Subscription.Status.SUSPENDED]))
+    pending = subscriptions.filter(_collections_suspended(statuses=[Subscription.Status.SUSPENSION_PENDING]))
+    notices = Notice.objects.filter(customer=OuterRef("pk"))
+    furthest = notices.filter(
+        invoice__status__in=Invoice.OPEN_STATUSES, invoice__due_date__lt=today + dt.timedelta(days=lead + 1)
+    ).order_by("-offset_days", "-pk")
+    in_collections = Q(
+        pk__in=Invoice.objects.open()
+        .filter(partner=scope.partner, balance__gt=0, due_date__lte=today + dt.timedelta(days=lead))
+        .values("customer_id")
+    ) | Q(
+        pk__in=Subscription.objects.filter(partner=scope.partner)
+        .filter(_collections_suspended(statuses=SUSPENDED_STATES))
+        .values("customer_id")
+    )
+    qs = (
+        Customer.objects.for_scope(scope)
+        .filter(in_collections)
+        .annotate(
+            overdue_amount=Coalesce(
+                Subquery(overdue.annotate(s=Sum("balance")).values("s")), Value(ZERO), output_field=money_field
+            ),
+            overdue_count=Coalesce(
+                Subquery(overdue.annotate(c=Count("pk")).values("c")), Value(0), output_field=IntegerField()
+            ),
+            oldest_due=Subquery(overdue.annotate(m=Min("due_date")).values("m"), output_field=DateField()),
+            next_due=Subquery(open_invoices.order_by().values("customer").annotate(m=Min("due_date")).values("m")),
+            last_notice_id=Subquery(notices.order_by("-created_at", "-pk").values("pk")[:1]),
+            step_reached=Subquery(furthest.values("action")[:1]),
+            suspended_count=Coalesce(
+                Subquery(suspended.annotate(c=Count("pk")).values("c")), Value(0), output_field=IntegerField()
+            ),
+            pending_count=Coalesce(
+                Subquery(pending.annotate(c=Count("pk")).values("c")), Value(0), output_field=IntegerField()
+            ),
+        )
+        .annotate(
+            sort_overdue=Coalesce("overdue_amount", Value(ZERO), output_field=money_field),
+            sort_oldest_due=Coalesce("oldest_due", Value(FAR_FUTURE), output_field=DateField()),
+        )
+    )
+    if f.search:
+        term = f.search.strip()
+        qs = qs.filter(Q(name__icontains=term) | Q(domain__icontains=term))
+    if f.step == "none":
+        qs = qs.filter(step_reached__isnull=True)
+    elif f.step:
+        qs = qs.filter(step_reached=f.step)
+    if f.situation == "suspended":
+        qs = qs.filter(Q(suspended_count__gt=0) | Q(pending_count__gt=0))
+    elif f.situation == "held":
+        qs = qs.filter(promise_to_pay_until__gte=today)
+    elif f.situation == "exempt":
+        qs = qs.filter(collections_exempt=True)
+    return qs
+
+
+@dataclass(frozen=True)
+class OverviewRow:
+    customer: Customer
+    last_notice: Notice | None
+    next_action: NextAction | None
+    held: bool  # a promise to pay holds today
+    days_overdue: int  # of its oldest overdue invoice; 0 when nothing is overdue
+
+
+def _open_invoices_by_customer(customer_ids: Sequence[int]) -> dict[int, list[_OpenInvoice]]:
+    rows = (
+        Invoice.objects.open()
+        .filter(customer_id__in=customer_ids, balance__gt=0, due_date__isnull=False)
+        .order_by("due_date", "pk")
+        .values_list("customer_id", "pk", "number", "due_date", "balance")
+    )
+    found: dict[int, list[_OpenInvoice]] = defaultdict(list)
+    for customer_id, pk, number, due_date, balance in rows:
+        if due_date is not None:  # excluded by the query; this keeps the types honest
+            found[customer_id].append(_OpenInvoice(pk, number, due_date, balance))
+    return found
+
+
+def _sent_steps(invoice_ids: Sequence[int]) -> set[tuple[int, int, str]]:
+    return set(Notice.objects.filter(invoice_id__in=invoice_ids).values_list("invoice_id", "offset_days", "action"))
+
+
+def collections_overview_rows(
+    *, scope: Scope, customers: Sequence[Customer], policy: PolicyView | None = None
+) -> list[OverviewRow]:
+    """What the overview shows of each customer of a page: its last notice and the next action.
+    Three queries whatever the page size (last notices, open invoices, sent notices), and two for
+    the policy when it is not given."""
+    today = clock.today(scope.partner.time_zone)
+    policy = policy or collection_policy_read(partner=scope.partner)
+    ids = [getattr(c, "last_notice_id", None) for c in customers]
+    notices = {
+        n.pk: n for n in Notice.objects.for_scope(scope).filter(pk__in=[i for i in ids if i]).select_related("invoice")
+    }
+    open_by_customer = _open_invoices_by_customer([c.pk for c in customers])
+    sent = _sent_steps([i.pk for rows in open_by_customer.values() for i in rows])
+    rows = []
+    for customer in customers:
+        oldest: dt.date | None = getattr(customer, "oldest_due", None)
+        held = customer.promise_to_pay_until is not None and customer.promise_to_pay_until >= today
+        action = _next_action(
+            steps=policy.steps,
+            invoices=open_by_customer.get(customer.pk, []),
+            sent=sent,
+            today=today,
+            grace=policy.policy.grace_days + customer.collections_extra_grace_days,
+            min_amount=policy.policy.min_amount,
+            exempt=customer.collections_exempt,
+            held_until=customer.promise_to_pay_until,
+        )
+        rows.append(
+            OverviewRow(
+                customer=customer,
+                last_notice=notices.get(getattr(customer, "last_notice_id", None) or 0),
+                next_action=action,
+                held=held,
+                days_overdue=(today - oldest).days if oldest else 0,
+            )
+        )
+    return rows
+
+
+# ---- Keyset pagination over an annotation ------------------------------------------------------------
+
+
+# ---- Runs and notices ----------------------------------------------------------------------------------
+
+
+def collection_run_list(*, scope: Scope) -> QuerySet[CollectionRun]:
+    """The partner's collections runs, newest first (staff only: customers see none)."""
+    return CollectionRun.objects.for_scope(scope).select_related("actor").order_by("-started_at", "-pk")
+
+
+def collection_run_get(*, scope: Scope, pk: int | str) -> CollectionRun:
+    return get_scoped_or_404(collection_run_list(scope=scope), scope, pk=pk)
+
+
+def notice_list(*, scope: Scope, customer_id: int | None = None, run_id: int | None = None) -> QuerySet[Notice]:
+    """Notices the scope may see (a customer user: its own), newest first."""
+    qs = Notice.objects.for_scope(scope).select_related("invoice", "customer").order_by("-created_at", "-pk")
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    if run_id:
+        qs = qs.filter(run_id=run_id)
+    return qs
+
+
+# ---- One customer: the banner and the staff panel ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CollectionsStatus:
+    """Where a customer stands in collections, for its banner and for staff."""
+
+    currency: str
+    suspended: list[Subscription]  # suspended because of collections
+    pending: list[Subscription]  # suspension asked of Microsoft, not confirmed yet
+    reactivating: list[Subscription]  # reactivation asked of Microsoft after a collections suspension
+    overdue: Decimal
+    overdue_invoices: list[Invoice]
+    next_action: NextAction | None
+    next_suspension: dt.date | None  # when the run would suspend if nothing is paid meanwhile
+    held_until: dt.date | None  # a promise to pay still holding today
+    exempt: bool
+    reactivate_automatically: bool
+    policy_sentences: list[str]
+    today: dt.date
+
+    @property
+    def is_suspended(self) -> bool:
+        return bool(self.suspended or self.pending)
+
+    @property
+    def suspension_soon(self) -> bool:
+        """A suspension is due within SUSPENSION_WARNING_DAYS (and nothing is suspended yet)."""
+        return (
+            not self.is_suspended
+            and self.next_suspension is not None
+            and (self.next_suspension - self.today).days <= SUSPENSION_WARNING_DAYS
+        )
+
+    @property
+    def days_to_suspension(self) -> int:
+        return (self.next_suspension - self.today).days if self.next_suspension else 0
+
+
+def customer_collections_status(*, scope: Scope, customer: Customer) -> CollectionsStatus:
+    """Five queries: the policy and its steps, the customer's subscriptions touched by collections,
+    its open invoices, and the notices already sent for them."""
+    today = clock.today(scope.partner.time_zone)
+    policy = collection_policy_read(partner=scope.partner)
+    touched = list(
+        Subscription.objects.for_scope(scope)
+        .filter(customer=customer)
+        .filter(
+            _collections_suspended(statuses=SUSPENDED_STATES)
+            | Q(status=Subscription.Status.REACTIVATION_PENDING, suspension_source=COLLECTIONS)
+        )
+        .order_by("product", "pk")
+    )
+    invoices = list(
+        Invoice.objects.for_scope(scope)
+        .filter(customer=customer, balance__gt=0, due_date__isnull=False)
+        .open()
+        .order_by("due_date", "pk")
+    )
+    open_rows = [_OpenInvoice(i.pk, i.number, i.due_date, i.balance) for i in invoices if i.due_date]
+    sent = _sent_steps([i.pk for i in invoices]) if invoices else set()
+    overdue_invoices = [i for i in invoices if i.is_overdue(today)]
+    held = (
+        customer.promise_to_pay_until
+        if customer.promise_to_pay_until and customer.promise_to_pay_until >= today
+        else None
+    )
+    grace = policy.policy.grace_days + customer.collections_extra_grace_days
+    return CollectionsStatus(
+        currency=customer.currency,
+        suspended=[s for s in touched if s.status == Subscription.Status.SUSPENDED],
+        pending=[s for s in touched if s.status == Subscription.Status.SUSPENSION_PENDING],
+        reactivating=[s for s in touched if s.status == Subscription.Status.REACTIVATION_PENDING],
+        overdue=sum((i.balance for i in overdue_invoices), ZERO),
+        overdue_invoices=overdue_invoices,
+        next_action=_next_action(
+            steps=policy.steps,
+            invoices=open_rows,
+            sent=sent,
+            today=today,
+            grace=grace,
+            min_amount=policy.policy.min_amount,
+            exempt=customer.collections_exempt,
+            held_until=customer.promise_to_pay_until,
+        ),
+        next_suspension=_next_suspension(
+            steps=policy.steps,
+            invoices=open_rows,
+            today=today,
+            grace=grace,
+            min_amount=policy.policy.min_amount,
+            exempt=customer.collections_exempt,
+            held_until=customer.promise_to_pay_until,
+        ),
+        held_until=held,
+        exempt=customer.collections_exempt,
+        reactivate_automatically=policy.policy.reactivate_automatically,
+        policy_sentences=policy_in_words(
+            policy=policy.policy,
+            steps=policy.steps,
+            credit_days=customer.credit_days,
+            currency=customer.currency,
+            extra_grace_days=customer.collections_extra_grace_days,
+            exempt=customer.collections_exempt,
+        ),
+        today=today,
+    )

@@ -1,0 +1,23 @@
+"""Every write of collections: the policy, holds, the daily run and its notices."""
+
+from billing.collections.services.run import (
+    StepInput,
+    collection_notice_send,
+    collection_notices_send,
+    collection_policy_get,
+    collection_policy_update,
+    collections_run,
+    collections_run_all,
+    customer_collections_hold,
+)
+
+__all__ = [
+    "StepInput",
+    "collection_notice_send",
+    "collection_notices_send",
+    "collection_policy_get",
+    "collection_policy_update",
+    "collections_run",
+    "collections_run_all",
+    "customer_collections_hold",
+]

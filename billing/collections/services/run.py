@@ -1,0 +1,451 @@
+"""Collections: the partner's policy, the daily run, the notices it sends and the holds staff grant.
+
+Step semantics (also in docs/architecture.md, "Collections"):
+
+- An invoice is *open* when it is issued or partially paid with a balance above zero and a due date.
+  `days_overdue` is the run date − the due date (negative before it). The customer's *overdue total*
+  is the sum of the balances of its open invoices with `days_overdue ≥ 1`, as they are at that moment:
+  a partial payment or a credit note counts at once. Invoices are in the customer's currency.
+- A step's effective offset is `offset_days`, plus `policy.grace_days` and the customer's
+  `collections_extra_grace_days` when `offset_days > 0`. An invoice's due step is the LATEST step whose
+  effective offset ≤ `days_overdue` (billing.collections.rules.due_step): missed earlier steps are
+  never sent afterwards, so a pause or a promise to pay does not end in a burst of old reminders.
+- Steps on or before the due date (`offset_days ≤ 0`) are courtesy reminders about one invoice: they
+  go whenever its balance is above zero, whatever the minimum. Steps after the due date need the
+  customer's overdue total ≥ `policy.min_amount`: a customer who has paid down below the minimum gets
+  no harsher step (no notice, no suspension) until the total rises again.
+- Overrides: `promise_to_pay_until` pauses every notice and the suspension up to and including that
+  date (and releases a collections suspension); `collections_exempt` customers still get reminders
+  and the final notice but are never suspended (and get no suspension notice); extra grace days move
+  the steps after the due date.
+- Suspension: when any open invoice of a customer has reached the `suspend` step, the run asks the
+  subscriptions app to suspend (source "collections") either all its active subscriptions or, with
+  `suspend_scope = overdue_invoices`, only those billed on its overdue invoices (InvoiceLine.subscription),
+  so a prepaid, paid-up subscription is not cut off for an unrelated debt.
+- Reactivation (when `policy.reactivate_automatically`): customers with subscriptions suspended (or
+  pending suspension) by collections whose overdue total is now under the minimum, or who got a promise
+  to pay, or were made exempt, are asked to be reactivated. Subscriptions suspended by hand stay so.
+
+Guarantees: one run per partner at a time (a PostgreSQL advisory transaction lock; on SQLite the
+IMMEDIATE transaction serialises writers), a second one at the same moment records a `skipped` run.
+A run is one transaction: it happens entirely or, after a crash, not at all, and a run again after
+it does what was left. Each (invoice, step) has one Notice (unique constraint, inserted with
+ON CONFLICT DO NOTHING), each emailed after commit by a worker that first claims it with a
+conditional UPDATE, so running ten times a day, on two workers, never sends one twice; each
+subscription change is asked once, because only active (or collections-suspended) subscriptions are
+asked for and the subscriptions app refuses a second open change. The run is set-based: a fixed number
+of queries per batch of customers, not per invoice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, cast
+
+from django.db import connection, transaction
+from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+
+from billing.collections.models import CollectionPolicy, CollectionRun, CollectionStep, Notice
+from billing.collections.rules import due_step, next_step
+from billing.collections.services.notices import (
+    MAX_SEND_ATTEMPTS,
+    SEND_CLAIM_STALE_AFTER,
+    collection_notice_message,
+    collection_notice_send,
+    collection_notices_send,
+)
+from billing.collections.services.policy import (
+    StepInput,
+    collection_policy_get,
+    collection_policy_update,
+    customer_collections_hold,
+)
+from billing.invoicing.models import ZERO, Invoice, InvoiceLine, is_past_due
+from partner_portal import clock
+from partner_portal.audit import audit_record
+from partner_portal.models import AuditEvent, Customer, Partner, User
+from subscriptions.models import Subscription
+from subscriptions.services import subscriptions_status_request
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 500  # customers per batch: every query of the run is per batch, never per invoice
+NOTICE_TASK_CHUNK = 100  # notices per send task
+DETAILS_LIMIT = 1000  # per-customer outcomes kept in CollectionRun.details
+# pg_try_advisory_xact_lock(class, partner id): the class key keeps our locks apart from others' ("Coll").
+ADVISORY_LOCK_CLASS = 0x436F6C6C
+COLLECTIONS_SOURCE = "collections"
+
+# Reactivation-pending ones too: a customer released and overdue again is suspended again.
+_SUSPENDABLE = (Subscription.Status.ACTIVE, Subscription.Status.REACTIVATION_PENDING)
+_SUSPENDED_BY_US = (Subscription.Status.SUSPENDED, Subscription.Status.SUSPENSION_PENDING)
+
+
+# --- The run --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    notices_queued: int = 0
+    suspensions: int = 0
+    reactivations: int = 0
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    truncated: int = 0
+    audit_rows: list[AuditEvent] = field(default_factory=list)
+
+    def note(self, entry: dict[str, Any]) -> None:
+        if len(self.customers) < DETAILS_LIMIT:
+            self.customers.append(entry)
+        else:
+            self.truncated += 1
+
+
+@dataclass(frozen=True)
+class _OpenInvoice:
+    pk: int
+    due_date: dt.date
+    balance: Decimal
+
+
+@dataclass
+class _CustomerRows:
+    pk: int
+    name: str
+    currency: str
+    exempt: bool
+    extra_grace: int
+    promise_until: dt.date | None
+    invoices: list[_OpenInvoice] = field(default_factory=list)
+
+
+def _try_lock(partner: Partner) -> bool:
+    """Take the partner's collections lock for the rest of the transaction, without waiting.
+
+    PostgreSQL: an advisory transaction lock, released at commit or rollback (or when a crashed
+    worker's connection goes). Elsewhere (SQLite) the IMMEDIATE transaction already holds the
+    database's write lock, so runs queue one after another instead.
+    """
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [ADVISORY_LOCK_CLASS, partner.pk])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def _open_invoices() -> Q:
+    return Q(status__in=Invoice.OPEN_STATUSES, balance__gt=ZERO, due_date__isnull=False)
+
+
+def _audit_row(*, partner: Partner, customer_id: int, customer_name: str, action: str, actor: User | None,
+               data: dict[str, Any]) -> AuditEvent:  # fmt: skip
+    """An audit event built for a bulk insert (the run writes them per batch, not one by one)."""
+    return AuditEvent(
+        partner=partner, customer_id=customer_id, actor=actor if actor is not None and actor.is_authenticated else None,
+        action=action, target_type="partner_portal.customer", target_id=str(customer_id),
+        target_repr=customer_name[:200], data=data,
+    )  # fmt: skip
+
+
+def _status_request(*, partner: Partner, subscription_ids: list[int], wanted: str, reason: str,
+                    actor: User | None) -> int:  # fmt: skip
+    """Ask the subscriptions app for the changes (pushed to Partner Center after commit); how many were made."""
+    if not subscription_ids:
+        return 0
+    changes = subscriptions_status_request(
+        partner=partner, subscription_ids=subscription_ids, wanted=wanted, reason=reason, actor=actor,
+        source=COLLECTIONS_SOURCE,
+    )  # fmt: skip
+    return len(changes)
+
+
+def _reactivate(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date, actor: User | None,
+                outcome: _Outcome) -> None:  # fmt: skip
+    """Release the customers whose collections suspension no longer holds, a batch of customers at a time."""
+    suspended = Subscription.objects.filter(
+        partner=partner, suspension_source=COLLECTIONS_SOURCE, status__in=_SUSPENDED_BY_US
+    )
+    overdue = (
+        Invoice.objects.overdue(run_date)
+        .filter(_open_invoices(), customer_id=OuterRef("pk"))
+        .values("customer_id")
+        .annotate(total=Sum("balance"))
+        .values("total")
+    )
+    last = 0
+    while True:
+        ids = list(
+            suspended.filter(customer_id__gt=last)
+            .order_by("customer_id")
+            .values_list("customer_id", flat=True)
+            .distinct()[:BATCH_SIZE]
+        )
+        if not ids:
+            return
+        last = ids[-1]
+        customers = (
+            Customer.objects.filter(pk__in=ids)
+            .annotate(
+                overdue_total=Coalesce(
+                    Subquery(overdue), Value(ZERO), output_field=DecimalField(max_digits=16, decimal_places=2)
+                )
+            )
+            .values_list("pk", "name", "currency", "collections_exempt", "promise_to_pay_until", "overdue_total")
+        )
+        released: dict[int, tuple[str, str, Decimal, str]] = {}  # id -> name, currency, overdue total, why
+        for pk, name, currency, exempt, promise, overdue_total in customers:
+            why = (
+                "promise_to_pay" if promise is not None and promise >= run_date
+                else "exempt" if exempt
+                else "paid" if overdue_total < policy.min_amount
+                else ""
+            )  # fmt: skip
+            if why:
+                released[pk] = (name, currency, overdue_total, why)
+        if not released:
+            continue
+        rows = list(suspended.filter(customer_id__in=released).values_list("customer_id", "pk"))
+        count = _status_request(
+            partner=partner, subscription_ids=[pk for _c, pk in rows], wanted=Subscription.Status.ACTIVE,
+            reason=_("Overdue balance settled: reactivated by the collections run of %(date)s.")
+            % {"date": run_date.isoformat()}, actor=actor,
+        )  # fmt: skip
+        outcome.reactivations += count
+        per_customer: dict[int, int] = defaultdict(int)
+        for customer_id, _pk in rows:
+            per_customer[customer_id] += 1
+        for customer_id, (name, currency, overdue_total, why) in released.items():
+            outcome.note({
+                "customer_id": customer_id, "customer": name, "overdue_total": str(overdue_total),
+                "currency": currency, "notices": 0, "suspended": 0,
+                "reactivated": per_customer[customer_id], "reason": why,
+            })  # fmt: skip
+            outcome.audit_rows.append(_audit_row(
+                partner=partner, customer_id=customer_id, customer_name=name, actor=actor,
+                action="collections.reactivation_requested",
+                data={"run_date": run_date.isoformat(), "reason": why, "subscriptions": per_customer[customer_id]},
+            ))  # fmt: skip
+
+
+def _customer_batches(partner: Partner, run_date: dt.date) -> Iterable[list[_CustomerRows]]:
+    """The partner's customers with open invoices, in batches, each with all its open invoices.
+
+    Two queries per batch: the next customer ids (keyset on the id), then their open invoices.
+    """
+    open_invoices = Invoice.objects.filter(_open_invoices(), partner=partner)
+    last = 0
+    while True:
+        ids = list(
+            open_invoices.filter(customer_id__gt=last)
+            .order_by("customer_id")
+            .values_list("customer_id", flat=True)
+            .distinct()[:BATCH_SIZE]
+        )
+        if not ids:
+            return
+        last = ids[-1]
+        rows = open_invoices.filter(customer_id__in=ids).order_by("customer_id", "due_date", "pk").values_list(
+            "pk", "due_date", "balance", "customer_id", "customer__name", "customer__currency",
+            "customer__collections_exempt", "customer__collections_extra_grace_days", "customer__promise_to_pay_until",
+        )  # fmt: skip
+        batch: dict[int, _CustomerRows] = {}
+        for pk, due, balance, cid, name, currency, exempt, extra, promise in rows:
+            customer = batch.get(cid)
+            if customer is None:
+                customer = batch[cid] = _CustomerRows(cid, name, currency, exempt, extra, promise)
+            customer.invoices.append(_OpenInvoice(pk, cast(dt.date, due), balance))  # open: never without a due date
+        yield list(batch.values())
+
+
+def _chase(*, partner: Partner, policy: CollectionPolicy, steps: list[CollectionStep], run: CollectionRun,
+           run_date: dt.date, actor: User | None, outcome: _Outcome) -> None:  # fmt: skip
+    """Insert the due notices and ask for the due suspensions, a batch of customers at a time."""
+    for batch in _customer_batches(partner, run_date):
+        notices: list[Notice] = []
+        to_suspend: dict[int, list[int]] = {}  # customer id -> its overdue invoice ids
+        entries: dict[int, dict[str, Any]] = {}
+        for customer in batch:
+            overdue_total = sum((i.balance for i in customer.invoices if is_past_due(i.due_date, run_date)), ZERO)
+            entry: dict[str, Any] = {
+                "customer_id": customer.pk, "customer": customer.name, "overdue_total": str(overdue_total),
+                "currency": customer.currency, "notices": 0, "suspended": 0, "reactivated": 0, "reason": "",
+            }  # fmt: skip
+            grace = policy.grace_days + customer.extra_grace
+            paused = customer.promise_until is not None and customer.promise_until >= run_date
+            below_minimum = overdue_total < policy.min_amount
+            suspend = False
+            for invoice in customer.invoices:
+                days = (run_date - invoice.due_date).days
+                step = due_step(steps, days, grace_days=grace)
+                if step is None:
+                    continue
+                if paused:
+                    entry["reason"] = "promise_to_pay"
+                    break
+                if step.offset_days > 0 and below_minimum:
+                    entry["reason"] = "below_minimum"
+                    continue
+                if step.action == CollectionStep.Action.SUSPEND:
+                    if customer.exempt:
+                        entry["reason"] = "exempt"
+                        continue
+                    suspend = True
+                ahead = next_step(steps, days, grace_days=grace)
+                notices.append(Notice(
+                    partner=partner, customer_id=customer.pk, invoice_id=invoice.pk, run=run,
+                    offset_days=step.offset_days, action=step.action, amount_due=invoice.balance,
+                    overdue_total=overdue_total, days_overdue=days,
+                    next_action=ahead[0].action if ahead else "",
+                    next_action_date=run_date + dt.timedelta(days=ahead[1]) if ahead else None,
+                ))  # fmt: skip
+            if suspend:
+                to_suspend[customer.pk] = [i.pk for i in customer.invoices if is_past_due(i.due_date, run_date)]
+            entries[customer.pk] = entry
+        # One INSERT ... ON CONFLICT DO NOTHING for the batch: a notice made before is not made again.
+        Notice.objects.bulk_create(notices, ignore_conflicts=True, batch_size=1000)
+        if notices:  # which of them are new: the ones that carry this run
+            made = Notice.objects.filter(run=run, customer_id__in=entries).values("customer_id").annotate(n=Count("pk"))
+            for row in made:
+                entries[row["customer_id"]]["notices"] = row["n"]
+        if to_suspend:
+            outcome.suspensions += _suspend(
+                partner=partner, policy=policy, run_date=run_date, actor=actor, to_suspend=to_suspend,
+                entries=entries, outcome=outcome,
+            )  # fmt: skip
+        for entry in entries.values():
+            if entry["notices"] or entry["suspended"] or entry["reason"]:
+                outcome.note(entry)
+
+
+def _suspend(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date, actor: User | None,
+             to_suspend: dict[int, list[int]], entries: dict[int, dict[str, Any]], outcome: _Outcome) -> int:  # fmt: skip
+    """Ask for the suspension of the batch's customers that reached the suspension step; how many changes."""
+    candidates = Subscription.objects.filter(partner=partner, customer_id__in=to_suspend, status__in=_SUSPENDABLE)
+    if policy.suspend_scope == CollectionPolicy.SuspendScope.OVERDUE_INVOICES:
+        invoice_ids = [pk for ids in to_suspend.values() for pk in ids]
+        billed = InvoiceLine.objects.filter(invoice_id__in=invoice_ids, subscription_id__isnull=False)
+        candidates = candidates.filter(pk__in=billed.values("subscription_id"))
+    rows = list(candidates.values_list("customer_id", "pk"))
+    count = _status_request(
+        partner=partner, subscription_ids=[pk for _c, pk in rows], wanted=Subscription.Status.SUSPENDED,
+        reason=_("Overdue balance: suspended by the collections run of %(date)s.") % {"date": run_date.isoformat()},
+        actor=actor,
+    )  # fmt: skip
+    for customer_id, _pk in rows:
+        entries[customer_id]["suspended"] += 1
+    for customer_id in to_suspend:
+        entry = entries[customer_id]
+        if not entry["suspended"]:
+            continue  # nothing left to suspend: asked before, or nothing billed on the overdue invoices
+        outcome.audit_rows.append(_audit_row(
+            partner=partner, customer_id=customer_id, customer_name=entry["customer"], actor=actor,
+            action="collections.suspension_requested",
+            data={"run_date": run_date.isoformat(), "scope": policy.suspend_scope, "subscriptions": entry["suspended"]},
+        ))  # fmt: skip
+    return count
+
+
+def _notices_to_send(partner: Partner) -> list[int]:
+    """Notices waiting to go: new ones, failed ones with attempts left, and claims of dead workers."""
+    stale = clock.now() - SEND_CLAIM_STALE_AFTER
+    return list(
+        Notice.objects.filter(partner=partner)
+        .filter(
+            Q(status=Notice.Status.PENDING)
+            | Q(status=Notice.Status.FAILED, attempts__lt=MAX_SEND_ATTEMPTS)
+            | Q(status=Notice.Status.SENDING, claimed_at__lt=stale)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _dispatch(notice_ids: list[int]) -> None:
+    from billing.collections.tasks import collection_notices_send_task  # tasks import the services
+
+    for start in range(0, len(notice_ids), NOTICE_TASK_CHUNK):
+        collection_notices_send_task.delay(notice_ids=notice_ids[start : start + NOTICE_TASK_CHUNK])
+
+
+def collections_run(
+    *, partner: Partner, run_date: dt.date, actor: User | None = None, triggered_by: str = "schedule"
+) -> CollectionRun:
+    """Run the partner's collections for `run_date`: notices, suspensions and reactivations.
+
+    Transactional and idempotent (see the module docstring): running again the same day, on two
+    workers at once or after a crash does each thing once. Emails and Partner Center calls happen
+    after commit. Returns the CollectionRun: `done`, `skipped` (another run held the partner's lock)
+    or `failed` (nothing was changed; the error is in `details["errors"]`).
+    """
+    try:
+        with transaction.atomic():
+            if not _try_lock(partner):
+                return CollectionRun.objects.create(
+                    partner=partner, run_date=run_date, status=CollectionRun.Status.SKIPPED, triggered_by=triggered_by,
+                    actor=actor, finished_at=clock.now(),
+                    details={"customers": [], "errors": [], "note": "another run of this partner was in progress"},
+                )  # fmt: skip
+            policy = collection_policy_get(partner=partner)
+            steps = list(policy.steps.all())
+            run = CollectionRun.objects.create(
+                partner=partner, run_date=run_date, triggered_by=triggered_by, actor=actor
+            )
+            outcome = _Outcome()
+            if policy.reactivate_automatically:
+                _reactivate(partner=partner, policy=policy, run_date=run_date, actor=actor, outcome=outcome)
+            _chase(
+                partner=partner, policy=policy, steps=steps, run=run, run_date=run_date, actor=actor, outcome=outcome
+            )
+            outcome.notices_queued = Notice.objects.filter(run=run).count()
+            AuditEvent.objects.bulk_create(outcome.audit_rows, batch_size=1000)
+            run.status, run.finished_at = CollectionRun.Status.DONE, clock.now()
+            run.suspensions_requested, run.reactivations_requested = outcome.suspensions, outcome.reactivations
+            run.details = {
+                "customers": outcome.customers, "truncated": outcome.truncated, "errors": [],
+                "notices_queued": outcome.notices_queued,
+            }  # fmt: skip
+            run.save(update_fields=["status", "finished_at", "suspensions_requested", "reactivations_requested",
+                                    "details"])  # fmt: skip
+            audit_record(
+                partner=partner, actor=actor, action="collections.run_finished", target=run,
+                data={"run_date": run_date.isoformat(), "notices": outcome.notices_queued,
+                      "suspensions": outcome.suspensions, "reactivations": outcome.reactivations},
+            )  # fmt: skip
+            to_send = _notices_to_send(partner)
+            transaction.on_commit(lambda: _dispatch(to_send))
+            return run
+    except Exception as exc:
+        logger.exception("collections run of partner %s for %s failed", partner.pk, run_date)
+        return CollectionRun.objects.create(
+            partner=partner, run_date=run_date, status=CollectionRun.Status.FAILED, triggered_by=triggered_by,
+            actor=actor, finished_at=clock.now(), errors_count=1,
+            details={"customers": [], "errors": [f"{type(exc).__name__}: {exc}"]},
+        )  # fmt: skip
+
+
+def collections_run_all(*, run_date: dt.date, triggered_by: str = "schedule") -> list[CollectionRun]:
+    """Run every partner's collections for `run_date`, one partner after another; one failing stops none."""
+    return [
+        collections_run(partner=partner, run_date=run_date, triggered_by=triggered_by)
+        for partner in Partner.objects.order_by("pk")
+    ]
+
+
+__all__ = [
+    "StepInput",
+    "collection_notice_message",
+    "collection_notice_send",
+    "collection_notices_send",
+    "collection_policy_get",
+    "collection_policy_update",
+    "collections_run",
+    "collections_run_all",
+    "customer_collections_hold",
+]

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from billing.collections import views
+
+urlpatterns = [
+    path("", views.CollectionsOverviewView.as_view(), name="collections_overview"),
+    path("policy/", views.CollectionPolicyView.as_view(), name="collection_policy_edit"),
+    path("runs/", views.CollectionRunListView.as_view(), name="collection_run_list"),
+    path("runs/start/", views.CollectionRunStartView.as_view(), name="collection_run_start"),
+    path("runs/<int:pk>/", views.CollectionRunDetailView.as_view(), name="collection_run_detail"),
+    path("customers/<int:pk>/hold/", views.CustomerCollectionsHoldView.as_view(), name="customer_collections_hold"),
+]

@@ -1,0 +1,336 @@
+"""API v1 of billing (docs/architecture.md): invoices, payments, credit notes. Thin: validate, call, serialize."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from billing.invoicing import pdf as billing_pdf
+from billing.invoicing import selectors, services
+from billing.invoicing.downloads import pdf_response
+from billing.invoicing.errors import BillingError, InvoiceHasSettlements, InvoiceNotEditable
+from billing.invoicing.idempotency import HEADER as IDEMPOTENCY_HEADER
+from billing.invoicing.idempotency import idempotent
+from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment
+from partner_portal import selectors as core_selectors
+from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    description="A retry with the same key returns the first result and creates nothing.",
+)
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+def _refused(exc: BillingError) -> APIException:
+    """A broken billing rule as a JSON error: 409 when the object's state forbids it, else 400."""
+    if isinstance(exc, InvoiceNotEditable | InvoiceHasSettlements):
+        return Conflict(str(exc))
+    return ValidationError({"non_field_errors": [str(exc)]})
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedCustomerField(serializers.PrimaryKeyRelatedField):
+    """A customer id, looked up only among the customers the caller may see (else "does not exist")."""
+
+    def get_queryset(self) -> Any:
+        return core_selectors.customer_list(scope=self.context["view"].scope)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedInvoiceField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self) -> Any:
+        return selectors.invoice_list(scope=self.context["view"].scope)
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0)
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=4)
+    tax_rate = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=0, max_value=100, default=Decimal("0.00")
+    )
+
+    class Meta:
+        model = InvoiceLine
+        fields = ["description", "quantity", "unit_price", "tax_rate", "amount", "tax_amount"]
+        read_only_fields = ["amount", "tax_amount"]
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    customer = ScopedCustomerField()
+    lines = InvoiceLineSerializer(many=True)
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id", "number", "customer", "status", "currency", "period", "issue_date", "due_date", "lines",
+            "subtotal", "tax_total", "total", "amount_paid", "amount_credited", "balance", "notes", "created_at",
+        ]  # fmt: skip
+        read_only_fields = [f for f in fields if f not in ("customer", "lines", "notes")]
+
+    def validate_lines(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not value:
+            raise serializers.ValidationError("An invoice needs at least one line.")
+        return value
+
+
+class InvoiceUpdateSerializer(serializers.Serializer):
+    lines = InvoiceLineSerializer(many=True, required=False)
+    notes = serializers.CharField(required=False, allow_blank=True)
+
+
+class VoidSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+def _lines(data: list[dict[str, Any]]) -> list[services.LineInput]:
+    return [
+        services.LineInput(
+            description=d["description"], quantity=d["quantity"], unit_price=d["unit_price"], tax_rate=d["tax_rate"]
+        )
+        for d in data
+    ]
+
+
+@extend_schema(parameters=[OpenApiParameter("status", str), OpenApiParameter("customer", int),
+                           OpenApiParameter("period", str, description="YYYY-MM"), OpenApiParameter("overdue", bool),
+                           OpenApiParameter("search", str)])  # fmt: skip
+class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Invoices of the caller's partner; customer users see their own issued invoices. Drafts are
+    created and changed by finance and partner admins; issued invoices never change."""
+
+    queryset = Invoice.objects.none()
+    serializer_class = InvoiceSerializer
+    write_roles = CUSTOMER_WRITERS
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> Any:
+        query = self.request.query_params
+        filters = selectors.InvoiceFilters(
+            search=query.get("search", ""),
+            status=query.get("status", "") if query.get("status") in Invoice.Status.values else "",
+            customer_id=int(query["customer"]) if query.get("customer", "").isdigit() else None,
+            period=query.get("period", "") if _is_period(query.get("period", "")) else "",
+            overdue=query.get("overdue", "").lower() in ("1", "true", "yes"),
+        )
+        return selectors.invoice_list(scope=self.scope, filters=filters).prefetch_related("lines")
+
+    def get_object(self) -> Invoice:
+        return selectors.invoice_get(scope=self.scope, pk=self.kwargs["pk"])
+
+    @extend_schema(parameters=[IDEMPOTENCY_PARAMETER], request=InvoiceSerializer, responses={201: InvoiceSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        def make() -> Response:
+            form = InvoiceSerializer(data=request.data, context=self.get_serializer_context())
+            form.is_valid(raise_exception=True)
+            invoice = services.invoice_draft_create(
+                partner=self.scope.partner, customer=form.validated_data["customer"], actor=self.scope.user,
+                lines=_lines(form.validated_data["lines"]), notes=form.validated_data.get("notes", ""),
+            )  # fmt: skip
+            return Response(self._out(invoice), status=status.HTTP_201_CREATED)
+
+        return idempotent(request=request, scope=self.scope, endpoint="invoices", create=make)
+
+    @extend_schema(request=InvoiceUpdateSerializer, responses={200: InvoiceSerializer})
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        invoice = self.get_object()
+        form = InvoiceUpdateSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        lines = form.validated_data.get("lines")
+        try:
+            invoice = services.invoice_draft_update(
+                invoice=invoice, actor=self.scope.user, lines=_lines(lines) if lines is not None else None,
+                notes=form.validated_data.get("notes"),
+            )  # fmt: skip
+        except BillingError as exc:
+            raise _refused(exc) from exc
+        return Response(self._out(invoice))
+
+    @extend_schema(request=None, responses={204: None})
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Delete a draft; an issued invoice is refused with 409 (void it instead)."""
+        try:
+            services.invoice_draft_delete(invoice=self.get_object(), actor=self.scope.user)
+        except BillingError as exc:
+            raise _refused(exc) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={200: InvoiceSerializer})
+    @action(detail=True, methods=["post"])
+    def issue(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Assign the next number of the partner's gapless series and freeze the invoice."""
+        invoice = services.invoice_issue(invoice=self.get_object(), actor=self.scope.user)
+        return Response(self._out(invoice))
+
+    @extend_schema(request=VoidSerializer, responses={200: InvoiceSerializer})
+    @action(detail=True, methods=["post"])
+    def void(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        form = VoidSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            invoice = services.invoice_void(
+                invoice=self.get_object(), actor=self.scope.user, reason=form.validated_data["reason"]
+            )
+        except BillingError as exc:
+            raise _refused(exc) from exc
+        return Response(self._out(invoice))
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def pdf(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The invoice as a PDF, in the customer's language."""
+        invoice = self.get_object()
+        return pdf_response(billing_pdf.invoice_pdf(invoice=invoice), billing_pdf.invoice_pdf_filename(invoice))
+
+    def _out(self, invoice: Invoice) -> Any:
+        return InvoiceSerializer(
+            selectors.invoice_get(scope=self.scope, pk=invoice.pk), context=self.get_serializer_context()
+        ).data
+
+
+def _is_period(value: str) -> bool:
+    return (
+        len(value) == 7
+        and value[4] == "-"
+        and value[:4].isdigit()
+        and value[5:].isdigit()
+        and 1 <= int(value[5:]) <= 12
+    )
+
+
+class AllocationSerializer(serializers.Serializer):
+    invoice = ScopedInvoiceField()
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    customer = ScopedCustomerField()
+    allocations = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "customer",
+            "amount",
+            "currency",
+            "received_on",
+            "method",
+            "reference",
+            "unallocated",
+            "allocations",
+            "created_at",
+        ]
+        read_only_fields = ["id", "currency", "unallocated", "created_at"]
+
+    def get_allocations(self, payment: Payment) -> list[dict[str, str]]:
+        return [
+            {"invoice": str(a.invoice_id), "number": a.invoice.number, "amount": str(a.amount)}
+            for a in payment.allocations.all()
+        ]
+
+
+class PaymentCreateSerializer(PaymentSerializer):
+    allocations = AllocationSerializer(many=True, required=False)  # type: ignore[assignment]
+
+    class Meta(PaymentSerializer.Meta):
+        pass
+
+
+class PaymentViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Payments received from customers. Without allocations, the oldest open invoices are paid first;
+    what is left over is the customer's credit."""
+
+    queryset = Payment.objects.none()
+    serializer_class = PaymentSerializer
+    write_roles = CUSTOMER_WRITERS
+    filterset_fields = ["customer", "method"]
+
+    def get_queryset(self) -> Any:
+        return selectors.payment_list(scope=self.scope)
+
+    def get_object(self) -> Payment:
+        return selectors.payment_get(scope=self.scope, pk=self.kwargs["pk"])
+
+    @extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER], request=PaymentCreateSerializer, responses={201: PaymentSerializer}
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        def make() -> Response:
+            form = PaymentCreateSerializer(data=request.data, context=self.get_serializer_context())
+            form.is_valid(raise_exception=True)
+            data = form.validated_data
+            allocations = data.get("allocations")
+            try:
+                payment = services.payment_record(
+                    partner=self.scope.partner, customer=data["customer"], actor=self.scope.user, amount=data["amount"],
+                    received_on=data["received_on"], method=data.get("method", Payment.Method.BANK_TRANSFER),
+                    reference=data.get("reference", ""),
+                    allocations=[services.AllocationInput(invoice=a["invoice"], amount=a["amount"]) for a in allocations]
+                    if allocations is not None else None,
+                )  # fmt: skip
+            except BillingError as exc:
+                raise _refused(exc) from exc
+            return Response(
+                PaymentSerializer(self.get_queryset().get(pk=payment.pk), context=self.get_serializer_context()).data,
+                status=201,
+            )
+
+        return idempotent(request=request, scope=self.scope, endpoint="payments", create=make)
+
+
+class CreditNoteSerializer(serializers.ModelSerializer):
+    invoice = ScopedInvoiceField()
+
+    class Meta:
+        model = CreditNote
+        fields = ["id", "number", "invoice", "customer", "amount", "currency", "reason", "issue_date", "created_at"]
+        read_only_fields = ["id", "number", "customer", "currency", "issue_date", "created_at"]
+
+
+class CreditNoteViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Credit notes: the only correction of an issued invoice; each reduces that invoice's balance."""
+
+    queryset = CreditNote.objects.none()
+    serializer_class = CreditNoteSerializer
+    write_roles = CUSTOMER_WRITERS
+    filterset_fields = ["customer", "invoice"]
+
+    def get_queryset(self) -> Any:
+        return selectors.credit_note_list(scope=self.scope)
+
+    def get_object(self) -> CreditNote:
+        return selectors.credit_note_get(scope=self.scope, pk=self.kwargs["pk"])
+
+    @extend_schema(
+        parameters=[IDEMPOTENCY_PARAMETER], request=CreditNoteSerializer, responses={201: CreditNoteSerializer}
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        def make() -> Response:
+            form = CreditNoteSerializer(data=request.data, context=self.get_serializer_context())
+            form.is_valid(raise_exception=True)
+            data = form.validated_data
+            try:
+                note = services.credit_note_issue(
+                    invoice=data["invoice"], actor=self.scope.user, amount=data["amount"], reason=data["reason"]
+                )
+            except BillingError as exc:
+                raise _refused(exc) from exc
+            return Response(CreditNoteSerializer(note, context=self.get_serializer_context()).data, status=201)
+
+        return idempotent(request=request, scope=self.scope, endpoint="credit-notes", create=make)

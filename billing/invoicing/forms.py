@@ -1,0 +1,325 @@
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext_lazy as _
+
+from billing.invoicing import selectors, services
+from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment
+from partner_portal import clock
+from partner_portal import selectors as core_selectors
+from partner_portal.models import Customer
+from partner_portal.tenancy import Scope
+
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class InvoiceFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("All statuses")), *Invoice.Status.choices]
+    )
+    customer: forms.ModelChoiceField[Customer] = forms.ModelChoiceField(
+        label=_("Customer"), required=False, queryset=Customer.objects.none(), empty_label=_("All customers")
+    )
+    period = forms.CharField(label=_("Period"), required=False, widget=forms.TextInput(attrs={"type": "month"}))
+    overdue = forms.BooleanField(label=_("Overdue only"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[
+            ("-created", _("Newest first")),
+            ("created", _("Oldest first")),
+            ("-balance", _("Largest balance")),
+            ("balance", _("Smallest balance")),
+            ("-total", _("Largest total")),
+            ("total", _("Smallest total")),
+        ],
+    )
+
+    def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = core_selectors.customer_list(scope=scope).only("pk", "name")  # type: ignore[attr-defined]
+
+    def clean_period(self) -> str:
+        period: str = self.cleaned_data.get("period", "")
+        if period and not PERIOD.match(period):
+            raise forms.ValidationError(_("Enter a month as YYYY-MM."))
+        return period
+
+    def filters(self) -> selectors.InvoiceFilters:
+        data = self.cleaned_data
+        return selectors.InvoiceFilters(
+            search=data.get("q", ""),
+            status=data.get("status", ""),
+            customer_id=data["customer"].pk if data.get("customer") else None,
+            period=data.get("period", ""),
+            overdue=bool(data.get("overdue")),
+        )
+
+
+class PaymentFilterForm(forms.Form):
+    customer: forms.ModelChoiceField[Customer] = forms.ModelChoiceField(
+        label=_("Customer"), required=False, queryset=Customer.objects.none(), empty_label=_("All customers")
+    )
+
+    def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = _scoped_customers(scope)  # type: ignore[attr-defined]
+
+    def customer_id(self) -> int | None:
+        """The chosen customer's id, or None for all (and for a choice that is not valid)."""
+        if not self.is_valid() or not self.cleaned_data.get("customer"):
+            return None
+        return int(self.cleaned_data["customer"].pk)
+
+
+# ISO format whatever the language: a date input accepts nothing else.
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def _scoped_customers(scope: Scope) -> Any:
+    return core_selectors.customer_list(scope=scope).only("pk", "name", "currency").order_by("name", "pk")
+
+
+class InvoiceDraftForm(forms.Form):
+    """The head of a draft: the customer (when creating) and the notes printed on the invoice."""
+
+    customer: forms.ModelChoiceField[Customer] = forms.ModelChoiceField(
+        label=_("Customer"),
+        queryset=Customer.objects.none(),
+        empty_label=_("Choose a customer"),
+        help_text=_("The invoice is in the customer's currency and due after its credit terms."),
+    )
+    notes = forms.CharField(
+        label=_("Notes to the customer"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Printed on the invoice, e.g. a purchase order number."),
+    )
+
+    def __init__(self, *args: Any, scope: Scope, with_customer: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if with_customer:
+            self.fields["customer"].queryset = _scoped_customers(scope)  # type: ignore[attr-defined]
+        else:
+            del self.fields["customer"]  # a draft keeps its customer; only lines and notes change
+
+
+class InvoiceLineForm(forms.Form):
+    # The saved line a row came from, so that what the page does not show (a subscription line's
+    # subscription and period) survives an edit. Only ids of the draft's own lines are honoured.
+    line_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    description = forms.CharField(label=_("Description"), max_length=300)
+    quantity = forms.DecimalField(
+        label=_("Quantity"), max_digits=14, decimal_places=4, min_value=Decimal(0), widget=forms.NumberInput(
+            attrs={"step": "any", "inputmode": "decimal"}
+        ),
+    )  # fmt: skip
+    unit_price = forms.DecimalField(
+        label=_("Unit price"), max_digits=14, decimal_places=4, widget=forms.NumberInput(
+            attrs={"step": "any", "inputmode": "decimal"}
+        ),
+    )  # fmt: skip
+    # Optional, so that a row left empty stays empty (an untouched row is ignored); blank means 0 %.
+    tax_rate = forms.DecimalField(
+        label=_("Tax rate (%)"),
+        max_digits=5,
+        decimal_places=2,
+        required=False,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(100))],
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal", "placeholder": "0"}),
+    )
+
+    def clean_tax_rate(self) -> Decimal:
+        rate: Decimal | None = self.cleaned_data.get("tax_rate")
+        return rate if rate is not None else Decimal("0.00")
+
+    def line(self, saved: dict[int, InvoiceLine] | None = None) -> services.LineInput:
+        data = self.cleaned_data
+        source = (saved or {}).get(data.get("line_id") or 0)
+        return services.LineInput(
+            description=data["description"].strip(),
+            quantity=data["quantity"],
+            unit_price=data["unit_price"],
+            tax_rate=data["tax_rate"],
+            kind=source.kind if source else InvoiceLine.Kind.MANUAL,
+            subscription=source.subscription if source else None,
+            period_start=source.period_start if source else None,
+            period_end=source.period_end if source else None,
+        )
+
+
+class BaseInvoiceLineFormSet(forms.BaseFormSet):
+    """The lines of a draft. Blank extra rows are ignored; ticked "Remove" rows are dropped."""
+
+    default_error_messages = {
+        "too_few_forms": _("An invoice needs at least one line."),
+    }
+
+
+def formset_lines(formset: forms.BaseFormSet[Any], saved: list[InvoiceLine] | None = None) -> list[services.LineInput]:
+    """The lines an editor's valid formset asks to save, in the order shown. An untouched empty row
+    has no cleaned data; a row ticked "Remove" is left out. `saved` are the draft's current lines."""
+    by_id = {line.pk: line for line in saved or []}
+    return [form.line(by_id) for form in formset.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]
+
+
+InvoiceLineFormSet = forms.formset_factory(
+    InvoiceLineForm, formset=BaseInvoiceLineFormSet, extra=2, min_num=1, validate_min=True, can_delete=True
+)
+
+
+def line_initial(lines: list[InvoiceLine]) -> list[dict[str, Any]]:
+    """A draft's saved lines as the formset's initial rows (numbers without trailing zeros)."""
+    return [
+        {
+            "line_id": line.pk,
+            "description": line.description,
+            "quantity": _plain(line.quantity),
+            "unit_price": _plain(line.unit_price),
+            "tax_rate": _plain(line.tax_rate),
+        }
+        for line in lines
+    ]
+
+
+def _plain(value: Decimal) -> Decimal:
+    """10.0000 -> 10, 36.5000 -> 36.5: what someone would have typed."""
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral() else normal
+
+
+class PaymentCustomerForm(forms.Form):
+    """First step of recording a payment when no customer is known yet."""
+
+    customer: forms.ModelChoiceField[Customer] = forms.ModelChoiceField(
+        label=_("Customer"), queryset=Customer.objects.none(), empty_label=_("Choose a customer")
+    )
+
+    def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = _scoped_customers(scope)  # type: ignore[attr-defined]
+
+
+class PaymentForm(forms.Form):
+    """A payment from one customer (fixed by the page) and where it goes."""
+
+    OLDEST_FIRST = "oldest"
+    ONE_INVOICE = "invoice"
+
+    amount = forms.DecimalField(
+        label=_("Amount received"), max_digits=16, decimal_places=2, min_value=Decimal("0.01"),
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+    )  # fmt: skip
+    received_on = forms.DateField(label=_("Received on"), widget=DATE_INPUT)
+    method = forms.ChoiceField(label=_("Method"), choices=Payment.Method.choices, initial=Payment.Method.BANK_TRANSFER)
+    reference = forms.CharField(
+        label=_("Reference"),
+        max_length=200,
+        required=False,
+        help_text=_("The bank's transaction reference or the remittance advice, to find the payment again."),
+    )
+    allocation = forms.ChoiceField(
+        label=_("Apply the payment to"),
+        choices=[
+            (OLDEST_FIRST, _("Oldest open invoices first")),
+            (ONE_INVOICE, _("One invoice only")),
+        ],
+        initial=OLDEST_FIRST,
+        widget=forms.RadioSelect,
+        help_text=_("Whatever is not applied to an invoice stays as credit for the customer's next invoice."),
+    )
+    invoice: forms.ModelChoiceField[Invoice] = forms.ModelChoiceField(
+        label=_("Invoice"), queryset=Invoice.objects.none(), required=False, empty_label=_("Choose an open invoice")
+    )
+    invoice_amount = forms.DecimalField(
+        label=_("Amount to apply"), max_digits=16, decimal_places=2, min_value=Decimal("0.01"), required=False,
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+        help_text=_("Leave empty to apply the whole payment."),
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, scope: Scope, customer: Customer, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = clock.today(scope.partner.time_zone)
+        self.fields["invoice"].queryset = selectors.invoices_open(scope=scope, customer_id=customer.pk)  # type: ignore[attr-defined]
+        self.fields["invoice"].label_from_instance = _open_invoice_label  # type: ignore[attr-defined]
+        self.fields["received_on"].widget.attrs["max"] = self.today.isoformat()
+
+    def clean_received_on(self) -> dt.date:
+        received_on: dt.date = self.cleaned_data["received_on"]
+        if received_on > self.today:
+            raise forms.ValidationError(_("A payment cannot be received in the future."))
+        return received_on
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("allocation") == self.ONE_INVOICE and not data.get("invoice") and "invoice" not in self.errors:
+            self.add_error("invoice", _("Choose the invoice to apply the payment to."))
+        return data
+
+    def allocations(self) -> list[services.AllocationInput] | None:
+        """What payment_record should allocate: None means oldest open invoices first."""
+        data = self.cleaned_data
+        if data["allocation"] != self.ONE_INVOICE:
+            return None
+        return [services.AllocationInput(invoice=data["invoice"], amount=data["invoice_amount"] or data["amount"])]
+
+
+def _open_invoice_label(invoice: Invoice) -> str:
+    return _("%(number)s · due %(due)s · balance %(balance)s %(currency)s") % {
+        "number": invoice.number,
+        "due": invoice.due_date.isoformat() if invoice.due_date else "—",
+        "balance": invoice.balance,
+        "currency": invoice.currency,
+    }
+
+
+class CreditNoteForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount to credit"), max_digits=16, decimal_places=2, min_value=Decimal("0.01"),
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+    )  # fmt: skip
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=CreditNote._meta.get_field("reason").max_length,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Printed on the credit note, e.g. “Two licences returned within 7 days”."),
+    )
+
+    def __init__(self, *args: Any, invoice: Invoice, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        amount = self.fields["amount"]
+        amount.max_value = invoice.balance  # type: ignore[attr-defined]
+        amount.validators.append(MaxValueValidator(invoice.balance))
+        amount.widget.attrs["max"] = str(invoice.balance)
+        amount.help_text = _("At most the balance, %(balance)s %(currency)s.") % {
+            "balance": invoice.balance,
+            "currency": invoice.currency,
+        }
+
+
+class InvoiceVoidForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for voiding"),
+        max_length=Invoice._meta.get_field("void_reason").max_length,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept with the invoice and shown in its history, e.g. “Issued twice for the same month”."),
+    )
+
+
+# ---- Finance: Microsoft payables, reconciliation files, usage billing ------------------------------
+
+MONTH_INPUT = forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM", "pattern": r"\d{4}-\d{2}"})
+
+
+def clean_period(value: str) -> str:
+    value = (value or "").strip()
+    if value and not PERIOD.match(value):
+        raise forms.ValidationError(_("Enter a month as YYYY-MM, e.g. 2026-11."))
+    return value

@@ -1,0 +1,381 @@
+"""Invoices, their lines, payments and their allocations, credit notes, numbering, idempotency, exports.
+
+The base of billing's parts: `billing.collections` and `billing.reconciliation` build on these models,
+`billing.finance` composes them all (docs/architecture.md, "Billing").
+
+Money is Decimal end to end. Line amounts are rounded once, half-up to the currency's exponent, by
+the services (partner_portal.money.quantize); the columns hold exactly that many places, so the
+database never rounds on its own. Totals are stored for set-based queries and always equal the sum
+of the lines; check constraints hold the balance arithmetic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Round
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
+
+from partner_portal import clock
+from partner_portal.models import Customer, Partner, User
+from partner_portal.money import MoneyField
+from partner_portal.tenancy import TenantQuerySet
+from subscriptions.models import Subscription
+
+ZERO = Decimal("0.00")
+
+
+def is_past_due(due_date: dt.date | None, on: dt.date) -> bool:
+    """The date half of "overdue": a due date before `on` (on the due date itself it is due, not late).
+    Invoice.is_overdue adds "open"; collections apply it to rows already selected as open."""
+    return due_date is not None and due_date < on
+
+
+class NumberSeriesQuerySet(TenantQuerySet["NumberSeries"]):
+    customer_lookup = None
+
+
+class NumberSeries(models.Model):
+    """The last number used in a partner's gapless series (invoices or credit notes) for one year.
+
+    Issuing locks this row for the rest of its transaction, so numbers are taken in commit order:
+    a rolled-back issue gives its number back, and two concurrent issues never share one.
+    """
+
+    class Kind(models.TextChoices):
+        INVOICE = "INV", _("Invoice")
+        CREDIT_NOTE = "CN", _("Credit note")
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=3, choices=Kind.choices)
+    year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    objects = NumberSeriesQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "kind", "year"], name="number_series_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}-{self.year}: {self.last_number}"
+
+
+class InvoiceQuerySet(TenantQuerySet["Invoice"]):
+    customer_lookup = "customer"
+
+    # The SQL twins of Invoice.is_open and Invoice.is_overdue(): the same rules, side by side
+    # (tests/billing/invoicing/test_invoice_rules.py checks that both say the same).
+
+    def open(self) -> InvoiceQuerySet:
+        """Invoices still owed: issued or partially paid (Invoice.is_open)."""
+        return self.filter(status__in=Invoice.OPEN_STATUSES)
+
+    @staticmethod
+    def overdue_condition(on: dt.date) -> Q:
+        """Invoice.is_overdue(on) as a condition, for filtered sums: open and due before `on`."""
+        return Q(status__in=Invoice.OPEN_STATUSES, due_date__lt=on)
+
+    def overdue(self, on: dt.date) -> InvoiceQuerySet:
+        """Open invoices whose due date is before `on` (Invoice.is_overdue)."""
+        return self.filter(self.overdue_condition(on))
+
+
+class Invoice(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ISSUED = "issued", _("Issued")
+        PARTIALLY_PAID = "partially_paid", _("Partially paid")
+        PAID = "paid", pgettext_lazy("invoice status", "Paid")
+        VOID = "void", pgettext_lazy("invoice status", "Void")
+
+    OPEN_STATUSES = (Status.ISSUED, Status.PARTIALLY_PAID)
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="invoices")
+    number = models.CharField(_("number"), max_length=32, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT)
+    currency = models.CharField(_("currency"), max_length=3)
+    # The billing period an invoice generated from subscriptions covers ("2026-11"); blank otherwise.
+    period = models.CharField(_("billing period"), max_length=7, blank=True)
+    issue_date = models.DateField(_("issue date"), null=True, blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    subtotal = MoneyField(_("subtotal"), default=ZERO)
+    tax_total = MoneyField(_("tax"), default=ZERO)
+    total = MoneyField(_("total"), default=ZERO)
+    amount_paid = MoneyField(_("amount paid"), default=ZERO)
+    amount_credited = MoneyField(_("amount credited"), default=ZERO)
+    balance = MoneyField(_("balance"), default=ZERO)
+    notes = models.TextField(_("notes to the customer"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=clock.now)
+    issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
+    voided_at = models.DateTimeField(_("voided"), null=True, blank=True)
+    void_reason = models.CharField(_("reason for voiding"), max_length=500, blank=True)
+
+    objects = InvoiceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "number"], condition=~Q(number=""), name="invoice_number_unique_per_partner"
+            ),
+            # One generated invoice per customer and period: generation can run again safely.
+            models.UniqueConstraint(
+                fields=["customer", "period"], condition=~Q(period=""), name="invoice_one_per_customer_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(total=Round(F("subtotal") + F("tax_total"), 2)), name="invoice_total_is_subtotal_plus_tax"
+            ),
+            # A void invoice owes nothing; every other balance is what is left after payments and credits.
+            # (Round() only matters on SQLite, which does this arithmetic in floating point.)
+            models.CheckConstraint(
+                condition=Q(status="void", balance=0)
+                | (~Q(status="void") & Q(balance=Round(F("total") - F("amount_paid") - F("amount_credited"), 2))),
+                name="invoice_balance_arithmetic",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_paid__gte=0) & Q(amount_credited__gte=0), name="invoice_settled_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft", number="") | (~Q(status="draft") & ~Q(number="")),
+                name="invoice_number_iff_issued",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["partner", "status", "due_date"], name="invoice_status_due_idx"),
+            models.Index(fields=["customer", "status"], name="invoice_customer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or gettext("Draft #%(pk)s") % {"pk": self.pk}
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    @property
+    def is_open(self) -> bool:
+        """Still owed: issued or partially paid (InvoiceQuerySet.open in SQL)."""
+        return self.status in self.OPEN_STATUSES
+
+    def is_overdue(self, on: dt.date) -> bool:
+        """Open and due before `on` (InvoiceQuerySet.overdue in SQL). A draft or an invoice without a
+        due date is never overdue; on its due date an invoice is due, not yet overdue."""
+        return self.is_open and is_past_due(self.due_date, on)
+
+    def settled_status(self) -> str:
+        """The status an issued invoice's balance calls for: paid when nothing is left, partially paid
+        when part of the total is, issued while all of it is."""
+        if self.balance <= ZERO:
+            return self.Status.PAID
+        if self.balance < self.total:
+            return self.Status.PARTIALLY_PAID
+        return self.Status.ISSUED
+
+
+class InvoiceLineQuerySet(TenantQuerySet["InvoiceLine"]):
+    customer_lookup = "invoice__customer"
+
+
+class InvoiceLine(models.Model):
+    class Kind(models.TextChoices):
+        MANUAL = "manual", _("Manual")
+        SUBSCRIPTION = "subscription", _("Subscription")
+        USAGE = "usage", _("Usage")
+        SUPPORT = "support", _("Support")
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=0)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.MANUAL)
+    description = models.CharField(_("description"), max_length=300)
+    quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=4)
+    unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=4)
+    tax_rate = models.DecimalField(_("tax rate (%)"), max_digits=5, decimal_places=2, default=ZERO)
+    amount = MoneyField(_("amount"))
+    tax_amount = MoneyField(_("tax"))
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+
+    objects = InvoiceLineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["invoice_id", "position", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(tax_rate__gte=0) & Q(tax_rate__lte=100), name="invoice_line_tax_rate_percent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class PaymentQuerySet(TenantQuerySet["Payment"]):
+    customer_lookup = "customer"
+
+
+class Payment(models.Model):
+    class Method(models.TextChoices):
+        BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+        CARD = "card", _("Card")
+        OTHER = "other", _("Other")
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments")
+    amount = MoneyField(_("amount"))
+    currency = models.CharField(_("currency"), max_length=3)
+    received_on = models.DateField(_("received on"))
+    method = models.CharField(_("method"), max_length=16, choices=Method.choices, default=Method.BANK_TRANSFER)
+    reference = models.CharField(_("reference"), max_length=200, blank=True)
+    # What is not allocated to an invoice yet: the customer's credit, used by later invoices.
+    unallocated = MoneyField(_("unallocated"))
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    created_at = models.DateTimeField(default=clock.now)
+
+    objects = PaymentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-received_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(unallocated__gte=0) & Q(unallocated__lte=F("amount")), name="payment_unallocated_in_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} {self.received_on}"
+
+
+class AllocationQuerySet(TenantQuerySet["PaymentAllocation"]):
+    customer_lookup = "invoice__customer"
+
+
+class PaymentAllocation(models.Model):
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    amount = MoneyField(_("amount"))
+    created_at = models.DateTimeField(default=clock.now)
+
+    objects = AllocationQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} of payment {self.payment_id} to invoice {self.invoice_id}"
+
+
+class CreditNoteQuerySet(TenantQuerySet["CreditNote"]):
+    customer_lookup = "customer"
+
+
+class CreditNote(models.Model):
+    """A correction of an issued invoice: reduces its balance. Numbered in its own gapless series."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credit_notes")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    number = models.CharField(_("number"), max_length=32)
+    amount = MoneyField(_("amount"))
+    currency = models.CharField(_("currency"), max_length=3)
+    reason = models.CharField(_("reason"), max_length=500)
+    # The credited invoice's balance right after this note, as the document states it for good.
+    invoice_balance_after = MoneyField(_("invoice balance after"))
+    issue_date = models.DateField(_("issue date"))
+    issued_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    created_at = models.DateTimeField(default=clock.now)
+
+    objects = CreditNoteQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("credit note")
+        verbose_name_plural = _("credit notes")
+        ordering = ["-issue_date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "number"], name="credit_note_number_unique_per_partner"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credit_note_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class IdempotencyKeyQuerySet(TenantQuerySet["IdempotencyKey"]):
+    customer_lookup = None
+
+
+class IdempotencyKey(models.Model):
+    """The first answer to a create request sent with an `Idempotency-Key`, replayed on retries."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    endpoint = models.CharField(max_length=100)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(default=clock.now)
+
+    objects = IdempotencyKeyQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "user", "endpoint", "key"], name="idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} {self.key}"
+
+
+class ExportJobQuerySet(TenantQuerySet["ExportJob"]):
+    customer_lookup = None  # exports are for partner staff
+
+
+class ExportJob(models.Model):
+    """A bulk export run by a worker, with its progress for the page's progress bar."""
+
+    class Kind(models.TextChoices):
+        INVOICE_PDFS = "invoice_pdfs", _("Invoice PDFs (ZIP)")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.INVOICE_PDFS)
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="exports/", blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    created_at = models.DateTimeField(default=clock.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ExportJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == self.Status.DONE else (self.done * 100 // self.total if self.total else 0)

@@ -1,0 +1,185 @@
+"""Reads of billing for pages and the API, always through a Scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import CharField, Count, Min, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Cast
+
+from billing.invoicing.models import (
+    ZERO,
+    CreditNote,
+    ExportJob,
+    Invoice,
+    InvoiceLine,
+    InvoiceQuerySet,
+    Payment,
+    PaymentAllocation,
+)
+from partner_portal import clock
+from partner_portal.models import AuditEvent, Customer
+from partner_portal.tenancy import Scope, get_scoped_or_404
+
+# Sort keys the invoice list offers: name -> (model field, descending).
+INVOICE_SORTS: dict[str, tuple[str, bool]] = {
+    "-created": ("created_at", True),
+    "created": ("created_at", False),
+    "-total": ("total", True),
+    "total": ("total", False),
+    "-balance": ("balance", True),
+    "balance": ("balance", False),
+}
+# The payment list pages newest first by the day the money arrived.
+PAYMENT_SORT: tuple[str, bool] = ("received_on", True)
+
+
+@dataclass(frozen=True)
+class InvoiceFilters:
+    search: str = ""  # number, customer name or domain
+    status: str = ""
+    customer_id: int | None = None
+    period: str = ""  # "YYYY-MM": invoices issued in that month (drafts: generated for it)
+    overdue: bool = False
+
+
+def invoice_list(*, scope: Scope, filters: InvoiceFilters | None = None) -> QuerySet[Invoice]:
+    """Invoices the scope may see. Customer users never see drafts."""
+    qs = Invoice.objects.for_scope(scope).select_related("customer")
+    if not scope.is_staff:
+        qs = qs.exclude(status=Invoice.Status.DRAFT)
+    f = filters or InvoiceFilters()
+    if f.search:
+        term = f.search.strip()
+        qs = qs.filter(
+            Q(number__icontains=term) | Q(customer__name__icontains=term) | Q(customer__domain__icontains=term)
+        )
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.customer_id:
+        qs = qs.filter(customer_id=f.customer_id)
+    if f.period:
+        year, month = (int(x) for x in f.period.split("-"))
+        qs = qs.filter(Q(issue_date__year=year, issue_date__month=month) | Q(issue_date__isnull=True, period=f.period))
+    if f.overdue:
+        qs = qs.overdue(clock.today(scope.partner.time_zone))
+    return qs
+
+
+def invoice_get(*, scope: Scope, pk: int | str) -> Invoice:
+    qs = Invoice.objects.select_related("customer", "partner").prefetch_related(
+        Prefetch("lines", queryset=InvoiceLine.objects.order_by("position", "pk"))
+    )
+    if not scope.is_staff:
+        qs = qs.exclude(status=Invoice.Status.DRAFT)
+    return get_scoped_or_404(qs, scope, pk=pk)
+
+
+def invoice_allocations(*, invoice: Invoice) -> QuerySet[PaymentAllocation]:
+    return invoice.allocations.select_related("payment").order_by("created_at", "pk")
+
+
+def invoices_open(*, scope: Scope, customer_id: int | None = None) -> QuerySet[Invoice]:
+    """Issued and partly paid invoices, oldest due first: what a payment can be allocated to."""
+    qs = Invoice.objects.for_scope(scope).open().select_related("customer").order_by("due_date", "issue_date", "pk")
+    return qs.filter(customer_id=customer_id) if customer_id else qs
+
+
+def invoice_history(*, scope: Scope, invoice: Invoice) -> QuerySet[AuditEvent]:
+    """What happened to the invoice, oldest first: its own events and those of the payments allocated
+    to it and the credit notes against it (staff only: customers get an empty list)."""
+    as_text: CharField[str, str] = CharField(max_length=32)  # AuditEvent.target_id is text: compare like with like
+    payment_ids = (
+        PaymentAllocation.objects.filter(invoice_id=invoice.pk).annotate(t=Cast("payment_id", as_text)).values("t")
+    )
+    credit_note_ids = CreditNote.objects.filter(invoice_id=invoice.pk).annotate(t=Cast("pk", as_text)).values("t")
+    return (
+        AuditEvent.objects.for_scope(scope)
+        .filter(
+            Q(target_type="billing.invoice", target_id=str(invoice.pk))
+            | Q(target_type="billing.payment", target_id__in=payment_ids)
+            | Q(target_type="billing.creditnote", target_id__in=credit_note_ids)
+        )
+        .select_related("actor")
+        .order_by("created_at", "pk")
+    )
+
+
+def payment_list(*, scope: Scope, customer_id: int | None = None) -> QuerySet[Payment]:
+    qs = (
+        Payment.objects.for_scope(scope)
+        .select_related("customer")
+        .prefetch_related(Prefetch("allocations", queryset=PaymentAllocation.objects.select_related("invoice")))
+    )
+    return qs.filter(customer_id=customer_id) if customer_id else qs
+
+
+def payment_get(*, scope: Scope, pk: int | str) -> Payment:
+    return get_scoped_or_404(payment_list(scope=scope), scope, pk=pk)
+
+
+def credit_note_list(
+    *, scope: Scope, customer_id: int | None = None, invoice_id: int | None = None
+) -> QuerySet[CreditNote]:
+    qs = CreditNote.objects.for_scope(scope).select_related("customer", "invoice")
+    if customer_id:
+        qs = qs.filter(customer_id=customer_id)
+    return qs.filter(invoice_id=invoice_id) if invoice_id else qs
+
+
+def credit_note_get(*, scope: Scope, pk: int | str) -> CreditNote:
+    return get_scoped_or_404(credit_note_list(scope=scope), scope, pk=pk)
+
+
+@dataclass(frozen=True)
+class CustomerAccount:
+    """Where a customer stands: what it owes, what is overdue, what credit it has."""
+
+    balance: Decimal
+    overdue: Decimal
+    credit: Decimal
+    open_invoices: int
+    oldest_due: dt.date | None
+
+
+def customer_account(*, scope: Scope, customer: Customer) -> CustomerAccount:
+    """Two aggregate queries. (The sums are named apart from the `balance` column: an aggregate
+    named after a field it sums hides that field from the aggregates after it.)"""
+    today = clock.today(scope.partner.time_zone)
+    open_qs = Invoice.objects.for_scope(scope).filter(customer=customer).open()
+    sums = open_qs.aggregate(
+        open_balance=Sum("balance"),
+        overdue_balance=Sum("balance", filter=InvoiceQuerySet.overdue_condition(today)),
+        open_count=Count("pk"),
+        oldest_due=Min("due_date"),
+    )
+    credit = Payment.objects.for_scope(scope).filter(customer=customer).aggregate(c=Sum("unallocated"))["c"]
+    return CustomerAccount(
+        balance=sums["open_balance"] or ZERO,
+        overdue=sums["overdue_balance"] or ZERO,
+        credit=credit or ZERO,
+        open_invoices=sums["open_count"],
+        oldest_due=sums["oldest_due"],
+    )
+
+
+# ---- Finance dashboard: receivables by age, collections, what is due to Microsoft -------------------
+
+
+# ---- Bulk exports -----------------------------------------------------------------------------------
+
+
+def export_job_list(*, scope: Scope) -> QuerySet[ExportJob]:
+    """The partner's export jobs, newest first. Customer users see none."""
+    if not scope.is_staff:
+        return ExportJob.objects.none()
+    return ExportJob.objects.for_scope(scope).select_related("requested_by").order_by("-created_at", "-pk")
+
+
+def export_job_get(*, scope: Scope, pk: int | str) -> ExportJob:
+    return get_scoped_or_404(export_job_list(scope=scope), scope, pk=pk)
+
+
+# ---- Reconciliation pages ---------------------------------------------------------------------------

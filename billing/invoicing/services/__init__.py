@@ -1,0 +1,38 @@
+"""Every write of invoicing. Import from here: `from billing.invoicing.services import invoice_issue`."""
+
+from billing.invoicing.services.credit_notes import credit_note_issue
+from billing.invoicing.services.exports import invoice_pdf_export_request, invoice_pdf_export_run
+from billing.invoicing.services.generation import GenerationResult, invoices_generate, period_bounds, previous_period
+from billing.invoicing.services.invoicing import (
+    LineInput,
+    invoice_draft_create,
+    invoice_draft_delete,
+    invoice_draft_releaser_register,
+    invoice_draft_update,
+    invoice_issue,
+    invoice_void,
+    line_amounts,
+)
+from billing.invoicing.services.numbering import number_next
+from billing.invoicing.services.payments import AllocationInput, payment_record
+
+__all__ = [
+    "AllocationInput",
+    "GenerationResult",
+    "LineInput",
+    "credit_note_issue",
+    "invoice_draft_create",
+    "invoice_draft_delete",
+    "invoice_draft_releaser_register",
+    "invoice_draft_update",
+    "invoice_issue",
+    "invoice_pdf_export_request",
+    "invoice_pdf_export_run",
+    "invoice_void",
+    "invoices_generate",
+    "line_amounts",
+    "number_next",
+    "payment_record",
+    "period_bounds",
+    "previous_period",
+]

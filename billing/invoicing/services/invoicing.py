@@ -1,0 +1,214 @@
+"""Invoices: drafts, issuing with a gapless number, voiding."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from billing.invoicing.errors import InvoiceHasSettlements, InvoiceNotEditable
+from billing.invoicing.models import ZERO, Invoice, InvoiceLine, NumberSeries
+from billing.invoicing.services.numbering import number_next
+from partner_portal import clock
+from partner_portal.audit import audit_record
+from partner_portal.models import Customer, Partner, User
+from partner_portal.money import quantize
+from subscriptions.models import Subscription
+
+HUNDRED = Decimal(100)
+
+
+class DraftReleaser(Protocol):
+    def __call__(self, *, invoice: Invoice) -> None: ...
+
+
+# Parts above invoicing bill their records onto drafts (reconciliation usage) and must let go of them
+# when a draft is deleted. Invoicing does not import those parts (the layers contract in pyproject.toml):
+# each one registers its release here, wired in one visible place, billing.apps.BillingConfig.ready().
+_draft_releasers: list[DraftReleaser] = []
+
+
+def invoice_draft_releaser_register(release: DraftReleaser) -> None:
+    """Have `release(invoice=...)` run inside every draft deletion, before the draft is deleted."""
+    if release not in _draft_releasers:
+        _draft_releasers.append(release)
+
+
+@dataclass(frozen=True)
+class LineInput:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    tax_rate: Decimal = ZERO
+    kind: str = InvoiceLine.Kind.MANUAL
+    subscription: Subscription | None = None
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+
+
+def line_amounts(
+    *, quantity: Decimal, unit_price: Decimal, tax_rate: Decimal, currency: str
+) -> tuple[Decimal, Decimal]:
+    """(net amount, tax) of one line, each rounded once, half-up, to the currency's minor unit.
+
+    The rule: amount = round(quantity * unit price); tax = round(amount * rate / 100). Invoice totals
+    are sums of these rounded figures, so they always equal the sum of the lines.
+    """
+    amount = quantize(quantity * unit_price, currency)
+    return amount, quantize(amount * tax_rate / HUNDRED, currency)
+
+
+def invoice_line_rows(invoice: Invoice, lines: Sequence[LineInput], *, first_position: int = 1) -> list[InvoiceLine]:
+    """Unsaved InvoiceLine rows for `lines`, each amount and its tax rounded once (see line_amounts)."""
+    rows = []
+    for position, line in enumerate(lines, start=first_position):
+        amount, tax = line_amounts(
+            quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate, currency=invoice.currency
+        )
+        rows.append(
+            InvoiceLine(
+                partner_id=invoice.partner_id,
+                invoice=invoice,
+                position=position,
+                kind=line.kind,
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                tax_rate=line.tax_rate,
+                amount=amount,
+                tax_amount=tax,
+                subscription=line.subscription,
+                period_start=line.period_start,
+                period_end=line.period_end,
+            )
+        )
+    return rows
+
+
+def _write_lines(invoice: Invoice, lines: Sequence[LineInput]) -> None:
+    InvoiceLine.objects.filter(invoice=invoice).delete()
+    rows = invoice_line_rows(invoice, lines)
+    InvoiceLine.objects.bulk_create(rows)
+    invoice.subtotal = sum((r.amount for r in rows), ZERO)
+    invoice.tax_total = sum((r.tax_amount for r in rows), ZERO)
+    invoice.total = invoice.subtotal + invoice.tax_total
+    invoice.balance = invoice.total
+
+
+@transaction.atomic
+def invoice_draft_create(
+    *,
+    partner: Partner,
+    customer: Customer,
+    actor: User | None,
+    lines: Sequence[LineInput],
+    notes: str = "",
+    period: str = "",
+) -> Invoice:
+    """A draft in the customer's currency. Drafts take no number and change freely until issued."""
+    if customer.partner_id != partner.pk:
+        raise ValueError("customer belongs to another partner")
+    invoice = Invoice(partner=partner, customer=customer, currency=customer.currency, notes=notes, period=period)
+    invoice.save()
+    _write_lines(invoice, lines)
+    invoice.save(update_fields=["subtotal", "tax_total", "total", "balance"])
+    audit_record(
+        partner=partner, customer=customer, actor=actor, action="invoice.drafted", target=invoice,
+        data={"total": str(invoice.total), "lines": len(lines)},
+    )  # fmt: skip
+    return invoice
+
+
+@transaction.atomic
+def invoice_draft_update(
+    *, invoice: Invoice, actor: User | None, lines: Sequence[LineInput] | None = None, notes: str | None = None
+) -> Invoice:
+    """Replace a draft's lines and/or notes. Anything but a draft is refused: issued is immutable."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if not invoice.is_draft:
+        raise InvoiceNotEditable(
+            _("Invoice %(number)s is issued and cannot change; issue a credit note.") % {"number": invoice.number}
+        )
+    if lines is not None:
+        _write_lines(invoice, lines)
+    if notes is not None:
+        invoice.notes = notes
+    invoice.save(update_fields=["subtotal", "tax_total", "total", "balance", "notes"])
+    audit_record(
+        partner=invoice.partner, customer=invoice.customer, actor=actor, action="invoice.draft_updated", target=invoice,
+        data={"total": str(invoice.total)},
+    )  # fmt: skip
+    return invoice
+
+
+@transaction.atomic
+def invoice_draft_delete(*, invoice: Invoice, actor: User | None) -> None:
+    """Delete a draft. It never had a number, so nothing is lost from the series; issued invoices stay."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if not invoice.is_draft:
+        raise InvoiceNotEditable(
+            _("Invoice %(number)s is issued and cannot be deleted; void it instead.") % {"number": invoice.number}
+        )
+    audit_record(
+        partner=invoice.partner, customer=invoice.customer, actor=actor, action="invoice.draft_deleted", target=invoice,
+        data={"total": str(invoice.total), "period": invoice.period},
+    )  # fmt: skip
+    # What other parts billed on this draft becomes billable again (usage from reconciliation files).
+    for release in _draft_releasers:
+        release(invoice=invoice)
+    invoice.delete()
+
+
+@transaction.atomic
+def invoice_issue(*, invoice: Invoice, actor: User | None, issue_date: dt.date | None = None) -> Invoice:
+    """Issue a draft: take the next number of the partner's series, fix the dates, freeze it, and
+    apply the customer's available credit. Idempotent: issuing an issued invoice changes nothing."""
+    invoice = Invoice.objects.select_for_update().select_related("partner", "customer").get(pk=invoice.pk)
+    if not invoice.is_draft:
+        return invoice  # issued already: a retry must not take a second number
+    issued_on = issue_date or clock.today(invoice.partner.time_zone)
+    invoice.number = number_next(partner=invoice.partner, kind=NumberSeries.Kind.INVOICE, year=issued_on.year)
+    invoice.status = Invoice.Status.ISSUED
+    invoice.issue_date = issued_on
+    invoice.due_date = issued_on + dt.timedelta(days=invoice.customer.credit_days)
+    invoice.issued_at = clock.now()
+    invoice.save(update_fields=["number", "status", "issue_date", "due_date", "issued_at"])
+    audit_record(
+        partner=invoice.partner, customer=invoice.customer, actor=actor, action="invoice.issued", target=invoice,
+        data={"number": invoice.number, "total": str(invoice.total), "due_date": invoice.due_date.isoformat()},
+    )  # fmt: skip
+    from billing.invoicing.services.payments import customer_credit_apply  # payments build on invoicing
+
+    customer_credit_apply(invoice=invoice, actor=actor)
+    invoice.refresh_from_db()
+    return invoice
+
+
+@transaction.atomic
+def invoice_void(*, invoice: Invoice, actor: User | None, reason: str) -> Invoice:
+    """Void an issued invoice with nothing paid or credited on it; it keeps its number."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status == Invoice.Status.VOID:
+        return invoice
+    if invoice.is_draft:
+        raise InvoiceNotEditable(_("A draft has no number to keep; delete or edit it instead of voiding."))
+    if invoice.amount_paid or invoice.amount_credited:
+        raise InvoiceHasSettlements(
+            _("Invoice %(number)s has payments or credit notes; credit the rest instead of voiding.")
+            % {"number": invoice.number}
+        )
+    if not reason.strip():
+        raise InvoiceNotEditable(_("Give a reason for voiding."))
+    invoice.status, invoice.balance = Invoice.Status.VOID, ZERO
+    invoice.voided_at, invoice.void_reason = clock.now(), reason.strip()
+    invoice.save(update_fields=["status", "balance", "voided_at", "void_reason"])
+    audit_record(
+        partner=invoice.partner, customer=invoice.customer, actor=actor, action="invoice.voided", target=invoice,
+        data={"number": invoice.number, "reason": invoice.void_reason},
+    )  # fmt: skip
+    return invoice

@@ -1,0 +1,473 @@
+"""Billing pages for partner staff. Thin: a form validates, a service acts, a selector reads.
+
+Every object comes from a selector given the request's scope, so another partner's invoice is a
+404. Reading is open to every staff role; writing (drafts, issuing, voiding, payments, credit
+notes, CSV exports) to partner admins and finance. The services hold the rules: a page only
+decides which buttons to offer, and shows a refused rule's message as a form error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from billing.invoicing import exports, selectors, services
+from billing.invoicing.errors import BillingError
+from billing.invoicing.export_views import export_filter_fields
+from billing.invoicing.forms import (
+    CreditNoteForm,
+    InvoiceDraftForm,
+    InvoiceFilterForm,
+    InvoiceLineFormSet,
+    InvoiceVoidForm,
+    PaymentCustomerForm,
+    PaymentFilterForm,
+    PaymentForm,
+    formset_lines,
+    line_initial,
+)
+from billing.invoicing.models import Invoice
+from partner_portal import clock
+from partner_portal import selectors as core_selectors
+from partner_portal.access import CUSTOMER_WRITERS, ScopedViewMixin
+from partner_portal.models import STAFF_ROLES, Customer
+from partner_portal.pagination import keyset_page, query_without
+
+PAGE_SIZE = 25
+LINES_PREFIX = "lines"
+
+
+def _csv_response(rows: Iterator[str], name: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+class InvoiceCsvView(ScopedViewMixin, View):
+    """The invoice list as CSV, with the same filters as the page."""
+
+    allowed_roles = CUSTOMER_WRITERS
+
+    def get(self, request: HttpRequest) -> StreamingHttpResponse:
+        form = InvoiceFilterForm(request.GET or None, scope=self.scope)
+        filters = form.filters() if form.is_valid() else selectors.InvoiceFilters()
+        invoices = selectors.invoice_list(scope=self.scope, filters=filters)
+        return _csv_response(
+            exports.invoices_csv(invoices), f"invoices-{clock.today(self.scope.partner.time_zone)}.csv"
+        )
+
+
+class PaymentCsvView(ScopedViewMixin, View):
+    """The payments as CSV; `?customer=` narrows them to one customer, like the page."""
+
+    allowed_roles = CUSTOMER_WRITERS
+
+    def get(self, request: HttpRequest) -> StreamingHttpResponse:
+        customer_id = PaymentFilterForm(request.GET or None, scope=self.scope).customer_id()
+        payments = selectors.payment_list(scope=self.scope, customer_id=customer_id)
+        return _csv_response(
+            exports.payments_csv(payments), f"payments-{clock.today(self.scope.partner.time_zone)}.csv"
+        )
+
+
+# ---- Invoices: list and detail -------------------------------------------------------------------
+
+
+class InvoiceListView(ScopedViewMixin, TemplateView):
+    allowed_roles = STAFF_ROLES
+    template_name = "billing/invoicing/invoice_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        form = InvoiceFilterForm(self.request.GET or None, scope=self.scope)
+        valid = form.is_valid()
+        filters = form.filters() if valid else selectors.InvoiceFilters()
+        sort = (form.cleaned_data.get("sort") if valid else "") or "-created"
+        sort_field, descending = selectors.INVOICE_SORTS[sort]
+        qs = selectors.invoice_list(scope=self.scope, filters=filters)
+        page = keyset_page(
+            qs, sort_field=sort_field, descending=descending, cursor=self.request.GET.get("cursor"), size=PAGE_SIZE
+        )
+        return super().get_context_data(
+            form=form,
+            page=page,
+            total=qs.count(),
+            sort=sort,
+            filtered=valid and filters != selectors.InvoiceFilters(),
+            query=query_without(self.request, "cursor"),
+            sort_query=query_without(self.request, "cursor", "sort"),
+            export_query=query_without(self.request, "cursor"),
+            export_fields=export_filter_fields(self.request),
+            today=clock.today(self.scope.partner.time_zone),
+            can_write=self.scope.has_role(CUSTOMER_WRITERS),
+            **kwargs,
+        )
+
+
+class InvoiceDetailView(ScopedViewMixin, TemplateView):
+    allowed_roles = STAFF_ROLES
+    template_name = "billing/invoicing/invoice_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        invoice = selectors.invoice_get(scope=self.scope, pk=self.kwargs["pk"])
+        can_write = self.scope.has_role(CUSTOMER_WRITERS)
+        is_open = invoice.is_open
+        today = clock.today(self.scope.partner.time_zone)
+        overdue = invoice.is_overdue(today)
+        return super().get_context_data(
+            invoice=invoice,
+            lines=list(invoice.lines.all()),
+            allocations=list(selectors.invoice_allocations(invoice=invoice)),
+            credit_notes=list(selectors.credit_note_list(scope=self.scope, invoice_id=invoice.pk)),
+            history=list(selectors.invoice_history(scope=self.scope, invoice=invoice)),
+            today=today,
+            is_open=is_open,
+            days_overdue=(today - invoice.due_date).days if overdue and invoice.due_date else 0,
+            can_write=can_write,
+            can_edit=can_write and invoice.is_draft,
+            can_settle=can_write and is_open,
+            # What the service would refuse is not offered (it still refuses, should two people race).
+            can_void=can_write and is_open and not invoice.amount_paid and not invoice.amount_credited,
+            **kwargs,
+        )
+
+
+# ---- Drafts: create, edit, issue, void ------------------------------------------------------------
+
+
+def _after_save(request: HttpRequest, invoice: Invoice, *, scope: Any, created: bool) -> HttpResponse:
+    """ "Save draft" or "Save and issue": both end on the invoice's page with a message."""
+    if request.POST.get("action") == "issue":
+        invoice = services.invoice_issue(invoice=invoice, actor=scope.user)
+        messages.success(request, _("Invoice %(number)s issued.") % {"number": invoice.number})
+    elif created:
+        messages.success(request, _("Draft saved. Issue it when it is ready; until then it can change freely."))
+    else:
+        messages.success(request, _("Changes to the draft saved."))
+    return redirect("invoice_detail", pk=invoice.pk)
+
+
+def _not_editable(request: HttpRequest, invoice: Invoice) -> HttpResponse:
+    if invoice.status == Invoice.Status.VOID:
+        messages.error(request, _("Invoice %(number)s is void and cannot change.") % {"number": invoice.number})
+    else:
+        messages.error(
+            request,
+            _("Invoice %(number)s is issued and cannot change; issue a credit note.") % {"number": invoice.number},
+        )
+    return redirect("invoice_detail", pk=invoice.pk)
+
+
+class InvoiceCreateView(ScopedViewMixin, View):
+    allowed_roles = CUSTOMER_WRITERS
+    template_name = "billing/invoicing/invoice_form.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        preselect = request.GET.get("customer", "")
+        form = InvoiceDraftForm(scope=self.scope, initial={"customer": preselect} if preselect.isdigit() else {})
+        return self._render(request, form, InvoiceLineFormSet(prefix=LINES_PREFIX))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = InvoiceDraftForm(request.POST, scope=self.scope)
+        formset = InvoiceLineFormSet(request.POST, prefix=LINES_PREFIX)
+        valid = form.is_valid()
+        valid = formset.is_valid() and valid
+        if not valid:
+            return self._render(request, form, formset, status=400)
+        invoice = services.invoice_draft_create(
+            partner=self.scope.partner,
+            customer=form.cleaned_data["customer"],
+            actor=self.scope.user,
+            lines=formset_lines(formset),
+            notes=form.cleaned_data["notes"].strip(),
+        )
+        return _after_save(request, invoice, scope=self.scope, created=True)
+
+    def _render(self, request: HttpRequest, form: InvoiceDraftForm, formset: Any, status: int = 200) -> HttpResponse:
+        return render(request, self.template_name, {"form": form, "formset": formset}, status=status)
+
+
+class InvoiceEditView(ScopedViewMixin, View):
+    """A draft's lines and notes. Anything but a draft is refused with a message and left as it is."""
+
+    allowed_roles = CUSTOMER_WRITERS
+    template_name = "billing/invoicing/invoice_form.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invoice = selectors.invoice_get(scope=self.scope, pk=pk)
+        if not invoice.is_draft:
+            return _not_editable(request, invoice)
+        form = InvoiceDraftForm(scope=self.scope, with_customer=False, initial={"notes": invoice.notes})
+        formset = InvoiceLineFormSet(prefix=LINES_PREFIX, initial=line_initial(list(invoice.lines.all())))
+        return self._render(request, invoice, form, formset)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invoice = selectors.invoice_get(scope=self.scope, pk=pk)
+        if not invoice.is_draft:
+            return _not_editable(request, invoice)
+        form = InvoiceDraftForm(request.POST, scope=self.scope, with_customer=False)
+        formset = InvoiceLineFormSet(request.POST, prefix=LINES_PREFIX)
+        valid = form.is_valid()
+        valid = formset.is_valid() and valid
+        if not valid:
+            return self._render(request, invoice, form, formset, status=400)
+        try:
+            invoice = services.invoice_draft_update(
+                invoice=invoice,
+                actor=self.scope.user,
+                lines=formset_lines(formset, saved=list(invoice.lines.select_related("subscription"))),
+                notes=form.cleaned_data["notes"].strip(),
+            )
+        except BillingError as exc:  # issued by someone else since the page was loaded
+            messages.error(request, str(exc))
+            return redirect("invoice_detail", pk=invoice.pk)
+        return _after_save(request, invoice, scope=self.scope, created=False)
+
+    def _render(
+        self, request: HttpRequest, invoice: Invoice, form: InvoiceDraftForm, formset: Any, status: int = 200
+    ) -> HttpResponse:
+        context = {"form": form, "formset": formset, "invoice": invoice}
+        return render(request, self.template_name, context, status=status)
+
+
+class InvoiceIssueView(ScopedViewMixin, View):
+    """GET: what issuing will do, with the button (the detail page's button asks in a dialog). POST: issue."""
+
+    allowed_roles = CUSTOMER_WRITERS
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invoice = selectors.invoice_get(scope=self.scope, pk=pk)
+        if not invoice.is_draft:
+            return redirect("invoice_detail", pk=invoice.pk)
+        today = clock.today(self.scope.partner.time_zone)
+        context = {"invoice": invoice, "lines": list(invoice.lines.all()), "today": today}
+        return render(request, "billing/invoicing/invoice_issue.html", context)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invoice = selectors.invoice_get(scope=self.scope, pk=pk)
+        if not invoice.is_draft:
+            messages.info(request, _("Invoice %(number)s was already issued.") % {"number": invoice.number})
+            return redirect("invoice_detail", pk=invoice.pk)
+        invoice = services.invoice_issue(invoice=invoice, actor=self.scope.user)
+        messages.success(request, _("Invoice %(number)s issued.") % {"number": invoice.number})
+        return redirect("invoice_detail", pk=invoice.pk)
+
+
+class InvoiceVoidView(ScopedViewMixin, View):
+    allowed_roles = CUSTOMER_WRITERS
+    template_name = "billing/invoicing/invoice_void.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invoice = selectors.invoice_get(scope=self.scope, pk=pk)
+        if refused := self._refused(request, invoice):
+            return refused
+        return render(request, self.template_name, {"invoice": invoice, "form": InvoiceVoidForm()})
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invoice = selectors.invoice_get(scope=self.scope, pk=pk)
+        if refused := self._refused(request, invoice):
+            return refused
+        form = InvoiceVoidForm(request.POST)
+        if form.is_valid():
+            try:
+                services.invoice_void(invoice=invoice, actor=self.scope.user, reason=form.cleaned_data["reason"])
+            except BillingError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("Invoice %(number)s is void.") % {"number": invoice.number})
+                return redirect("invoice_detail", pk=invoice.pk)
+        return render(request, self.template_name, {"invoice": invoice, "form": form}, status=400)
+
+    def _refused(self, request: HttpRequest, invoice: Invoice) -> HttpResponse | None:
+        if invoice.is_draft:
+            messages.error(request, _("A draft has no number to keep; delete or edit it instead of voiding."))
+        elif invoice.status == Invoice.Status.VOID:
+            messages.info(request, _("Invoice %(number)s is void already.") % {"number": invoice.number})
+        elif not invoice.is_open or invoice.amount_paid or invoice.amount_credited:
+            messages.error(
+                request,
+                _("Invoice %(number)s has payments or credit notes; credit the rest instead of voiding.")
+                % {"number": invoice.number},
+            )
+        else:
+            return None
+        return redirect("invoice_detail", pk=invoice.pk)
+
+
+class CreditNoteCreateView(ScopedViewMixin, View):
+    allowed_roles = CUSTOMER_WRITERS
+    template_name = "billing/invoicing/credit_note_form.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invoice = selectors.invoice_get(scope=self.scope, pk=pk)
+        if not invoice.is_open:
+            return self._not_open(request, invoice)
+        form = CreditNoteForm(invoice=invoice, initial={"amount": invoice.balance})
+        return render(request, self.template_name, {"invoice": invoice, "form": form})
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invoice = selectors.invoice_get(scope=self.scope, pk=pk)
+        if not invoice.is_open:
+            return self._not_open(request, invoice)
+        form = CreditNoteForm(request.POST, invoice=invoice)
+        if form.is_valid():
+            try:
+                note = services.credit_note_issue(
+                    invoice=invoice,
+                    actor=self.scope.user,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except BillingError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request,
+                    _("Credit note %(number)s of %(amount)s %(currency)s issued against %(invoice)s.")
+                    % {"number": note.number, "amount": note.amount, "currency": note.currency, "invoice": invoice},
+                )
+                return redirect("invoice_detail", pk=invoice.pk)
+        return render(request, self.template_name, {"invoice": invoice, "form": form}, status=400)
+
+    def _not_open(self, request: HttpRequest, invoice: Invoice) -> HttpResponse:
+        messages.error(request, _("Only an issued, unpaid or partly paid invoice can be credited."))
+        return redirect("invoice_detail", pk=invoice.pk)
+
+
+# ---- Payments ----------------------------------------------------------------------------------
+
+
+class PaymentListView(ScopedViewMixin, TemplateView):
+    allowed_roles = STAFF_ROLES
+    template_name = "billing/invoicing/payment_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        form = PaymentFilterForm(self.request.GET or None, scope=self.scope)
+        customer_id = form.customer_id()
+        qs = selectors.payment_list(scope=self.scope, customer_id=customer_id)
+        sort_field, descending = selectors.PAYMENT_SORT
+        page = keyset_page(
+            qs, sort_field=sort_field, descending=descending, cursor=self.request.GET.get("cursor"), size=PAGE_SIZE
+        )
+        return super().get_context_data(
+            form=form,
+            page=page,
+            total=qs.count(),
+            filtered=customer_id is not None,
+            query=query_without(self.request, "cursor"),
+            export_query=urlencode({"customer": customer_id}) if customer_id else "",
+            can_write=self.scope.has_role(CUSTOMER_WRITERS),
+            **kwargs,
+        )
+
+
+class PaymentCreateView(ScopedViewMixin, View):
+    """Record a payment. The customer comes from `?customer=` (or `?invoice=`, which also preselects
+    that invoice); without one, the page first asks which customer paid."""
+
+    allowed_roles = CUSTOMER_WRITERS
+    template_name = "billing/invoicing/payment_form.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        customer, invoice = self._target(request)
+        if invoice is not None and not invoice.is_open:
+            messages.info(request, _("Invoice %(number)s is not open for payment.") % {"number": invoice})
+            invoice = None
+        if customer is None:
+            pick = PaymentCustomerForm(request.GET or None, scope=self.scope)
+            return render(request, self.template_name, {"pick_form": pick})
+        initial: dict[str, Any] = {"received_on": clock.today(self.scope.partner.time_zone)}
+        if invoice is not None:
+            initial |= {"allocation": PaymentForm.ONE_INVOICE, "invoice": invoice.pk, "amount": invoice.balance}
+        form = PaymentForm(initial=initial, scope=self.scope, customer=customer)
+        return self._render(request, form, customer, invoice)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        customer, invoice = self._target(request)
+        if customer is None:
+            return redirect("payment_create")
+        if invoice is not None and not invoice.is_open:
+            invoice = None
+        form = PaymentForm(request.POST, scope=self.scope, customer=customer)
+        if form.is_valid():
+            data = form.cleaned_data
+            allocations = form.allocations()
+            try:
+                payment = services.payment_record(
+                    partner=self.scope.partner,
+                    customer=customer,
+                    actor=self.scope.user,
+                    amount=data["amount"],
+                    received_on=data["received_on"],
+                    method=data["method"],
+                    reference=data["reference"],
+                    allocations=allocations,
+                )
+            except BillingError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self._report(request, payment.amount, payment.unallocated, payment.currency, customer)
+                if allocations:
+                    return redirect("invoice_detail", pk=allocations[0].invoice.pk)
+                if invoice is not None:
+                    return redirect("invoice_detail", pk=invoice.pk)
+                return redirect("customer_billing", pk=customer.pk)
+        return self._render(request, form, customer, invoice, status=400)
+
+    def _target(self, request: HttpRequest) -> tuple[Customer | None, Invoice | None]:
+        """The customer (and invoice) named in the query string; someone else's is a 404."""
+        if invoice_id := request.GET.get("invoice"):
+            invoice = selectors.invoice_get(scope=self.scope, pk=invoice_id)
+            return invoice.customer, invoice
+        if customer_id := request.GET.get("customer"):
+            return core_selectors.customer_get(scope=self.scope, pk=customer_id), None
+        return None, None
+
+    def _render(
+        self, request: HttpRequest, form: PaymentForm, customer: Customer, invoice: Invoice | None, status: int = 200
+    ) -> HttpResponse:
+        query = {"invoice": invoice.pk} if invoice is not None else {"customer": customer.pk}
+        context = {
+            "form": form,
+            "customer": customer,
+            "invoice": invoice,
+            "open_invoices": list(selectors.invoices_open(scope=self.scope, customer_id=customer.pk)[:50]),
+            "account": selectors.customer_account(scope=self.scope, customer=customer),
+            "action": f"{reverse('payment_create')}?{urlencode(query)}",
+            "today": clock.today(self.scope.partner.time_zone),
+        }
+        return render(request, self.template_name, context, status=status)
+
+    @staticmethod
+    def _report(request: HttpRequest, amount: Any, credit: Any, currency: str, customer: Customer) -> None:
+        text = _("Payment of %(amount)s %(currency)s from %(customer)s recorded.") % {
+            "amount": amount,
+            "currency": currency,
+            "customer": customer.name,
+        }
+        if credit:
+            text += " " + _("%(credit)s %(currency)s was not needed by an open invoice and is kept as credit.") % {
+                "credit": credit,
+                "currency": currency,
+            }
+        messages.success(request, text)
+
+
+# ---- A customer's billing account ----------------------------------------------------------------
+
+
+# ---- Finance dashboard ---------------------------------------------------------------------------
+
+
+# ---- Bulk PDF export -------------------------------------------------------------------------------
+
+
+# ---- Reconciliation imports ----------------------------------------------------------------------
