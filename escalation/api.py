@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -150,7 +150,7 @@ class EscalationQuery(serializers.Serializer):
     ticket = serializers.IntegerField(required=False, min_value=1, source="ticket_id")
 
 
-@extend_schema(parameters=[EscalationQuery])
+@extend_schema_view(list=extend_schema(parameters=[EscalationQuery]))
 class EscalationViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Escalations of the partner's tickets to Microsoft. Agents and admins record the case number and status."""
 

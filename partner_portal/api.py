@@ -9,7 +9,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from django.contrib.auth import authenticate
 from django.core.cache import cache
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed, Throttled
@@ -91,7 +91,7 @@ class CustomerQuery(serializers.Serializer):
     collections = serializers.ChoiceField(choices=["exempt", "promise"], required=False)
 
 
-@extend_schema(parameters=[CustomerQuery])
+@extend_schema_view(list=extend_schema(parameters=[CustomerQuery]))
 class CustomerViewSet(
     ScopedAPIMixin,
     mixins.ListModelMixin,

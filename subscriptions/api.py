@@ -136,7 +136,6 @@ class SubscriptionViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.Retrieve
     serializer_class = SubscriptionSerializer
     write_roles = CUSTOMER_WRITERS
     http_method_names = ["get", "post", "patch", "head", "options"]
-    filter_backends: list[Any] = []
 
     def get_queryset(self) -> Any:
         query = self.request.query_params

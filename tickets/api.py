@@ -10,7 +10,7 @@ from typing import Any
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -127,7 +127,7 @@ class TicketQuery(serializers.Serializer):
     customer = serializers.IntegerField(required=False, min_value=1, source="customer_id")
 
 
-@extend_schema(parameters=[TicketQuery])
+@extend_schema_view(list=extend_schema(parameters=[TicketQuery]))
 class TicketViewSet(
     ScopedAPIMixin,
     mixins.ListModelMixin,

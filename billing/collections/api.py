@@ -118,7 +118,6 @@ class NoticeViewSet(ScopedAPIMixin, viewsets.ReadOnlyModelViewSet):
     queryset = Notice.objects.none()
     serializer_class = NoticeSerializer
     read_roles = ALL_ROLES
-    filter_backends: list[Any] = []
 
     def get_queryset(self) -> Any:
         qs = selectors.notice_list(scope=self.scope)
@@ -135,7 +134,6 @@ class CollectionRunViewSet(ScopedAPIMixin, viewsets.ReadOnlyModelViewSet):
     queryset = CollectionRun.objects.none()
     serializer_class = CollectionRunSerializer
     read_roles = STAFF_ROLES
-    filter_backends: list[Any] = []
 
     def get_queryset(self) -> Any:
         return selectors.collection_run_list(scope=self.scope)

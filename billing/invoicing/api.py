@@ -7,22 +7,20 @@ from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from billing.invoicing import pdf as billing_pdf
 from billing.invoicing import selectors, services
 from billing.invoicing.downloads import pdf_response
-from billing.invoicing.errors import BillingError, InvoiceHasSettlements, InvoiceNotEditable
 from billing.invoicing.idempotency import HEADER as IDEMPOTENCY_HEADER
 from billing.invoicing.idempotency import idempotent
 from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment
-from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
+from partner_portal.apikit import ScopedCustomerField, query_params
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
@@ -30,26 +28,6 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="A retry with the same key returns the first result and creates nothing.",
 )
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-
-
-def _refused(exc: BillingError) -> APIException:
-    """A broken billing rule as a JSON error: 409 when the object's state forbids it, else 400."""
-    if isinstance(exc, InvoiceNotEditable | InvoiceHasSettlements):
-        return Conflict(str(exc))
-    return ValidationError({"non_field_errors": [str(exc)]})
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class ScopedCustomerField(serializers.PrimaryKeyRelatedField):
-    """A customer id, looked up only among the customers the caller may see (else "does not exist")."""
-
-    def get_queryset(self) -> Any:
-        return core_selectors.customer_list(scope=self.context["view"].scope)
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -117,7 +95,6 @@ class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
     queryset = Invoice.objects.none()
     serializer_class = InvoiceSerializer
     write_roles = CUSTOMER_WRITERS
-    filter_backends: list[Any] = []
 
     def get_queryset(self) -> Any:
         query = self.request.query_params
@@ -152,22 +129,16 @@ class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
         form = InvoiceUpdateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         lines = form.validated_data.get("lines")
-        try:
-            invoice = services.invoice_draft_update(
-                invoice=invoice, actor=self.scope.user, lines=_lines(lines) if lines is not None else None,
-                notes=form.validated_data.get("notes"),
-            )  # fmt: skip
-        except BillingError as exc:
-            raise _refused(exc) from exc
+        invoice = services.invoice_draft_update(
+            invoice=invoice, actor=self.scope.user, lines=_lines(lines) if lines is not None else None,
+            notes=form.validated_data.get("notes"),
+        )  # fmt: skip
         return Response(self._out(invoice))
 
     @extend_schema(request=None, responses={204: None})
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Delete a draft; an issued invoice is refused with 409 (void it instead)."""
-        try:
-            services.invoice_draft_delete(invoice=self.get_object(), actor=self.scope.user)
-        except BillingError as exc:
-            raise _refused(exc) from exc
+        services.invoice_draft_delete(invoice=self.get_object(), actor=self.scope.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={200: InvoiceSerializer})
@@ -182,12 +153,9 @@ class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
     def void(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         form = VoidSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            invoice = services.invoice_void(
-                invoice=self.get_object(), actor=self.scope.user, reason=form.validated_data["reason"]
-            )
-        except BillingError as exc:
-            raise _refused(exc) from exc
+        invoice = services.invoice_void(
+            invoice=self.get_object(), actor=self.scope.user, reason=form.validated_data["reason"]
+        )
         return Response(self._out(invoice))
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
@@ -252,6 +220,12 @@ class PaymentCreateSerializer(PaymentSerializer):
         pass
 
 
+class PaymentQuery(serializers.Serializer):
+    customer = serializers.IntegerField(required=False, min_value=1, source="customer_id")
+    method = serializers.ChoiceField(choices=Payment.Method.choices, required=False)
+
+
+@extend_schema_view(list=extend_schema(parameters=[PaymentQuery]))
 class PaymentViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Payments received from customers. Without allocations, the oldest open invoices are paid first;
     what is left over is the customer's credit."""
@@ -259,10 +233,10 @@ class PaymentViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
     queryset = Payment.objects.none()
     serializer_class = PaymentSerializer
     write_roles = CUSTOMER_WRITERS
-    filterset_fields = ["customer", "method"]
 
     def get_queryset(self) -> Any:
-        return selectors.payment_list(scope=self.scope)
+        qs = selectors.payment_list(scope=self.scope)
+        return qs.filter(**query_params(PaymentQuery, self.request)) if self.action == "list" else qs
 
     def get_object(self) -> Payment:
         return selectors.payment_get(scope=self.scope, pk=self.kwargs["pk"])
@@ -276,16 +250,13 @@ class PaymentViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
             form.is_valid(raise_exception=True)
             data = form.validated_data
             allocations = data.get("allocations")
-            try:
-                payment = services.payment_record(
-                    partner=self.scope.partner, customer=data["customer"], actor=self.scope.user, amount=data["amount"],
-                    received_on=data["received_on"], method=data.get("method", Payment.Method.BANK_TRANSFER),
-                    reference=data.get("reference", ""),
-                    allocations=[services.AllocationInput(invoice=a["invoice"], amount=a["amount"]) for a in allocations]
-                    if allocations is not None else None,
-                )  # fmt: skip
-            except BillingError as exc:
-                raise _refused(exc) from exc
+            payment = services.payment_record(
+                partner=self.scope.partner, customer=data["customer"], actor=self.scope.user, amount=data["amount"],
+                received_on=data["received_on"], method=data.get("method", Payment.Method.BANK_TRANSFER),
+                reference=data.get("reference", ""),
+                allocations=[services.AllocationInput(invoice=a["invoice"], amount=a["amount"]) for a in allocations]
+                if allocations is not None else None,
+            )  # fmt: skip
             return Response(
                 PaymentSerializer(self.get_queryset().get(pk=payment.pk), context=self.get_serializer_context()).data,
                 status=201,
@@ -303,16 +274,22 @@ class CreditNoteSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "number", "customer", "currency", "issue_date", "created_at"]
 
 
+class CreditNoteQuery(serializers.Serializer):
+    customer = serializers.IntegerField(required=False, min_value=1, source="customer_id")
+    invoice = serializers.IntegerField(required=False, min_value=1, source="invoice_id")
+
+
+@extend_schema_view(list=extend_schema(parameters=[CreditNoteQuery]))
 class CreditNoteViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Credit notes: the only correction of an issued invoice; each reduces that invoice's balance."""
 
     queryset = CreditNote.objects.none()
     serializer_class = CreditNoteSerializer
     write_roles = CUSTOMER_WRITERS
-    filterset_fields = ["customer", "invoice"]
 
     def get_queryset(self) -> Any:
-        return selectors.credit_note_list(scope=self.scope)
+        qs = selectors.credit_note_list(scope=self.scope)
+        return qs.filter(**query_params(CreditNoteQuery, self.request)) if self.action == "list" else qs
 
     def get_object(self) -> CreditNote:
         return selectors.credit_note_get(scope=self.scope, pk=self.kwargs["pk"])
@@ -325,12 +302,9 @@ class CreditNoteViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
             form = CreditNoteSerializer(data=request.data, context=self.get_serializer_context())
             form.is_valid(raise_exception=True)
             data = form.validated_data
-            try:
-                note = services.credit_note_issue(
-                    invoice=data["invoice"], actor=self.scope.user, amount=data["amount"], reason=data["reason"]
-                )
-            except BillingError as exc:
-                raise _refused(exc) from exc
+            note = services.credit_note_issue(
+                invoice=data["invoice"], actor=self.scope.user, amount=data["amount"], reason=data["reason"]
+            )
             return Response(CreditNoteSerializer(note, context=self.get_serializer_context()).data, status=201)
 
         return idempotent(request=request, scope=self.scope, endpoint="credit-notes", create=make)

@@ -1,6 +1,6 @@
 """Preconditions of the billing services. Their messages are shown to users as they are."""
 
-from partner_portal.errors import PortalError
+from partner_portal.errors import ErrorKind, PortalError
 
 
 class BillingError(PortalError):
@@ -10,13 +10,17 @@ class BillingError(PortalError):
 class InvoiceNotEditable(BillingError):
     """Only drafts change; issued invoices are corrected with credit notes."""
 
+    kind = ErrorKind.CONFLICT
+
 
 class InvoiceNotOpen(BillingError):
     pass
 
 
 class InvoiceHasSettlements(BillingError):
-    pass
+    """Payments or credit notes settle the invoice, so it cannot be voided or deleted as it is."""
+
+    kind = ErrorKind.CONFLICT
 
 
 class AllocationInvalid(BillingError):

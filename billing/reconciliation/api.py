@@ -175,7 +175,6 @@ class ReconciliationImportViewSet(
     read_roles = CUSTOMER_WRITERS
     write_roles = CUSTOMER_WRITERS
     parser_classes = [MultiPartParser, FormParser, JSONParser]
-    filter_backends: list[Any] = []
     payables: dict[tuple[str, str], MicrosoftPayable] | None = None
 
     def get_queryset(self) -> Any:

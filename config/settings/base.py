@@ -37,7 +37,6 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "rest_framework",
     "rest_framework.authtoken",
-    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     # The portal, in dependency order (docs/architecture.md): core <- subscriptions <- billing <- tickets

@@ -237,3 +237,19 @@ def test_drafts_can_be_deleted_and_issued_invoices_cannot(tenant: Tenant, api_fo
     assert client.delete(f"/api/v1/invoices/{kept.pk}/").status_code == 409
     assert api_for(tenant.customer_admin).delete(f"/api/v1/invoices/{kept.pk}/").status_code == 403
     assert Invoice.objects.filter(pk=kept.pk).exists()
+
+
+def test_payments_filter_by_customer_and_refuse_an_unknown_method(tenant: Tenant, api_for) -> None:
+    client = api_for(tenant.finance)
+    mine = issued(tenant.customer)
+    other = issued(tenant.other_customer)
+    for invoice in (mine, other):
+        response = client.post(
+            "/api/v1/payments/",
+            {"customer": invoice.customer_id, "amount": "10.00", "received_on": "2026-11-20", "reference": "x"},
+        )
+        assert response.status_code == 201, response.json()
+    listed = client.get(f"/api/v1/payments/?customer={tenant.customer.pk}").json()["results"]
+    assert [p["customer"] for p in listed] == [tenant.customer.pk]
+    refused = client.get("/api/v1/payments/?method=cheque-ish")
+    assert (refused.status_code, list(refused.json()["fields"])) == (400, ["method"])
