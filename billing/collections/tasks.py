@@ -19,10 +19,12 @@ def collections_run_task(
 
     from billing.collections.services import collections_run
     from partner_portal import clock
+    from partner_portal.jobs import partners_for_job
     from partner_portal.models import Partner, User
 
     if partner_id is None:
-        for pk in Partner.objects.order_by("pk").values_list("pk", flat=True):
+        # One task per partner, so the partners' runs spread over the workers.
+        for pk in partners_for_job().values_list("pk", flat=True):
             collections_run_task.delay(run_date=run_date, partner_id=pk, triggered_by=triggered_by)
         return []
     partner = Partner.objects.get(pk=partner_id)

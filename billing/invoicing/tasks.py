@@ -8,15 +8,13 @@ from celery import shared_task
 @shared_task(name="billing.tasks.invoices_generate_task", acks_late=True)
 def invoices_generate_task(*, period: str | None = None) -> dict[str, int]:
     """Generate every partner's invoices for `period` (default: each partner's previous month)."""
-    from billing.invoicing.services import invoices_generate, previous_period
-    from partner_portal import clock
-    from partner_portal.models import Partner
+    from billing.invoicing.services import invoices_generate_all
 
-    created = skipped = 0
-    for partner in Partner.objects.order_by("pk"):
-        result = invoices_generate(partner=partner, period=period or previous_period(clock.today(partner.time_zone)))
-        created, skipped = created + len(result.created), skipped + result.skipped_existing
-    return {"created": created, "skipped_existing": skipped}
+    results = [result for _partner, result in invoices_generate_all(period=period)]
+    return {
+        "created": sum(len(r.created) for r in results),
+        "skipped_existing": sum(r.skipped_existing for r in results),
+    }
 
 
 @shared_task(name="billing.tasks.invoice_pdf_export_task", acks_late=True)

@@ -24,7 +24,7 @@ def test_an_unknown_partner_is_refused_before_anything_runs(tenant: Tenant) -> N
     assert list(partners_for_job()) == [tenant.partner]
 
 
-@pytest.mark.parametrize("command", ["bill_support", "escalate_tickets"])
+@pytest.mark.parametrize("command", ["bill_support", "escalate_tickets", "run_collections", "generate_invoices"])
 def test_the_commands_name_an_unknown_partner(tenant: Tenant, command: str) -> None:
     with pytest.raises(CommandError, match="no partner with slug 'nobody'"):
         call_command(command, "--partner", "nobody")

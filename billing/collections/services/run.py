@@ -70,6 +70,7 @@ from billing.collections.services.policy import (
 from billing.invoicing.models import ZERO, Invoice, InvoiceLine, is_past_due
 from partner_portal import clock
 from partner_portal.audit import audit_record
+from partner_portal.jobs import for_each_partner
 from partner_portal.models import AuditEvent, Customer, Partner, User
 from subscriptions.models import Subscription
 from subscriptions.services import subscriptions_status_request
@@ -430,12 +431,15 @@ def collections_run(
         )  # fmt: skip
 
 
-def collections_run_all(*, run_date: dt.date, triggered_by: str = "schedule") -> list[CollectionRun]:
-    """Run every partner's collections for `run_date`, one partner after another; one failing stops none."""
-    return [
-        collections_run(partner=partner, run_date=run_date, triggered_by=triggered_by)
-        for partner in Partner.objects.order_by("pk")
-    ]
+def collections_run_all(
+    *, run_date: dt.date | None = None, partner_slug: str | None = None, triggered_by: str = "schedule"
+) -> list[tuple[Partner, CollectionRun]]:
+    """Run every partner's collections (or the one named) for `run_date`, by default today in each
+    partner's time zone, one partner after another; a failed run is recorded and stops no other."""
+    return for_each_partner(
+        lambda p: collections_run(partner=p, run_date=run_date or clock.today(p.time_zone), triggered_by=triggered_by),
+        slug=partner_slug,
+    )
 
 
 __all__ = [

@@ -2,7 +2,13 @@
 
 from billing.invoicing.services.credit_notes import credit_note_issue
 from billing.invoicing.services.exports import invoice_pdf_export_request, invoice_pdf_export_run
-from billing.invoicing.services.generation import GenerationResult, invoices_generate, period_bounds, previous_period
+from billing.invoicing.services.generation import (
+    GenerationResult,
+    invoices_generate,
+    invoices_generate_all,
+    period_bounds,
+    previous_period,
+)
 from billing.invoicing.services.invoicing import (
     LineInput,
     invoice_draft_create,
@@ -30,6 +36,7 @@ __all__ = [
     "invoice_pdf_export_run",
     "invoice_void",
     "invoices_generate",
+    "invoices_generate_all",
     "line_amounts",
     "number_next",
     "payment_record",

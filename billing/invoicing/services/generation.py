@@ -20,6 +20,8 @@ from django.utils import formats, translation
 
 from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.services.invoicing import LineInput, invoice_draft_create, invoice_issue
+from partner_portal import clock
+from partner_portal.jobs import for_each_partner
 from partner_portal.models import Customer, Partner, User
 from subscriptions.models import Subscription, SubscriptionQuantityChange
 
@@ -153,3 +155,14 @@ def invoices_generate(
             continue
         result.created.append(invoice.pk)
     return result
+
+
+def invoices_generate_all(
+    *, period: str | None = None, partner_slug: str | None = None, issue: bool = False
+) -> list[tuple[Partner, GenerationResult]]:
+    """Generate every partner's invoices (or the one named) for `period`, by default each partner's
+    previous month in its own time zone. Idempotent like `invoices_generate`; the task and the command call this."""
+    return for_each_partner(
+        lambda p: invoices_generate(partner=p, period=period or previous_period(clock.today(p.time_zone)), issue=issue),
+        slug=partner_slug,
+    )

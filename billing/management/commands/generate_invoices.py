@@ -4,9 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from billing.invoicing.services import invoices_generate, period_bounds, previous_period
-from partner_portal import clock
-from partner_portal.models import Partner
+from billing.invoicing.services import invoices_generate_all, period_bounds
+from partner_portal.jobs import UnknownPartner
 
 
 class Command(BaseCommand):
@@ -23,15 +22,11 @@ class Command(BaseCommand):
                 period_bounds(period)
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
-        partners = Partner.objects.order_by("pk")
-        if partner:
-            partners = partners.filter(slug=partner)
-            if not partners.exists():
-                raise CommandError(f"no partner with slug {partner!r}")
-        for p in partners:
-            result = invoices_generate(
-                partner=p, period=period or previous_period(clock.today(p.time_zone)), issue=issue
-            )
+        try:
+            results = invoices_generate_all(period=period, partner_slug=partner, issue=issue)
+        except UnknownPartner as exc:
+            raise CommandError(str(exc)) from exc
+        for p, result in results:
             self.stdout.write(
                 f"{p.name} {result.period}: {len(result.created)} created"
                 f"{f' ({result.issued} issued)' if issue else ''}, {result.skipped_existing} already there"

@@ -6,9 +6,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from billing.collections.models import CollectionRun
-from billing.collections.services import collections_run
-from partner_portal import clock
-from partner_portal.models import Partner
+from billing.collections.services import collections_run_all
+from partner_portal.jobs import UnknownPartner
 
 
 class Command(BaseCommand):
@@ -23,16 +22,14 @@ class Command(BaseCommand):
             run_date = dt.date.fromisoformat(date) if date else None
         except ValueError as exc:
             raise CommandError(f"--date must be YYYY-MM-DD, got {date!r}") from exc
-        partners = Partner.objects.order_by("pk")
-        if partner:
-            partners = partners.filter(slug=partner)
-            if not partners.exists():
-                raise CommandError(f"no partner with slug {partner!r}")
-        failed = 0
-        for p in partners:
-            run = collections_run(
-                partner=p, run_date=run_date or clock.today(p.time_zone), triggered_by=CollectionRun.Trigger.COMMAND
+        try:
+            runs = collections_run_all(
+                run_date=run_date, partner_slug=partner, triggered_by=CollectionRun.Trigger.COMMAND
             )
+        except UnknownPartner as exc:
+            raise CommandError(str(exc)) from exc
+        failed = 0
+        for p, run in runs:
             queued = run.details.get("notices_queued", 0)
             self.stdout.write(
                 f"{p.name} {run.run_date}: {run.status}, {queued} notices, "

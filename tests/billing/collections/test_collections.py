@@ -423,7 +423,10 @@ def test_runs_of_all_partners_are_apart(tenant, other_tenant) -> None:
     theirs = invoice_due(other_tenant.customer, DUE, "100.00")
     policy(other_tenant.partner, min_amount=Decimal("500.00"))
     runs = collections_run_all(run_date=DUE + dt.timedelta(days=7))
-    assert [(r.partner_id, r.status) for r in runs] == [(tenant.partner.pk, "done"), (other_tenant.partner.pk, "done")]
+    assert [(p.pk, r.partner_id, r.status) for p, r in runs] == [
+        (tenant.partner.pk, tenant.partner.pk, "done"),
+        (other_tenant.partner.pk, other_tenant.partner.pk, "done"),
+    ]
     assert steps_sent(mine) == [(7, REMIND)]
     assert steps_sent(theirs) == []
     assert Notice.objects.get(invoice=mine).partner_id == tenant.partner.pk
