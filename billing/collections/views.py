@@ -29,11 +29,11 @@ from billing.collections.forms import (
     CollectionStepFormSet,
 )
 from billing.collections.models import CollectionRun
-from billing.collections.pagination import keyset_page_annotated
 from billing.invoicing.errors import BillingError
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, STAFF_MANAGERS, ScopedViewMixin
+from partner_portal.listing import KeysetListView
 from partner_portal.models import STAFF_ROLES
 from partner_portal.pagination import keyset_page, query_without
 
@@ -42,38 +42,34 @@ STEPS_PREFIX = "steps"
 RUN_NOTICES = 200  # notices listed on a run's page
 
 
-class CollectionsOverviewView(ScopedViewMixin, TemplateView):
+class CollectionsOverviewView(KeysetListView):
     """Who is overdue, by how much and how long, what was sent last and what happens next."""
 
     allowed_roles = STAFF_ROLES
     template_name = "billing/collections/overview.html"
+    filter_form_class = CollectionsFilterForm
+    sorts = selectors.OVERVIEW_SORTS
+    default_sort = "-overdue"
+    page_size = PAGE_SIZE
+
+    def list_rows(self, form: Any) -> tuple[Any, bool]:
+        filters = form.filters() if form is not None else selectors.OverviewFilters()
+        self.policy = selectors.collection_policy_read(partner=self.scope.partner)
+        rows = selectors.collections_overview(scope=self.scope, filters=filters, policy=self.policy)
+        return rows, filters != selectors.OverviewFilters()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        form = CollectionsFilterForm(self.request.GET or None)
-        valid = form.is_valid()
-        filters = form.filters() if valid else selectors.OverviewFilters()
-        sort = (form.cleaned_data.get("sort") if valid else "") or "-overdue"
-        key, descending = selectors.OVERVIEW_SORTS[sort]
-        kind = {"sort_overdue": "decimal", "sort_oldest_due": "date"}.get(key, "text")
-        policy = selectors.collection_policy_read(partner=self.scope.partner)
-        qs = selectors.collections_overview(scope=self.scope, filters=filters, policy=policy)
-        page = keyset_page_annotated(
-            qs, key=key, kind=kind, descending=descending, cursor=self.request.GET.get("cursor"), size=PAGE_SIZE
-        )
-        return super().get_context_data(
-            form=form,
-            page=page,
-            rows=selectors.collections_overview_rows(scope=self.scope, customers=page.items, policy=policy),
-            total=qs.count(),
-            sort=sort,
-            filtered=valid and filters != selectors.OverviewFilters(),
-            query=query_without(self.request, "cursor"),
-            query_sort=query_without(self.request, "cursor", "sort"),
-            last_run=selectors.collection_run_list(scope=self.scope).first(),
-            today=clock.today(self.scope.partner.time_zone),
-            can_run=self.scope.has_role(CUSTOMER_WRITERS),
-            **kwargs,
-        )
+        context = super().get_context_data(**kwargs)
+        return {
+            **context,
+            "rows": selectors.collections_overview_rows(
+                scope=self.scope, customers=context["page"].items, policy=self.policy
+            ),
+            "query_sort": context["sort_query"],
+            "last_run": selectors.collection_run_list(scope=self.scope).first(),
+            "today": clock.today(self.scope.partner.time_zone),
+            "can_run": self.scope.has_role(CUSTOMER_WRITERS),
+        }
 
 
 def _typed_steps(formset: Any) -> list[tuple[int, str]]:

@@ -434,7 +434,7 @@ def test_the_overview_sorts(tenant: Tenant, in_collections: dict[str, Customer],
 def test_the_overview_pages_with_a_cursor(
     tenant: Tenant, in_collections: dict[str, Customer], client_for, monkeypatch
 ) -> None:
-    monkeypatch.setattr("billing.collections.views.PAGE_SIZE", 2)
+    monkeypatch.setattr("billing.collections.views.CollectionsOverviewView.page_size", 2)
     client = client_for(tenant.agent)
     first = client.get(f"{OVERVIEW}?sort=name")
     assert _overview_names(first.content) == ["Exempt Ltd", "Held Ltd"]
