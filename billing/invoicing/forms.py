@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from billing.invoicing import selectors, services
+from billing.invoicing.errors import BillingError
 from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
@@ -246,6 +247,7 @@ class PaymentForm(forms.Form):
 
     def __init__(self, *args: Any, scope: Scope, customer: Customer, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.partner = scope.partner
         self.today = clock.today(scope.partner.time_zone)
         self.fields["invoice"].queryset = selectors.invoices_open(scope=scope, customer_id=customer.pk)  # type: ignore[attr-defined]
         self.fields["invoice"].label_from_instance = _open_invoice_label  # type: ignore[attr-defined]
@@ -253,8 +255,10 @@ class PaymentForm(forms.Form):
 
     def clean_received_on(self) -> dt.date:
         received_on: dt.date = self.cleaned_data["received_on"]
-        if received_on > self.today:
-            raise forms.ValidationError(_("A payment cannot be received in the future."))
+        try:  # the service's rule, checked early so the message sits by the field
+            services.payment_date_check(partner=self.partner, received_on=received_on)
+        except BillingError as exc:
+            raise forms.ValidationError(str(exc)) from exc
         return received_on
 
     def clean(self) -> dict[str, Any]:

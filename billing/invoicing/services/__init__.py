@@ -20,7 +20,7 @@ from billing.invoicing.services.invoicing import (
     line_amounts,
 )
 from billing.invoicing.services.numbering import number_next
-from billing.invoicing.services.payments import AllocationInput, payment_record
+from billing.invoicing.services.payments import AllocationInput, payment_date_check, payment_record
 
 __all__ = [
     "AllocationInput",
@@ -39,6 +39,7 @@ __all__ = [
     "invoices_generate_all",
     "line_amounts",
     "number_next",
+    "payment_date_check",
     "payment_record",
     "period_bounds",
     "previous_period",

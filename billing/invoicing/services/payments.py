@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from billing.invoicing.errors import AllocationInvalid
 from billing.invoicing.models import ZERO, Invoice, Payment, PaymentAllocation
+from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Partner, User
 from partner_portal.money import quantize
@@ -42,6 +43,16 @@ def _allocate(*, payment: Payment, invoice: Invoice, amount: Decimal) -> None:
     payment.save(update_fields=["unallocated"])
 
 
+def payment_date_check(*, partner: Partner, received_on: dt.date) -> None:
+    """A payment is received on or before today in the partner's time zone (the page, the API and
+    imports refuse a date ahead alike)."""
+    if received_on > clock.today(partner.time_zone):
+        raise AllocationInvalid(
+            _("A payment cannot be received in the future."),
+            fields={"received_on": [_("A payment cannot be received in the future.")]},
+        )
+
+
 @transaction.atomic
 def payment_record(
     *,
@@ -65,6 +76,7 @@ def payment_record(
     amount = _exact_money(amount, customer.currency)
     if amount <= ZERO:
         raise AllocationInvalid(_("A payment must be more than zero."))
+    payment_date_check(partner=partner, received_on=received_on)
     payment = Payment.objects.create(
         partner=partner, customer=customer, amount=amount, currency=customer.currency, received_on=received_on,
         method=method, reference=reference.strip(), unallocated=amount, recorded_by=actor,

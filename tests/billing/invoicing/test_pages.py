@@ -629,3 +629,20 @@ def test_the_customer_home_shows_its_own_invoices_balance_and_subscriptions(
     # (The other partner's series has its own INV-2026-000001: its amount tells it apart.)
     for never in (sibling.number, f"Draft #{my_draft.pk}", "Secret draft", "Dynamics 365 Sales", "777.00", "888.00"):
         assert never not in html, never
+
+
+def test_a_payment_dated_ahead_is_refused_by_the_page_and_the_api_alike(tenant: Tenant, client_for, api_for) -> None:
+    issued(tenant.customer, line("Nov", "1", "300.00", "0"))
+    ahead = (clock.today(tenant.partner.time_zone) + dt.timedelta(days=30)).isoformat()
+    page = client_for(tenant.finance).post(
+        f"/staff/billing/payments/new/?customer={tenant.customer.pk}",
+        {**_payment_post(amount="100.00"), "received_on": ahead},
+    )
+    assert page.status_code == 400
+    assert page.context["form"].errors["received_on"] == ["A payment cannot be received in the future."]
+    api = api_for(tenant.finance).post(
+        "/api/v1/payments/", {"customer": tenant.customer.pk, "amount": "100.00", "received_on": ahead}
+    )
+    assert api.status_code == 400
+    assert api.json()["fields"] == {"received_on": ["A payment cannot be received in the future."]}
+    assert not Payment.objects.exists()
