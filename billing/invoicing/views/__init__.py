@@ -1,0 +1,1 @@
+"""Invoicing pages, one module per subject: invoices and credit notes, payments, bulk PDF exports."""

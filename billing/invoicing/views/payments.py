@@ -1,0 +1,156 @@
+"""Payment pages: the list, its CSV, and recording a payment with its allocations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from billing.invoicing import exports, selectors, services
+from billing.invoicing.errors import BillingError
+from billing.invoicing.forms import (
+    PaymentCustomerForm,
+    PaymentFilterForm,
+    PaymentForm,
+)
+from billing.invoicing.models import Invoice
+from billing.invoicing.views.invoices import PAGE_SIZE, csv_response
+from partner_portal import clock
+from partner_portal import selectors as core_selectors
+from partner_portal.access import CUSTOMER_WRITERS, ScopedViewMixin
+from partner_portal.models import STAFF_ROLES, Customer
+from partner_portal.pagination import keyset_page, query_without
+
+
+class PaymentCsvView(ScopedViewMixin, View):
+    """The payments as CSV; `?customer=` narrows them to one customer, like the page."""
+
+    allowed_roles = CUSTOMER_WRITERS
+
+    def get(self, request: HttpRequest) -> StreamingHttpResponse:
+        customer_id = PaymentFilterForm(request.GET or None, scope=self.scope).customer_id()
+        payments = selectors.payment_list(scope=self.scope, customer_id=customer_id)
+        return csv_response(exports.payments_csv(payments), f"payments-{clock.today(self.scope.partner.time_zone)}.csv")
+
+
+class PaymentListView(ScopedViewMixin, TemplateView):
+    allowed_roles = STAFF_ROLES
+    template_name = "billing/invoicing/payment_list.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        form = PaymentFilterForm(self.request.GET or None, scope=self.scope)
+        customer_id = form.customer_id()
+        qs = selectors.payment_list(scope=self.scope, customer_id=customer_id)
+        sort_field, descending = selectors.PAYMENT_SORT
+        page = keyset_page(
+            qs, sort_field=sort_field, descending=descending, cursor=self.request.GET.get("cursor"), size=PAGE_SIZE
+        )
+        return super().get_context_data(
+            form=form,
+            page=page,
+            total=qs.count(),
+            filtered=customer_id is not None,
+            query=query_without(self.request, "cursor"),
+            export_query=urlencode({"customer": customer_id}) if customer_id else "",
+            can_write=self.scope.has_role(CUSTOMER_WRITERS),
+            **kwargs,
+        )
+
+
+class PaymentCreateView(ScopedViewMixin, View):
+    """Record a payment. The customer comes from `?customer=` (or `?invoice=`, which also preselects
+    that invoice); without one, the page first asks which customer paid."""
+
+    allowed_roles = CUSTOMER_WRITERS
+    template_name = "billing/invoicing/payment_form.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        customer, invoice = self._target(request)
+        if invoice is not None and not invoice.is_open:
+            messages.info(request, _("Invoice %(number)s is not open for payment.") % {"number": invoice})
+            invoice = None
+        if customer is None:
+            pick = PaymentCustomerForm(request.GET or None, scope=self.scope)
+            return render(request, self.template_name, {"pick_form": pick})
+        initial: dict[str, Any] = {"received_on": clock.today(self.scope.partner.time_zone)}
+        if invoice is not None:
+            initial |= {"allocation": PaymentForm.ONE_INVOICE, "invoice": invoice.pk, "amount": invoice.balance}
+        form = PaymentForm(initial=initial, scope=self.scope, customer=customer)
+        return self._render(request, form, customer, invoice)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        customer, invoice = self._target(request)
+        if customer is None:
+            return redirect("payment_create")
+        if invoice is not None and not invoice.is_open:
+            invoice = None
+        form = PaymentForm(request.POST, scope=self.scope, customer=customer)
+        if form.is_valid():
+            data = form.cleaned_data
+            allocations = form.allocations()
+            try:
+                payment = services.payment_record(
+                    partner=self.scope.partner,
+                    customer=customer,
+                    actor=self.scope.user,
+                    amount=data["amount"],
+                    received_on=data["received_on"],
+                    method=data["method"],
+                    reference=data["reference"],
+                    allocations=allocations,
+                )
+            except BillingError as exc:
+                form.add_error(None, str(exc))
+            else:
+                self._report(request, payment.amount, payment.unallocated, payment.currency, customer)
+                if allocations:
+                    return redirect("invoice_detail", pk=allocations[0].invoice.pk)
+                if invoice is not None:
+                    return redirect("invoice_detail", pk=invoice.pk)
+                return redirect("customer_billing", pk=customer.pk)
+        return self._render(request, form, customer, invoice, status=400)
+
+    def _target(self, request: HttpRequest) -> tuple[Customer | None, Invoice | None]:
+        """The customer (and invoice) named in the query string; someone else's is a 404."""
+        if invoice_id := request.GET.get("invoice"):
+            invoice = selectors.invoice_get(scope=self.scope, pk=invoice_id)
+            return invoice.customer, invoice
+        if customer_id := request.GET.get("customer"):
+            return core_selectors.customer_get(scope=self.scope, pk=customer_id), None
+        return None, None
+
+    def _render(
+        self, request: HttpRequest, form: PaymentForm, customer: Customer, invoice: Invoice | None, status: int = 200
+    ) -> HttpResponse:
+        query = {"invoice": invoice.pk} if invoice is not None else {"customer": customer.pk}
+        context = {
+            "form": form,
+            "customer": customer,
+            "invoice": invoice,
+            "open_invoices": list(selectors.invoices_open(scope=self.scope, customer_id=customer.pk)[:50]),
+            "account": selectors.customer_account(scope=self.scope, customer=customer),
+            "action": f"{reverse('payment_create')}?{urlencode(query)}",
+            "today": clock.today(self.scope.partner.time_zone),
+        }
+        return render(request, self.template_name, context, status=status)
+
+    @staticmethod
+    def _report(request: HttpRequest, amount: Any, credit: Any, currency: str, customer: Customer) -> None:
+        text = _("Payment of %(amount)s %(currency)s from %(customer)s recorded.") % {
+            "amount": amount,
+            "currency": currency,
+            "customer": customer.name,
+        }
+        if credit:
+            text += " " + _("%(credit)s %(currency)s was not needed by an open invoice and is kept as credit.") % {
+                "credit": credit,
+                "currency": currency,
+            }
+        messages.success(request, text)
