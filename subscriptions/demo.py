@@ -1,4 +1,4 @@
-"""Demo subscriptions for the demo customers (DESIGN.md §11). Idempotent."""
+"""Demo subscriptions for the demo customers. Idempotent."""
 
 from __future__ import annotations
 
