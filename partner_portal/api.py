@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from allauth.account.adapter import get_adapter
 from allauth.mfa.models import Authenticator
@@ -96,8 +96,6 @@ class CustomerViewSet(
     ScopedAPIMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
     """Customers of the caller's partner; a customer user sees only its own. Partner admins and
@@ -115,20 +113,17 @@ class CustomerViewSet(
             scope=self.scope, filters=selectors.CustomerFilters(**query_params(CustomerQuery, self.request))
         )
 
-    def perform_create(self, serializer: serializers.BaseSerializer[Customer]) -> None:
-        try:
-            serializer.instance = services.customer_create(
-                partner=self.scope.partner, actor=self.scope.user, data=dict(serializer.validated_data)
-            )
-        except services.DuplicateTenantId as exc:
-            raise serializers.ValidationError({"tenant_id": [str(exc)]}) from exc
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        form = CustomerSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        customer = services.customer_create(
+            partner=self.scope.partner, actor=self.scope.user, data=dict(form.validated_data)
+        )
+        return Response(CustomerSerializer(customer).data, status=201)
 
-    def perform_update(self, serializer: serializers.BaseSerializer[Customer]) -> None:
-        try:
-            serializer.instance = services.customer_update(
-                customer=cast(Customer, serializer.instance),
-                actor=self.scope.user,
-                changes=dict(serializer.validated_data),
-            )
-        except services.DuplicateTenantId as exc:
-            raise serializers.ValidationError({"tenant_id": [str(exc)]}) from exc
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        customer = self.get_object()
+        form = CustomerSerializer(customer, data=request.data, partial=True)
+        form.is_valid(raise_exception=True)
+        customer = services.customer_update(customer=customer, actor=self.scope.user, changes=dict(form.validated_data))
+        return Response(CustomerSerializer(customer).data)

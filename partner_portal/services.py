@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from partner_portal import clock
 from partner_portal.audit import audit_record
-from partner_portal.errors import InvitationInvalid, RoleNotAllowed
+from partner_portal.errors import InvitationInvalid, PortalError, RoleNotAllowed
 from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES, Customer, Invitation, Membership, Partner, User
 from partner_portal.tasks import invitation_send_task
 
@@ -45,8 +45,12 @@ CUSTOMER_EDITABLE_FIELDS = (
 )
 
 
-class DuplicateTenantId(ValueError):
+class DuplicateTenantId(PortalError):
     """Another customer of the partner already has this Microsoft tenant ID."""
+
+    def __init__(self) -> None:
+        message = _("A customer with this Microsoft tenant ID already exists.")
+        super().__init__(message, fields={"tenant_id": [message]})
 
 
 def _audit_value(value: Any) -> Any:
@@ -65,7 +69,7 @@ def customer_create(*, partner: Partner, actor: User | None, data: dict[str, Any
         with transaction.atomic():
             customer.save()
     except IntegrityError as exc:
-        raise DuplicateTenantId(_("A customer with this Microsoft tenant ID already exists.")) from exc
+        raise DuplicateTenantId from exc
     audit_record(
         partner=partner,
         actor=actor,
@@ -96,7 +100,7 @@ def customer_update(*, customer: Customer, actor: User | None, changes: dict[str
         with transaction.atomic():
             customer.save(update_fields=list(diff))
     except IntegrityError as exc:
-        raise DuplicateTenantId(_("A customer with this Microsoft tenant ID already exists.")) from exc
+        raise DuplicateTenantId from exc
     audit_record(partner=customer.partner, actor=actor, action="customer.updated", target=customer, data=diff)
     return customer
 
