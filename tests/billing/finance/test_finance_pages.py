@@ -197,8 +197,8 @@ def test_collected_in_the_partners_time_zone(tenant: Tenant) -> None:
     """At 22:00 UTC on 30 November it is already 1 December in Moscow: a new month there."""
     tenant.partner.time_zone = "Europe/Moscow"
     tenant.partner.save(update_fields=["time_zone"])
-    _pay(tenant.customer, "10.00", dt.date(2026, 11, 30))
     with clock.frozen(dt.datetime(2026, 11, 30, 22, 0, tzinfo=dt.UTC)):
+        _pay(tenant.customer, "10.00", dt.date(2026, 11, 30))  # received on the last day of November
         collected = payments_collected(scope=scope_for_user(tenant.finance))
     assert (collected.today, collected.month_start) == (dt.date(2026, 12, 1), dt.date(2026, 12, 1))
     assert collected.by_currency == [CurrencyCollected("USD", _amount("0"), _amount("10.00"), 0, 1)]
