@@ -310,3 +310,72 @@ class PartnerCenterAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application_id}@{self.aad_tenant_id}"
+
+
+class PartnerCenterSyncQuerySet(TenantQuerySet["PartnerCenterSync"]):
+    customer_lookup = None  # staff pages only
+
+
+class PartnerCenterSync(models.Model):
+    """One run of the sync from Partner Center for a partner, with its progress for the page's bar.
+
+    At most one waiting or running sync per partner (a partial unique index); a worker claims a
+    waiting one by a conditional UPDATE, so two workers never run the same sync.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", pgettext_lazy("partner center sync", "Waiting")
+        RUNNING = "running", pgettext_lazy("partner center sync", "Running")
+        DONE = "done", pgettext_lazy("partner center sync", "Done")
+        FAILED = "failed", pgettext_lazy("partner center sync", "Failed")
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", _("By hand")
+        SCHEDULE = "schedule", _("Nightly schedule")
+        COMMAND = "command", _("Command")
+
+    OPEN_STATUSES = ("pending", "running")
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    trigger = models.CharField(_("started by"), max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Progress: customers read from Microsoft (total once the customer list is read) and written.
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    customers_created = models.PositiveIntegerField(default=0)
+    subscriptions_created = models.PositiveIntegerField(default=0)
+    subscriptions_updated = models.PositiveIntegerField(default=0)
+    differences_found = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(_("requested"), default=clock.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Moved on with each batch: a running sync not moved for long belongs to a worker that died.
+    updated_at = models.DateTimeField(default=clock.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PartnerCenterSyncQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("Partner Center sync")
+        verbose_name_plural = _("Partner Center syncs")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner"],
+                condition=Q(status__in=["pending", "running"]),
+                name="partner_center_sync_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Partner Center sync #{self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == self.Status.DONE else (self.done * 100 // self.total if self.total else 0)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from partner_portal.tenancy import Scope, get_scoped_or_404
-from subscriptions.models import PartnerCenterAccount, Subscription, SubscriptionChange, SubscriptionStatusEvent
+from subscriptions.models import (
+    PartnerCenterAccount,
+    PartnerCenterSync,
+    Subscription,
+    SubscriptionChange,
+    SubscriptionStatusEvent,
+)
 
 # Sort keys the subscription list offers: name -> (model field, descending).
 SUBSCRIPTION_SORTS: dict[str, tuple[str, bool]] = {
@@ -127,3 +133,16 @@ def partner_center_account(*, scope: Scope) -> PartnerCenterAccount | None:
     if not scope.is_staff:
         return None
     return PartnerCenterAccount.objects.for_scope(scope).first()
+
+
+def partner_center_sync_latest(*, scope: Scope) -> PartnerCenterSync | None:
+    """The partner's most recent sync from Partner Center (staff only)."""
+    if not scope.is_staff:
+        return None
+    return (
+        PartnerCenterSync.objects.for_scope(scope).select_related("requested_by").order_by("-created_at", "-pk").first()
+    )
+
+
+def partner_center_sync_get(*, scope: Scope, pk: int | str) -> PartnerCenterSync:
+    return get_scoped_or_404(PartnerCenterSync.objects.all(), scope, pk=pk)

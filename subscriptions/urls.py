@@ -11,4 +11,10 @@ urlpatterns = [
     path("changes/<int:pk>/retry/", views.SubscriptionChangeRetryView.as_view(), name="subscription_change_retry"),
     path("changes/<int:pk>/done/", views.SubscriptionChangeDoneView.as_view(), name="subscription_change_done"),
     path("partner-center/", views.PartnerCenterAccountView.as_view(), name="partner_center_account"),
+    path("partner-center/sync/", views.PartnerCenterSyncView.as_view(), name="partner_center_sync"),
+    path(
+        "partner-center/syncs/<int:pk>/status/",
+        views.PartnerCenterSyncStatusView.as_view(),
+        name="partner_center_sync_status",
+    ),
 ]

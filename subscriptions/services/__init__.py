@@ -24,6 +24,12 @@ from subscriptions.services.status import (
     subscription_suspend,
     subscriptions_status_request,
 )
+from subscriptions.services.sync_jobs import (
+    partner_center_sync_partners,
+    partner_center_sync_request,
+    partner_center_sync_run,
+    partner_center_syncs_run,
+)
 
 __all__ = [
     "AZURE_PLAN_STEP",
@@ -31,6 +37,10 @@ __all__ = [
     "SubscriptionInput",
     "partner_center_account_set",
     "partner_center_client",
+    "partner_center_sync_partners",
+    "partner_center_sync_request",
+    "partner_center_sync_run",
+    "partner_center_syncs_run",
     "retry_delay",
     "subscription_cancel",
     "subscription_change_complete_manually",

@@ -195,6 +195,9 @@ def _populate(victim: Tenant) -> None:
         partner=victim.partner, actor=victim.admin, aad_tenant_id=victim.customer.tenant_id,
         application_id=victim.other_customer.tenant_id, secret="victim-secret",
     )  # fmt: skip
+    from subscriptions.models import PartnerCenterSync
+
+    PartnerCenterSync.objects.create(partner=victim.partner, requested_by=victim.admin, status="done", total=2, done=2)
     # Escalation: an entitlement, an escalation of a technical ticket, a breach notice.
     from escalation.models import BreachNotice
     from tests.factories.escalation import entitlement as escalation_entitlement
