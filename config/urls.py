@@ -24,6 +24,7 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 router = DefaultRouter()
 router.register("customers", api.CustomerViewSet, basename="customer")
 router.register("subscriptions", subscriptions_api.SubscriptionViewSet, basename="subscription")
+router.register("subscription-differences", subscriptions_api.DifferenceViewSet, basename="subscription-difference")
 router.register("invoices", billing_api.InvoiceViewSet, basename="invoice")
 router.register("payments", billing_api.PaymentViewSet, basename="payment")
 router.register("credit-notes", billing_api.CreditNoteViewSet, basename="credit-note")

@@ -20,9 +20,10 @@ from rest_framework.response import Response
 
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
 from partner_portal.apikit import ScopedCustomerField
+from partner_portal.models import STAFF_ROLES
 from subscriptions import selectors, services
 from subscriptions.errors import SubscriptionStatusNotAllowed
-from subscriptions.models import Subscription, SubscriptionChange, SubscriptionStatusEvent
+from subscriptions.models import Subscription, SubscriptionChange, SubscriptionDifference, SubscriptionStatusEvent
 
 
 class ChangeSerializer(serializers.ModelSerializer):
@@ -217,3 +218,41 @@ class SubscriptionViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.Retrieve
         """Ask Microsoft to cancel a new-commerce subscription (status "deleted"), with a reason (audited).
         409 with the reason outside the 7-day window after its purchase or renewal, or for legacy offers."""
         return self._status_change(request, "deleted")
+
+
+class DifferenceSerializer(serializers.ModelSerializer):
+    subscription_product = serializers.CharField(source="subscription.product", read_only=True)
+    customer = serializers.IntegerField(source="subscription.customer_id", read_only=True)
+
+    class Meta:
+        model = SubscriptionDifference
+        fields = [
+            "id", "subscription", "subscription_product", "customer", "field", "portal_value", "microsoft_value",
+            "state", "error", "sync", "found_at", "resolved_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("search", str), OpenApiParameter("field", str),
+                OpenApiParameter("state", str, description="open (default), settled or all"),
+                OpenApiParameter("customer", int)]
+)  # fmt: skip
+class DifferenceViewSet(ScopedAPIMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Differences between the portal and Microsoft found by syncs (staff only; settled on the page)."""
+
+    queryset = SubscriptionDifference.objects.none()
+    serializer_class = DifferenceSerializer
+    read_roles = STAFF_ROLES
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> Any:
+        query = self.request.query_params
+        state = query.get("state", "open")
+        filters = selectors.DifferenceFilters(
+            search=query.get("search", ""),
+            field=query.get("field", "") if query.get("field") in SubscriptionDifference.Field.values else "",
+            state="" if state == "all" else state if state in ("open", "settled") else "open",
+            customer_id=int(query["customer"]) if query.get("customer", "").isdigit() else None,
+        )
+        return selectors.subscription_difference_list(scope=self.scope, filters=filters)

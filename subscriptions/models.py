@@ -379,3 +379,65 @@ class PartnerCenterSync(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+
+class DifferenceQuerySet(TenantQuerySet["SubscriptionDifference"]):
+    customer_lookup = None  # staff pages only
+
+
+class SubscriptionDifference(models.Model):
+    """What a sync found to differ between the portal and Microsoft for one field of one subscription.
+
+    Open until staff take Microsoft's value or push the portal's (docs/architecture.md), or a later
+    sync finds them equal again. At most one open difference per subscription and field.
+    """
+
+    class Field(models.TextChoices):
+        STATUS = "status", _("Status")
+        QUANTITY = "quantity", _("Quantity")
+        TERM_END = "term_end", _("Term end")
+        AUTO_RENEW = "auto_renew", _("Auto-renew")
+
+    class State(models.TextChoices):
+        OPEN = "open", pgettext_lazy("difference", "Open")
+        PUSHING = "pushing", _("Sending to Microsoft")
+        TOOK_MICROSOFT = "took_microsoft", _("Microsoft's value taken")
+        PUSHED = "pushed", _("Portal's value sent to Microsoft")
+        GONE = "gone", _("No longer differs")
+
+    OPEN_STATES = ("open", "pushing")
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="differences")
+    sync = models.ForeignKey(PartnerCenterSync, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    field = models.CharField(_("field"), max_length=12, choices=Field.choices)
+    # Values as text: a status, a number, an ISO date, "true"/"false".
+    portal_value = models.CharField(_("in the portal"), max_length=40, blank=True)
+    microsoft_value = models.CharField(_("at Microsoft"), max_length=40, blank=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.OPEN)
+    error = models.TextField(_("last error"), blank=True)
+    found_at = models.DateTimeField(_("found"), default=clock.now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    objects = DifferenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("difference from Microsoft")
+        verbose_name_plural = _("differences from Microsoft")
+        ordering = ["-found_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "field"],
+                condition=Q(state__in=["open", "pushing"]),
+                name="subscription_difference_one_open",
+            ),
+        ]
+        indexes = [models.Index(fields=["partner", "state", "found_at"], name="subscription_difference_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.portal_value} / {self.microsoft_value}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES

@@ -50,3 +50,11 @@ def partner_center_syncs_run_task() -> int:
     from subscriptions.services import partner_center_syncs_run
 
     return len(partner_center_syncs_run())
+
+
+@shared_task(acks_late=True)
+def subscription_difference_push_task(difference_id: int) -> str:
+    """Send the portal's quantity of a difference to Microsoft. Returns the difference's state."""
+    from subscriptions.services import subscription_difference_quantity_send
+
+    return str(subscription_difference_quantity_send(difference_id=difference_id).state)

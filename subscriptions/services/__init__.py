@@ -1,6 +1,12 @@
 """Every write of subscriptions. Import from here: `from subscriptions.services import subscription_suspend`."""
 
 from subscriptions.services.accounts import partner_center_account_set
+from subscriptions.services.differences import (
+    difference_push_refusal,
+    subscription_difference_push,
+    subscription_difference_quantity_send,
+    subscription_difference_take,
+)
 from subscriptions.services.push import (
     partner_center_client,
     subscription_change_complete_manually,
@@ -35,6 +41,7 @@ __all__ = [
     "AZURE_PLAN_STEP",
     "EDITABLE_FIELDS",
     "SubscriptionInput",
+    "difference_push_refusal",
     "partner_center_account_set",
     "partner_center_client",
     "partner_center_sync_partners",
@@ -48,6 +55,9 @@ __all__ = [
     "subscription_change_retry",
     "subscription_changes_push_due",
     "subscription_create",
+    "subscription_difference_push",
+    "subscription_difference_quantity_send",
+    "subscription_difference_take",
     "subscription_quantity_change",
     "subscription_reactivate",
     "subscription_status_refusal",

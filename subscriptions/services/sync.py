@@ -7,8 +7,10 @@ Microsoft's list), set-based: a fixed number of queries per batch whatever its s
 batch's customers, one of their subscriptions, one insert of each kind of new row, one update of the
 changed ones, one insert of audit events. Run it again and nothing changes: customers are matched by
 tenant ID, subscriptions by Microsoft's ID. A new subscription starts with a sale price of zero for
-staff to set; an existing one keeps its sale price and cost, its portal status (that moves only
-through changes) and its name, and takes Microsoft's quantity, own status, term and auto-renew.
+staff to set; an existing one keeps its sale price and cost, its name, its portal status (that moves
+only through changes) and its quantity, and takes Microsoft's own status and term. Where the portal's
+status, quantity, term end or auto-renew differ from Microsoft's, the sync records a difference for
+staff to settle (subscriptions/services/differences.py) instead of overwriting either side.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from partner_portal.models import AuditEvent, Customer, Partner, User
 from subscriptions import partner_center
 from subscriptions.models import AZURE_PLAN_PRODUCT_ID, ChangeSource, Subscription
 from subscriptions.services.answers import term_from_microsoft
+from subscriptions.services.differences import Found, differences_found, differences_record
 from subscriptions.services.push import partner_center_client
-from subscriptions.services.records import subscription_quantity_change
 
 # Microsoft's own statuses worth a new row in the portal: the others are gone or going.
 IMPORTED_STATUSES = {"active": Subscription.Status.ACTIVE, "suspended": Subscription.Status.SUSPENDED}
@@ -70,7 +72,9 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
-def partner_center_sync(*, partner: Partner, actor: User | None = None, progress: Progress | None = None) -> SyncResult:
+def partner_center_sync(
+    *, partner: Partner, actor: User | None = None, progress: Progress | None = None, sync_id: int | None = None
+) -> SyncResult:
     """Create or update `partner`'s customers and subscriptions from Partner Center. Idempotent.
 
     `progress(done, total)` is told the number of customers written so far and in all, once the
@@ -92,7 +96,7 @@ def partner_center_sync(*, partner: Partner, actor: User | None = None, progress
             batch = listed[start : start + BATCH]
             for entry in batch:
                 entry.subscriptions = list(client.subscriptions_list(customer_tenant_id=str(entry.tenant_id)))
-            _batch_apply(partner=partner, actor=actor, batch=batch, result=result)
+            _batch_apply(partner=partner, actor=actor, batch=batch, result=result, sync_id=sync_id)
             if progress is not None:
                 progress(start + len(batch), len(listed))
     finally:
@@ -144,7 +148,9 @@ def _new_subscription(partner: Partner, customer: Customer, resource: dict[str, 
 
 
 @transaction.atomic
-def _batch_apply(*, partner: Partner, actor: User | None, batch: list[_Customer], result: SyncResult) -> None:
+def _batch_apply(
+    *, partner: Partner, actor: User | None, batch: list[_Customer], result: SyncResult, sync_id: int | None = None
+) -> None:
     """Write one batch of customers and their subscriptions, set-based (see the module's docstring)."""
     customers = {
         c.tenant_id: c
@@ -168,7 +174,7 @@ def _batch_apply(*, partner: Partner, actor: User | None, batch: list[_Customer]
     created: list[Subscription] = []
     updated: dict[int, Subscription] = {}
     changed_fields: set[str] = set()
-    quantities: list[tuple[Subscription, int]] = []
+    found: dict[int, Found] = {}
     for entry in batch:
         customer = customers[entry.tenant_id]
         for resource in entry.subscriptions:
@@ -185,13 +191,17 @@ def _batch_apply(*, partner: Partner, actor: User | None, batch: list[_Customer]
             if sub.customer_id != customer.pk:
                 result.skipped.append(f"subscription {microsoft_id}: belongs to another customer in the portal")
                 continue
+            heard_before = bool(sub.microsoft_status)
+            kept = {"commitment_end_date": sub.commitment_end_date, "auto_renew_enabled": sub.auto_renew_enabled}
             changed = term_from_microsoft(sub, {"subscription": resource})
+            if heard_before:  # what differs from then on is for staff to settle, not overwritten
+                for name, value in kept.items():
+                    setattr(sub, name, value)
+                changed = [name for name in changed if name not in kept]
             if changed:
                 updated[sub.pk] = sub
                 changed_fields.update(changed)
-            quantity = partner_center.field(resource, "quantity")
-            if isinstance(quantity, int) and quantity >= 0 and quantity != sub.quantity:
-                quantities.append((sub, quantity))
+            found[sub.pk] = differences_found(sub, resource, heard_before=heard_before)
     if created:
         Subscription.objects.bulk_create(created)
         _audit_rows(partner, actor, "subscription.created",
@@ -200,6 +210,7 @@ def _batch_apply(*, partner: Partner, actor: User | None, batch: list[_Customer]
         result.subscriptions_created += len(created)
     if updated:
         Subscription.objects.bulk_update(list(updated.values()), sorted(changed_fields))
-    for sub, quantity in quantities:
-        subscription_quantity_change(subscription=sub, quantity=quantity, actor=actor)
-    result.subscriptions_updated += len(set(updated) | {s.pk for s, _q in quantities})
+    result.subscriptions_updated += len(updated)
+    result.differences_found += differences_record(
+        partner=partner, sync_id=sync_id, checked=list(found), found={pk: f for pk, f in found.items() if f}
+    )

@@ -104,7 +104,9 @@ def partner_center_sync_run(*, sync_id: int) -> PartnerCenterSync:
         return sync
     try:
         with translation.override(sync.partner.locale):
-            result = partner_center_sync(partner=sync.partner, actor=sync.requested_by, progress=_progress(sync_id))
+            result = partner_center_sync(
+                partner=sync.partner, actor=sync.requested_by, progress=_progress(sync_id), sync_id=sync_id
+            )
     except PartnerCenterError as exc:
         with translation.override(sync.partner.locale):
             sync.error = (exc.staff_message or exc.description or str(exc))[:2000]

@@ -13,7 +13,7 @@ second). `GET /v1/customers/{tid}/subscriptions/{sid}` answers the Subscription 
 "active" on first sight) with its ETag in `attributes.etag` and no ETag header; `PATCH` needs
 `If-Match` with that ETag (a stale one: 400 with code 2055, "Etag is no longer valid", as the error
 table lists it; none at all: 412 — the stand-in's own strictness, Microsoft documents no answer for
-it), sets the status (or `autoRenewEnabled`), bumps the ETag and answers 200 with the resource. A
+it), sets the status (or `autoRenewEnabled`, or `quantity`), bumps the ETag and answers 200 with the resource. A
 suspension turns auto-renew off (`suspension_turns_auto_renew_off`); `status: deleted` cancels within 7
 days of `effectiveStartDate` (as of `today`), else 400 with code 900117. A scripted 202 to a PATCH
 applies it too and answers with a `Location` whose GET answers 200 with the resource. `GET
@@ -319,7 +319,8 @@ class FakePartnerCenter:
         return 405, shapes.error("405", "Method not allowed"), {}, 0.0
 
     def _patch(self, resource: dict[str, Any], payload: dict[str, Any]) -> tuple[int, Any, dict[str, str], float]:
-        """A PATCH of the resource (under the lock): its status, or its auto-renew ("Update autorenew")."""
+        """A PATCH of the resource (under the lock): its status, its auto-renew ("Update autorenew") or its
+        quantity ("Change the quantity of licenses"); a suspended one only to reactivate it (800091)."""
         wanted = payload.get("status")
         if resource["status"] == "suspended" and wanted != "active":
             return 400, shapes.error("800091", "Can't update a subscription with suspended status"), {}, 0.0
@@ -333,6 +334,10 @@ class FakePartnerCenter:
                 return 400, shapes.error("900117", message), {}, 0.0
         if isinstance(payload.get("autoRenewEnabled"), bool) and wanted == resource["status"]:
             changes["autoRenewEnabled"] = payload["autoRenewEnabled"]
+        # "Change the quantity of licenses in a customer subscription": the full resource with quantity
+        # changed; 200 with the updated resource (shapes.subscription).
+        if isinstance(payload.get("quantity"), int) and wanted == resource["status"]:
+            changes["quantity"] = payload["quantity"]
         if wanted == "suspended" and self.suspension_turns_auto_renew_off:
             changes["autoRenewEnabled"] = False
         resource = self._change(resource["id"], **changes)

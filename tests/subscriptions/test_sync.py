@@ -43,7 +43,12 @@ def test_sync_creates_what_is_missing_and_never_touches_sale_prices(tenant: Tena
     assert (result.customers_created, result.subscriptions_created, result.subscriptions_updated) == (2, 2, 1)
     assert result.skipped == ["subscription sub-gone: deleted at Microsoft"]
     existing.refresh_from_db()
-    assert (existing.unit_price, existing.quantity, existing.product) == (Decimal("36.0000"), 12, "E3 as we sell it")
+    # the quantity differs: recorded for staff to settle, neither side overwritten
+    assert (existing.unit_price, existing.quantity, existing.product) == (Decimal("36.0000"), 10, "E3 as we sell it")
+    assert list(existing.differences.values_list("field", "portal_value", "microsoft_value", "state")) == [
+        ("quantity", "10", "12", "open")
+    ]
+    assert result.differences_found == 1
     assert (existing.microsoft_status, existing.term, existing.auto_renew_enabled) == ("active", "P1Y", True)
     contoso = Customer.objects.get(partner=tenant.partner, tenant_id=NEW_TENANT)
     assert (contoso.name, contoso.domain, contoso.currency) == (
