@@ -45,6 +45,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "partner_center.sync_requested": _("Sync from Partner Center requested"),
     "partner_center.sync_failed": _("Sync from Partner Center failed"),
     "subscription.difference_resolved": _("Difference from Microsoft settled"),
+    "subscription.azure_step_done": _("Azure Resource Manager step recorded"),
     "subscription.change_failed": _("Partner Center change failed"),
     "subscription.change_retried": _("Partner Center change retried"),
     "partner_center.account_set": _("Partner Center account updated"),

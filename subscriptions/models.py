@@ -227,6 +227,9 @@ class SubscriptionChange(models.Model):
     microsoft_response = models.JSONField(_("Microsoft's answer"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), default=clock.now)
     confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    # An Azure plan's step in Azure Resource Manager, recorded by staff: before the plan's suspension
+    # is sent to Microsoft, after its reactivation was confirmed (docs/architecture.md).
+    azure_step_done_at = models.DateTimeField(_("Azure Resource Manager step done"), null=True, blank=True)
 
     objects = ChangeQuerySet.as_manager()
 

@@ -193,11 +193,19 @@ class SubscriptionChangeDoneView(ScopedViewMixin, View):
         form = ManualStepForm(request.POST)
         note = form.cleaned_data.get("note", "") if form.is_valid() else ""
         try:
-            services.subscription_change_complete_manually(change=change, actor=self.scope.user, note=note)
+            done = services.subscription_change_complete_manually(change=change, actor=self.scope.user, note=note)
         except SubscriptionError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, _("Recorded as done in Azure Resource Manager."))
+            if done.state == SubscriptionChange.State.PENDING:
+                messages.success(
+                    request,
+                    _(
+                        "Recorded as done in Azure Resource Manager; the Azure plan's suspension is being sent to Microsoft."
+                    ),
+                )
+            else:
+                messages.success(request, _("Recorded as done in Azure Resource Manager."))
         return redirect("subscription_detail", pk=change.subscription_id)
 
 

@@ -13,7 +13,8 @@ second). `GET /v1/customers/{tid}/subscriptions/{sid}` answers the Subscription 
 "active" on first sight) with its ETag in `attributes.etag` and no ETag header; `PATCH` needs
 `If-Match` with that ETag (a stale one: 400 with code 2055, "Etag is no longer valid", as the error
 table lists it; none at all: 412 — the stand-in's own strictness, Microsoft documents no answer for
-it), sets the status (or `autoRenewEnabled`, or `quantity`), bumps the ETag and answers 200 with the resource. A
+it), sets the status (or `autoRenewEnabled`, or `quantity`), bumps the ETag and answers 200 with the
+resource (an Azure plan listed in `azure_plans_with_active_subscriptions` is not suspended: 900115). A
 suspension turns auto-renew off (`suspension_turns_auto_renew_off`); `status: deleted` cancels within 7
 days of `effectiveStartDate` (as of `today`), else 400 with code 900117. A scripted 202 to a PATCH
 applies it too and answers with a `Location` whose GET answers 200 with the resource. `GET
@@ -128,6 +129,9 @@ class FakePartnerCenter:
     today: dt.date | None = None  # "Microsoft's" date for the cancellation window; None: the real one
 
     def __init__(self) -> None:
+        # Azure plans (ids, lower case) whose customer still has active Azure subscriptions: Microsoft
+        # refuses to suspend them with 900115 (the code in "Partner Center REST error codes").
+        self.azure_plans_with_active_subscriptions: set[str] = set()
         self.requests: list[RecordedRequest] = []
         self.tokens_issued = 0
         self._scripted: list[Scripted] = []
@@ -326,6 +330,9 @@ class FakePartnerCenter:
             return 400, shapes.error("800091", "Can't update a subscription with suspended status"), {}, 0.0
         if wanted not in ("active", "suspended", "deleted"):
             return 400, shapes.error("800096", "Can't update the status for this subscription"), {}, 0.0
+        if wanted == "suspended" and resource["id"].lower() in self.azure_plans_with_active_subscriptions:
+            message = "The Azure plan has active Azure subscriptions and cannot be suspended"  # the stand-in's words
+            return 400, shapes.error("900115", message), {}, 0.0
         changes: dict[str, Any] = {"status": wanted}
         if wanted == "deleted":
             started = dt.date.fromisoformat(resource["effectiveStartDate"][:10])
