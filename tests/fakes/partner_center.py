@@ -137,6 +137,7 @@ class FakePartnerCenter:
         self._scripted: list[Scripted] = []
         self._subscriptions: dict[str, dict[str, Any]] = {}  # sid (lower) -> resource
         self._owners: dict[str, str] = {}  # sid (lower) -> customer tenant id
+        self._owned: dict[str, list[str]] = {}  # customer tenant id (lower) -> sids (lower), in order
         self._versions: dict[str, int] = {}
         self._customers: list[dict[str, Any]] = []
         self._operations: dict[str, str] = {}  # Location path -> subscription id
@@ -251,6 +252,7 @@ class FakePartnerCenter:
         if key not in self._subscriptions:
             owner = customer or str(uuid.uuid4())
             self._owners[key], self._versions[key] = owner, 1
+            self._owned.setdefault(owner.lower(), []).append(key)
             self._subscriptions[key] = shapes.subscription(
                 customer_tenant_id=owner, subscription_id=subscription_id, status=status, version=1
             )
@@ -307,7 +309,7 @@ class FakePartnerCenter:
                 return 200, self._page(list(self._customers), path, query, headers), {}, 0.0
             if method == "GET" and (listed := SUBSCRIPTIONS_PATH.match(path)):
                 tid = urllib.parse.unquote(listed["tid"]).lower()
-                items = [r for k, r in self._subscriptions.items() if self._owners[k].lower() == tid]
+                items = [self._subscriptions[k] for k in self._owned.get(tid, [])]
                 return 200, self._page(items, path, query, headers), {}, 0.0
             if match is None:
                 return 404, shapes.error("1000", "Not found"), {}, 0.0
@@ -357,6 +359,9 @@ class FakePartnerCenter:
             protocol_version = "HTTP/1.1"
 
             def setup(self) -> None:
+                # Headers and body go out as separate writes: without this, Nagle's algorithm and the
+                # client's delayed ACK hold every answer back ~40 ms (a loopback artefact, not Microsoft).
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self.request.do_handshake()
                 super().setup()
 
