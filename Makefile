@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(MANAGE) migrate --noinput -v0
 	$(PY) bench/customer_list.py
 	$(PY) bench/pdf_export.py
+	$(PY) bench/partner_center_sync.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

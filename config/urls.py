@@ -23,6 +23,7 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 router = DefaultRouter()
 router.register("customers", api.CustomerViewSet, basename="customer")
 router.register("subscriptions", subscriptions_api.SubscriptionViewSet, basename="subscription")
+router.register("subscription-differences", subscriptions_api.DifferenceViewSet, basename="subscription-difference")
 for prefix, viewset, basename in billing_api_urls.ROUTES:
     router.register(prefix, viewset, basename=basename)
 router.register("tickets", tickets_api.TicketViewSet, basename="ticket")

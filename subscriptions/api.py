@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -19,10 +19,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
-from partner_portal.apikit import ScopedCustomerField
+from partner_portal.apikit import ScopedCustomerField, query_params
+from partner_portal.models import STAFF_ROLES
 from subscriptions import selectors, services
 from subscriptions.errors import SubscriptionStatusNotAllowed
-from subscriptions.models import Subscription, SubscriptionChange, SubscriptionStatusEvent
+from subscriptions.models import Subscription, SubscriptionChange, SubscriptionDifference, SubscriptionStatusEvent
 
 
 class ChangeSerializer(serializers.ModelSerializer):
@@ -216,3 +217,40 @@ class SubscriptionViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.Retrieve
         """Ask Microsoft to cancel a new-commerce subscription (status "deleted"), with a reason (audited).
         409 with the reason outside the 7-day window after its purchase or renewal, or for legacy offers."""
         return self._status_change(request, "deleted")
+
+
+class DifferenceSerializer(serializers.ModelSerializer):
+    subscription_product = serializers.CharField(source="subscription.product", read_only=True)
+    customer = serializers.IntegerField(source="subscription.customer_id", read_only=True)
+
+    class Meta:
+        model = SubscriptionDifference
+        fields = [
+            "id", "subscription", "subscription_product", "customer", "field", "portal_value", "microsoft_value",
+            "state", "error", "sync", "found_at", "resolved_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class DifferenceQuery(serializers.Serializer):
+    search = serializers.CharField(required=False, max_length=100)
+    field = serializers.ChoiceField(choices=SubscriptionDifference.Field.choices, required=False)
+    state = serializers.ChoiceField(
+        choices=["open", "settled", "all"], required=False, default="open", help_text="open (default), settled or all"
+    )
+    customer = serializers.IntegerField(required=False, min_value=1, source="customer_id")
+
+
+@extend_schema_view(list=extend_schema(parameters=[DifferenceQuery]))
+class DifferenceViewSet(ScopedAPIMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Differences between the portal and Microsoft found by syncs (staff only; settled on the page)."""
+
+    queryset = SubscriptionDifference.objects.none()
+    serializer_class = DifferenceSerializer
+    read_roles = STAFF_ROLES
+
+    def get_queryset(self) -> Any:
+        query = query_params(DifferenceQuery, self.request)
+        state = query.pop("state", "open")
+        filters = selectors.DifferenceFilters(**query, state="" if state == "all" else state)
+        return selectors.subscription_difference_list(scope=self.scope, filters=filters)

@@ -11,7 +11,7 @@ from partner_portal import selectors as core_selectors
 from partner_portal.models import Customer
 from partner_portal.tenancy import Scope
 from subscriptions import selectors
-from subscriptions.models import Subscription
+from subscriptions.models import Subscription, SubscriptionDifference
 
 
 class SubscriptionFilterForm(forms.Form):
@@ -103,3 +103,37 @@ class PartnerCenterAccountForm(forms.Form):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=_("Stored encrypted and never shown again. Leave empty to keep the current one."),
     )
+
+
+class DifferenceFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    field = forms.ChoiceField(
+        label=_("What differs"), required=False, choices=[("", _("Anything")), *SubscriptionDifference.Field.choices]
+    )
+    state = forms.ChoiceField(
+        label=_("State"),
+        required=False,
+        choices=[("open", _("Open")), ("settled", _("Settled")), ("all", _("All"))],
+    )
+    customer: forms.ModelChoiceField[Customer] = forms.ModelChoiceField(
+        label=_("Customer"), required=False, queryset=Customer.objects.none(), empty_label=_("All customers")
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        required=False,
+        choices=[("-found", _("Newest first")), ("found", _("Oldest first")), ("field", _("What differs"))],
+    )
+
+    def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = core_selectors.customer_list(scope=scope).only("pk", "name")  # type: ignore[attr-defined]
+
+    def filters(self) -> selectors.DifferenceFilters:
+        data = self.cleaned_data
+        state = data.get("state") or "open"
+        return selectors.DifferenceFilters(
+            search=data.get("q", ""),
+            field=data.get("field", ""),
+            state="" if state == "all" else state,
+            customer_id=data["customer"].pk if data.get("customer") else None,
+        )

@@ -227,6 +227,9 @@ class SubscriptionChange(models.Model):
     microsoft_response = models.JSONField(_("Microsoft's answer"), default=dict, blank=True)
     created_at = models.DateTimeField(_("created"), default=clock.now)
     confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    # An Azure plan's step in Azure Resource Manager, recorded by staff: before the plan's suspension
+    # is sent to Microsoft, after its reactivation was confirmed (docs/architecture.md).
+    azure_step_done_at = models.DateTimeField(_("Azure Resource Manager step done"), null=True, blank=True)
 
     objects = ChangeQuerySet.as_manager()
 
@@ -310,3 +313,134 @@ class PartnerCenterAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application_id}@{self.aad_tenant_id}"
+
+
+class PartnerCenterSyncQuerySet(TenantQuerySet["PartnerCenterSync"]):
+    customer_lookup = None  # staff pages only
+
+
+class PartnerCenterSync(models.Model):
+    """One run of the sync from Partner Center for a partner, with its progress for the page's bar.
+
+    At most one waiting or running sync per partner (a partial unique index); a worker claims a
+    waiting one by a conditional UPDATE, so two workers never run the same sync.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", pgettext_lazy("partner center sync", "Waiting")
+        RUNNING = "running", pgettext_lazy("partner center sync", "Running")
+        DONE = "done", pgettext_lazy("partner center sync", "Done")
+        FAILED = "failed", pgettext_lazy("partner center sync", "Failed")
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", _("By hand")
+        SCHEDULE = "schedule", _("Nightly schedule")
+        COMMAND = "command", _("Command")
+
+    OPEN_STATUSES = ("pending", "running")
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    trigger = models.CharField(_("started by"), max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Progress: customers read from Microsoft (total once the customer list is read) and written.
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    customers_created = models.PositiveIntegerField(default=0)
+    subscriptions_created = models.PositiveIntegerField(default=0)
+    subscriptions_updated = models.PositiveIntegerField(default=0)
+    differences_found = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(_("requested"), default=clock.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Moved on with each batch: a running sync not moved for long belongs to a worker that died.
+    updated_at = models.DateTimeField(default=clock.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PartnerCenterSyncQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("Partner Center sync")
+        verbose_name_plural = _("Partner Center syncs")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner"],
+                condition=Q(status__in=["pending", "running"]),
+                name="partner_center_sync_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Partner Center sync #{self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.status == self.Status.DONE else (self.done * 100 // self.total if self.total else 0)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class DifferenceQuerySet(TenantQuerySet["SubscriptionDifference"]):
+    customer_lookup = None  # staff pages only
+
+
+class SubscriptionDifference(models.Model):
+    """What a sync found to differ between the portal and Microsoft for one field of one subscription.
+
+    Open until staff take Microsoft's value or push the portal's (docs/architecture.md), or a later
+    sync finds them equal again. At most one open difference per subscription and field.
+    """
+
+    class Field(models.TextChoices):
+        STATUS = "status", _("Status")
+        QUANTITY = "quantity", _("Quantity")
+        TERM_END = "term_end", _("Term end")
+        AUTO_RENEW = "auto_renew", _("Auto-renew")
+
+    class State(models.TextChoices):
+        OPEN = "open", pgettext_lazy("difference", "Open")
+        PUSHING = "pushing", _("Sending to Microsoft")
+        TOOK_MICROSOFT = "took_microsoft", _("Microsoft's value taken")
+        PUSHED = "pushed", _("Portal's value sent to Microsoft")
+        GONE = "gone", _("No longer differs")
+
+    OPEN_STATES = ("open", "pushing")
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="differences")
+    sync = models.ForeignKey(PartnerCenterSync, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    field = models.CharField(_("field"), max_length=12, choices=Field.choices)
+    # Values as text: a status, a number, an ISO date, "true"/"false".
+    portal_value = models.CharField(_("in the portal"), max_length=40, blank=True)
+    microsoft_value = models.CharField(_("at Microsoft"), max_length=40, blank=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.OPEN)
+    error = models.TextField(_("last error"), blank=True)
+    found_at = models.DateTimeField(_("found"), default=clock.now)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    resolved_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    objects = DifferenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("difference from Microsoft")
+        verbose_name_plural = _("differences from Microsoft")
+        ordering = ["-found_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "field"],
+                condition=Q(state__in=["open", "pushing"]),
+                name="subscription_difference_one_open",
+            ),
+        ]
+        indexes = [models.Index(fields=["partner", "state", "found_at"], name="subscription_difference_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.portal_value} / {self.microsoft_value}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES

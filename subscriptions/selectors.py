@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from partner_portal.tenancy import Scope, get_scoped_or_404
-from subscriptions.models import PartnerCenterAccount, Subscription, SubscriptionChange, SubscriptionStatusEvent
+from subscriptions.models import (
+    PartnerCenterAccount,
+    PartnerCenterSync,
+    Subscription,
+    SubscriptionChange,
+    SubscriptionDifference,
+    SubscriptionStatusEvent,
+)
 
 # Sort keys the subscription list offers: name -> (model field, descending).
 SUBSCRIPTION_SORTS: dict[str, tuple[str, bool]] = {
@@ -127,3 +134,63 @@ def partner_center_account(*, scope: Scope) -> PartnerCenterAccount | None:
     if not scope.is_staff:
         return None
     return PartnerCenterAccount.objects.for_scope(scope).first()
+
+
+def partner_center_sync_latest(*, scope: Scope) -> PartnerCenterSync | None:
+    """The partner's most recent sync from Partner Center (staff only)."""
+    if not scope.is_staff:
+        return None
+    return (
+        PartnerCenterSync.objects.for_scope(scope).select_related("requested_by").order_by("-created_at", "-pk").first()
+    )
+
+
+def partner_center_sync_get(*, scope: Scope, pk: int | str) -> PartnerCenterSync:
+    return get_scoped_or_404(PartnerCenterSync.objects.all(), scope, pk=pk)
+
+
+# Sort keys the differences list offers: name -> (model field, descending).
+DIFFERENCE_SORTS: dict[str, tuple[str, bool]] = {
+    "-found": ("found_at", True),
+    "found": ("found_at", False),
+    "field": ("field", False),
+    "-field": ("field", True),
+}
+
+
+@dataclass(frozen=True)
+class DifferenceFilters:
+    search: str = ""  # product, Microsoft subscription ID, customer name or domain
+    field: str = ""
+    state: str = "open"  # "open" (open or being sent), "settled", or "" for all
+    customer_id: int | None = None
+
+
+def subscription_difference_list(
+    *, scope: Scope, filters: DifferenceFilters | None = None
+) -> QuerySet[SubscriptionDifference]:
+    """Differences between the portal and Microsoft found by syncs (staff only), newest first."""
+    qs = SubscriptionDifference.objects.for_scope(scope).select_related("subscription__customer", "sync")
+    f = filters or DifferenceFilters()
+    if f.search:
+        term = f.search.strip()
+        qs = qs.filter(
+            Q(subscription__product__icontains=term)
+            | Q(subscription__microsoft_subscription_id__iexact=term)
+            | Q(subscription__customer__name__icontains=term)
+            | Q(subscription__customer__domain__icontains=term)
+        )
+    if f.field:
+        qs = qs.filter(field=f.field)
+    if f.state == "open":
+        qs = qs.filter(state__in=SubscriptionDifference.OPEN_STATES)
+    elif f.state == "settled":
+        qs = qs.exclude(state__in=SubscriptionDifference.OPEN_STATES)
+    if f.customer_id:
+        qs = qs.filter(subscription__customer_id=f.customer_id)
+    return qs.order_by("-found_at", "-pk")
+
+
+def subscription_difference_get(*, scope: Scope, pk: int | str) -> SubscriptionDifference:
+    qs = SubscriptionDifference.objects.select_related("subscription__customer", "partner")
+    return get_scoped_or_404(qs, scope, pk=pk)

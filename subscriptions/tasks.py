@@ -34,3 +34,27 @@ def subscription_changes_retry_task() -> int:
     from subscriptions.services import subscription_changes_push_due
 
     return len(subscription_changes_push_due())
+
+
+@shared_task(acks_late=True)
+def partner_center_sync_task(sync_id: int) -> str:
+    """Run one queued sync from Partner Center (the page's button). Returns its status."""
+    from subscriptions.services import partner_center_sync_run
+
+    return str(partner_center_sync_run(sync_id=sync_id).status)
+
+
+@shared_task(acks_late=True)
+def partner_center_syncs_run_task() -> int:
+    """The nightly sync of every partner with a Partner Center account (CELERY_BEAT_SCHEDULE)."""
+    from subscriptions.services import partner_center_syncs_run
+
+    return len(partner_center_syncs_run())
+
+
+@shared_task(acks_late=True)
+def subscription_difference_push_task(difference_id: int) -> str:
+    """Send the portal's quantity of a difference to Microsoft. Returns the difference's state."""
+    from subscriptions.services import subscription_difference_quantity_send
+
+    return str(subscription_difference_quantity_send(difference_id=difference_id).state)

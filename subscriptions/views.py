@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
@@ -193,11 +193,19 @@ class SubscriptionChangeDoneView(ScopedViewMixin, View):
         form = ManualStepForm(request.POST)
         note = form.cleaned_data.get("note", "") if form.is_valid() else ""
         try:
-            services.subscription_change_complete_manually(change=change, actor=self.scope.user, note=note)
+            done = services.subscription_change_complete_manually(change=change, actor=self.scope.user, note=note)
         except SubscriptionError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, _("Recorded as done in Azure Resource Manager."))
+            if done.state == SubscriptionChange.State.PENDING:
+                messages.success(
+                    request,
+                    _(
+                        "Recorded as done in Azure Resource Manager; the Azure plan's suspension is being sent to Microsoft."
+                    ),
+                )
+            else:
+                messages.success(request, _("Recorded as done in Azure Resource Manager."))
         return redirect("subscription_detail", pk=change.subscription_id)
 
 
@@ -208,11 +216,16 @@ class PartnerCenterAccountView(ScopedViewMixin, View):
     template_name = "subscriptions/partner_center_account.html"
 
     def _render(self, request: HttpRequest, form: PartnerCenterAccountForm, status: int = 200) -> HttpResponse:
+        account = selectors.partner_center_account(scope=self.scope)
+        sync = selectors.partner_center_sync_latest(scope=self.scope)
         context = {
             "form": form,
-            "account": selectors.partner_center_account(scope=self.scope),
+            "account": account,
             "backend": settings.PARTNER_CENTER_BACKEND,
             "partner": self.scope.partner,
+            "sync": sync,
+            "sync_running": sync is not None and sync.is_open,
+            "can_sync": settings.PARTNER_CENTER_BACKEND == "http" and account is not None,
         }
         return render(request, self.template_name, context, status=status)
 
@@ -235,3 +248,41 @@ class PartnerCenterAccountView(ScopedViewMixin, View):
                 messages.success(request, _("Partner Center account saved."))
                 return redirect("partner_center_account")
         return self._render(request, form, status=400)
+
+
+class PartnerCenterSyncView(ScopedViewMixin, View):
+    """ "Sync from Partner Center now": queue a sync (or find the one running) and show its progress."""
+
+    allowed_roles = STAFF_MANAGERS
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        try:
+            sync = services.partner_center_sync_request(partner=self.scope.partner, actor=self.scope.user)
+        except SubscriptionError as exc:
+            messages.error(request, str(exc))
+        else:
+            if sync.requested_by_id == self.scope.user.pk and sync.status == sync.Status.PENDING:
+                messages.success(request, _("Sync queued: the page follows it as it reads each customer."))
+            elif sync.is_open:
+                messages.info(request, _("A sync is already running; the page follows it."))
+        return redirect("partner_center_account")
+
+
+class PartnerCenterSyncStatusView(ScopedViewMixin, View):
+    """The progress of a sync as JSON, for the page's progress bar (polled, so never cached)."""
+
+    allowed_roles = STAFF_MANAGERS
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        sync = selectors.partner_center_sync_get(scope=self.scope, pk=pk)
+        response = JsonResponse(
+            {
+                "status": sync.status,
+                "status_label": str(sync.get_status_display()),
+                "done": sync.done,
+                "total": sync.total,
+                "percent": sync.percent,
+            }
+        )
+        response["Cache-Control"] = "no-store"
+        return response

@@ -170,6 +170,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "subscriptions.tasks.subscription_changes_retry_task",
         "schedule": crontab(minute="*/5"),
     },
+    # 02:30 UTC nightly: read every partner's customers and subscriptions from Partner Center (new
+    # ones created, Microsoft's term and status recorded, differences listed for staff), at night for
+    # the Americas and Europe and well before the 07:00 collections run, which then suspends against
+    # what Microsoft has. One sync per partner at a time; a second beat finds it running and waits.
+    "partner-center-sync-nightly": {
+        "task": "subscriptions.tasks.partner_center_syncs_run_task",
+        "schedule": crontab(minute=30, hour=2),
+    },
     # 07:00 UTC daily: the collections run, one task per partner for the partner's own date (morning in
     # Europe, before business hours in the Americas). Re-running the same day sends nothing twice.
     "collections-run-daily": {

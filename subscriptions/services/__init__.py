@@ -1,6 +1,12 @@
 """Every write of subscriptions. Import from here: `from subscriptions.services import subscription_suspend`."""
 
 from subscriptions.services.accounts import partner_center_account_set
+from subscriptions.services.differences import (
+    difference_push_refusal,
+    subscription_difference_push,
+    subscription_difference_quantity_send,
+    subscription_difference_take,
+)
 from subscriptions.services.push import (
     partner_center_client,
     subscription_change_complete_manually,
@@ -24,13 +30,24 @@ from subscriptions.services.status import (
     subscription_suspend,
     subscriptions_status_request,
 )
+from subscriptions.services.sync_jobs import (
+    partner_center_sync_partners,
+    partner_center_sync_request,
+    partner_center_sync_run,
+    partner_center_syncs_run,
+)
 
 __all__ = [
     "AZURE_PLAN_STEP",
     "EDITABLE_FIELDS",
     "SubscriptionInput",
+    "difference_push_refusal",
     "partner_center_account_set",
     "partner_center_client",
+    "partner_center_sync_partners",
+    "partner_center_sync_request",
+    "partner_center_sync_run",
+    "partner_center_syncs_run",
     "retry_delay",
     "subscription_cancel",
     "subscription_change_complete_manually",
@@ -38,6 +55,9 @@ __all__ = [
     "subscription_change_retry",
     "subscription_changes_push_due",
     "subscription_create",
+    "subscription_difference_push",
+    "subscription_difference_quantity_send",
+    "subscription_difference_take",
     "subscription_quantity_change",
     "subscription_reactivate",
     "subscription_status_refusal",

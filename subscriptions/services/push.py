@@ -29,6 +29,7 @@ from subscriptions.models import PartnerCenterAccount, Subscription, Subscriptio
 from subscriptions.secrets import secret_decrypt
 from subscriptions.services.answers import auto_renew_notes, term_from_microsoft
 from subscriptions.services.status import (
+    AZURE_PLAN_STEP_REACTIVATE,
     CLAIM_LEASE,
     CONFIRMATION_REASONS,
     CONFIRMED_ACTIONS,
@@ -135,13 +136,22 @@ def _confirmed(
     sub = Subscription.objects.select_for_update().select_related("customer").get(pk=subscription_id)
     change = SubscriptionChange.objects.select_for_update().select_related("partner").get(pk=change_id)
     now = clock.now()
-    change.microsoft_response = answer
+    step = change.microsoft_response.get("azure_step") if isinstance(change.microsoft_response, dict) else None
+    change.microsoft_response = {**answer, "azure_step": step} if step else answer  # keep staff's note
     change_fields = ["microsoft_response"]
     if answer.get("request_id") and answer["request_id"] != str(change.request_id):
         change.request_id = uuid.UUID(answer["request_id"])  # the MS-RequestId Microsoft accepted
         change_fields.append("request_id")
     if change.state != from_state:  # superseded meanwhile: keep the answer, the newer change decides the status
         change.save(update_fields=change_fields)
+        return change
+    if via != "manual" and sub.is_azure_plan and change.wanted_status == "active" and not change.azure_step_done_at:
+        # The plan is active at Microsoft again; its Azure subscriptions wait for the step in Azure
+        # Resource Manager, which staff record (subscription_change_complete_manually).
+        change.state, change.last_error = State.NEEDS_MANUAL_STEP, AZURE_PLAN_STEP_REACTIVATE
+        change.save(update_fields=["state", "last_error", *change_fields])
+        if term_fields := term_from_microsoft(sub, answer):
+            sub.save(update_fields=term_fields)
         return change
     change.state, change.confirmed_at, change.last_error = State.CONFIRMED, now, ""
     change.save(update_fields=["state", "confirmed_at", "last_error", *change_fields])
@@ -265,14 +275,40 @@ def subscription_change_retry(*, change: SubscriptionChange, actor: User | None)
 def subscription_change_complete_manually(
     *, change: SubscriptionChange, actor: User | None, note: str = ""
 ) -> SubscriptionChange:
-    """Staff record that they did an Azure plan's step in Azure Resource Manager. Audited."""
+    """Staff record that they did an Azure plan's step in Azure Resource Manager. Audited.
+
+    A suspension is then sent to Microsoft (the plan itself, PATCH status "suspended", after commit);
+    a reactivation, already confirmed by Microsoft, is then done."""
     if change.state != State.NEEDS_MANUAL_STEP:
         raise SubscriptionStatusNotAllowed(_("This change does not wait for a manual step."))
-    answer = {"backend": "manual", "note": note.strip(), "done_at": clock.now().isoformat()}
+    done = {"backend": "manual", "note": note.strip(), "done_at": clock.now().isoformat()}
+    if change.wanted_status == "suspended":
+        return _azure_plan_send(change, actor=actor, done=done)
+    answer = {**change.microsoft_response, **done} if change.wanted_status == "active" else done
+    SubscriptionChange.objects.filter(pk=change.pk).update(azure_step_done_at=clock.now())
     confirmed = _confirmed(change.pk, answer=answer, actor=actor, via="manual", from_state=State.NEEDS_MANUAL_STEP)
     if confirmed.state != State.CONFIRMED:
         raise SubscriptionStatusNotAllowed(_("This change does not wait for a manual step."))
     return confirmed
+
+
+@transaction.atomic
+def _azure_plan_send(change: SubscriptionChange, *, actor: User | None, done: dict[str, Any]) -> SubscriptionChange:
+    """The Azure subscriptions are disabled: the plan's suspension goes to Microsoft (after commit)."""
+    locked = SubscriptionChange.objects.select_for_update().select_related("subscription__customer").get(pk=change.pk)
+    if locked.state != State.NEEDS_MANUAL_STEP:
+        raise SubscriptionStatusNotAllowed(_("This change does not wait for a manual step."))
+    now = clock.now()
+    locked.state, locked.last_error, locked.azure_step_done_at = State.PENDING, "", now
+    locked.microsoft_response, locked.next_attempt_at = {"azure_step": done}, now + SWEEP_GRACE
+    locked.save(update_fields=["state", "last_error", "azure_step_done_at", "microsoft_response", "next_attempt_at"])
+    sub = locked.subscription
+    audit_record(
+        partner=locked.partner, customer=sub.customer, actor=actor, action="subscription.azure_step_done", target=sub,
+        data={"change": locked.pk, "wanted": locked.wanted_status, "note": done["note"]},
+    )  # fmt: skip
+    _schedule_push([locked.pk])
+    return locked
 
 
 def subscription_changes_push_due(*, limit: int = 500) -> list[int]:

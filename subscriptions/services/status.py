@@ -97,6 +97,12 @@ def _audit_rows(
     )  # fmt: skip
 
 
+def _manual_first(sub: Subscription, wanted: str) -> bool:
+    """An Azure plan waits for its step in Azure Resource Manager before anything is sent, except a
+    reactivation: the plan is reactivated at Microsoft first, then staff are reminded of the step."""
+    return sub.is_azure_plan and wanted != "active"
+
+
 def _in_flight(change: SubscriptionChange | None) -> bool:
     return change is not None and change.state == State.IN_PROGRESS
 
@@ -118,9 +124,9 @@ def subscriptions_status_request(
     "suspension pending"; reactivating takes suspended and suspension-pending ones to "reactivation
     pending", and with source="collections" only those collections suspended. Cancelled ones, ones
     already there and ones with a call in flight get nothing. Each change has a fresh MS-RequestId,
-    a history row and an audit event; an open change it replaces is superseded. Azure plan
-    subscriptions get a change marked as needing the step in Azure Resource Manager instead of a
-    call. Rows are locked in id order, so concurrent callers queue and the second finds nothing to
+    a history row and an audit event; an open change it replaces is superseded. An Azure plan's
+    suspension first waits for staff to record the step in Azure Resource Manager, then is sent;
+    its reactivation is sent first, then waits for that step. Rows are locked in id order, so concurrent callers queue and the second finds nothing to
     do. The pushes are scheduled after commit. Returns the changes created.
     """
     if wanted not in WANTED:
@@ -172,9 +178,9 @@ def subscriptions_status_request(
         SubscriptionChange(
             partner=partner, subscription=sub, wanted_status=wanted, request_id=uuid.uuid4(), source=source,
             reason=reason, actor=actor if actor is not None and actor.is_authenticated else None,
-            state=State.NEEDS_MANUAL_STEP if sub.is_azure_plan else State.PENDING,
+            state=State.NEEDS_MANUAL_STEP if _manual_first(sub, wanted) else State.PENDING,
             last_error=(AZURE_PLAN_STEP if wanted == "suspended" else AZURE_PLAN_STEP_REACTIVATE)
-            if sub.is_azure_plan else "",
+            if _manual_first(sub, wanted) else "",
             next_attempt_at=now + SWEEP_GRACE, created_at=now,
         )
         for sub in subs

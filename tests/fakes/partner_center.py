@@ -13,7 +13,8 @@ second). `GET /v1/customers/{tid}/subscriptions/{sid}` answers the Subscription 
 "active" on first sight) with its ETag in `attributes.etag` and no ETag header; `PATCH` needs
 `If-Match` with that ETag (a stale one: 400 with code 2055, "Etag is no longer valid", as the error
 table lists it; none at all: 412 — the stand-in's own strictness, Microsoft documents no answer for
-it), sets the status (or `autoRenewEnabled`), bumps the ETag and answers 200 with the resource. A
+it), sets the status (or `autoRenewEnabled`, or `quantity`), bumps the ETag and answers 200 with the
+resource (an Azure plan listed in `azure_plans_with_active_subscriptions` is not suspended: 900115). A
 suspension turns auto-renew off (`suspension_turns_auto_renew_off`); `status: deleted` cancels within 7
 days of `effectiveStartDate` (as of `today`), else 400 with code 900117. A scripted 202 to a PATCH
 applies it too and answers with a `Location` whose GET answers 200 with the resource. `GET
@@ -128,11 +129,15 @@ class FakePartnerCenter:
     today: dt.date | None = None  # "Microsoft's" date for the cancellation window; None: the real one
 
     def __init__(self) -> None:
+        # Azure plans (ids, lower case) whose customer still has active Azure subscriptions: Microsoft
+        # refuses to suspend them with 900115 (the code in "Partner Center REST error codes").
+        self.azure_plans_with_active_subscriptions: set[str] = set()
         self.requests: list[RecordedRequest] = []
         self.tokens_issued = 0
         self._scripted: list[Scripted] = []
         self._subscriptions: dict[str, dict[str, Any]] = {}  # sid (lower) -> resource
         self._owners: dict[str, str] = {}  # sid (lower) -> customer tenant id
+        self._owned: dict[str, list[str]] = {}  # customer tenant id (lower) -> sids (lower), in order
         self._versions: dict[str, int] = {}
         self._customers: list[dict[str, Any]] = []
         self._operations: dict[str, str] = {}  # Location path -> subscription id
@@ -247,6 +252,7 @@ class FakePartnerCenter:
         if key not in self._subscriptions:
             owner = customer or str(uuid.uuid4())
             self._owners[key], self._versions[key] = owner, 1
+            self._owned.setdefault(owner.lower(), []).append(key)
             self._subscriptions[key] = shapes.subscription(
                 customer_tenant_id=owner, subscription_id=subscription_id, status=status, version=1
             )
@@ -303,7 +309,7 @@ class FakePartnerCenter:
                 return 200, self._page(list(self._customers), path, query, headers), {}, 0.0
             if method == "GET" and (listed := SUBSCRIPTIONS_PATH.match(path)):
                 tid = urllib.parse.unquote(listed["tid"]).lower()
-                items = [r for k, r in self._subscriptions.items() if self._owners[k].lower() == tid]
+                items = [self._subscriptions[k] for k in self._owned.get(tid, [])]
                 return 200, self._page(items, path, query, headers), {}, 0.0
             if match is None:
                 return 404, shapes.error("1000", "Not found"), {}, 0.0
@@ -319,12 +325,16 @@ class FakePartnerCenter:
         return 405, shapes.error("405", "Method not allowed"), {}, 0.0
 
     def _patch(self, resource: dict[str, Any], payload: dict[str, Any]) -> tuple[int, Any, dict[str, str], float]:
-        """A PATCH of the resource (under the lock): its status, or its auto-renew ("Update autorenew")."""
+        """A PATCH of the resource (under the lock): its status, its auto-renew ("Update autorenew") or its
+        quantity ("Change the quantity of licenses"); a suspended one only to reactivate it (800091)."""
         wanted = payload.get("status")
         if resource["status"] == "suspended" and wanted != "active":
             return 400, shapes.error("800091", "Can't update a subscription with suspended status"), {}, 0.0
         if wanted not in ("active", "suspended", "deleted"):
             return 400, shapes.error("800096", "Can't update the status for this subscription"), {}, 0.0
+        if wanted == "suspended" and resource["id"].lower() in self.azure_plans_with_active_subscriptions:
+            message = "The Azure plan has active Azure subscriptions and cannot be suspended"  # the stand-in's words
+            return 400, shapes.error("900115", message), {}, 0.0
         changes: dict[str, Any] = {"status": wanted}
         if wanted == "deleted":
             started = dt.date.fromisoformat(resource["effectiveStartDate"][:10])
@@ -333,6 +343,10 @@ class FakePartnerCenter:
                 return 400, shapes.error("900117", message), {}, 0.0
         if isinstance(payload.get("autoRenewEnabled"), bool) and wanted == resource["status"]:
             changes["autoRenewEnabled"] = payload["autoRenewEnabled"]
+        # "Change the quantity of licenses in a customer subscription": the full resource with quantity
+        # changed; 200 with the updated resource (shapes.subscription).
+        if isinstance(payload.get("quantity"), int) and wanted == resource["status"]:
+            changes["quantity"] = payload["quantity"]
         if wanted == "suspended" and self.suspension_turns_auto_renew_off:
             changes["autoRenewEnabled"] = False
         resource = self._change(resource["id"], **changes)
@@ -345,6 +359,9 @@ class FakePartnerCenter:
             protocol_version = "HTTP/1.1"
 
             def setup(self) -> None:
+                # Headers and body go out as separate writes: without this, Nagle's algorithm and the
+                # client's delayed ACK hold every answer back ~40 ms (a loopback artefact, not Microsoft).
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self.request.do_handshake()
                 super().setup()
 

@@ -72,6 +72,10 @@ def subscription(
     # https://learn.microsoft.com/partner-center/developer/subscription-resources
     # https://learn.microsoft.com/partner-center/developer/get-a-subscription-by-id
     # The ETag is in attributes.etag; Microsoft sends no ETag response header.
+    # Also the answer to a PATCH of `quantity` ("Change the quantity of licenses in a customer
+    # subscription": the request body is the full Subscription with the quantity changed, the answer
+    # 200 with the updated Subscription)
+    # https://learn.microsoft.com/partner-center/developer/change-the-quantity-of-a-subscription
     resource: dict[str, Any] = {
         "id": subscription_id,
         "offerId": "CFQ7TTC0LH18:0001",

@@ -197,6 +197,17 @@ def _populate(victim: Tenant) -> None:
         partner=victim.partner, actor=victim.admin, aad_tenant_id=victim.customer.tenant_id,
         application_id=victim.other_customer.tenant_id, secret="victim-secret",
     )  # fmt: skip
+    from subscriptions.models import PartnerCenterSync, Subscription
+
+    sync = PartnerCenterSync.objects.create(
+        partner=victim.partner, requested_by=victim.admin, status="done", total=2, done=2
+    )
+    from subscriptions.models import SubscriptionDifference
+
+    SubscriptionDifference.objects.create(
+        partner=victim.partner, subscription=Subscription.objects.filter(partner=victim.partner).first(), sync=sync,
+        field="quantity", portal_value="10", microsoft_value="12",
+    )  # fmt: skip
     # Escalation: an entitlement, an escalation of a technical ticket, a breach notice.
     from escalation.models import BreachNotice
     from tests.factories.escalation import entitlement as escalation_entitlement

@@ -179,11 +179,15 @@ def test_azure_plan_needs_the_step_in_azure_resource_manager(tenant: Tenant, on_
     assert (change.state, change.attempts) == (State.NEEDS_MANUAL_STEP, 0)
     assert change.last_error == "Azure plan: suspend in Azure Resource Manager"
     assert _reload(plan).status == Status.SUSPENSION_PENDING  # not pretending it is suspended
-    subscription_change_complete_manually(change=change, actor=tenant.admin, note="Disabled in ARM")
+    # The step done, the plan itself is suspended through Partner Center (here the record-only backend).
+    with on_commit():
+        subscription_change_complete_manually(change=change, actor=tenant.admin, note="Disabled in ARM")
     assert _reload(plan).status == Status.SUSPENDED
     event = SubscriptionStatusEvent.objects.filter(subscription=plan).order_by("-pk").first()
     assert event is not None
-    assert (event.actor, event.source) == (tenant.admin, "manual")
+    assert (event.actor, event.source) == (None, "record")
+    step = AuditEvent.objects.get(action="subscription.azure_step_done")
+    assert (step.actor, step.data["note"]) == (tenant.admin, "Disabled in ARM")
 
 
 def test_a_lost_push_is_picked_up_by_the_sweep_exactly_once(tenant: Tenant, django_capture_on_commit_callbacks) -> None:

@@ -43,7 +43,12 @@ def test_sync_creates_what_is_missing_and_never_touches_sale_prices(tenant: Tena
     assert (result.customers_created, result.subscriptions_created, result.subscriptions_updated) == (2, 2, 1)
     assert result.skipped == ["subscription sub-gone: deleted at Microsoft"]
     existing.refresh_from_db()
-    assert (existing.unit_price, existing.quantity, existing.product) == (Decimal("36.0000"), 12, "E3 as we sell it")
+    # the quantity differs: recorded for staff to settle, neither side overwritten
+    assert (existing.unit_price, existing.quantity, existing.product) == (Decimal("36.0000"), 10, "E3 as we sell it")
+    assert list(existing.differences.values_list("field", "portal_value", "microsoft_value", "state")) == [
+        ("quantity", "10", "12", "open")
+    ]
+    assert result.differences_found == 1
     assert (existing.microsoft_status, existing.term, existing.auto_renew_enabled) == ("active", "P1Y", True)
     contoso = Customer.objects.get(partner=tenant.partner, tenant_id=NEW_TENANT)
     assert (contoso.name, contoso.domain, contoso.currency) == (
@@ -96,3 +101,29 @@ def test_the_command_syncs_one_partner_and_refuses_an_unknown_one(tenant: Tenant
     )
     with pytest.raises(CommandError, match="no partner 'nobody'"):
         call_command("sync_partner_center", "--partner", "nobody")
+
+
+def test_a_batch_of_customers_costs_the_same_queries_whatever_its_size(
+    tenant: Tenant, other_tenant: Tenant, partner_center
+) -> None:
+    """Set-based: the queries of a batch do not grow with its customers and subscriptions."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    partner_center.page_size = 100
+
+    def queries(t: Tenant, customers: int) -> int:
+        partner_center.connect(t.partner)
+        for n in range(customers):
+            tid = f"{t.partner.pk:08d}-0000-4000-8000-{n:012d}"
+            partner_center.add_customer(tid, f"Customer {n}")
+            for k in range(3):
+                partner_center.add_subscription(tid, f"{t.partner.slug}-{n}-{k}")
+        with CaptureQueriesContext(connection) as captured:
+            partner_center_sync(partner=t.partner)
+        return len(captured)
+
+    small = queries(tenant, 2)
+    # the stand-in lists every customer it has, so the second partner sees 2 + 8 in its batch
+    assert queries(other_tenant, 8) == small
+    assert Subscription.objects.filter(partner=other_tenant.partner).count() == 30
