@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -33,12 +35,25 @@ class SupportTier(models.Model):
     rank = models.PositiveSmallIntegerField(default=0)
     # Where to file a case, per Partner Center cloud: {"global": "...", "us_government": "...", "germany": "..."}.
     channels = models.JSONField(default=dict)
+    # Microsoft's offering dates. A tier past its last day is never routed to; a retired one cannot be
+    # opened by new entitlements, but stays readable on past escalations and entitlements.
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    retired = models.BooleanField(_("retired"), default=False)
 
     class Meta:
         ordering = ["rank", "code"]
 
     def __str__(self) -> str:
         return self.name
+
+    def routable_on(self, day: dt.date) -> bool:
+        """Whether tickets can be routed to this tier on `day` (a retired tier without an end date: never)."""
+        if self.valid_from is not None and day < self.valid_from:
+            return False
+        if self.valid_until is not None:
+            return day <= self.valid_until
+        return not self.retired
 
 
 class EntitlementQuerySet(TenantQuerySet["Entitlement"]):

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from escalation.errors import EntitlementInvalid
-from escalation.models import Entitlement
+from escalation.models import TIER_OF_ENTITLEMENT, Entitlement, SupportTier
 from partner_portal.audit import audit_record
 from partner_portal.models import Partner, User
 
@@ -33,9 +33,19 @@ def _audit_data(entitlement: Entitlement) -> dict[str, str | int | None]:
     }
 
 
-def _validate(*, partner: Partner, data: EntitlementInput, exclude_pk: int | None = None) -> None:
+def _validate(
+    *, partner: Partner, data: EntitlementInput, exclude_pk: int | None = None, current_kind: str | None = None
+) -> None:
     if data.kind not in Entitlement.Kind.values:
-        raise EntitlementInvalid(_("Choose Premier, Advanced, Gold or Silver."))
+        raise EntitlementInvalid(_("Choose Premier or Advanced."))
+    # A retired tier (Signature Cloud Support, opened by Gold and Silver competencies until 30 September 2022)
+    # stays on the entitlements that already name it, but no entitlement can be recorded or changed to it.
+    tier = SupportTier.objects.filter(code=TIER_OF_ENTITLEMENT[data.kind]).first()
+    if tier is not None and tier.retired and data.kind != current_kind:
+        raise EntitlementInvalid(
+            _("%(kind)s is retired: it opened %(tier)s, which Microsoft no longer offers. Choose Premier or Advanced.")
+            % {"kind": Entitlement.Kind(data.kind).label, "tier": tier.name}
+        )
     if data.valid_until is not None and data.valid_until < data.valid_from:
         raise EntitlementInvalid(_("The end of validity cannot be before its start."))
     if not 0 < data.preference <= 1000:
@@ -78,7 +88,7 @@ def entitlement_create(*, partner: Partner, actor: User | None, data: Entitlemen
 def entitlement_update(*, entitlement: Entitlement, actor: User | None, data: EntitlementInput) -> Entitlement:
     """Correct an entitlement's kind, reference, dates or preference. Escalations already routed keep their tier."""
     entitlement = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
-    _validate(partner=entitlement.partner, data=data, exclude_pk=entitlement.pk)
+    _validate(partner=entitlement.partner, data=data, exclude_pk=entitlement.pk, current_kind=entitlement.kind)
     before = _audit_data(entitlement)
     entitlement.kind, entitlement.reference = data.kind, data.reference.strip()
     entitlement.valid_from, entitlement.valid_until = data.valid_from, data.valid_until
