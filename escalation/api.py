@@ -45,7 +45,7 @@ class EntitlementSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is None and "kind" not in attrs:
-            raise ValidationError({"kind": ["Choose premier or advanced."]})
+            raise ValidationError({"kind": ["Choose premier, advanced or unified."]})
         return attrs
 
 

@@ -20,6 +20,7 @@ class SupportTier(models.Model):
         BUSINESS = "business", _("Business support")
         PREMIER = "premier", _("Premier Support for Partners")
         ADVANCED = "advanced", _("Advanced Support for Partners")
+        UNIFIED = "unified", _("Unified Support")
         SIGNATURE_CLOUD = "signature_cloud", _("Signature Cloud Support")
 
     class Kind(models.TextChoices):
@@ -69,6 +70,7 @@ class Entitlement(models.Model):
     class Kind(models.TextChoices):
         PREMIER = "premier", _("Premier Support for Partners contract")
         ADVANCED = "advanced", _("Advanced Support for Partners contract")
+        UNIFIED = "unified", _("Unified Support contract")
         GOLD = "gold", _("Gold competency")
         SILVER = "silver", _("Silver competency")
 
@@ -106,6 +108,7 @@ class Entitlement(models.Model):
 TIER_OF_ENTITLEMENT: dict[str, str] = {
     Entitlement.Kind.PREMIER: SupportTier.Code.PREMIER,
     Entitlement.Kind.ADVANCED: SupportTier.Code.ADVANCED,
+    Entitlement.Kind.UNIFIED: SupportTier.Code.UNIFIED,
     Entitlement.Kind.GOLD: SupportTier.Code.SIGNATURE_CLOUD,
     Entitlement.Kind.SILVER: SupportTier.Code.SIGNATURE_CLOUD,
 }

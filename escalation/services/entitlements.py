@@ -37,13 +37,15 @@ def _validate(
     *, partner: Partner, data: EntitlementInput, exclude_pk: int | None = None, current_kind: str | None = None
 ) -> None:
     if data.kind not in Entitlement.Kind.values:
-        raise EntitlementInvalid(_("Choose Premier or Advanced."))
+        raise EntitlementInvalid(_("Choose Premier, Advanced or Unified."))
     # A retired tier (Signature Cloud Support, opened by Gold and Silver competencies until 30 September 2022)
     # stays on the entitlements that already name it, but no entitlement can be recorded or changed to it.
     tier = SupportTier.objects.filter(code=TIER_OF_ENTITLEMENT[data.kind]).first()
     if tier is not None and tier.retired and data.kind != current_kind:
         raise EntitlementInvalid(
-            _("%(kind)s is retired: it opened %(tier)s, which Microsoft no longer offers. Choose Premier or Advanced.")
+            _(
+                "%(kind)s is retired: it opened %(tier)s, which Microsoft no longer offers. Choose Premier, Advanced or Unified."
+            )
             % {"kind": Entitlement.Kind(data.kind).label, "tier": tier.name}
         )
     if data.valid_until is not None and data.valid_until < data.valid_from:

@@ -44,11 +44,11 @@ def test_create_is_audited(tenant: Tenant) -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (EntitlementInput(kind="bronze", valid_from=TODAY), "Choose Premier or Advanced."),
+        (EntitlementInput(kind="bronze", valid_from=TODAY), "Choose Premier, Advanced or Unified."),
         (
             EntitlementInput(kind="gold", valid_from=TODAY),
             "Gold competency is retired: it opened Signature Cloud Support, which Microsoft no longer offers. "
-            "Choose Premier or Advanced.",
+            "Choose Premier, Advanced or Unified.",
         ),
         (EntitlementInput(kind="silver", valid_from=dt.date(2022, 1, 1)), "Silver competency is retired"),
         (
@@ -299,3 +299,9 @@ def test_the_tier_catalogue_page(tenant: Tenant, client_for) -> None:
     assert "Gold or Silver competency" in html
     assert "Partner Center" in html
     assert client_for(tenant.customer_admin).get("/staff/escalation/tiers/").status_code == 403
+
+
+def test_api_records_a_unified_contract_that_opens_unified_support(tenant: Tenant, api_for) -> None:
+    created = api_for(tenant.admin).post("/api/v1/entitlements/", {"kind": "unified", "valid_from": "2026-01-01"})
+    assert created.status_code == 201, created.content
+    assert (created.json()["kind"], created.json()["tier"], created.json()["state"]) == ("unified", "unified", "active")

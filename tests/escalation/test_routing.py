@@ -38,7 +38,7 @@ def test_business_categories_always_go_to_business_support(
     assert "Partner Center" in route.channel
 
 
-@pytest.mark.parametrize(("kind", "tier"), [("premier", "premier"), ("advanced", "advanced")])
+@pytest.mark.parametrize(("kind", "tier"), [("premier", "premier"), ("advanced", "advanced"), ("unified", "unified")])
 def test_technical_tickets_go_to_the_tier_the_entitlement_opens(tenant: Tenant, kind: str, tier: str) -> None:
     entitlement = entitle(tenant.partner, kind)
     route = escalation_route(partner=tenant.partner, category="technical", on=DAY)
@@ -143,6 +143,7 @@ def test_the_catalogue_lists_every_tier_with_what_it_covers_and_requires(db: Non
         "business": (None, False),
         "premier": (None, False),
         "advanced": (None, False),
+        "unified": (None, False),
         "signature_cloud": (dt.date(2022, 9, 30), True),
     }
     assert all(

@@ -24,7 +24,7 @@ def tier_catalogue() -> None:
     Transactional tests flush every table when they end, migration data included; a transactional
     test that routes tickets calls this first.
     """
-    for name in ("0002_support_tier_catalogue", "0004_support_tier_offering_dates"):
+    for name in ("0002_support_tier_catalogue", "0004_support_tier_offering_dates", "0005_unified_support"):
         importlib.import_module(f"escalation.migrations.{name}").seed(apps, None)
 
 
