@@ -21,6 +21,7 @@ class SupportTier(models.Model):
         PREMIER = "premier", _("Premier Support for Partners")
         ADVANCED = "advanced", _("Advanced Support for Partners")
         UNIFIED = "unified", _("Unified Support")
+        SOLUTIONS_PARTNER = "solutions_partner", _("Solutions Partner technical incidents")
         SIGNATURE_CLOUD = "signature_cloud", _("Signature Cloud Support")
 
     class Kind(models.TextChoices):
@@ -71,16 +72,20 @@ class Entitlement(models.Model):
         PREMIER = "premier", _("Premier Support for Partners contract")
         ADVANCED = "advanced", _("Advanced Support for Partners contract")
         UNIFIED = "unified", _("Unified Support contract")
+        SOLUTIONS_PARTNER = "solutions_partner_incidents", _("Solutions Partner benefit incidents")
         GOLD = "gold", _("Gold competency")
         SILVER = "silver", _("Silver competency")
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(_("tier or competency"), max_length=10, choices=Kind.choices)
+    kind = models.CharField(_("tier or competency"), max_length=40, choices=Kind.choices)
     reference = models.CharField(_("contract or competency reference"), max_length=100, blank=True)
     valid_from = models.DateField(_("valid from"))
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     # The partner's order of preference among its technical entitlements (lower first).
     preference = models.PositiveSmallIntegerField(_("preference"), default=100)
+    # Kinds that count incidents (COUNTED_KINDS): how many technical escalations it still opens. Each one routed
+    # through it takes one (a conditional UPDATE); at 0 routing passes it by. None: not counted.
+    incidents_remaining = models.PositiveIntegerField(_("incidents remaining"), null=True, blank=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(default=clock.now)
 
@@ -109,9 +114,15 @@ TIER_OF_ENTITLEMENT: dict[str, str] = {
     Entitlement.Kind.PREMIER: SupportTier.Code.PREMIER,
     Entitlement.Kind.ADVANCED: SupportTier.Code.ADVANCED,
     Entitlement.Kind.UNIFIED: SupportTier.Code.UNIFIED,
+    Entitlement.Kind.SOLUTIONS_PARTNER: SupportTier.Code.SOLUTIONS_PARTNER,
     Entitlement.Kind.GOLD: SupportTier.Code.SIGNATURE_CLOUD,
     Entitlement.Kind.SILVER: SupportTier.Code.SIGNATURE_CLOUD,
 }
+
+# Kinds that include a number of technical support incidents rather than open-ended support.
+COUNTED_KINDS = frozenset({Entitlement.Kind.SOLUTIONS_PARTNER})
+# Staff are warned when a counted entitlement has this many incidents left or fewer.
+INCIDENTS_LOW = 2
 
 
 class EscalationQuerySet(TenantQuerySet["Escalation"]):

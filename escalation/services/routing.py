@@ -37,7 +37,9 @@ def escalation_route(*, partner: Partner, category: str, on: dt.date) -> Route:
     if category != TECHNICAL_CATEGORY:
         raise ValueError(f"unknown ticket category {category!r}")
     # A tier Microsoft has ended (Signature Cloud Support after 30 September 2022) is never routed to after its end.
-    valid = [e for e in Entitlement.objects.for_partner(partner).valid_on(on) if tiers[e.tier_code].routable_on(on)]
+    # A counted entitlement with no incidents left is passed by, as if it had ended.
+    entitlements = Entitlement.objects.for_partner(partner).valid_on(on).exclude(incidents_remaining=0)
+    valid = [e for e in entitlements if tiers[e.tier_code].routable_on(on)]
     valid.sort(key=lambda e: (e.preference, tiers[e.tier_code].rank, e.valid_from, e.pk))
     if not valid:
         raise EscalationNotEntitled(

@@ -305,3 +305,27 @@ def test_api_records_a_unified_contract_that_opens_unified_support(tenant: Tenan
     created = api_for(tenant.admin).post("/api/v1/entitlements/", {"kind": "unified", "valid_from": "2026-01-01"})
     assert created.status_code == 201, created.content
     assert (created.json()["kind"], created.json()["tier"], created.json()["state"]) == ("unified", "unified", "active")
+
+
+def test_api_records_counted_incidents_and_refuses_them_without_a_number(tenant: Tenant, api_for) -> None:
+    api = api_for(tenant.admin)
+    missing = api.post("/api/v1/entitlements/", {"kind": "solutions_partner_incidents", "valid_from": "2026-01-01"})
+    assert (missing.status_code, missing.json()["detail"]) == (
+        400,
+        "Solutions Partner benefit incidents counts incidents: give how many remain, a number from 0 to 1000.",
+    )
+    created = api.post(
+        "/api/v1/entitlements/",
+        {"kind": "solutions_partner_incidents", "valid_from": "2026-01-01", "incidents_remaining": 5},
+    )
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert (body["kind"], body["tier"], body["incidents_remaining"]) == (
+        "solutions_partner_incidents",
+        "solutions_partner",
+        5,
+    )
+    premier = api.post(
+        "/api/v1/entitlements/", {"kind": "premier", "valid_from": "2026-01-01", "incidents_remaining": 5}
+    )
+    assert premier.json()["incidents_remaining"] is None  # not a counted kind

@@ -203,3 +203,32 @@ def test_a_resolved_case_is_not_reopened_while_a_newer_one_is_open(tenant: Tenan
         escalation_update(escalation=first, actor=tenant.agent, status="in_progress")
     first.refresh_from_db()
     assert first.status == "resolved"
+
+
+def test_a_counted_entitlement_gives_one_incident_per_escalation_then_the_next_one(tenant: Tenant) -> None:
+    counted = entitlement(tenant.partner, "solutions_partner_incidents", CURRENT, preference=1, incidents=2)
+    premier = entitlement(tenant.partner, "premier", CURRENT, preference=2)
+    routed = []
+    for n in range(3):
+        e = ticket_escalate(ticket=ticket(tenant.customer, subject=f"Case {n}"), reason="Needs Microsoft", actor=None)
+        counted.refresh_from_db()
+        routed.append((e.tier.code, e.entitlement_id, counted.incidents_remaining))
+    assert routed == [
+        ("solutions_partner", counted.pk, 1),
+        ("solutions_partner", counted.pk, 0),
+        ("premier", premier.pk, 0),  # used up: the next entitlement in the partner's order
+    ]
+
+
+def test_a_used_up_counted_entitlement_alone_is_refused_with_what_is_needed(tenant: Tenant) -> None:
+    entitlement(tenant.partner, "solutions_partner_incidents", CURRENT, incidents=0)
+    with pytest.raises(EscalationNotEntitled, match="needs a Premier or Advanced Support for Partners contract"):
+        ticket_escalate(ticket=ticket(tenant.customer), reason="Needs Microsoft", actor=None)
+    assert not Escalation.objects.exists()
+
+
+def test_business_escalations_do_not_use_incidents(tenant: Tenant) -> None:
+    counted = entitlement(tenant.partner, "solutions_partner_incidents", CURRENT, incidents=1)
+    ticket_escalate(ticket=ticket(tenant.customer, "billing"), reason="Needs Microsoft", actor=None)
+    counted.refresh_from_db()
+    assert counted.incidents_remaining == 1

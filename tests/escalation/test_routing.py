@@ -144,6 +144,7 @@ def test_the_catalogue_lists_every_tier_with_what_it_covers_and_requires(db: Non
         "premier": (None, False),
         "advanced": (None, False),
         "unified": (None, False),
+        "solutions_partner": (None, False),
         "signature_cloud": (dt.date(2022, 9, 30), True),
     }
     assert all(
