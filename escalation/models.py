@@ -104,6 +104,18 @@ class Entitlement(models.Model):
         return f"{self.get_kind_display()} ({self.valid_from}–{self.valid_until or '…'})"
 
     @property
+    def incidents_notice(self) -> str:
+        """A warning for staff when a counted entitlement runs low or is used up; empty otherwise."""
+        left = self.incidents_remaining
+        if left is None or left > INCIDENTS_LOW:
+            return ""
+        if left == 0:
+            return str(_("All its incidents are used up: technical tickets are no longer routed through it."))
+        return str(_("Incidents left: %(count)s. Add incidents or record another entitlement before they run out.")) % {
+            "count": left
+        }
+
+    @property
     def tier_code(self) -> str:
         """The tier this entitlement opens: a contract its own, a competency Signature Cloud Support."""
         return TIER_OF_ENTITLEMENT[self.kind]

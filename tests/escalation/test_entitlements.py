@@ -329,3 +329,18 @@ def test_api_records_counted_incidents_and_refuses_them_without_a_number(tenant:
         "/api/v1/entitlements/", {"kind": "premier", "valid_from": "2026-01-01", "incidents_remaining": 5}
     )
     assert premier.json()["incidents_remaining"] is None  # not a counted kind
+
+
+@pytest.mark.parametrize(
+    ("left", "notice"),
+    [
+        (3, None),
+        (2, "Incidents left: 2. Add incidents or record another entitlement before they run out."),
+        (0, "All its incidents are used up: technical tickets are no longer routed through it."),
+    ],
+)
+def test_the_list_warns_when_incidents_run_low_or_out(tenant: Tenant, client_for, left: int, notice) -> None:
+    entitlement(tenant.partner, "solutions_partner_incidents", CURRENT, incidents=left)
+    html = client_for(tenant.agent).get("/staff/escalation/entitlements/").content.decode()
+    assert f"Incidents remaining: {left}" in html
+    assert (notice in html) if notice else ('data-testid="incidents-notice"' not in html)

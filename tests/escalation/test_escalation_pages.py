@@ -327,3 +327,11 @@ def test_api_refuses_an_unknown_tier_filter(tenant: Tenant, api_for) -> None:
     escalated(tenant.customer)
     refused = api_for(tenant.agent).get("/api/v1/escalations/?tier=gold_plus")
     assert (refused.status_code, list(refused.json()["fields"])) == (400, ["tier"])
+
+
+def test_the_escalate_page_warns_of_the_last_incident(tenant: Tenant, client_for) -> None:
+    entitlement(tenant.partner, "solutions_partner_incidents", incidents=1)
+    t = ticket(tenant.customer, "technical")
+    html = client_for(tenant.agent).get(f"/staff/tickets/{t.pk}/escalate/").content.decode()
+    assert "This ticket goes to <strong>Solutions Partner technical incidents</strong>." in html
+    assert "Incidents left: 1. Add incidents or record another entitlement before they run out." in html
