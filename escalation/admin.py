@@ -7,13 +7,14 @@ from escalation.models import BreachNotice, Entitlement, Escalation, SupportTier
 class SupportTierAdmin(admin.ModelAdmin):
     """The tier catalogue is data: what each tier covers, requires, and where to file a case."""
 
-    list_display = ["name", "code", "kind", "rank"]
+    list_display = ["name", "code", "kind", "rank", "valid_from", "valid_until", "retired"]
+    list_filter = ["kind", "retired"]
     readonly_fields = ["code", "kind"]
 
 
 @admin.register(Entitlement)
 class EntitlementAdmin(admin.ModelAdmin):
-    list_display = ["partner", "kind", "reference", "valid_from", "valid_until", "preference"]
+    list_display = ["partner", "kind", "reference", "valid_from", "valid_until", "preference", "incidents_remaining"]
     list_filter = ["partner", "kind"]
     list_select_related = ["partner"]
 

@@ -27,11 +27,23 @@ from partner_portal.models import STAFF_ROLES
 class EntitlementSerializer(serializers.ModelSerializer):
     kind = serializers.ChoiceField(choices=Entitlement.Kind.choices, required=False)
     tier = serializers.CharField(source="tier_code", read_only=True)
+    incidents_remaining = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=1000)
     state = serializers.SerializerMethodField()
 
     class Meta:
         model = Entitlement
-        fields = ["id", "kind", "tier", "reference", "valid_from", "valid_until", "preference", "state", "created_at"]
+        fields = [
+            "id",
+            "kind",
+            "tier",
+            "reference",
+            "valid_from",
+            "valid_until",
+            "preference",
+            "incidents_remaining",
+            "state",
+            "created_at",
+        ]
         read_only_fields = ["id", "tier", "state", "created_at"]
 
     def get_state(self, entitlement: Entitlement) -> str:
@@ -45,7 +57,7 @@ class EntitlementSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if self.instance is None and "kind" not in attrs:
-            raise ValidationError({"kind": ["Choose premier, advanced, gold or silver."]})
+            raise ValidationError({"kind": ["Choose premier, advanced or unified."]})
         return attrs
 
 
@@ -88,6 +100,7 @@ class EntitlementViewSet(
         current = {
             "kind": entitlement.kind, "reference": entitlement.reference, "valid_from": entitlement.valid_from,
             "valid_until": entitlement.valid_until, "preference": entitlement.preference,
+            "incidents_remaining": entitlement.incidents_remaining,
         }  # fmt: skip
         entitlement = services.entitlement_update(
             entitlement=entitlement, actor=self.scope.user, data=_input({**current, **form.validated_data})
@@ -102,6 +115,7 @@ def _input(data: dict[str, Any]) -> services.EntitlementInput:
     return services.EntitlementInput(
         kind=data["kind"], valid_from=data["valid_from"], valid_until=data.get("valid_until"),
         reference=data.get("reference", ""), preference=data.get("preference", 100),
+        incidents=data.get("incidents_remaining"),
     )  # fmt: skip
 
 

@@ -1,9 +1,9 @@
 """Demo escalations, on top of the tickets demo. Idempotent: rows are found before made.
 
-Contoso holds, in its order of preference, a Premier contract (current), an Advanced contract (ended)
-and a Gold competency (Signature Cloud Support, current), so its history shows an escalation to each
-tier: Signature Cloud before the contracts began, Advanced while it ran, Premier today, and business
-support for a billing question. Fabrikam has no technical entitlement: an agent who tries to escalate
+Contoso holds, in its order of preference, a Premier contract (current) and an Advanced contract (ended),
+and still lists the Gold competency that opened Signature Cloud Support until Microsoft retired both on
+30 September 2022, so its history shows Advanced while it ran, Premier today, and business support for a
+billing question. Fabrikam has no technical entitlement: an agent who tries to escalate
 its technical ticket is told what it would need.
 """
 
@@ -153,17 +153,21 @@ def _entitlements(core: DemoCore, admin: User) -> None:
     today = clock.today(contoso.time_zone)
     for kind, reference, start, end, preference in (
         ("premier", "PSfP-CON-2026-118", today - dt.timedelta(days=120), None, 1),
-        ("advanced", "ASfP-CON-2025-044", today - dt.timedelta(days=300), today - dt.timedelta(days=121), 2),
-        ("gold", "Gold Cloud Productivity", today - dt.timedelta(days=400), None, 3),
+        ("advanced", "ASfP-CON-2025-044", today - dt.timedelta(days=400), today - dt.timedelta(days=121), 2),
     ):
         entitlement_create(
             partner=contoso, actor=admin,
             data=EntitlementInput(kind=kind, reference=reference, valid_from=start, valid_until=end, preference=preference),
         )  # fmt: skip
+    # Recorded before Microsoft retired it (no new Gold competency can be recorded): shown as ended.
+    Entitlement.objects.create(
+        partner=contoso, kind=Entitlement.Kind.GOLD, reference="Gold Cloud Productivity",
+        valid_from=dt.date(2020, 7, 1), valid_until=dt.date(2022, 9, 30), preference=3, created_by=admin,
+    )  # fmt: skip
 
 
 def _fabrikam_technical_ticket(core: DemoCore) -> None:
-    """A technical ticket Fabrikam cannot escalate: it records no Premier, Advanced, Gold or Silver."""
+    """A technical ticket Fabrikam cannot escalate: it records no Premier or Advanced contract."""
     customer = core.customers["tailspintoys.example"]
     subject = "Azure virtual machines will not start after maintenance"
     if Ticket.objects.filter(customer=customer, category=Ticket.Category.TECHNICAL).exists():

@@ -24,6 +24,10 @@ class EntitlementForm(forms.Form):
     valid_until = forms.DateField(
         label=_("Valid until"), required=False, widget=DATE, help_text=_("The last day it counts. Empty: open-ended.")
     )
+    incidents_remaining = forms.IntegerField(
+        label=_("Incidents remaining"), min_value=0, max_value=1000, required=False,
+        help_text=_("Only for Solutions Partner benefit incidents: how many technical incidents remain."),
+    )  # fmt: skip
     preference = forms.IntegerField(
         label=_("Order of preference"), min_value=1, max_value=1000, initial=100,
         help_text=_("Technical tickets go to the valid entitlement with the lowest number first."),
@@ -40,7 +44,7 @@ class EntitlementForm(forms.Form):
         d = self.cleaned_data
         return EntitlementInput(
             kind=d["kind"], valid_from=d["valid_from"], valid_until=d.get("valid_until"),
-            reference=d.get("reference", ""), preference=d["preference"],
+            reference=d.get("reference", ""), preference=d["preference"], incidents=d.get("incidents_remaining"),
         )  # fmt: skip
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +20,8 @@ class SupportTier(models.Model):
         BUSINESS = "business", _("Business support")
         PREMIER = "premier", _("Premier Support for Partners")
         ADVANCED = "advanced", _("Advanced Support for Partners")
+        UNIFIED = "unified", _("Unified Support")
+        SOLUTIONS_PARTNER = "solutions_partner", _("Solutions Partner technical incidents")
         SIGNATURE_CLOUD = "signature_cloud", _("Signature Cloud Support")
 
     class Kind(models.TextChoices):
@@ -33,12 +37,25 @@ class SupportTier(models.Model):
     rank = models.PositiveSmallIntegerField(default=0)
     # Where to file a case, per Partner Center cloud: {"global": "...", "us_government": "...", "germany": "..."}.
     channels = models.JSONField(default=dict)
+    # Microsoft's offering dates. A tier past its last day is never routed to; a retired one cannot be
+    # opened by new entitlements, but stays readable on past escalations and entitlements.
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    retired = models.BooleanField(_("retired"), default=False)
 
     class Meta:
         ordering = ["rank", "code"]
 
     def __str__(self) -> str:
         return self.name
+
+    def routable_on(self, day: dt.date) -> bool:
+        """Whether tickets can be routed to this tier on `day` (a retired tier without an end date: never)."""
+        if self.valid_from is not None and day < self.valid_from:
+            return False
+        if self.valid_until is not None:
+            return day <= self.valid_until
+        return not self.retired
 
 
 class EntitlementQuerySet(TenantQuerySet["Entitlement"]):
@@ -54,16 +71,21 @@ class Entitlement(models.Model):
     class Kind(models.TextChoices):
         PREMIER = "premier", _("Premier Support for Partners contract")
         ADVANCED = "advanced", _("Advanced Support for Partners contract")
+        UNIFIED = "unified", _("Unified Support contract")
+        SOLUTIONS_PARTNER = "solutions_partner_incidents", _("Solutions Partner benefit incidents")
         GOLD = "gold", _("Gold competency")
         SILVER = "silver", _("Silver competency")
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(_("tier or competency"), max_length=10, choices=Kind.choices)
+    kind = models.CharField(_("tier or competency"), max_length=40, choices=Kind.choices)
     reference = models.CharField(_("contract or competency reference"), max_length=100, blank=True)
     valid_from = models.DateField(_("valid from"))
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     # The partner's order of preference among its technical entitlements (lower first).
     preference = models.PositiveSmallIntegerField(_("preference"), default=100)
+    # Kinds that count incidents (COUNTED_KINDS): how many technical escalations it still opens. Each one routed
+    # through it takes one (a conditional UPDATE); at 0 routing passes it by. None: not counted.
+    incidents_remaining = models.PositiveIntegerField(_("incidents remaining"), null=True, blank=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(default=clock.now)
 
@@ -82,6 +104,18 @@ class Entitlement(models.Model):
         return f"{self.get_kind_display()} ({self.valid_from}–{self.valid_until or '…'})"
 
     @property
+    def incidents_notice(self) -> str:
+        """A warning for staff when a counted entitlement runs low or is used up; empty otherwise."""
+        left = self.incidents_remaining
+        if left is None or left > INCIDENTS_LOW:
+            return ""
+        if left == 0:
+            return str(_("All its incidents are used up: technical tickets are no longer routed through it."))
+        return str(_("Incidents left: %(count)s. Add incidents or record another entitlement before they run out.")) % {
+            "count": left
+        }
+
+    @property
     def tier_code(self) -> str:
         """The tier this entitlement opens: a contract its own, a competency Signature Cloud Support."""
         return TIER_OF_ENTITLEMENT[self.kind]
@@ -91,9 +125,16 @@ class Entitlement(models.Model):
 TIER_OF_ENTITLEMENT: dict[str, str] = {
     Entitlement.Kind.PREMIER: SupportTier.Code.PREMIER,
     Entitlement.Kind.ADVANCED: SupportTier.Code.ADVANCED,
+    Entitlement.Kind.UNIFIED: SupportTier.Code.UNIFIED,
+    Entitlement.Kind.SOLUTIONS_PARTNER: SupportTier.Code.SOLUTIONS_PARTNER,
     Entitlement.Kind.GOLD: SupportTier.Code.SIGNATURE_CLOUD,
     Entitlement.Kind.SILVER: SupportTier.Code.SIGNATURE_CLOUD,
 }
+
+# Kinds that include a number of technical support incidents rather than open-ended support.
+COUNTED_KINDS = frozenset({Entitlement.Kind.SOLUTIONS_PARTNER})
+# Staff are warned when a counted entitlement has this many incidents left or fewer.
+INCIDENTS_LOW = 2
 
 
 class EscalationQuerySet(TenantQuerySet["Escalation"]):

@@ -87,7 +87,7 @@ class EntitlementFormView(ScopedViewMixin, View):
                 initial={
                     "kind": entitlement.kind, "reference": entitlement.reference,
                     "valid_from": entitlement.valid_from, "valid_until": entitlement.valid_until,
-                    "preference": entitlement.preference,
+                    "preference": entitlement.preference, "incidents_remaining": entitlement.incidents_remaining,
                 }
             )  # fmt: skip
         return render(request, self.template_name, {"form": form, "entitlement": entitlement})

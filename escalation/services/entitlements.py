@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from escalation.errors import EntitlementInvalid
-from escalation.models import Entitlement
+from escalation.models import COUNTED_KINDS, TIER_OF_ENTITLEMENT, Entitlement, SupportTier
 from partner_portal.audit import audit_record
 from partner_portal.models import Partner, User
 
@@ -21,6 +21,7 @@ class EntitlementInput:
     valid_until: dt.date | None = None
     reference: str = ""
     preference: int = 100
+    incidents: int | None = None  # for a kind that counts incidents: how many remain
 
 
 def _audit_data(entitlement: Entitlement) -> dict[str, str | int | None]:
@@ -30,14 +31,32 @@ def _audit_data(entitlement: Entitlement) -> dict[str, str | int | None]:
         "valid_from": entitlement.valid_from.isoformat(),
         "valid_until": entitlement.valid_until.isoformat() if entitlement.valid_until else None,
         "preference": entitlement.preference,
+        "incidents_remaining": entitlement.incidents_remaining,
     }
 
 
-def _validate(*, partner: Partner, data: EntitlementInput, exclude_pk: int | None = None) -> None:
+def _validate(
+    *, partner: Partner, data: EntitlementInput, exclude_pk: int | None = None, current_kind: str | None = None
+) -> None:
     if data.kind not in Entitlement.Kind.values:
-        raise EntitlementInvalid(_("Choose Premier, Advanced, Gold or Silver."))
+        raise EntitlementInvalid(_("Choose Premier, Advanced or Unified."))
+    # A retired tier (Signature Cloud Support, opened by Gold and Silver competencies until 30 September 2022)
+    # stays on the entitlements that already name it, but no entitlement can be recorded or changed to it.
+    tier = SupportTier.objects.filter(code=TIER_OF_ENTITLEMENT[data.kind]).first()
+    if tier is not None and tier.retired and data.kind != current_kind:
+        raise EntitlementInvalid(
+            _(
+                "%(kind)s is retired: it opened %(tier)s, which Microsoft no longer offers. Choose Premier, Advanced or Unified."
+            )
+            % {"kind": Entitlement.Kind(data.kind).label, "tier": tier.name}
+        )
     if data.valid_until is not None and data.valid_until < data.valid_from:
         raise EntitlementInvalid(_("The end of validity cannot be before its start."))
+    if data.kind in COUNTED_KINDS and (data.incidents is None or not 0 <= data.incidents <= 1000):
+        raise EntitlementInvalid(
+            _("%(kind)s counts incidents: give how many remain, a number from 0 to 1000.")
+            % {"kind": Entitlement.Kind(data.kind).label}
+        )
     if not 0 < data.preference <= 1000:
         raise EntitlementInvalid(_("The order of preference is a number from 1 to 1000."))
     # The same contract or competency twice over the same days would make the order of preference ambiguous.
@@ -55,6 +74,10 @@ def _validate(*, partner: Partner, data: EntitlementInput, exclude_pk: int | Non
         )
 
 
+def _incidents(data: EntitlementInput) -> int | None:
+    return data.incidents if data.kind in COUNTED_KINDS else None
+
+
 def _period(entitlement: Entitlement) -> str:
     until = entitlement.valid_until.isoformat() if entitlement.valid_until else _("open-ended")
     return f"{entitlement.valid_from.isoformat()} – {until}"
@@ -66,7 +89,8 @@ def entitlement_create(*, partner: Partner, actor: User | None, data: Entitlemen
     _validate(partner=partner, data=data)
     entitlement = Entitlement.objects.create(
         partner=partner, kind=data.kind, reference=data.reference.strip(), valid_from=data.valid_from,
-        valid_until=data.valid_until, preference=data.preference, created_by=actor,
+        valid_until=data.valid_until, preference=data.preference, incidents_remaining=_incidents(data),
+        created_by=actor,
     )  # fmt: skip
     audit_record(
         partner=partner, actor=actor, action="entitlement.created", target=entitlement, data=_audit_data(entitlement)
@@ -78,12 +102,14 @@ def entitlement_create(*, partner: Partner, actor: User | None, data: Entitlemen
 def entitlement_update(*, entitlement: Entitlement, actor: User | None, data: EntitlementInput) -> Entitlement:
     """Correct an entitlement's kind, reference, dates or preference. Escalations already routed keep their tier."""
     entitlement = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
-    _validate(partner=entitlement.partner, data=data, exclude_pk=entitlement.pk)
+    _validate(partner=entitlement.partner, data=data, exclude_pk=entitlement.pk, current_kind=entitlement.kind)
     before = _audit_data(entitlement)
     entitlement.kind, entitlement.reference = data.kind, data.reference.strip()
     entitlement.valid_from, entitlement.valid_until = data.valid_from, data.valid_until
-    entitlement.preference = data.preference
-    entitlement.save(update_fields=["kind", "reference", "valid_from", "valid_until", "preference"])
+    entitlement.preference, entitlement.incidents_remaining = data.preference, _incidents(data)
+    entitlement.save(
+        update_fields=["kind", "reference", "valid_from", "valid_until", "preference", "incidents_remaining"]
+    )
     after = _audit_data(entitlement)
     changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
     if changes:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 
 from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from escalation.errors import EscalationInvalid, EscalationNotAllowed
-from escalation.models import Escalation
+from escalation.models import Entitlement, Escalation
 from escalation.services.routing import escalation_route
 from partner_portal import clock
 from partner_portal.audit import audit_record
@@ -60,6 +61,14 @@ def ticket_escalate(*, ticket: Ticket, reason: str, actor: User | None, automati
     partner = ticket.partner
     routed_on = clock.today(partner.time_zone)
     route = escalation_route(partner=partner, category=ticket.category, on=routed_on)
+    while route.entitlement is not None and route.entitlement.incidents_remaining is not None:
+        # Take one incident only if one is left (set-based: two escalations at once cannot both take the last).
+        taken = Entitlement.objects.filter(pk=route.entitlement.pk, incidents_remaining__gt=0).update(
+            incidents_remaining=F("incidents_remaining") - 1
+        )
+        if taken:
+            break
+        route = escalation_route(partner=partner, category=ticket.category, on=routed_on)  # used up meanwhile
     escalation = Escalation.objects.create(
         partner=partner, ticket=ticket, tier=route.tier, entitlement=route.entitlement, channel=route.channel,
         reason=reason, automatic=automatic, routed_on=routed_on, created_by=actor,

@@ -27,8 +27,8 @@ def escalation_route(*, partner: Partner, category: str, on: dt.date) -> Route:
     """The tier a ticket of `category` goes to on day `on`.
 
     Billing and subscription-management tickets go to business support. Technical tickets go to the
-    partner's first entitlement valid that day, in its order of preference (then Premier, Advanced,
-    Signature Cloud). With none, EscalationNotEntitled says what the partner would need.
+    partner's first entitlement valid that day whose tier Microsoft still offers that day, in its order
+    of preference (then Premier, Advanced). With none, EscalationNotEntitled says what the partner would need.
     """
     tiers = {t.code: t for t in SupportTier.objects.all()}
     if category in BUSINESS_CATEGORIES:
@@ -36,14 +36,17 @@ def escalation_route(*, partner: Partner, category: str, on: dt.date) -> Route:
         return Route(tier=tier, entitlement=None, channel=tier.channels.get(partner.cloud, ""))
     if category != TECHNICAL_CATEGORY:
         raise ValueError(f"unknown ticket category {category!r}")
-    valid = list(Entitlement.objects.for_partner(partner).valid_on(on))
+    # A tier Microsoft has ended (Signature Cloud Support after 30 September 2022) is never routed to after its end.
+    # A counted entitlement with no incidents left is passed by, as if it had ended.
+    entitlements = Entitlement.objects.for_partner(partner).valid_on(on).exclude(incidents_remaining=0)
+    valid = [e for e in entitlements if tiers[e.tier_code].routable_on(on)]
     valid.sort(key=lambda e: (e.preference, tiers[e.tier_code].rank, e.valid_from, e.pk))
     if not valid:
         raise EscalationNotEntitled(
             _(
                 "No valid technical support entitlement on %(day)s. Technical escalation to Microsoft needs a "
-                "Premier or Advanced Support for Partners contract, or a Gold or Silver competency for "
-                "Signature Cloud Support; record it under Entitlements."
+                "Premier or Advanced Support for Partners contract (Gold and Silver competencies and "
+                "Signature Cloud Support ended on 30 September 2022); record it under Entitlements."
             )
             % {"day": on.isoformat()}
         )

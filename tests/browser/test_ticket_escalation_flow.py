@@ -26,7 +26,7 @@ def test_customer_ticket_agent_escalates_customer_sees_escalated(page: Page, bro
     tenant = make_tenant("Alpha")
     today = clock.today(tenant.partner.time_zone)
     entitlement(tenant.partner, "premier", (today - dt.timedelta(days=30), None), reference="PSfP-2026-1")
-    entitlement(tenant.partner, "gold", (today - dt.timedelta(days=30), None))
+    entitlement(tenant.partner, "advanced", (today - dt.timedelta(days=30), None))
 
     # The customer opens a technical ticket.
     customer = browser.new_context(base_url=live_server.url, locale="en-US").new_page()

@@ -140,7 +140,7 @@ def test_without_an_entitlement_the_ticket_is_flagged_once_to_staff(tenant: Tena
     assert "Premier or Advanced Support for Partners contract" in flag.detail
     flagged = [m for m in mail.outbox if m.subject.startswith("Cannot escalate to Microsoft")]
     assert sorted(m.to[0] for m in flagged) == sorted([tenant.admin.email, tenant.agent.email])
-    assert "Gold or Silver competency" in flagged[0].body
+    assert "Signature Cloud Support ended on 30 September 2022" in flagged[0].body
 
 
 # Real transactions, so the runs see each other's commits.
@@ -213,7 +213,7 @@ def test_a_responded_ticket_has_no_first_response_breach(tenant: Tenant, on_comm
 
 
 def test_a_resolution_breach_mentions_the_automatic_escalation(tenant: Tenant, on_commit) -> None:
-    entitlement(tenant.partner, "gold")
+    entitlement(tenant.partner, "advanced")
     due = dt.datetime(2026, 11, 26, 15, 0, tzinfo=dt.UTC)
     t = _ticket(tenant, first_due=due, resolution_due=due)
     _responded(t, tenant.agent)
@@ -221,7 +221,7 @@ def test_a_resolution_breach_mentions_the_automatic_escalation(tenant: Tenant, o
     _run(tenant, due + dt.timedelta(minutes=2), on_commit)
     sent = _breach_mails(t)
     assert sorted(m.subject.split(":")[0] for m in sent) == ["Resolution overdue", "Resolution overdue"]
-    assert "It has been escalated to Microsoft: Signature Cloud Support." in sent[0].body
+    assert "It has been escalated to Microsoft: Advanced Support for Partners." in sent[0].body
     assert BreachNotice.objects.get().kind == "resolution"
 
 

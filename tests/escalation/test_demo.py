@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.management import call_command
 
@@ -23,7 +25,9 @@ def test_the_demo_shows_every_tier_and_a_refusal(client) -> None:
     assert _counts() == first
 
     contoso = Escalation.objects.filter(partner__slug="contoso")
-    assert {"business", "premier", "advanced", "signature_cloud"} <= set(contoso.values_list("tier__code", flat=True))
+    assert set(contoso.values_list("tier__code", flat=True)) == {"business", "premier", "advanced"}
+    gold = Entitlement.objects.get(partner__slug="contoso", kind="gold")
+    assert (gold.valid_until, gold.tier_code) == (dt.date(2022, 9, 30), "signature_cloud")
     assert set(contoso.values_list("status", flat=True)) >= {"to_file", "in_progress", "resolved", "closed"}
     assert not Escalation.objects.filter(partner__slug="fabrikam", tier__kind="technical").exists()
 
@@ -32,10 +36,10 @@ def test_the_demo_shows_every_tier_and_a_refusal(client) -> None:
     assert ticket is not None
     client.force_login(User.objects.get(email="admin@fabrikam.example"))
     html = client.get(f"/staff/tickets/{ticket.pk}/escalate/").content.decode()
-    assert "Premier or Advanced Support for Partners contract, or a Gold or Silver competency" in html
+    assert "Premier or Advanced Support for Partners contract (Gold and Silver competencies" in html
 
     # Contoso's pages render with the demo data.
     client.force_login(User.objects.get(email="agent@contoso.example"))
-    assert "Signature Cloud Support" in client.get("/staff/escalation/").content.decode()
+    assert "Gold Cloud Productivity" in client.get("/staff/escalation/entitlements/").content.decode()
     for escalation in contoso:
         assert client.get(f"/staff/escalation/{escalation.pk}/").status_code == 200

@@ -13,27 +13,32 @@ from escalation.services import escalation_update, ticket_escalate
 from partner_portal import clock
 from partner_portal.models import AuditEvent
 from tests.conftest import Tenant
-from tests.factories.escalation import CURRENT, EXPIRED, FUTURE, entitlement, ticket
+from tests.factories.escalation import CURRENT, EXPIRED, FUTURE, entitlement, legacy_entitlement, ticket
 from tickets.models import Ticket
 from tickets.services import ticket_status_change
 
 pytestmark = pytest.mark.django_db
 NOW = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.UTC)  # a Thursday, within hours
-REFUSAL = "Premier or Advanced Support for Partners contract, or a Gold or Silver competency"
+REFUSAL = "Gold and Silver competencies and Signature Cloud Support ended on 30 September 2022"
 
 # (entitlements held: (kind, period)), expected tier for a technical ticket (None: refused)
 HOLDINGS = [
     ((), None),
     ((("premier", CURRENT),), "premier"),
     ((("advanced", CURRENT),), "advanced"),
-    ((("gold", CURRENT),), "signature_cloud"),
-    ((("silver", CURRENT),), "signature_cloud"),
+    ((("gold", CURRENT),), None),  # Signature Cloud Support ended on 2022-09-30
+    ((("silver", CURRENT),), None),
     ((("premier", EXPIRED),), None),
     ((("gold", FUTURE),), None),
     ((("premier", EXPIRED), ("advanced", CURRENT)), "advanced"),
     ((("silver", CURRENT), ("premier", CURRENT)), "premier"),
 ]
 CATEGORIES = ["billing", "subscription_management", "technical"]
+
+
+def _hold(tenant: Tenant, kind: str, period) -> None:
+    # Gold and Silver can no longer be recorded; they exist as data recorded before their retirement.
+    (legacy_entitlement if kind in ("gold", "silver") else entitlement)(tenant.partner, kind, period)
 
 
 def _expected(category: str, tier: str | None) -> str | None:
@@ -50,7 +55,7 @@ def _clock():
 @pytest.mark.parametrize(("held", "tier"), HOLDINGS)
 def test_the_service_routes_or_refuses(tenant: Tenant, category: str, held, tier: str | None) -> None:
     for kind, period in held:
-        entitlement(tenant.partner, kind, period)
+        _hold(tenant, kind, period)
     t = ticket(tenant.customer, category)
     expected = _expected(category, tier)
     if expected is None:
@@ -77,7 +82,7 @@ def test_the_service_routes_or_refuses(tenant: Tenant, category: str, held, tier
 @pytest.mark.parametrize(("held", "tier"), HOLDINGS)
 def test_the_api_routes_or_refuses(tenant: Tenant, api_for, category: str, held, tier: str | None) -> None:
     for kind, period in held:
-        entitlement(tenant.partner, kind, period)
+        _hold(tenant, kind, period)
     t = ticket(tenant.customer, category)
     response = api_for(tenant.agent).post(f"/api/v1/tickets/{t.pk}/escalate/", {"reason": "Needs Microsoft"})
     expected = _expected(category, tier)
@@ -198,3 +203,32 @@ def test_a_resolved_case_is_not_reopened_while_a_newer_one_is_open(tenant: Tenan
         escalation_update(escalation=first, actor=tenant.agent, status="in_progress")
     first.refresh_from_db()
     assert first.status == "resolved"
+
+
+def test_a_counted_entitlement_gives_one_incident_per_escalation_then_the_next_one(tenant: Tenant) -> None:
+    counted = entitlement(tenant.partner, "solutions_partner_incidents", CURRENT, preference=1, incidents=2)
+    premier = entitlement(tenant.partner, "premier", CURRENT, preference=2)
+    routed = []
+    for n in range(3):
+        e = ticket_escalate(ticket=ticket(tenant.customer, subject=f"Case {n}"), reason="Needs Microsoft", actor=None)
+        counted.refresh_from_db()
+        routed.append((e.tier.code, e.entitlement_id, counted.incidents_remaining))
+    assert routed == [
+        ("solutions_partner", counted.pk, 1),
+        ("solutions_partner", counted.pk, 0),
+        ("premier", premier.pk, 0),  # used up: the next entitlement in the partner's order
+    ]
+
+
+def test_a_used_up_counted_entitlement_alone_is_refused_with_what_is_needed(tenant: Tenant) -> None:
+    entitlement(tenant.partner, "solutions_partner_incidents", CURRENT, incidents=0)
+    with pytest.raises(EscalationNotEntitled, match="needs a Premier or Advanced Support for Partners contract"):
+        ticket_escalate(ticket=ticket(tenant.customer), reason="Needs Microsoft", actor=None)
+    assert not Escalation.objects.exists()
+
+
+def test_business_escalations_do_not_use_incidents(tenant: Tenant) -> None:
+    counted = entitlement(tenant.partner, "solutions_partner_incidents", CURRENT, incidents=1)
+    ticket_escalate(ticket=ticket(tenant.customer, "billing"), reason="Needs Microsoft", actor=None)
+    counted.refresh_from_db()
+    assert counted.incidents_remaining == 1

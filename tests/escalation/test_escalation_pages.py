@@ -194,18 +194,18 @@ def test_finance_reads_but_cannot_update_the_case(tenant: Tenant, client_for) ->
 
 
 def test_the_escalate_page_shows_the_route_and_escalates(tenant: Tenant, client_for) -> None:
-    entitlement(tenant.partner, "silver")
+    entitlement(tenant.partner, "advanced")
     t = ticket(tenant.customer, "technical")
     client = client_for(tenant.agent)
     html = client.get(f"/staff/tickets/{t.pk}/escalate/").content.decode()
-    assert "This ticket goes to <strong>Signature Cloud Support</strong>." in html
+    assert "This ticket goes to <strong>Advanced Support for Partners</strong>." in html
     response = client.post(f"/staff/tickets/{t.pk}/escalate/", {"reason": "Needs Microsoft"})
     e = Escalation.objects.get()
     assert response.status_code == 302
     assert response.url == f"/staff/escalation/{e.pk}/"
-    assert e.tier.code == "signature_cloud"
+    assert e.tier.code == "advanced"
     html = client.get(f"/staff/tickets/{t.pk}/escalate/").content.decode()
-    assert "This ticket is already with Microsoft (Signature Cloud Support)." in html
+    assert "This ticket is already with Microsoft (Advanced Support for Partners)." in html
 
 
 def test_the_escalate_page_shows_the_refusal(tenant: Tenant, client_for) -> None:
@@ -215,7 +215,7 @@ def test_the_escalate_page_shows_the_refusal(tenant: Tenant, client_for) -> None
     assert "No valid technical support entitlement on 2026-11-26." in html
     response = client.post(f"/staff/tickets/{t.pk}/escalate/", {"reason": "Needs Microsoft"})
     assert response.status_code == 400
-    assert "Gold or Silver competency for Signature Cloud Support" in response.content.decode()
+    assert "Signature Cloud Support ended on 30 September 2022" in response.content.decode()
     t.refresh_from_db()
     assert t.status == "new"
     assert not Escalation.objects.exists()
@@ -327,3 +327,11 @@ def test_api_refuses_an_unknown_tier_filter(tenant: Tenant, api_for) -> None:
     escalated(tenant.customer)
     refused = api_for(tenant.agent).get("/api/v1/escalations/?tier=gold_plus")
     assert (refused.status_code, list(refused.json()["fields"])) == (400, ["tier"])
+
+
+def test_the_escalate_page_warns_of_the_last_incident(tenant: Tenant, client_for) -> None:
+    entitlement(tenant.partner, "solutions_partner_incidents", incidents=1)
+    t = ticket(tenant.customer, "technical")
+    html = client_for(tenant.agent).get(f"/staff/tickets/{t.pk}/escalate/").content.decode()
+    assert "This ticket goes to <strong>Solutions Partner technical incidents</strong>." in html
+    assert "Incidents left: 1. Add incidents or record another entitlement before they run out." in html

@@ -38,14 +38,39 @@ def test_business_categories_always_go_to_business_support(
     assert "Partner Center" in route.channel
 
 
-@pytest.mark.parametrize(
-    ("kind", "tier"),
-    [("premier", "premier"), ("advanced", "advanced"), ("gold", "signature_cloud"), ("silver", "signature_cloud")],
-)
+@pytest.mark.parametrize(("kind", "tier"), [("premier", "premier"), ("advanced", "advanced"), ("unified", "unified")])
 def test_technical_tickets_go_to_the_tier_the_entitlement_opens(tenant: Tenant, kind: str, tier: str) -> None:
     entitlement = entitle(tenant.partner, kind)
     route = escalation_route(partner=tenant.partner, category="technical", on=DAY)
     assert (route.tier.code, route.entitlement) == (tier, entitlement)
+
+
+@pytest.mark.parametrize("kind", ["gold", "silver"])
+@pytest.mark.parametrize(
+    ("day", "tier"),
+    [
+        (dt.date(2022, 9, 29), "signature_cloud"),
+        (dt.date(2022, 9, 30), "signature_cloud"),
+        (dt.date(2022, 10, 1), None),
+    ],
+)
+def test_signature_cloud_is_routed_to_until_its_last_day_only(
+    tenant: Tenant, kind: str, day: dt.date, tier: str | None
+) -> None:
+    held = entitle(tenant.partner, kind, (dt.date(2022, 1, 1), None))
+    if tier is None:
+        with pytest.raises(EscalationNotEntitled, match="Signature Cloud Support ended on 30 September 2022"):
+            escalation_route(partner=tenant.partner, category="technical", on=day)
+        return
+    route = escalation_route(partner=tenant.partner, category="technical", on=day)
+    assert (route.tier.code, route.entitlement) == (tier, held)
+
+
+def test_a_retired_tier_without_an_end_date_is_never_routed_to(tenant: Tenant) -> None:
+    SupportTier.objects.filter(code="advanced").update(retired=True)
+    entitle(tenant.partner, "advanced", (dt.date(2020, 1, 1), None))
+    with pytest.raises(EscalationNotEntitled):
+        escalation_route(partner=tenant.partner, category="technical", on=dt.date(2021, 1, 1))
 
 
 @pytest.mark.parametrize("period", [EXPIRED, FUTURE])
@@ -53,7 +78,8 @@ def test_technical_tickets_go_to_the_tier_the_entitlement_opens(tenant: Tenant, 
 def test_entitlements_out_of_date_do_not_count(tenant: Tenant, kind: str, period) -> None:
     entitle(tenant.partner, kind, period)
     with pytest.raises(
-        EscalationNotEntitled, match="Premier or Advanced Support for Partners contract, or a Gold or Silver competency"
+        EscalationNotEntitled,
+        match=r"needs a Premier or Advanced Support for Partners contract \(Gold and Silver competencies",
     ):
         escalation_route(partner=tenant.partner, category="technical", on=DAY)
 
@@ -66,9 +92,9 @@ def test_validity_dates_are_inclusive(tenant: Tenant) -> None:
 @pytest.mark.parametrize(
     ("held", "expected"),
     [
-        (("gold", "advanced", "premier"), "premier"),  # default order: Premier, Advanced, Signature Cloud
-        (("gold", "advanced"), "advanced"),
-        (("silver", "gold"), "signature_cloud"),
+        (("gold", "advanced", "premier"), "premier"),  # default order: Premier, Advanced
+        (("gold", "advanced"), "advanced"),  # Signature Cloud has ended: a Gold competency no longer counts
+        (("advanced", "silver"), "advanced"),
     ],
 )
 def test_with_several_the_default_order_decides(tenant: Tenant, held: tuple[str, ...], expected: str) -> None:
@@ -79,14 +105,20 @@ def test_with_several_the_default_order_decides(tenant: Tenant, held: tuple[str,
 
 def test_the_partners_own_preference_comes_first(tenant: Tenant) -> None:
     entitle(tenant.partner, "premier", preference=2)
-    gold = entitle(tenant.partner, "gold", preference=1)
-    assert escalation_route(partner=tenant.partner, category="technical", on=DAY).entitlement == gold
+    advanced = entitle(tenant.partner, "advanced", preference=1)
+    assert escalation_route(partner=tenant.partner, category="technical", on=DAY).entitlement == advanced
+
+
+def test_a_preferred_entitlement_of_an_ended_tier_falls_back_to_the_next(tenant: Tenant) -> None:
+    entitle(tenant.partner, "gold", preference=1)
+    premier = entitle(tenant.partner, "premier", preference=2)
+    assert escalation_route(partner=tenant.partner, category="technical", on=DAY).entitlement == premier
 
 
 def test_an_expired_preferred_entitlement_falls_back_to_the_next(tenant: Tenant) -> None:
     entitle(tenant.partner, "premier", EXPIRED, preference=1)
-    entitle(tenant.partner, "silver", preference=2)
-    assert escalation_route(partner=tenant.partner, category="technical", on=DAY).tier.code == "signature_cloud"
+    entitle(tenant.partner, "advanced", preference=2)
+    assert escalation_route(partner=tenant.partner, category="technical", on=DAY).tier.code == "advanced"
 
 
 def test_another_partners_entitlement_does_not_help(tenant: Tenant, other_tenant: Tenant) -> None:
@@ -107,6 +139,14 @@ def test_the_catalogue_lists_every_tier_with_what_it_covers_and_requires(db: Non
     tiers = {t.code: t for t in SupportTier.objects.all()}
     assert set(tiers) == set(SupportTier.Code.values)
     assert "Gold or Silver competency" in tiers["signature_cloud"].requires
+    assert {code: (t.valid_until, t.retired) for code, t in tiers.items()} == {
+        "business": (None, False),
+        "premier": (None, False),
+        "advanced": (None, False),
+        "unified": (None, False),
+        "solutions_partner": (None, False),
+        "signature_cloud": (dt.date(2022, 9, 30), True),
+    }
     assert all(
         t.covers and t.requires and set(t.channels) == {"global", "us_government", "germany"} for t in tiers.values()
     )

@@ -24,8 +24,13 @@ def tier_catalogue() -> None:
     Transactional tests flush every table when they end, migration data included; a transactional
     test that routes tickets calls this first.
     """
-    migration = importlib.import_module("escalation.migrations.0002_support_tier_catalogue")
-    migration.seed(apps, None)
+    for name in (
+        "0002_support_tier_catalogue",
+        "0004_support_tier_offering_dates",
+        "0005_unified_support",
+        "0006_solutions_partner_incidents",
+    ):
+        importlib.import_module(f"escalation.migrations.{name}").seed(apps, None)
 
 
 def entitlement(
@@ -34,14 +39,28 @@ def entitlement(
     period: tuple[dt.date, dt.date | None] = CURRENT,
     preference: int = 100,
     reference: str = "",
+    incidents: int | None = None,
 ) -> Entitlement:
     return entitlement_create(
         partner=partner,
         actor=None,
         data=EntitlementInput(
-            kind=kind, valid_from=period[0], valid_until=period[1], preference=preference, reference=reference
+            kind=kind,
+            valid_from=period[0],
+            valid_until=period[1],
+            preference=preference,
+            reference=reference,
+            incidents=incidents,
         ),
     )
+
+
+def legacy_entitlement(
+    partner: Partner, kind: str = "gold", period: tuple[dt.date, dt.date | None] = CURRENT
+) -> Entitlement:
+    """An entitlement recorded before its kind was retired (Gold, Silver): stored as existing data, bypassing the
+    service that refuses retired kinds today."""
+    return Entitlement.objects.create(partner=partner, kind=kind, valid_from=period[0], valid_until=period[1])
 
 
 def ticket(
