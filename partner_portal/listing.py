@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
 from partner_portal.access import ScopedViewMixin
@@ -18,20 +20,31 @@ class KeysetListView(ScopedViewMixin, TemplateView):
 
     Subclasses name their filter form (its `sort` field picks a key of `sorts`: the field or annotation
     and whether it descends) and return the scoped rows for the valid form (None when it is not valid)
-    with whether any filter is on. The template gets `form`, `page`, `total`, `sort`, `filtered`, and
-    the query strings `query` (without the cursor) and `sort_query` (without cursor and sort).
+    with whether any filter is on. The template, which extends `components/list_page.html`, gets
+    `form`, `page`, `total`, `sort`, `filtered`, `pagination_label`, and the query strings `query`
+    (without the cursor) and `sort_query` (without cursor and sort).
     """
 
     filter_form_class: ClassVar[type[forms.Form]]
+    # Forms whose choices depend on the partner (a customer select) take the request's scope.
+    filter_form_scoped: ClassVar[bool] = False
     sorts: ClassVar[Mapping[str, tuple[str, bool]]]
     default_sort: ClassVar[str]
     page_size: ClassVar[int] = 25
+    # What a screen reader announces for the page links ("Pages of invoices").
+    pagination_label: ClassVar[Promise | str] = _("Pages")
 
     def get_filter_form(self) -> forms.Form:
+        if self.filter_form_scoped:
+            return self.filter_form_class(self.request.GET or None, scope=self.scope)  # type: ignore[call-arg]
         return self.filter_form_class(self.request.GET or None)
 
     def list_rows(self, form: forms.Form | None) -> tuple[QuerySet[Any], bool]:
         raise NotImplementedError
+
+    def count_rows(self, rows: QuerySet[Any]) -> int:
+        """How many rows the filters select; override to count without the annotations of the page."""
+        return rows.count()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         form = self.get_filter_form()
@@ -46,10 +59,11 @@ class KeysetListView(ScopedViewMixin, TemplateView):
         return super().get_context_data(
             form=form,
             page=page,
-            total=rows.count(),
+            total=self.count_rows(rows),
             sort=sort,
             filtered=filtered,
             query=query_without(self.request, "cursor"),
             sort_query=query_without(self.request, "cursor", "sort"),
+            pagination_label=self.pagination_label,
             **kwargs,
         )

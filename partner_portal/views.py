@@ -12,6 +12,7 @@ from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -46,6 +47,7 @@ class CustomerListView(KeysetListView):
     filter_form_class = CustomerFilterForm
     sorts = selectors.CUSTOMER_SORTS
     default_sort = "name"
+    pagination_label = _lazy("Pages of customers")
 
     def list_rows(self, form: Any) -> tuple[Any, bool]:
         data = form.cleaned_data if form is not None else {}

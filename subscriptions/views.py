@@ -14,13 +14,14 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 from django.views.generic import TemplateView
 
 from partner_portal import clock
 from partner_portal.access import CUSTOMER_WRITERS, STAFF_MANAGERS, ScopedViewMixin
+from partner_portal.listing import KeysetListView
 from partner_portal.models import STAFF_ROLES
-from partner_portal.pagination import keyset_page, query_without
 from subscriptions import lifecycle, selectors, services
 from subscriptions.errors import SubscriptionError
 from subscriptions.forms import ManualStepForm, PartnerCenterAccountForm, StatusChangeForm, SubscriptionFilterForm
@@ -29,28 +30,26 @@ from subscriptions.models import Subscription, SubscriptionChange
 PAGE_SIZE = 25
 
 
-class SubscriptionListView(ScopedViewMixin, TemplateView):
+class SubscriptionListView(KeysetListView):
     allowed_roles = STAFF_ROLES
     template_name = "subscriptions/subscription_list.html"
+    filter_form_class = SubscriptionFilterForm
+    filter_form_scoped = True
+    sorts = selectors.SUBSCRIPTION_SORTS
+    default_sort = "product"
+    page_size = PAGE_SIZE
+    pagination_label = _lazy("Pages of subscriptions")
+
+    def list_rows(self, form: Any) -> tuple[Any, bool]:
+        self.filters = form.filters() if form is not None else selectors.SubscriptionFilters()
+        rows = selectors.subscription_list_with_open_change(scope=self.scope, filters=self.filters)
+        return rows, self.filters != selectors.SubscriptionFilters()
+
+    def count_rows(self, rows: Any) -> int:
+        return selectors.subscription_list(scope=self.scope, filters=self.filters).count()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        form = SubscriptionFilterForm(self.request.GET or None, scope=self.scope)
-        valid = form.is_valid()
-        filters = form.filters() if valid else selectors.SubscriptionFilters()
-        sort = (form.cleaned_data.get("sort") if valid else "") or "product"
-        sort_field, descending = selectors.SUBSCRIPTION_SORTS[sort]
-        qs = selectors.subscription_list_with_open_change(scope=self.scope, filters=filters)
-        page = keyset_page(
-            qs, sort_field=sort_field, descending=descending, cursor=self.request.GET.get("cursor"), size=PAGE_SIZE
-        )
         return super().get_context_data(
-            form=form,
-            page=page,
-            total=selectors.subscription_list(scope=self.scope, filters=filters).count(),
-            sort=sort,
-            filtered=valid and filters != selectors.SubscriptionFilters(),
-            query=query_without(self.request, "cursor"),
-            sort_query=query_without(self.request, "cursor", "sort"),
             attention=selectors.subscription_changes_needing_attention(scope=self.scope).count(),
             can_write=self.scope.has_role(CUSTOMER_WRITERS),
             can_manage=self.scope.has_role(STAFF_MANAGERS),

@@ -12,12 +12,12 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
-from django.views.generic import TemplateView
 
 from partner_portal.access import CUSTOMER_WRITERS, ScopedViewMixin
+from partner_portal.listing import KeysetListView
 from partner_portal.models import STAFF_ROLES
-from partner_portal.pagination import keyset_page, query_without
 from subscriptions import selectors, services
 from subscriptions.errors import SubscriptionError
 from subscriptions.forms import DifferenceFilterForm
@@ -25,33 +25,26 @@ from subscriptions.forms import DifferenceFilterForm
 PAGE_SIZE = 25
 
 
-class DifferenceListView(ScopedViewMixin, TemplateView):
+class DifferenceListView(KeysetListView):
     allowed_roles = STAFF_ROLES
     template_name = "subscriptions/difference_list.html"
+    filter_form_class = DifferenceFilterForm
+    filter_form_scoped = True
+    sorts = selectors.DIFFERENCE_SORTS
+    default_sort = "-found"
+    page_size = PAGE_SIZE
+    pagination_label = _lazy("Pages of differences")
+
+    def list_rows(self, form: Any) -> tuple[Any, bool]:
+        filters = form.filters() if form is not None else selectors.DifferenceFilters()
+        rows = selectors.subscription_difference_list(scope=self.scope, filters=filters)
+        return rows, filters != selectors.DifferenceFilters()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        form = DifferenceFilterForm(self.request.GET or None, scope=self.scope)
-        valid = form.is_valid()
-        filters = form.filters() if valid else selectors.DifferenceFilters()
-        sort = (form.cleaned_data.get("sort") if valid else "") or "-found"
-        sort_field, descending = selectors.DIFFERENCE_SORTS[sort]
-        qs = selectors.subscription_difference_list(scope=self.scope, filters=filters)
-        page = keyset_page(
-            qs, sort_field=sort_field, descending=descending, cursor=self.request.GET.get("cursor"), size=PAGE_SIZE
-        )
-        for difference in page.items:
-            difference.push_refusal = services.difference_push_refusal(difference)  # type: ignore[attr-defined]
-        return super().get_context_data(
-            form=form,
-            page=page,
-            total=qs.count(),
-            sort=sort,
-            filtered=valid and filters != selectors.DifferenceFilters(),
-            query=query_without(self.request, "cursor"),
-            sort_query=query_without(self.request, "cursor", "sort"),
-            can_write=self.scope.has_role(CUSTOMER_WRITERS),
-            **kwargs,
-        )
+        context = super().get_context_data(can_write=self.scope.has_role(CUSTOMER_WRITERS), **kwargs)
+        for difference in context["page"].items:
+            difference.push_refusal = services.difference_push_refusal(difference)
+        return context
 
 
 class _DifferenceActionView(ScopedViewMixin, View):

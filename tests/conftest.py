@@ -131,6 +131,17 @@ def _fresh_cache() -> None:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request activates its user's language in the thread and nothing deactivates it; each test
+    starts, and ends, in the default language so a Russian page does not translate the next test."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def on_commit(django_capture_on_commit_callbacks):
     """Run what services schedule after commit (emails, tasks), as a real commit would."""

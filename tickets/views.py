@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
@@ -52,12 +53,12 @@ class TicketListView(KeysetListView):
 
     allowed_roles = STAFF_ROLES
     template_name = "tickets/ticket_list.html"
+    filter_form_class = TicketFilterForm
+    filter_form_scoped = True
     sorts = selectors.TICKET_SORTS
     default_sort = "-created"
     page_size = PAGE_SIZE
-
-    def get_filter_form(self) -> TicketFilterForm:
-        return TicketFilterForm(self.request.GET or None, scope=self.scope)
+    pagination_label = _lazy("Pages of tickets")
 
     def list_rows(self, form: Any) -> tuple[Any, bool]:
         self.filters = form.filters() if form is not None else selectors.TicketFilters()

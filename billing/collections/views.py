@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
@@ -51,6 +52,7 @@ class CollectionsOverviewView(KeysetListView):
     sorts = selectors.OVERVIEW_SORTS
     default_sort = "-overdue"
     page_size = PAGE_SIZE
+    pagination_label = _lazy("Pages of customers in collections")
 
     def list_rows(self, form: Any) -> tuple[Any, bool]:
         filters = form.filters() if form is not None else selectors.OverviewFilters()

@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -33,8 +34,9 @@ from billing.invoicing.models import Invoice
 from billing.invoicing.views.exports import export_filter_fields
 from partner_portal import clock
 from partner_portal.access import CUSTOMER_WRITERS, ScopedViewMixin
+from partner_portal.listing import KeysetListView
 from partner_portal.models import STAFF_ROLES
-from partner_portal.pagination import keyset_page, query_without
+from partner_portal.pagination import query_without
 
 PAGE_SIZE = 25
 LINES_PREFIX = "lines"
@@ -61,28 +63,22 @@ class InvoiceCsvView(ScopedViewMixin, View):
 # ---- Invoices: list and detail -------------------------------------------------------------------
 
 
-class InvoiceListView(ScopedViewMixin, TemplateView):
+class InvoiceListView(KeysetListView):
     allowed_roles = STAFF_ROLES
     template_name = "billing/invoicing/invoice_list.html"
+    filter_form_class = InvoiceFilterForm
+    filter_form_scoped = True
+    sorts = selectors.INVOICE_SORTS
+    default_sort = "-created"
+    page_size = PAGE_SIZE
+    pagination_label = _lazy("Pages of invoices")
+
+    def list_rows(self, form: Any) -> tuple[Any, bool]:
+        filters = form.filters() if form is not None else selectors.InvoiceFilters()
+        return selectors.invoice_list(scope=self.scope, filters=filters), filters != selectors.InvoiceFilters()
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        form = InvoiceFilterForm(self.request.GET or None, scope=self.scope)
-        valid = form.is_valid()
-        filters = form.filters() if valid else selectors.InvoiceFilters()
-        sort = (form.cleaned_data.get("sort") if valid else "") or "-created"
-        sort_field, descending = selectors.INVOICE_SORTS[sort]
-        qs = selectors.invoice_list(scope=self.scope, filters=filters)
-        page = keyset_page(
-            qs, sort_field=sort_field, descending=descending, cursor=self.request.GET.get("cursor"), size=PAGE_SIZE
-        )
         return super().get_context_data(
-            form=form,
-            page=page,
-            total=qs.count(),
-            sort=sort,
-            filtered=valid and filters != selectors.InvoiceFilters(),
-            query=query_without(self.request, "cursor"),
-            sort_query=query_without(self.request, "cursor", "sort"),
             export_query=query_without(self.request, "cursor"),
             export_fields=export_filter_fields(self.request),
             today=clock.today(self.scope.partner.time_zone),

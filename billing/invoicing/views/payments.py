@@ -10,8 +10,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
-from django.views.generic import TemplateView
 
 from billing.invoicing import exports, selectors, services
 from billing.invoicing.errors import BillingError
@@ -25,8 +25,8 @@ from billing.invoicing.views.invoices import PAGE_SIZE, csv_response
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, ScopedViewMixin
+from partner_portal.listing import KeysetListView
 from partner_portal.models import STAFF_ROLES, Customer
-from partner_portal.pagination import keyset_page, query_without
 
 
 class PaymentCsvView(ScopedViewMixin, View):
@@ -40,28 +40,27 @@ class PaymentCsvView(ScopedViewMixin, View):
         return csv_response(exports.payments_csv(payments), f"payments-{clock.today(self.scope.partner.time_zone)}.csv")
 
 
-class PaymentListView(ScopedViewMixin, TemplateView):
+class PaymentListView(KeysetListView):
     allowed_roles = STAFF_ROLES
     template_name = "billing/invoicing/payment_list.html"
+    filter_form_class = PaymentFilterForm
+    filter_form_scoped = True
+    sorts = {"-received": selectors.PAYMENT_SORT}
+    default_sort = "-received"
+    page_size = PAGE_SIZE
+    pagination_label = _lazy("Pages of payments")
+
+    def list_rows(self, form: Any) -> tuple[Any, bool]:
+        self.customer_id = form.customer_id() if form is not None else None
+        return selectors.payment_list(scope=self.scope, customer_id=self.customer_id), self.customer_id is not None
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        form = PaymentFilterForm(self.request.GET or None, scope=self.scope)
-        customer_id = form.customer_id()
-        qs = selectors.payment_list(scope=self.scope, customer_id=customer_id)
-        sort_field, descending = selectors.PAYMENT_SORT
-        page = keyset_page(
-            qs, sort_field=sort_field, descending=descending, cursor=self.request.GET.get("cursor"), size=PAGE_SIZE
-        )
-        return super().get_context_data(
-            form=form,
-            page=page,
-            total=qs.count(),
-            filtered=customer_id is not None,
-            query=query_without(self.request, "cursor"),
-            export_query=urlencode({"customer": customer_id}) if customer_id else "",
-            can_write=self.scope.has_role(CUSTOMER_WRITERS),
-            **kwargs,
-        )
+        context = super().get_context_data(**kwargs)
+        return {
+            **context,
+            "export_query": urlencode({"customer": self.customer_id}) if self.customer_id else "",
+            "can_write": self.scope.has_role(CUSTOMER_WRITERS),
+        }
 
 
 class PaymentCreateView(ScopedViewMixin, View):
