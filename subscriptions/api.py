@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -124,11 +124,17 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=1000)
 
 
-@extend_schema(
-    parameters=[OpenApiParameter("status", str), OpenApiParameter("customer", int),
-                OpenApiParameter("product_family", str), OpenApiParameter("search", str),
-                OpenApiParameter("changes", str, description="pending, failed, manual or any")]
-)  # fmt: skip
+class SubscriptionQuery(serializers.Serializer):
+    search = serializers.CharField(required=False, max_length=100, help_text="Product, subscription ID, customer")
+    status = serializers.ChoiceField(choices=Subscription.Status.choices, required=False)
+    customer = serializers.IntegerField(required=False, min_value=1, source="customer_id")
+    product_family = serializers.ChoiceField(choices=Subscription.ProductFamily.choices, required=False)
+    changes = serializers.ChoiceField(
+        choices=selectors.PENDING_FILTERS, required=False, help_text="pending, failed, manual or any"
+    )
+
+
+@extend_schema_view(list=extend_schema(parameters=[SubscriptionQuery]))
 class SubscriptionViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Subscriptions of the caller's partner; a customer user sees only its own customer's. Partner
     admins and finance create and edit them and suspend or reactivate them (audited)."""
@@ -139,15 +145,7 @@ class SubscriptionViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.Retrieve
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> Any:
-        query = self.request.query_params
-        filters = selectors.SubscriptionFilters(
-            search=query.get("search", ""),
-            status=query.get("status", "") if query.get("status") in Subscription.Status.values else "",
-            customer_id=int(query["customer"]) if query.get("customer", "").isdigit() else None,
-            product_family=query.get("product_family", "")
-            if query.get("product_family") in Subscription.ProductFamily.values else "",
-            changes=query.get("changes", "") if query.get("changes") in selectors.PENDING_FILTERS else "",
-        )  # fmt: skip
+        filters = selectors.SubscriptionFilters(**query_params(SubscriptionQuery, self.request))
         return selectors.subscription_list(scope=self.scope, filters=filters)
 
     def get_object(self) -> Subscription:

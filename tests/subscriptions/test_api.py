@@ -41,6 +41,19 @@ def test_staff_list_is_scoped_and_costs_a_fixed_number_of_queries(
         assert len(client.get(URL).json()["results"]) == 13
 
 
+def test_list_filters_are_read_and_a_bad_one_is_refused_with_its_field(tenant: Tenant, api_for) -> None:
+    active = SubscriptionFactory(customer=tenant.customer)
+    suspended = SubscriptionFactory(customer=tenant.other_customer)
+    Subscription.objects.filter(pk=suspended.pk).update(status="suspended")
+    client = api_for(tenant.agent)
+    assert [r["id"] for r in client.get(URL, {"status": "suspended"}).json()["results"]] == [suspended.pk]
+    assert [r["id"] for r in client.get(URL, {"customer": tenant.customer.pk}).json()["results"]] == [active.pk]
+    refused = client.get(URL, {"status": "paused", "customer": "x"})
+    assert refused.status_code == 400
+    assert refused.json()["code"] == "invalid"
+    assert set(refused.json()["fields"]) == {"status", "customer"}
+
+
 def test_other_partner_gets_404(tenant: Tenant, other_tenant: Tenant, api_for) -> None:
     sub = SubscriptionFactory(customer=tenant.customer)
     client = api_for(other_tenant.admin)
