@@ -31,7 +31,6 @@ from django.db.models.functions import Coalesce
 
 from billing.collections import rules
 from billing.collections.models import DEFAULT_STEPS, CollectionPolicy, CollectionRun, CollectionStep, Notice
-from billing.collections.wording import policy_in_words
 from billing.invoicing.models import ZERO, Invoice, is_past_due
 from partner_portal import clock
 from partner_portal.models import Customer, Partner
@@ -383,7 +382,9 @@ class CollectionsStatus:
     held_until: dt.date | None  # a promise to pay still holding today
     exempt: bool
     reactivate_automatically: bool
-    policy_sentences: list[str]
+    policy: PolicyView  # the partner's policy as it applies to this customer (in words: `policy_sentences`)
+    credit_days: int | None
+    extra_grace_days: int
     today: dt.date
 
     @property
@@ -462,13 +463,8 @@ def customer_collections_status(*, scope: Scope, customer: Customer) -> Collecti
         held_until=held,
         exempt=customer.collections_exempt,
         reactivate_automatically=policy.policy.reactivate_automatically,
-        policy_sentences=policy_in_words(
-            policy=policy.policy,
-            steps=policy.steps,
-            credit_days=customer.credit_days,
-            currency=customer.currency,
-            extra_grace_days=customer.collections_extra_grace_days,
-            exempt=customer.collections_exempt,
-        ),
+        policy=policy,
+        credit_days=customer.credit_days,
+        extra_grace_days=customer.collections_extra_grace_days,
         today=today,
     )

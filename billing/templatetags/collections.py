@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import template
 
 from billing.collections.models import CollectionStep
+from billing.collections.selectors import CollectionsStatus
+from billing.collections.wording import policy_in_words
 
 register = template.Library()
 
@@ -19,3 +21,16 @@ def action_name(action: str) -> str:
 def absolute(value: int | None) -> int:
     """The number without its sign: a step 3 days before the due date has the offset -3."""
     return abs(int(value or 0))
+
+
+@register.filter
+def policy_sentences(status: CollectionsStatus) -> list[str]:
+    """The policy as it applies to the customer of `status`, in sentences of the active language."""
+    return policy_in_words(
+        policy=status.policy.policy,
+        steps=status.policy.steps,
+        credit_days=status.credit_days,
+        currency=status.currency,
+        extra_grace_days=status.extra_grace_days,
+        exempt=status.exempt,
+    )

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from billing.collections import selectors as selectors_collections
+from billing.collections import wording
 from billing.collections.models import CollectionPolicy, CollectionRun, CollectionStep, Notice
 from billing.collections.services import StepInput, collection_policy_get, collection_policy_update, collections_run
 from billing.invoicing.services import payment_record
@@ -227,7 +228,7 @@ def test_a_policy_with_no_step_is_refused(tenant: Tenant, client_for) -> None:
 def _words(customer: Customer) -> str:
     view = selectors_collections.collection_policy_read(partner=customer.partner)
     return " ".join(
-        selectors_collections.policy_in_words(
+        wording.policy_in_words(
             policy=view.policy,
             steps=view.steps,
             credit_days=customer.credit_days,
