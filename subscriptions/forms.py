@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from partner_portal import selectors as core_selectors
-from partner_portal.models import Customer
+from partner_portal.lookup import CustomerField
 from partner_portal.tenancy import Scope
 from subscriptions import selectors
 from subscriptions.models import Subscription, SubscriptionDifference
@@ -19,9 +19,7 @@ class SubscriptionFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("All statuses")), *Subscription.Status.choices]
     )
-    customer: forms.ModelChoiceField[Customer] = forms.ModelChoiceField(
-        label=_("Customer"), required=False, queryset=Customer.objects.none(), empty_label=_("All customers")
-    )
+    customer = CustomerField(label=_("Customer"), required=False, placeholder=_("All customers"))
     family = forms.ChoiceField(
         label=_("Product family"),
         required=False,
@@ -115,9 +113,7 @@ class DifferenceFilterForm(forms.Form):
         required=False,
         choices=[("open", _("Open")), ("settled", _("Settled")), ("all", _("All"))],
     )
-    customer: forms.ModelChoiceField[Customer] = forms.ModelChoiceField(
-        label=_("Customer"), required=False, queryset=Customer.objects.none(), empty_label=_("All customers")
-    )
+    customer = CustomerField(label=_("Customer"), required=False, placeholder=_("All customers"))
     sort = forms.ChoiceField(
         label=_("Sort by"),
         required=False,

@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.invoicing.models import Invoice
 from partner_portal import selectors as core_selectors
-from partner_portal.models import Customer, User
+from partner_portal.lookup import CustomerField
+from partner_portal.models import User
 from partner_portal.money import CURRENCY_CHOICES
 from partner_portal.tenancy import Scope
 from tickets import selectors
@@ -85,9 +86,7 @@ class TicketFilterForm(forms.Form):
     assignee = UserChoiceField(
         label=_("Assignee"), required=False, queryset=User.objects.none(), empty_label=_("Anyone")
     )
-    customer: forms.ModelChoiceField[Customer] = forms.ModelChoiceField(
-        label=_("Customer"), required=False, queryset=Customer.objects.none(), empty_label=_("All customers")
-    )
+    customer = CustomerField(label=_("Customer"), required=False, placeholder=_("All customers"))
     sort = forms.ChoiceField(
         label=_("Sort by"),
         required=False,
@@ -158,8 +157,8 @@ class StaffTicketForm(_TicketFields):
     """Staff open a ticket on a customer's behalf."""
 
     field_order = ["customer", "subject", "description", "category", "product_family", "severity", "assignee"]
-    customer: forms.ModelChoiceField[Customer] = forms.ModelChoiceField(
-        label=_("Customer"), queryset=Customer.objects.none()
+    customer = CustomerField(
+        label=_("Customer"),
     )
     assignee = UserChoiceField(
         label=_("Assignee"), required=False, queryset=User.objects.none(), empty_label=_("Unassigned")

@@ -14,6 +14,7 @@ from billing.invoicing.errors import BillingError
 from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
+from partner_portal.lookup import CustomerField
 from partner_portal.models import Customer
 from partner_portal.tenancy import Scope
 
@@ -25,9 +26,7 @@ class InvoiceFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("All statuses")), *Invoice.Status.choices]
     )
-    customer: forms.ModelChoiceField[Customer] = forms.ModelChoiceField(
-        label=_("Customer"), required=False, queryset=Customer.objects.none(), empty_label=_("All customers")
-    )
+    customer = CustomerField(label=_("Customer"), required=False, placeholder=_("All customers"))
     period = forms.CharField(label=_("Period"), required=False, widget=forms.TextInput(attrs={"type": "month"}))
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
     sort = forms.ChoiceField(
@@ -65,9 +64,7 @@ class InvoiceFilterForm(forms.Form):
 
 
 class PaymentFilterForm(forms.Form):
-    customer: forms.ModelChoiceField[Customer] = forms.ModelChoiceField(
-        label=_("Customer"), required=False, queryset=Customer.objects.none(), empty_label=_("All customers")
-    )
+    customer = CustomerField(label=_("Customer"), required=False, placeholder=_("All customers"))
 
     def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -91,10 +88,9 @@ def _scoped_customers(scope: Scope) -> Any:
 class InvoiceDraftForm(forms.Form):
     """The head of a draft: the customer (when creating) and the notes printed on the invoice."""
 
-    customer: forms.ModelChoiceField[Customer] = forms.ModelChoiceField(
+    customer = CustomerField(
         label=_("Customer"),
-        queryset=Customer.objects.none(),
-        empty_label=_("Choose a customer"),
+        placeholder=_("Choose a customer"),
         help_text=_("The invoice is in the customer's currency and due after its credit terms."),
     )
     notes = forms.CharField(
@@ -199,9 +195,7 @@ def _plain(value: Decimal) -> Decimal:
 class PaymentCustomerForm(forms.Form):
     """First step of recording a payment when no customer is known yet."""
 
-    customer: forms.ModelChoiceField[Customer] = forms.ModelChoiceField(
-        label=_("Customer"), queryset=Customer.objects.none(), empty_label=_("Choose a customer")
-    )
+    customer = CustomerField(label=_("Customer"), placeholder=_("Choose a customer"))
 
     def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

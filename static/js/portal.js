@@ -1,9 +1,11 @@
 /* CSP Billing Portal: the only script. Opens the menu on small screens, dismisses alerts, asks
  * before irreversible actions (data-confirm), adds rows to the invoice editor (data-formset-add) and
- * moves the progress bar of a running job (data-poll-url).
+ * moves the progress bar of a running job (data-poll-url) and offers matching customers as one types
+ * in a customer box (data-lookup).
  * Everything works without it: the menu is then always open, alerts simply stay, actions go ahead
  * (or have their own confirmation page), the editor offers empty rows of its own and a job's page
- * refreshes itself (<noscript><meta http-equiv=refresh>) while the job runs. */
+ * refreshes itself (<noscript><meta http-equiv=refresh>) while the job runs, and a customer box
+ * takes the typed name or domain, resolved when the form is sent. */
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -108,12 +110,131 @@
     window.setTimeout(tick, 1000);
   }
 
+  // A customer box: ask the customers API for matches as the user types and show them as a listbox
+  // (ARIA combobox); arrows move, Enter or a click chooses, Escape closes. Choosing fills the hidden
+  // id; typing again forgets it, so the server resolves the text instead.
+  function customerLookup(box) {
+    var url = box.getAttribute("data-lookup-url");
+    var input = box.querySelector("[data-lookup-input]");
+    var hidden = box.querySelector("[data-lookup-value]");
+    var list = box.querySelector("[data-lookup-options]");
+    var status = box.querySelector("[data-lookup-status]");
+    var timer = null;
+    var active = -1;
+    var asked = 0;
+
+    function options() {
+      return list.querySelectorAll("[role=option]");
+    }
+    function close() {
+      list.hidden = true;
+      list.innerHTML = "";
+      active = -1;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+    }
+    function highlight(index) {
+      var all = options();
+      if (!all.length) {
+        return;
+      }
+      active = (index + all.length) % all.length;
+      all.forEach(function (option, i) {
+        option.setAttribute("aria-selected", i === active ? "true" : "false");
+      });
+      input.setAttribute("aria-activedescendant", all[active].id);
+      all[active].scrollIntoView({ block: "nearest" });
+    }
+    function choose(option) {
+      hidden.value = option.getAttribute("data-id");
+      input.value = option.getAttribute("data-name");
+      close();
+    }
+    function show(customers) {
+      list.innerHTML = "";
+      customers.forEach(function (customer, i) {
+        var option = document.createElement("li");
+        option.id = list.id + "_" + i;
+        option.setAttribute("role", "option");
+        option.setAttribute("aria-selected", "false");
+        option.setAttribute("data-id", customer.id);
+        option.setAttribute("data-name", customer.name);
+        option.textContent = customer.name;
+        if (customer.domain) {
+          var domain = document.createElement("span");
+          domain.className = "lookup-domain";
+          domain.textContent = customer.domain;
+          option.appendChild(domain);
+        }
+        list.appendChild(option);
+      });
+      list.hidden = customers.length === 0;
+      input.setAttribute("aria-expanded", customers.length ? "true" : "false");
+      status.textContent = list.getAttribute(customers.length ? "data-found" : "data-none")
+        .replace("%(count)s", String(customers.length));
+      active = -1;
+    }
+    function search() {
+      var text = input.value.trim();
+      if (!text) {
+        close();
+        return;
+      }
+      var ticket = ++asked;
+      var query = "?search=" + encodeURIComponent(text) + "&page_size=10";
+      fetch(url + query, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) {
+          return response.ok ? response.json() : { results: [] };
+        })
+        .then(function (page) {
+          if (ticket === asked && document.activeElement === input) {
+            show(page.results || []);
+          }
+        })
+        .catch(close);
+    }
+
+    input.addEventListener("input", function () {
+      hidden.value = "";
+      window.clearTimeout(timer);
+      timer = window.setTimeout(search, 200);
+    });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        if (list.hidden) {
+          search();
+        } else {
+          highlight(active + (event.key === "ArrowDown" ? 1 : -1));
+        }
+      } else if (event.key === "Enter" && !list.hidden && active >= 0) {
+        event.preventDefault();
+        choose(options()[active]);
+      } else if (event.key === "Escape" && !list.hidden) {
+        event.preventDefault();
+        event.stopPropagation();
+        close();
+      }
+    });
+    input.addEventListener("blur", function () {
+      window.setTimeout(close, 150);
+    });
+    list.addEventListener("mousedown", function (event) {
+      var option = event.target.closest("[role=option]");
+      if (option) {
+        event.preventDefault();
+        choose(option);
+      }
+    });
+  }
+
   // The script runs in <head>: show the "Add line" buttons and start polling once the page is parsed.
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-formset-add][hidden]").forEach(function (button) {
       button.hidden = false;
     });
     document.querySelectorAll("[data-poll-url]").forEach(pollProgress);
+    document.querySelectorAll("[data-lookup]").forEach(customerLookup);
   });
 
   document.addEventListener("keydown", function (event) {
