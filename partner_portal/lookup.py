@@ -13,21 +13,23 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.template import loader
 from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from partner_portal.models import Customer
 
 SEARCH_SUFFIX = "_search"
+StrOrPromise = str | Promise
 
 
 class CustomerLookupWidget(forms.Widget):
     template_name = "components/_customer_lookup.html"
 
-    def __init__(self, attrs: dict[str, Any] | None = None, placeholder: str = "") -> None:
+    def __init__(self, attrs: dict[str, Any] | None = None, placeholder: StrOrPromise = "") -> None:
         super().__init__(attrs)
         self.placeholder = placeholder
 
@@ -65,11 +67,17 @@ class CustomerField(forms.ModelChoiceField):
         "ambiguous": _("%(count)s customers match “%(text)s”: type more of the name, or choose one from the list."),
     }
 
-    def __init__(self, *, placeholder: str = "", **kwargs: Any) -> None:
+    def __init__(self, *, placeholder: StrOrPromise = "", **kwargs: Any) -> None:
         kwargs.setdefault("queryset", Customer.objects.none())
         kwargs.setdefault("empty_label", None)
+        # Lazy: the placeholder is translated when a page is rendered, in its language.
+        kwargs.setdefault("widget", CustomerLookupWidget(placeholder=placeholder or _("Type a name or domain")))
         super().__init__(**kwargs)
-        self.widget = CustomerLookupWidget(placeholder=str(placeholder or _("Type a name or domain")))
+
+    @property
+    def customers(self) -> QuerySet[Customer]:
+        assert self.queryset is not None, "set the field's queryset to the scoped customers"  # noqa: S101
+        return self.queryset
 
     def prepare_value(self, value: Any) -> tuple[str, str]:
         """What the widget shows: (id, text). One query at most, for the chosen customer's name."""
@@ -82,14 +90,14 @@ class CustomerField(forms.ModelChoiceField):
             return str(value.pk), value.name
         if value in self.empty_values or not str(value).isdigit():
             return "", ""
-        name = self.queryset.filter(pk=value).values_list("name", flat=True).first()
+        name = self.customers.filter(pk=value).values_list("name", flat=True).first()
         return (str(value), name) if name is not None else ("", "")
 
     def to_python(self, value: Any) -> Customer | None:
         pk, text = value if isinstance(value, tuple) else (str(value or ""), "")
         text = text.strip()
         if pk.isdigit():
-            customer = self.queryset.filter(pk=pk).first()
+            customer = self.customers.filter(pk=pk).first()
             if customer is None:
                 raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
             # The text box still shows the chosen name unless someone typed another one (no script).
@@ -100,8 +108,8 @@ class CustomerField(forms.ModelChoiceField):
         return self._match(text) if text else None
 
     def _match(self, text: str) -> Customer:
-        exact = list(self.queryset.filter(Q(name__iexact=text) | Q(domain__iexact=text))[:2])
-        matches = exact or list(self.queryset.filter(Q(name__istartswith=text) | Q(domain__istartswith=text))[:21])
+        exact = list(self.customers.filter(Q(name__iexact=text) | Q(domain__iexact=text))[:2])
+        matches = exact or list(self.customers.filter(Q(name__istartswith=text) | Q(domain__istartswith=text))[:21])
         if len(matches) == 1:
             return matches[0]
         if not matches:

@@ -112,3 +112,11 @@ def test_staff_open_a_ticket_for_a_customer_typed_by_name(tenant: Tenant, custom
     )
     assert response.status_code == 302, response.context["form"].errors if response.context else response
     assert Ticket.objects.get(subject="Invoice question").customer == customers["zeta"]
+
+
+def test_the_box_speaks_the_users_language(tenant: Tenant, customers, client_for) -> None:
+    tenant.agent.language = "ru"
+    tenant.agent.save(update_fields=["language"])
+    html = client_for(tenant.agent).get(INVOICES).content.decode()
+    assert 'placeholder="Все клиенты"' in html
+    assert 'aria-label="Подходящие клиенты"' in html
