@@ -49,3 +49,9 @@ class InvitationInvalid(PortalError):
 
 class RoleNotAllowed(PortalError):
     kind = ErrorKind.FORBIDDEN
+
+
+class TeamChangeRefused(PortalError):
+    """A change to the team that would leave it without an admin, or lock out the one making it."""
+
+    kind = ErrorKind.CONFLICT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any, ClassVar
 from zoneinfo import available_timezones
@@ -236,6 +237,7 @@ class Invitation(models.Model):
     created_at = models.DateTimeField(_("created"), default=clock.now)
     expires_at = models.DateTimeField(_("expires"))
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     objects = InvitationQuerySet.as_manager()
 
@@ -253,6 +255,10 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.get_role_display()})"
+
+    def is_open(self, now: dt.datetime) -> bool:
+        """Its link still works: not accepted, not revoked, not expired."""
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > now
 
 
 class AppendOnlyError(RuntimeError):

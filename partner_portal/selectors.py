@@ -87,7 +87,7 @@ def staff_members(*, scope: Scope) -> QuerySet[Membership]:
 def invitations_open(*, scope: Scope) -> QuerySet[Invitation]:
     return (
         Invitation.objects.for_scope(scope)
-        .filter(accepted_at__isnull=True)
+        .filter(accepted_at__isnull=True, revoked_at__isnull=True)
         .select_related("customer", "invited_by")
         .order_by("-created_at")
     )

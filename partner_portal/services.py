@@ -15,11 +15,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
 from partner_portal import clock
 from partner_portal.audit import audit_record
-from partner_portal.errors import InvitationInvalid, PortalError, RoleNotAllowed
-from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES, Customer, Invitation, Membership, Partner, User
+from partner_portal.errors import InvitationInvalid, PortalError, RoleNotAllowed, TeamChangeRefused
+from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES, Customer, Invitation, Membership, Partner, Role, User
 from partner_portal.tasks import invitation_send_task
 
 INVITATION_VALID_FOR = dt.timedelta(days=7)
@@ -144,16 +145,20 @@ def invitation_create(*, partner: Partner, actor: User, request: InvitationReque
         target=invitation,
         data={"email": email, "role": request.role},
     )
+    _invitation_send_after_commit(invitation, base_url)
+    return invitation
+
+
+def _invitation_send_after_commit(invitation: Invitation, base_url: str) -> None:
     accept_url = base_url.rstrip("/") + reverse("invitation_accept", args=[invitation.token])
     transaction.on_commit(lambda: invitation_send_task.delay(invitation_id=invitation.pk, accept_url=accept_url))
-    return invitation
 
 
 def invitation_send(*, invitation_id: int, accept_url: str) -> None:
     """Email the invitation, in the customer's language for customer users. Skipped once accepted."""
     invitation = Invitation.objects.select_related("partner", "customer").filter(pk=invitation_id).first()
-    if invitation is None or invitation.accepted_at is not None:
-        return  # withdrawn or already accepted: nothing to send
+    if invitation is None or invitation.accepted_at is not None or invitation.revoked_at is not None:
+        return  # revoked or already accepted: nothing to send
     language = invitation.customer.language if invitation.customer else invitation.partner.locale
     context = {"invitation": invitation, "partner": invitation.partner, "accept_url": accept_url}
     with translation.override(language):
@@ -165,7 +170,7 @@ def invitation_send(*, invitation_id: int, accept_url: str) -> None:
 
 def invitation_get_open(*, token: str) -> Invitation:
     invitation = Invitation.objects.select_related("partner", "customer").filter(token=token).first()
-    if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= clock.now():
+    if invitation is None or not invitation.is_open(clock.now()):
         raise InvitationInvalid(_("This invitation has expired or was already used. Ask for a new one."))
     return invitation
 
@@ -178,7 +183,7 @@ def invitation_accept(*, token: str, password: str, full_name: str = "") -> User
     """
     invitation = invitation_get_open(token=token)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
-    if invitation.accepted_at is not None:
+    if not invitation.is_open(clock.now()):
         raise InvitationInvalid(_("This invitation has expired or was already used. Ask for a new one."))
     user = User.objects.filter(email__iexact=invitation.email).first()
     if user is not None and hasattr(user, "membership"):
@@ -199,3 +204,134 @@ def invitation_accept(*, token: str, password: str, full_name: str = "") -> User
         data={"role": invitation.role},
     )
     return user
+
+
+# ---- The team: invitations and members ---------------------------------------------------------------
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
+    """Withdraw an invitation that has not been accepted: its link stops working at once."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None:
+        raise InvitationInvalid(_("This invitation was already accepted: deactivate the member instead."))
+    if invitation.revoked_at is not None:
+        return invitation
+    invitation.revoked_at = clock.now()
+    invitation.save(update_fields=["revoked_at"])
+    audit_record(
+        partner=invitation.partner,
+        customer=invitation.customer,
+        actor=actor,
+        action="invitation.revoked",
+        target=invitation,
+        data={"email": invitation.email, "role": invitation.role},
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_resend(*, invitation: Invitation, actor: User, base_url: str) -> Invitation:
+    """Send an open (or expired) invitation again with a new link valid for another 7 days; the old
+    link stops working."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if invitation.accepted_at is not None or invitation.revoked_at is not None:
+        raise InvitationInvalid(_("This invitation was accepted or revoked: send a new one instead."))
+    invitation.token = secrets.token_urlsafe(32)
+    invitation.expires_at = clock.now() + INVITATION_VALID_FOR
+    invitation.save(update_fields=["token", "expires_at"])
+    audit_record(
+        partner=invitation.partner,
+        customer=invitation.customer,
+        actor=actor,
+        action="invitation.resent",
+        target=invitation,
+        data={"email": invitation.email},
+    )
+    _invitation_send_after_commit(invitation, base_url)
+    return invitation
+
+
+def _lock_admins(partner: Partner) -> int:
+    """Lock the partner's row (team changes queue behind one another) and count its active admins."""
+    Partner.objects.select_for_update().get(pk=partner.pk)
+    return Membership.objects.filter(
+        partner=partner, role=Role.PARTNER_ADMIN, customer__isnull=True, user__is_active=True
+    ).count()
+
+
+def _refuse_losing_the_last_admin(membership: Membership) -> None:
+    if membership.role == Role.PARTNER_ADMIN and membership.user.is_active and _lock_admins(membership.partner) <= 1:
+        raise TeamChangeRefused(
+            _("%(email)s is the only partner admin: make someone else a partner admin first.")
+            % {"email": membership.user.email}
+        )
+
+
+@transaction.atomic
+def membership_role_change(*, membership: Membership, actor: User, role: str) -> Membership:
+    """Give a member another role of the same side: staff roles for staff, customer roles for a
+    customer's users. The partner always keeps one active partner admin."""
+    membership = Membership.objects.select_related("user", "partner").get(pk=membership.pk)
+    allowed = STAFF_ROLES if membership.customer_id is None else CUSTOMER_ROLES
+    if role not in allowed:
+        raise RoleNotAllowed(fields={"role": [_("Choose one of the roles this member can have.")]})
+    if role == membership.role:
+        return membership
+    _refuse_losing_the_last_admin(membership)
+    previous = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        partner=membership.partner,
+        customer=membership.customer,
+        actor=actor,
+        action="member.role_changed",
+        target=membership,
+        data={"email": membership.user.email, "from": previous, "to": role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_deactivate(*, membership: Membership, actor: User) -> Membership:
+    """End a member's access: no sign-in, the open sessions end on their next request, API tokens are
+    deleted. The account and its history stay; it can be reactivated."""
+    membership = Membership.objects.select_related("user", "partner").get(pk=membership.pk)
+    user = membership.user
+    if user.pk == actor.pk:
+        raise TeamChangeRefused(_("You cannot deactivate yourself: ask another partner admin."))
+    if not user.is_active:
+        return membership
+    _refuse_losing_the_last_admin(membership)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    Token.objects.filter(user=user).delete()
+    audit_record(
+        partner=membership.partner,
+        customer=membership.customer,
+        actor=actor,
+        action="member.deactivated",
+        target=membership,
+        data={"email": user.email, "role": membership.role},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_reactivate(*, membership: Membership, actor: User) -> Membership:
+    membership = Membership.objects.select_related("user", "partner").get(pk=membership.pk)
+    user = membership.user
+    if user.is_active:
+        return membership
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    audit_record(
+        partner=membership.partner,
+        customer=membership.customer,
+        actor=actor,
+        action="member.reactivated",
+        target=membership,
+        data={"email": user.email, "role": membership.role},
+    )
+    return membership

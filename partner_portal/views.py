@@ -9,14 +9,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 from django.views.generic import TemplateView
 
-from partner_portal import selectors, services
+from partner_portal import clock, selectors, services
 from partner_portal.access import CUSTOMER_WRITERS, STAFF_MANAGERS, ScopedViewMixin
 from partner_portal.errors import PortalError
 from partner_portal.forms import (
@@ -27,7 +28,7 @@ from partner_portal.forms import (
     StaffInvitationForm,
 )
 from partner_portal.listing import KeysetListView
-from partner_portal.models import STAFF_ROLES, User
+from partner_portal.models import STAFF_ROLES, Role, User
 from partner_portal.tenancy import Scope, request_scope
 
 
@@ -166,8 +167,67 @@ class TeamView(ScopedViewMixin, View):
             "members": selectors.staff_members(scope=self.scope),
             "invitations": selectors.invitations_open(scope=self.scope),
             "can_invite": self.scope.has_role(STAFF_MANAGERS),
+            "staff_roles": [(value, label) for value, label in Role.choices if value in STAFF_ROLES],
+            "now": clock.now(),
         }
         return render(request, "portal/team.html", context, status=status)
+
+
+class TeamMemberView(ScopedViewMixin, View):
+    """A partner admin changes a staff member's role, deactivates or reactivates the member."""
+
+    allowed_roles = STAFF_MANAGERS
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        membership = get_object_or_404(selectors.staff_members(scope=self.scope), pk=pk)
+        action = request.POST.get("action")
+        email = membership.user.email
+        try:
+            if action == "role":
+                services.membership_role_change(
+                    membership=membership, actor=self.scope.user, role=request.POST.get("role", "")
+                )
+                done = _("%(email)s is now %(role)s.")
+            elif action == "deactivate":
+                services.membership_deactivate(membership=membership, actor=self.scope.user)
+                done = _("%(email)s can no longer sign in.")
+            elif action == "reactivate":
+                services.membership_reactivate(membership=membership, actor=self.scope.user)
+                done = _("%(email)s can sign in again.")
+            else:
+                return HttpResponseBadRequest(_("Unknown action."))
+        except PortalError as exc:
+            messages.error(request, str(exc))
+        else:
+            membership.refresh_from_db()
+            messages.success(request, done % {"email": email, "role": membership.get_role_display()})
+        return redirect("team")
+
+
+class TeamInvitationView(ScopedViewMixin, View):
+    """A partner admin sends an open invitation again (a new link) or revokes it."""
+
+    allowed_roles = STAFF_MANAGERS
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invitation = get_object_or_404(selectors.invitations_open(scope=self.scope), pk=pk)
+        action = request.POST.get("action")
+        try:
+            if action == "resend":
+                services.invitation_resend(
+                    invitation=invitation, actor=self.scope.user, base_url=request.build_absolute_uri("/")
+                )
+                done = _("Invitation sent again to %(email)s, with a new link.")
+            elif action == "revoke":
+                services.invitation_revoke(invitation=invitation, actor=self.scope.user)
+                done = _("Invitation to %(email)s revoked: its link no longer works.")
+            else:
+                return HttpResponseBadRequest(_("Unknown action."))
+        except PortalError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, done % {"email": invitation.email})
+        return redirect(reverse("team") + "#invitations")
 
 
 def _invite(request: HttpRequest, scope: Scope, invite: services.InvitationRequest) -> bool:
