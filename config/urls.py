@@ -52,6 +52,8 @@ urlpatterns = [
     path("staff/customers/<int:pk>/edit/", views.CustomerEditView.as_view(), name="customer_edit"),
     path("staff/customers/<int:pk>/invite/", views.CustomerInviteView.as_view(), name="customer_invite"),
     path("staff/team/", views.TeamView.as_view(), name="team"),
+    path("staff/audit/", views.AuditLogView.as_view(), name="audit_log"),
+    path("staff/audit/export.csv", views.AuditLogCsvView.as_view(), name="audit_log_csv"),
     path("staff/team/members/<int:pk>/", views.TeamMemberView.as_view(), name="team_member"),
     path("staff/team/invitations/<int:pk>/", views.TeamInvitationView.as_view(), name="team_invitation"),
     path("staff/subscriptions/", include("subscriptions.urls")),

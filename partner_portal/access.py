@@ -20,6 +20,7 @@ from partner_portal.tenancy import Scope, request_scope
 ALL_ROLES = STAFF_ROLES | CUSTOMER_ROLES
 CUSTOMER_WRITERS = frozenset({Role.PARTNER_ADMIN, Role.FINANCE})
 STAFF_MANAGERS = frozenset({Role.PARTNER_ADMIN})
+AUDIT_READERS = frozenset({Role.PARTNER_ADMIN, Role.FINANCE})  # the audit log holds every money change
 
 
 class ScopedViewMixin(LoginRequiredMixin):

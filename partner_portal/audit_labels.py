@@ -74,3 +74,39 @@ ACTION_LABELS: dict[str, Promise] = {
 def action_label(action: str) -> str:
     label = ACTION_LABELS.get(action)
     return str(label) if label is not None else action
+
+
+# Areas of the audit log's action filter: the first part of an action's name.
+AREA_LABELS: dict[str, Promise] = {
+    "customer": _("Customers"),
+    "invitation": _("Team"),
+    "member": _("Team"),
+    "invoice": _("Invoices"),
+    "payment": _("Payments"),
+    "credit": _("Payments"),
+    "credit_note": _("Invoices"),
+    "export": _("Invoices"),
+    "microsoft_payable": _("Reconciliation"),
+    "reconciliation": _("Reconciliation"),
+    "collections": _("Collections"),
+    "subscription": _("Subscriptions"),
+    "partner_center": _("Subscriptions"),
+    "support_offering": _("Tickets"),
+    "support": _("Tickets"),
+    "ticket": _("Tickets"),
+    "escalation": _("Escalations"),
+    "entitlement": _("Escalations"),
+}
+
+
+def action_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The known actions grouped by area, in the active language, for a filter's `<select>`."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for action, label in ACTION_LABELS.items():
+        area = AREA_LABELS.get(action.split(".")[0])
+        groups.setdefault(str(area) if area is not None else _other(), []).append((action, str(label)))
+    return [(area, sorted(actions, key=lambda choice: choice[1])) for area, actions in sorted(groups.items())]
+
+
+def _other() -> str:
+    return str(_("Other"))

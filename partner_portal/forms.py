@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib.auth import password_validation
 from django.utils.translation import gettext_lazy as _
 
+from partner_portal import selectors
+from partner_portal.audit_labels import action_choices
+from partner_portal.lookup import CustomerField
 from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES, Customer, Language, Role
 from partner_portal.money import CURRENCY_CHOICES
 from partner_portal.services import CUSTOMER_EDITABLE_FIELDS
+from partner_portal.tenancy import Scope
 
 
 class CustomerForm(forms.ModelForm):
@@ -82,3 +88,51 @@ class InvitationAcceptForm(forms.Form):
             except forms.ValidationError as exc:
                 self.add_error("password1", exc)
         return data
+
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class AuditFilterForm(forms.Form):
+    """The audit log's filters: who, what, which object or customer, and when (in the partner's time zone)."""
+
+    q = forms.CharField(label=_("Object"), required=False, max_length=200)
+    actor = forms.TypedChoiceField(label=_("Who"), required=False, coerce=int, empty_value=None)
+    action = forms.ChoiceField(label=_("What"), required=False)
+    customer = CustomerField(label=_("Customer"), required=False, placeholder=_("All customers"))
+    since = forms.DateField(label=_("From"), required=False, widget=DATE_INPUT)
+    until = forms.DateField(label=_("To"), required=False, widget=DATE_INPUT)
+    sort = forms.ChoiceField(
+        label=_("Sort by"), required=False, choices=[("-created", _("Newest first")), ("created", _("Oldest first"))]
+    )
+
+    def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.time_zone = ZoneInfo(scope.partner.time_zone)
+        self.fields["actor"].choices = [  # type: ignore[attr-defined]
+            ("", _("Anyone")),
+            *((m.user_id, m.user.get_full_name()) for m in selectors.audit_actors(scope=scope)),
+        ]
+        self.fields["action"].choices = [("", _("Every action")), *action_choices()]  # type: ignore[attr-defined]
+        self.fields["customer"].queryset = selectors.customer_list(scope=scope).only("pk", "name")  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and since > until:
+            self.add_error("until", _("The end date is before the start date."))
+        return data
+
+    def filters(self) -> selectors.AuditFilters:
+        data = self.cleaned_data
+        return selectors.AuditFilters(
+            search=data.get("q", ""),
+            actor_id=data.get("actor"),
+            action=data.get("action", ""),
+            customer_id=data["customer"].pk if data.get("customer") else None,
+            since=self._start_of(data.get("since")),
+            until=self._start_of(data["until"] + dt.timedelta(days=1)) if data.get("until") else None,
+        )
+
+    def _start_of(self, day: dt.date | None) -> dt.datetime | None:
+        return dt.datetime.combine(day, dt.time.min, tzinfo=self.time_zone) if day else None

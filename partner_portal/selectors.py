@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 
@@ -116,3 +117,48 @@ def dashboard_counts(*, scope: Scope) -> DashboardCounts:
         staff=members["staff"],
         open_invitations=invitations_open(scope=scope).count(),
     )
+
+
+# ---- The audit log -----------------------------------------------------------------------------------
+
+AUDIT_SORTS: dict[str, tuple[str, bool]] = {
+    "-created": ("created_at", True),
+    "created": ("created_at", False),
+}
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    search: str = ""  # the object's name as recorded (an invoice number, a customer's name, an email)
+    actor_id: int | None = None
+    action: str = ""  # one action ("invoice.issued") or an area ("invoice.")
+    customer_id: int | None = None
+    since: dt.datetime | None = None  # inclusive
+    until: dt.datetime | None = None  # exclusive
+
+
+def audit_log(*, scope: Scope, filters: AuditFilters | None = None) -> QuerySet[AuditEvent]:
+    """The partner's audit events, newest first, with who did them and for which customer."""
+    f = filters or AuditFilters()
+    qs = AuditEvent.objects.for_scope(scope).select_related("actor", "customer")
+    if f.search:
+        qs = qs.filter(target_repr__icontains=f.search.strip())
+    if f.actor_id is not None:
+        qs = qs.filter(actor_id=f.actor_id)
+    if f.action.endswith("."):
+        qs = qs.filter(action__startswith=f.action)
+    elif f.action:
+        qs = qs.filter(action=f.action)
+    if f.customer_id is not None:
+        qs = qs.filter(customer_id=f.customer_id)
+    if f.since is not None:
+        qs = qs.filter(created_at__gte=f.since)
+    if f.until is not None:
+        qs = qs.filter(created_at__lt=f.until)
+    return qs
+
+
+def audit_actors(*, scope: Scope) -> QuerySet[Membership]:
+    """Who can appear as the actor of the partner's events: its staff (customers' users act too, and are
+    found by searching their customer)."""
+    return staff_members(scope=scope)

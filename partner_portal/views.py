@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -18,9 +18,12 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from partner_portal import clock, selectors, services
-from partner_portal.access import CUSTOMER_WRITERS, STAFF_MANAGERS, ScopedViewMixin
+from partner_portal.access import AUDIT_READERS, CUSTOMER_WRITERS, STAFF_MANAGERS, ScopedViewMixin
+from partner_portal.csvexport import csv_response
 from partner_portal.errors import PortalError
+from partner_portal.exports import audit_csv
 from partner_portal.forms import (
+    AuditFilterForm,
     CustomerFilterForm,
     CustomerForm,
     CustomerInvitationForm,
@@ -62,6 +65,36 @@ class CustomerListView(KeysetListView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(can_create=self.scope.has_role(CUSTOMER_WRITERS), **kwargs)
+
+
+class AuditLogView(KeysetListView):
+    """Every recorded change of the partner: who did what to which object, when; filtered and exported."""
+
+    allowed_roles = AUDIT_READERS
+    template_name = "portal/audit_log.html"
+    filter_form_class = AuditFilterForm
+    filter_form_scoped = True
+    sorts = selectors.AUDIT_SORTS
+    default_sort = "-created"
+    page_size = 50
+    pagination_label = _lazy("Pages of the audit log")
+
+    def list_rows(self, form: Any) -> tuple[Any, bool]:
+        filters = form.filters() if form is not None else selectors.AuditFilters()
+        return selectors.audit_log(scope=self.scope, filters=filters), filters != selectors.AuditFilters()
+
+
+class AuditLogCsvView(ScopedViewMixin, View):
+    """The audit log as CSV, with the page's filters: one row per event, its data as JSON."""
+
+    allowed_roles = AUDIT_READERS
+
+    def get(self, request: HttpRequest) -> StreamingHttpResponse:
+        form = AuditFilterForm(request.GET or None, scope=self.scope)
+        filters = form.filters() if form.is_bound and form.is_valid() else selectors.AuditFilters()
+        events = selectors.audit_log(scope=self.scope, filters=filters)
+        name = f"audit-log-{clock.today(self.scope.partner.time_zone)}.csv"
+        return csv_response(audit_csv(events), name)
 
 
 class CustomerCreateView(ScopedViewMixin, View):

@@ -8,7 +8,6 @@ decides which buttons to offer, and shows a refused rule's message as a form err
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
@@ -34,18 +33,13 @@ from billing.invoicing.models import Invoice
 from billing.invoicing.views.exports import export_filter_fields
 from partner_portal import clock
 from partner_portal.access import CUSTOMER_WRITERS, ScopedViewMixin
+from partner_portal.csvexport import csv_response
 from partner_portal.listing import KeysetListView
 from partner_portal.models import STAFF_ROLES
 from partner_portal.pagination import query_without
 
 PAGE_SIZE = 25
 LINES_PREFIX = "lines"
-
-
-def csv_response(rows: Iterator[str], name: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
 
 
 class InvoiceCsvView(ScopedViewMixin, View):

@@ -21,10 +21,11 @@ from billing.invoicing.forms import (
     PaymentForm,
 )
 from billing.invoicing.models import Invoice
-from billing.invoicing.views.invoices import PAGE_SIZE, csv_response
+from billing.invoicing.views.invoices import PAGE_SIZE
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, ScopedViewMixin
+from partner_portal.csvexport import csv_response
 from partner_portal.listing import KeysetListView
 from partner_portal.models import STAFF_ROLES, Customer
 
