@@ -50,6 +50,7 @@ RUN export SECRET_KEY=build-only-dummy-secret-key-not-used-at-runtime-0123456789
         DATABASE_URL=postgres://build@localhost/build \
         REDIS_URL=redis://localhost:6379/0 \
         EMAIL_URL=smtp://localhost:25 \
+        PORTAL_BASE_URL=https://build.invalid \
     && if find . -path '*/locale/*' -name '*.po' | grep -q .; then \
         python manage.py compilemessages; \
     fi \

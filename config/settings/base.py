@@ -2,7 +2,8 @@
 
 With nothing set the portal runs embedded: SQLite under var/, a Celery broker on the filesystem
 (worker and beat really run, no server needed), emails written to var/mail/. DATABASE_URL, REDIS_URL
-and EMAIL_URL switch to PostgreSQL, Redis and SMTP. See docs/operations.md for every variable.
+and EMAIL_URL switch to PostgreSQL, Redis and SMTP. Every variable read here is declared in
+variables.py (and listed in docs/operations.md); `env` refuses any other.
 """
 
 from pathlib import Path
@@ -12,11 +13,11 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(environ.Env().str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
+from .variables import env
 
-env = environ.Env()
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 
 SECRET_KEY = env.str("SECRET_KEY", default="insecure-embedded-only-key-change-me-in-production-0123456789")
 DEBUG = env.bool("DEBUG", default=False)
