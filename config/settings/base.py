@@ -200,6 +200,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 PARTNER_CENTER_BACKEND = env.str("PARTNER_CENTER_BACKEND", default="record")
 if PARTNER_CENTER_BACKEND not in ("record", "http"):  # a typo must not silently skip Microsoft
     raise ImproperlyConfigured(f"PARTNER_CENTER_BACKEND must be 'record' or 'http', not {PARTNER_CENTER_BACKEND!r}")
+# In production the record backend is refused (deploy check portal.E001) unless chosen on purpose here;
+# staff then see a banner that Microsoft is not called.
+PARTNER_CENTER_RECORD_ONLY = env.bool("PARTNER_CENTER_RECORD_ONLY", default=False)
 # Empty: the API host of the partner's cloud (api.partnercenter.microsoft.com for the global and US
 # Government clouds, partner.partnercenterapi.microsoftonline.cn for 21Vianet). Set: a test double.
 PARTNER_CENTER_API_URL = env.str("PARTNER_CENTER_API_URL", default="")
@@ -346,6 +349,11 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# The deploy checks (partner_portal.checks) stop the web process, the worker and beat at start when DEBUG
+# is off and one of them fails: on in production; the embedded and test modes are no deployment.
+# `manage.py check --deploy` runs them on demand in any mode.
+PORTAL_DEPLOY_CHECKS_AT_START = False
 
 LOGGING = {
     "version": 1,

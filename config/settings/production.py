@@ -29,3 +29,5 @@ CSRF_COOKIE_SECURE = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
 
 PORTAL_MFA_REQUIRED = env.bool("PORTAL_MFA_REQUIRED", default=True)
+# The web process, the worker and beat refuse to start while a deploy check fails (partner_portal.checks).
+PORTAL_DEPLOY_CHECKS_AT_START = True

@@ -41,6 +41,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CELERY_TASK_DEFAULT_QUEUE", "celery", False, "the queue tasks are sent to and workers read"),
     Variable("PARTNER_CENTER_BACKEND", "record", False,
              "'http' calls Partner Center; 'record' records changes as confirmed without calling Microsoft"),
+    Variable("PARTNER_CENTER_RECORD_ONLY", "false", False,
+             "true: the record backend on purpose in production (staff see that Microsoft is not called)"),
     Variable("PARTNER_CENTER_API_URL", "", False, "Partner Center API host; empty means the partner's cloud"),
     Variable("PARTNER_CENTER_AUTHORITY_URL", "", False, "sign-in authority; empty means the partner's cloud"),
     Variable("PARTNER_CENTER_CA_BUNDLE", "", False, "PEM file of certificate authorities trusted for Microsoft"),
