@@ -355,6 +355,17 @@ SECURE_REFERRER_POLICY = "same-origin"
 # `manage.py check --deploy` runs them on demand in any mode.
 PORTAL_DEPLOY_CHECKS_AT_START = False
 
+# --- Errors to Sentry (docs/operations.md, "Errors and metrics") --------------------------------
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config.sentry import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+    )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -66,6 +66,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("SECURE_SSL_REDIRECT", "true", False, "redirect plain HTTP to HTTPS (production)"),
     Variable("SECURE_HSTS_SECONDS", "31536000", False, "HSTS max-age in seconds (production)"),
     Variable("SECURE_HSTS_PRELOAD", "true", False, "HSTS preload flag (production)"),
+    Variable("SENTRY_DSN", "", False, "Sentry project DSN; errors from web and worker are sent there when set"),
+    Variable("SENTRY_ENVIRONMENT", "production", False, "environment tag of every Sentry event"),
+    Variable("SENTRY_RELEASE", "csp-billing-portal@<version>", False, "release tag of every Sentry event"),
     Variable("GUNICORN_WORKERS", "3", False, "gunicorn processes per web container (image only)"),
     Variable("GUNICORN_TIMEOUT", "60", False, "seconds before gunicorn restarts a stuck worker (image only)"),
 )  # fmt: skip
