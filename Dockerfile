@@ -12,11 +12,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DJANGO_SETTINGS_MODULE=config.settings.production \
     PORTAL_VAR_DIR=/var/lib/portal \
+    XDG_CACHE_HOME=/var/cache/portal \
     GUNICORN_WORKERS=3 \
     GUNICORN_TIMEOUT=60
 
 # WeasyPrint's runtime libraries (Pango, HarfBuzz) and the fonts invoice PDFs are rendered with;
-# gettext for compilemessages.
+# fc-cache to build the font cache; gettext for compilemessages.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         libpango-1.0-0 \
@@ -25,17 +26,22 @@ RUN apt-get update \
         libharfbuzz-subset0 \
         fonts-dejavu-core \
         fonts-liberation2 \
+        fontconfig \
         gettext \
     && rm -rf /var/lib/apt/lists/*
 
-# The application runs as an unprivileged user.
+# The application runs as an unprivileged user. Its cache directory ($XDG_CACHE_HOME) is its own, so
+# Fontconfig finds a writable cache (no "No writable cache directories" on every start).
 RUN groupadd --system --gid 10001 portal \
     && useradd --system --uid 10001 --gid portal --home-dir /app --no-create-home \
-        --shell /usr/sbin/nologin portal
+        --shell /usr/sbin/nologin portal \
+    && mkdir -p "$XDG_CACHE_HOME" \
+    && chown portal:portal "$XDG_CACHE_HOME"
 
 # Dependencies first, from pyproject.toml alone, so this layer is reused while only the code changes.
 # The project installs no packages of its own ([tool.setuptools] packages = []): the code runs from /app.
-COPY pyproject.toml /tmp/build/pyproject.toml
+# README.md goes beside it: pyproject.toml names it as the project's readme.
+COPY pyproject.toml README.md /tmp/build/
 RUN pip install /tmp/build && rm -rf /tmp/build
 
 WORKDIR /app
@@ -50,6 +56,7 @@ RUN export SECRET_KEY=build-only-dummy-secret-key-not-used-at-runtime-0123456789
         DATABASE_URL=postgres://build@localhost/build \
         REDIS_URL=redis://localhost:6379/0 \
         EMAIL_URL=smtp://localhost:25 \
+        PORTAL_BASE_URL=https://build.invalid \
     && if find . -path '*/locale/*' -name '*.po' | grep -q .; then \
         python manage.py compilemessages; \
     fi \
@@ -59,6 +66,9 @@ RUN export SECRET_KEY=build-only-dummy-secret-key-not-used-at-runtime-0123456789
     && chown portal:portal "$PORTAL_VAR_DIR" "$PORTAL_VAR_DIR/media"
 
 USER portal
+
+# The font cache, built as the runtime user into its own cache directory.
+RUN fc-cache
 
 EXPOSE 8000
 

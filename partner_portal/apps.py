@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class PartnerPortalConfig(AppConfig):
     name = "partner_portal"
     verbose_name = _("Partner portal")
+
+    def ready(self) -> None:
+        from partner_portal import checks  # noqa: F401 - registers the deploy checks

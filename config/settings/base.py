@@ -2,7 +2,8 @@
 
 With nothing set the portal runs embedded: SQLite under var/, a Celery broker on the filesystem
 (worker and beat really run, no server needed), emails written to var/mail/. DATABASE_URL, REDIS_URL
-and EMAIL_URL switch to PostgreSQL, Redis and SMTP. See docs/operations.md for every variable.
+and EMAIL_URL switch to PostgreSQL, Redis and SMTP. Every variable read here is declared in
+variables.py (and listed in docs/operations.md); `env` refuses any other.
 """
 
 from pathlib import Path
@@ -12,11 +13,11 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(environ.Env().str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
+from .variables import env
 
-env = environ.Env()
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+VAR_DIR = Path(env.str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 
 SECRET_KEY = env.str("SECRET_KEY", default="insecure-embedded-only-key-change-me-in-production-0123456789")
 DEBUG = env.bool("DEBUG", default=False)
@@ -199,6 +200,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 PARTNER_CENTER_BACKEND = env.str("PARTNER_CENTER_BACKEND", default="record")
 if PARTNER_CENTER_BACKEND not in ("record", "http"):  # a typo must not silently skip Microsoft
     raise ImproperlyConfigured(f"PARTNER_CENTER_BACKEND must be 'record' or 'http', not {PARTNER_CENTER_BACKEND!r}")
+# In production the record backend is refused (deploy check portal.E001) unless chosen on purpose here;
+# staff then see a banner that Microsoft is not called.
+PARTNER_CENTER_RECORD_ONLY = env.bool("PARTNER_CENTER_RECORD_ONLY", default=False)
 # Empty: the API host of the partner's cloud (api.partnercenter.microsoft.com for the global and US
 # Government clouds, partner.partnercenterapi.microsoftonline.cn for 21Vianet). Set: a test double.
 PARTNER_CENTER_API_URL = env.str("PARTNER_CENTER_API_URL", default="")
@@ -345,6 +349,22 @@ CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# The deploy checks (partner_portal.checks) stop the web process, the worker and beat at start when DEBUG
+# is off and one of them fails: on in production; the embedded and test modes are no deployment.
+# `manage.py check --deploy` runs them on demand in any mode.
+PORTAL_DEPLOY_CHECKS_AT_START = False
+
+# --- Errors to Sentry (docs/operations.md, "Errors and metrics") --------------------------------
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config.sentry import init_sentry
+
+    init_sentry(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        release=env.str("SENTRY_RELEASE", default=""),
+    )
 
 LOGGING = {
     "version": 1,

@@ -4,14 +4,16 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR, env
+from .variables import required_in_production
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("insecure"):
     raise ImproperlyConfigured("SECRET_KEY must be a random string of at least 50 characters.")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
-# Production never falls back to the embedded SQLite, filesystem broker or mail files.
-for required in ("DATABASE_URL", "REDIS_URL", "EMAIL_URL"):
+# Production never falls back to the embedded SQLite, filesystem broker or mail files, nor to the
+# loopback address in email links: every variable the list marks as required must be set.
+for required in required_in_production():
     if not env.str(required, default=""):
         raise ImproperlyConfigured(f"{required} must be set in production.")
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
@@ -27,3 +29,5 @@ CSRF_COOKIE_SECURE = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
 
 PORTAL_MFA_REQUIRED = env.bool("PORTAL_MFA_REQUIRED", default=True)
+# The web process, the worker and beat refuse to start while a deploy check fails (partner_portal.checks).
+PORTAL_DEPLOY_CHECKS_AT_START = True

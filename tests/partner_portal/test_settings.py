@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from config.settings.variables import required_in_production
+
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import json, django
@@ -81,6 +83,8 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://portal@127.0.0.1:5432/portal",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "EMAIL_URL": "smtp+tls://portal:secret@smtp.example.com:587",
+    "PORTAL_BASE_URL": "https://portal.example.com",
+    "PARTNER_CENTER_BACKEND": "http",
 }
 
 
@@ -110,7 +114,7 @@ def test_production_mode_requires_mfa_and_refuses_a_weak_secret_key() -> None:
     assert "SECRET_KEY must be a random string" in result.stderr
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"])
+@pytest.mark.parametrize("missing", required_in_production())
 def test_production_mode_refuses_to_start_without_required_settings(missing: str) -> None:
     env = {k: v for k, v in {**_clean_env(), **PRODUCTION_ENV}.items() if k != missing}
     result = subprocess.run(
