@@ -7,6 +7,7 @@ clocks of tickets count business minutes of that calendar (tickets/sla.py).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -253,6 +254,13 @@ class Ticket(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE_STATUSES
+
+    def answer_expected_by(self) -> dt.datetime | None:
+        """What the customer can expect next from the partner, by when: the first answer while none was
+        sent, then the resolution. Nothing while the ticket waits on the customer or is done."""
+        if self.status not in (self.Status.NEW, self.Status.OPEN, self.Status.ESCALATED) or self.sla_paused_at:
+            return None
+        return self.first_response_due if self.first_responded_at is None else self.resolution_due
 
 
 class TicketMessageQuerySet(TenantQuerySet["TicketMessage"]):

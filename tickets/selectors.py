@@ -130,7 +130,7 @@ def ticket_queue_counts(*, scope: Scope) -> dict[str, int]:
 
 def ticket_get(*, scope: Scope, pk: int | str) -> Ticket:
     qs = _due_flags(
-        Ticket.objects.select_related("customer", "partner", "assignee", "opened_by").prefetch_related(
+        Ticket.objects.select_related("customer", "partner", "assignee", "opened_by__membership").prefetch_related(
             Prefetch("invoices", queryset=Invoice.objects.for_scope(scope).order_by("-issue_date", "-pk")),
         ),
         clock.now(),
@@ -143,7 +143,7 @@ def ticket_messages(*, scope: Scope, ticket: Ticket) -> QuerySet[TicketMessage]:
     return (
         TicketMessage.objects.for_scope(scope)
         .filter(ticket=ticket)
-        .select_related("author")
+        .select_related("author__membership")
         .prefetch_related(Prefetch("attachments", queryset=TicketAttachment.objects.order_by("pk")))
         .order_by("created_at", "pk")
     )
