@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
+# Where `make demo` serves: `make demo PORT=8080` (HOST=0.0.0.0 to reach it from another machine).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: install demo test test-fast lint messages bench system-deps clean
 
@@ -36,12 +39,12 @@ system-deps:
 demo: $(STAMP)
 	mkdir -p var
 	$(MANAGE) migrate --noinput
-	$(MANAGE) seed_demo
-	@echo "Starting the web server on http://127.0.0.1:8000 with the Celery worker and beat (Ctrl-C stops all)."
+	$(MANAGE) seed_demo --url http://$(HOST):$(PORT)/
+	@echo "Starting the web server on http://$(HOST):$(PORT)/ with the Celery worker and beat (Ctrl-C stops all)."
 	@trap 'kill 0' INT TERM EXIT; \
 	$(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=2 >var/worker.log 2>&1 & \
 	$(VENV)/bin/celery -A config beat --loglevel=INFO >var/beat.log 2>&1 & \
-	$(MANAGE) runserver 127.0.0.1:8000 --noreload
+	PORTAL_BASE_URL=http://$(HOST):$(PORT) $(MANAGE) runserver $(HOST):$(PORT) --noreload
 
 # The whole suite. With DATABASE_URL and REDIS_URL set it runs on PostgreSQL with a real worker on
 # Redis; with CI=true a missing PostgreSQL, Redis or Chromium fails the run instead of skipping.

@@ -372,7 +372,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "filters": {"forbidden_one_line": {"()": "partner_portal.logfilters.ForbiddenOneLine"}},
     "loggers": {
+        # Django's own logger has a console handler of its own while DEBUG is on: one line, not two.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.request": {"level": "INFO", "filters": ["forbidden_one_line"]},
         "django.db.backends": {"level": "INFO"},
         # WeasyPrint and fontTools log every step of every PDF at INFO.
         "weasyprint": {"level": "WARNING"},

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import pytest
@@ -51,3 +52,9 @@ def test_seed_demo_is_idempotent_and_every_login_works() -> None:
     assert Payment.objects.filter(unallocated__gt=0).exists()  # a customer with credit
     tailspin = Membership.objects.get(user__email="billing@tailspin.example")
     assert (tailspin.partner.name, tailspin.customer.name) == ("Fabrikam IT Services", "Tailspin Toys")
+
+
+def test_seed_demo_prints_the_address_it_is_served_at() -> None:
+    out = io.StringIO()
+    call_command("seed_demo", "--url", "http://127.0.0.1:8123/", stdout=out)
+    assert "Sign in at http://127.0.0.1:8123/ with:" in out.getvalue()

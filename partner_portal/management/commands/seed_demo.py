@@ -3,6 +3,7 @@ import importlib.util
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -11,6 +12,11 @@ from partner_portal.demo import DEMO_PASSWORD, PARTNERS, seed_core
 
 class Command(BaseCommand):
     help = "Create the demo partners, staff, customers and users. Idempotent."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--url", default=None, help="Where the portal is served, to print (default: the PORTAL_BASE_URL setting)."
+        )
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -22,7 +28,8 @@ class Command(BaseCommand):
             module = getattr(config, "demo_module", f"{config.name}.demo")
             if config.name != "partner_portal" and importlib.util.find_spec(module) is not None:
                 importlib.import_module(module).seed_demo(core)
-        self.stdout.write(self.style.SUCCESS("Demo data is in place. Sign in at http://127.0.0.1:8000/ with:"))
+        url = options.get("url") or settings.PORTAL_BASE_URL.rstrip("/") + "/"
+        self.stdout.write(self.style.SUCCESS(f"Demo data is in place. Sign in at {url} with:"))
         for spec in PARTNERS:
             self.stdout.write(f"  {spec.name} ({spec.cloud})")
             for email, role in spec.staff.items():
