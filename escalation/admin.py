@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from escalation.models import BreachNotice, Entitlement, Escalation, SupportTier
+from escalation.models import BreachNotice, Entitlement, EntitlementType, Escalation, SupportTier
 
 
 @admin.register(SupportTier)
@@ -10,6 +10,27 @@ class SupportTierAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "kind", "rank", "valid_from", "valid_until", "retired"]
     list_filter = ["kind", "retired"]
     readonly_fields = ["code", "kind"]
+
+
+@admin.register(EntitlementType)
+class EntitlementTypeAdmin(admin.ModelAdmin):
+    """Entitlement types are data: a new offering is a row; a retired one cannot be chosen for new entitlements."""
+
+    list_display = [
+        "name",
+        "code",
+        "tier",
+        "counts_incidents",
+        "default_incidents",
+        "valid_from",
+        "valid_until",
+        "retired",
+    ]
+    list_filter = ["tier", "retired", "counts_incidents"]
+    list_select_related = ["tier"]
+
+    def get_readonly_fields(self, request: object, obj: EntitlementType | None = None) -> list[str]:
+        return ["code"] if obj is not None else []  # entitlements refer to the code
 
 
 @admin.register(Entitlement)

@@ -76,7 +76,7 @@ def ticket_escalate(*, ticket: Ticket, reason: str, actor: User | None, automati
     if ticket.status != Ticket.Status.ESCALATED:
         ticket_status_change(
             ticket=ticket, status=Ticket.Status.ESCALATED, actor=actor,
-            note=_("Escalated to Microsoft: %(tier)s") % {"tier": route.tier.name},
+            note=_("Escalated to Microsoft: %(tier)s") % {"tier": route.tier.display_name},
         )  # fmt: skip
     audit_record(
         partner=partner, customer=ticket.customer, actor=actor, action="escalation.created", target=escalation,

@@ -38,9 +38,13 @@ def escalation_route(*, partner: Partner, category: str, on: dt.date) -> Route:
         raise ValueError(f"unknown ticket category {category!r}")
     # A tier Microsoft has ended (Signature Cloud Support after 30 September 2022) is never routed to after its end.
     # A counted entitlement with no incidents left is passed by, as if it had ended.
-    entitlements = Entitlement.objects.for_partner(partner).valid_on(on).exclude(incidents_remaining=0)
-    valid = [e for e in entitlements if tiers[e.tier_code].routable_on(on)]
-    valid.sort(key=lambda e: (e.preference, tiers[e.tier_code].rank, e.valid_from, e.pk))
+    # So is an entitlement type after its last day (Gold and Silver competencies).
+    entitlements = (
+        Entitlement.objects.for_partner(partner).valid_on(on).exclude(incidents_remaining=0).select_related("kind")
+    )
+    by_pk = {t.pk: t for t in tiers.values()}
+    valid = [e for e in entitlements if e.kind.routable_on(on) and by_pk[e.kind.tier_id].routable_on(on)]
+    valid.sort(key=lambda e: (e.preference, by_pk[e.kind.tier_id].rank, e.kind.rank, e.valid_from, e.pk))
     if not valid:
         raise EscalationNotEntitled(
             _(
@@ -51,5 +55,6 @@ def escalation_route(*, partner: Partner, category: str, on: dt.date) -> Route:
             % {"day": on.isoformat()}
         )
     chosen = valid[0]
-    tier = tiers[chosen.tier_code]
+    tier = by_pk[chosen.kind.tier_id]
+    chosen.kind.tier = tier  # read by pages and the summary without another query
     return Route(tier=tier, entitlement=chosen, channel=tier.channels.get(partner.cloud, ""))
