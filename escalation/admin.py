@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from escalation.models import BreachNotice, Entitlement, EntitlementType, Escalation, SupportTier
+from escalation.models import BreachNotice, Entitlement, EntitlementType, Escalation, SupportChannel, SupportTier
 
 
 @admin.register(SupportTier)
@@ -31,6 +31,15 @@ class EntitlementTypeAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: object, obj: EntitlementType | None = None) -> list[str]:
         return ["code"] if obj is not None else []  # entitlements refer to the code
+
+
+@admin.register(SupportChannel)
+class SupportChannelAdmin(admin.ModelAdmin):
+    """Where to file per tier, product family and cloud, and the family's guidance in the case summary."""
+
+    list_display = ["tier", "product_family", "cloud", "channel"]
+    list_filter = ["tier", "product_family", "cloud"]
+    list_select_related = ["tier"]
 
 
 @admin.register(Entitlement)

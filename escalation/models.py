@@ -155,6 +155,31 @@ class EntitlementType(Localized, models.Model):
         return not self.retired and (self.valid_until is None or self.valid_until >= day)
 
 
+class SupportChannel(models.Model):
+    """Where to file a case with a tier for one product family in one Partner Center cloud, and what Microsoft's
+    engineers need for that family. Catalogue data; a tier's own `channels` serve any family without a row."""
+
+    tier = models.ForeignKey(
+        SupportTier, on_delete=models.CASCADE, related_name="family_channels", verbose_name=_("tier")
+    )
+    # The tickets app's product family codes: microsoft_365, azure, dynamics_365.
+    product_family = models.SlugField(_("product family"), max_length=20)
+    cloud = models.SlugField(_("cloud"), max_length=20)
+    channel = models.TextField(_("where to file"))
+    guidance = models.TextField(_("guidance for the case"), blank=True)
+
+    class Meta:
+        ordering = ["tier__rank", "product_family", "cloud"]
+        verbose_name = _("support channel")
+        verbose_name_plural = _("support channels")
+        constraints = [
+            models.UniqueConstraint(fields=["tier", "product_family", "cloud"], name="support_channel_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tier.name} · {self.product_family} · {self.cloud}"
+
+
 class EntitlementQuerySet(TenantQuerySet["Entitlement"]):
     customer_lookup = None  # the partner's contracts are not its customers' business
 

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from escalation.models import BreachNotice, Entitlement, EntitlementType, Escalation, SupportTier
+from escalation.models import BreachNotice, Entitlement, EntitlementType, Escalation, SupportChannel, SupportTier
 from partner_portal import clock
 from partner_portal.tenancy import Scope, get_scoped_or_404
 from subscriptions.models import Subscription
@@ -25,6 +25,15 @@ ESCALATION_SORTS: dict[str, tuple[str, bool]] = {
 def support_tier_list() -> QuerySet[SupportTier]:
     """The catalogue of Microsoft support tiers (the same for every partner)."""
     return SupportTier.objects.order_by("rank", "code")
+
+
+def family_channels(*, cloud: str) -> dict[int, list[tuple[str, str]]]:
+    """Per tier id: (product family's name, where to file) in `cloud`, from the catalogue."""
+    names = dict(Ticket.ProductFamily.choices)
+    out: dict[int, list[tuple[str, str]]] = {}
+    for row in SupportChannel.objects.filter(cloud=cloud).order_by("product_family"):
+        out.setdefault(row.tier_id, []).append((str(names.get(row.product_family, row.product_family)), row.channel))
+    return out
 
 
 def entitlement_type_list() -> QuerySet[EntitlementType]:
@@ -131,13 +140,21 @@ def escalation_summary(*, escalation: Escalation) -> str:
             .exclude(status=Subscription.Status.CANCELLED)
             .order_by("pk")
         )
+    # What Microsoft's engineers need for the ticket's product family, from the catalogue (none: no section).
+    guidance = (
+        SupportChannel.objects.filter(
+            tier_id=escalation.tier_id, product_family=ticket.product_family, cloud=ticket.partner.cloud
+        )
+        .values_list("guidance", flat=True)
+        .first()
+    ) or ""
     with translation.override("en"):
         text = render_to_string(
             "escalation/summary.txt",
             {
                 "escalation": escalation, "ticket": ticket, "partner": ticket.partner, "customer": ticket.customer,
                 "subscriptions": subscriptions, "linked": linked, "history": history, "time_zone": ticket.partner.time_zone,
-                "generated_at": clock.now(),
+                "generated_at": clock.now(), "guidance": guidance,
             },
         )  # fmt: skip
     return text.strip() + "\n"

@@ -47,7 +47,11 @@ class SupportTierListView(ScopedViewMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         cloud = self.scope.partner.cloud
         today = clock.today(self.scope.partner.time_zone)
-        tiers = [(tier, tier.channels.get(cloud, ""), tier.status_on(today)) for tier in selectors.support_tier_list()]
+        families = selectors.family_channels(cloud=cloud)
+        tiers = [
+            (tier, tier.channels.get(cloud, ""), tier.status_on(today), families.get(tier.pk, []))
+            for tier in selectors.support_tier_list()
+        ]
         types = [(kind, kind.status_on(today)) for kind in selectors.entitlement_type_list()]
         return super().get_context_data(tiers=tiers, types=types, partner=self.scope.partner, **kwargs)
 
@@ -242,8 +246,9 @@ class TicketEscalateView(ScopedViewMixin, View):
         refusal = ""
         try:
             route = services.escalation_route(
-                partner=self.scope.partner, category=ticket.category, on=clock.today(self.scope.partner.time_zone)
-            )
+                partner=self.scope.partner, category=ticket.category, on=clock.today(self.scope.partner.time_zone),
+                product_family=ticket.product_family,
+            )  # fmt: skip
         except EscalationError as exc:
             refusal = str(exc)
         open_escalation = next(

@@ -30,6 +30,7 @@ def tier_catalogue() -> None:
         "0005_unified_support",
         "0006_solutions_partner_incidents",
         "0007_entitlement_types_as_data",
+        "0009_support_channel_per_product_family",
     ):
         importlib.import_module(f"escalation.migrations.{name}").seed(apps, None)
 
