@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from django.test import Client
 
-from escalation.errors import EntitlementInvalid
+from escalation.errors import EntitlementInvalid, EscalationNotEntitled
 from escalation.models import Entitlement, EntitlementType, Escalation, SupportTier
 from escalation.services import EntitlementInput, entitlement_create, escalation_route, ticket_escalate
 from partner_portal.models import User
@@ -80,7 +80,7 @@ def test_a_type_is_never_routed_to_after_its_end(tenant: Tenant, on: dt.date, ti
 def test_a_type_retired_in_the_catalogue_is_not_routed_and_not_offered(tenant: Tenant, client_for) -> None:
     entitlement(tenant.partner, "premier", preference=1)
     EntitlementType.objects.filter(code="premier").update(retired=True)
-    with pytest.raises(Exception, match="No valid technical support entitlement"):
+    with pytest.raises(EscalationNotEntitled, match="No valid technical support entitlement"):
         escalation_route(partner=tenant.partner, category="technical", on=DAY)
     form = client_for(tenant.admin).get("/staff/escalation/entitlements/new/").content.decode()
     assert 'value="premier"' not in form
@@ -123,7 +123,7 @@ def test_an_old_escalation_through_gold_still_shows_its_tier_and_competency(tena
     assert t.subject in listed
     assert api_tier(tenant, old) == ("signature_cloud", "Signature Cloud Support")
     # and the Gold competency routes nothing today
-    with pytest.raises(Exception, match="No valid technical support entitlement"):
+    with pytest.raises(EscalationNotEntitled, match="No valid technical support entitlement"):
         escalation_route(partner=tenant.partner, category="technical", on=DAY)
 
 
