@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from escalation.models import BreachNotice, Entitlement, Escalation, SupportTier
+from escalation.models import BreachNotice, Entitlement, EntitlementType, Escalation, SupportChannel, SupportTier
 
 
 @admin.register(SupportTier)
@@ -10,6 +10,36 @@ class SupportTierAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "kind", "rank", "valid_from", "valid_until", "retired"]
     list_filter = ["kind", "retired"]
     readonly_fields = ["code", "kind"]
+
+
+@admin.register(EntitlementType)
+class EntitlementTypeAdmin(admin.ModelAdmin):
+    """Entitlement types are data: a new offering is a row; a retired one cannot be chosen for new entitlements."""
+
+    list_display = [
+        "name",
+        "code",
+        "tier",
+        "counts_incidents",
+        "default_incidents",
+        "valid_from",
+        "valid_until",
+        "retired",
+    ]
+    list_filter = ["tier", "retired", "counts_incidents"]
+    list_select_related = ["tier"]
+
+    def get_readonly_fields(self, request: object, obj: EntitlementType | None = None) -> list[str]:
+        return ["code"] if obj is not None else []  # entitlements refer to the code
+
+
+@admin.register(SupportChannel)
+class SupportChannelAdmin(admin.ModelAdmin):
+    """Where to file per tier, product family and cloud, and the family's guidance in the case summary."""
+
+    list_display = ["tier", "product_family", "cloud", "channel"]
+    list_filter = ["tier", "product_family", "cloud"]
+    list_select_related = ["tier"]
 
 
 @admin.register(Entitlement)

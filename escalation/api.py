@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from escalation import selectors, services
 from escalation.access import ESCALATION_WRITERS
-from escalation.models import Entitlement, Escalation, SupportTier
+from escalation.models import Entitlement, EntitlementType, Escalation, SupportTier
 from partner_portal.access import STAFF_MANAGERS, ScopedAPIMixin
 from partner_portal.apikit import query_params
 from partner_portal.models import STAFF_ROLES
@@ -25,7 +25,9 @@ from partner_portal.models import STAFF_ROLES
 
 
 class EntitlementSerializer(serializers.ModelSerializer):
-    kind = serializers.ChoiceField(choices=Entitlement.Kind.choices, required=False)
+    kind = serializers.SlugField(
+        source="kind_id", max_length=40, required=False, help_text="an entitlement type's code"
+    )
     tier = serializers.CharField(source="tier_code", read_only=True)
     incidents_remaining = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=1000)
     state = serializers.SerializerMethodField()
@@ -55,9 +57,15 @@ class EntitlementSerializer(serializers.ModelSerializer):
             data = {**data, "kind": data["tier"]}
         return super().to_internal_value(data)
 
+    def validate_kind(self, code: str) -> str:
+        if not EntitlementType.objects.filter(code=code).exists():
+            raise ValidationError(f"Unknown entitlement type {code!r}: see the support catalogue.")
+        return code
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if self.instance is None and "kind" not in attrs:
-            raise ValidationError({"kind": ["Choose premier, advanced or unified."]})
+        if self.instance is None and "kind_id" not in attrs:
+            choosable = EntitlementType.objects.filter(retired=False).order_by("rank", "code")
+            raise ValidationError({"kind": ["Choose one of: " + ", ".join(t.code for t in choosable) + "."]})
         return attrs
 
 
@@ -98,7 +106,7 @@ class EntitlementViewSet(
         form = self.get_serializer(entitlement, data=request.data, partial=True)
         form.is_valid(raise_exception=True)
         current = {
-            "kind": entitlement.kind, "reference": entitlement.reference, "valid_from": entitlement.valid_from,
+            "kind_id": entitlement.kind_id, "reference": entitlement.reference, "valid_from": entitlement.valid_from,
             "valid_until": entitlement.valid_until, "preference": entitlement.preference,
             "incidents_remaining": entitlement.incidents_remaining,
         }  # fmt: skip
@@ -113,7 +121,7 @@ class EntitlementViewSet(
 
 def _input(data: dict[str, Any]) -> services.EntitlementInput:
     return services.EntitlementInput(
-        kind=data["kind"], valid_from=data["valid_from"], valid_until=data.get("valid_until"),
+        kind=data["kind_id"], valid_from=data["valid_from"], valid_until=data.get("valid_until"),
         reference=data.get("reference", ""), preference=data.get("preference", 100),
         incidents=data.get("incidents_remaining"),
     )  # fmt: skip
@@ -157,7 +165,13 @@ class EscalationUpdateSerializer(serializers.Serializer):
 
 class EscalationQuery(serializers.Serializer):
     search = serializers.CharField(required=False, max_length=100)
-    tier = serializers.ChoiceField(choices=SupportTier.Code.choices, required=False)
+    tier = serializers.SlugField(required=False, max_length=20, help_text="a support tier's code")
+
+    def validate_tier(self, code: str) -> str:
+        if not SupportTier.objects.filter(code=code).exists():
+            raise ValidationError(f"Unknown support tier {code!r}.")
+        return code
+
     status = serializers.ChoiceField(
         choices=[*Escalation.Status.choices, ("open", "open")], required=False, help_text="a status, or `open`"
     )

@@ -161,7 +161,7 @@ def _entitlements(core: DemoCore, admin: User) -> None:
         )  # fmt: skip
     # Recorded before Microsoft retired it (no new Gold competency can be recorded): shown as ended.
     Entitlement.objects.create(
-        partner=contoso, kind=Entitlement.Kind.GOLD, reference="Gold Cloud Productivity",
+        partner=contoso, kind_id="gold", reference="Gold Cloud Productivity",
         valid_from=dt.date(2020, 7, 1), valid_until=dt.date(2022, 9, 30), preference=3, created_by=admin,
     )  # fmt: skip
 

@@ -7,15 +7,18 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from escalation.models import Entitlement, Escalation, SupportTier
+from escalation.models import EntitlementType, Escalation, SupportTier
 from escalation.selectors import EscalationFilters
 from escalation.services import EntitlementInput
+from partner_portal import clock
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class EntitlementForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Contract or competency"), choices=Entitlement.Kind.choices)
+    # Offers what can be chosen today; any other code goes to the service, which refuses it with the reason
+    # (retired, unknown) exactly as the API does.
+    kind = forms.CharField(label=_("Contract or competency"), max_length=40, widget=forms.Select)
     reference = forms.CharField(
         label=_("Contract or competency reference"), max_length=100, required=False,
         help_text=_("The contract number or competency ID, for your records and Microsoft's."),
@@ -26,12 +29,22 @@ class EntitlementForm(forms.Form):
     )
     incidents_remaining = forms.IntegerField(
         label=_("Incidents remaining"), min_value=0, max_value=1000, required=False,
-        help_text=_("Only for Solutions Partner benefit incidents: how many technical incidents remain."),
+        help_text=_("Only for types that count incidents: how many remain. Empty: the type's default allowance."),
     )  # fmt: skip
     preference = forms.IntegerField(
         label=_("Order of preference"), min_value=1, max_value=1000, initial=100,
         help_text=_("Technical tickets go to the valid entitlement with the lowest number first."),
     )  # fmt: skip
+
+    def __init__(self, *args: Any, current_kind: str | None = None, **kwargs: Any) -> None:
+        """Offers the catalogue's types that can be chosen today, and the entitlement's own (even retired)."""
+        super().__init__(*args, **kwargs)
+        today = clock.today()
+        self.fields["kind"].widget.choices = [
+            (t.code, t.display_name)
+            for t in EntitlementType.objects.select_related("tier").order_by("rank", "code")
+            if (t.can_be_chosen_on(today) and not t.tier.retired) or t.code == current_kind
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -86,7 +99,8 @@ class EscalationFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tier"].choices = [("", _("All tiers")), *SupportTier.Code.choices]  # type: ignore[attr-defined]
+        tiers = [(t.code, t.display_name) for t in SupportTier.objects.order_by("rank", "code")]
+        self.fields["tier"].choices = [("", _("All tiers")), *tiers]  # type: ignore[attr-defined]
 
     def filters(self) -> EscalationFilters:
         d = self.cleaned_data

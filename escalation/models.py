@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from partner_portal import clock
@@ -13,10 +14,55 @@ from partner_portal.models import Partner, User
 from partner_portal.tenancy import TenantQuerySet
 
 
-class SupportTier(models.Model):
-    """A channel to Microsoft support. Data, not code: seeded by a migration, edited in the admin."""
+class Localized:
+    """English text in `field`, Russian in `field_ru`: the page's language picks (English when no Russian)."""
+
+    def localized(self, field: str) -> str:
+        if (translation.get_language() or "en").startswith("ru"):
+            text = getattr(self, f"{field}_ru", "")
+            if text:
+                return str(text)
+        return str(getattr(self, field))
+
+    @property
+    def display_name(self) -> str:
+        return self.localized("name")
+
+    @property
+    def display_covers(self) -> str:
+        return self.localized("covers")
+
+    @property
+    def display_requires(self) -> str:
+        return self.localized("requires")
+
+
+def offering_status(*, valid_from: dt.date | None, valid_until: dt.date | None, retired: bool, day: dt.date) -> str:
+    """ "retired", "ended", "future" or "current" on `day`: a catalogue row as Microsoft offers it."""
+    if retired:
+        return "retired"
+    if valid_until is not None and valid_until < day:
+        return "ended"
+    if valid_from is not None and valid_from > day:
+        return "future"
+    return "current"
+
+
+def offered_on(*, valid_from: dt.date | None, valid_until: dt.date | None, retired: bool, day: dt.date) -> bool:
+    """Whether a catalogue row can be routed to on `day` (a retired one without an end date: never)."""
+    if valid_from is not None and day < valid_from:
+        return False
+    if valid_until is not None:
+        return day <= valid_until
+    return not retired
+
+
+class SupportTier(Localized, models.Model):
+    """A channel to Microsoft support. Data, not code: seeded by migrations, edited in the admin."""
 
     class Code(models.TextChoices):
+        """The tiers seeded with the catalogue. The field takes any code: more tiers are rows, not releases."""
+
         BUSINESS = "business", _("Business support")
         PREMIER = "premier", _("Premier Support for Partners")
         ADVANCED = "advanced", _("Advanced Support for Partners")
@@ -28,11 +74,14 @@ class SupportTier(models.Model):
         BUSINESS = "business", _("Business (commercial)")
         TECHNICAL = "technical", _("Technical")
 
-    code = models.CharField(max_length=20, choices=Code.choices, unique=True)
+    code = models.SlugField(max_length=20, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=100)
+    name_ru = models.CharField(_("name (Russian)"), max_length=100, blank=True)
     covers = models.TextField(_("what it covers"))
+    covers_ru = models.TextField(_("what it covers (Russian)"), blank=True)
     requires = models.TextField(_("what it requires"))
+    requires_ru = models.TextField(_("what it requires (Russian)"), blank=True)
     # Default order among technical tiers when a partner has several entitlements (lower first).
     rank = models.PositiveSmallIntegerField(default=0)
     # Where to file a case, per Partner Center cloud: {"global": "...", "us_government": "...", "germany": "..."}.
@@ -45,17 +94,90 @@ class SupportTier(models.Model):
 
     class Meta:
         ordering = ["rank", "code"]
+        verbose_name = _("support tier")
+        verbose_name_plural = _("support tiers")
 
     def __str__(self) -> str:
         return self.name
 
     def routable_on(self, day: dt.date) -> bool:
         """Whether tickets can be routed to this tier on `day` (a retired tier without an end date: never)."""
-        if self.valid_from is not None and day < self.valid_from:
-            return False
-        if self.valid_until is not None:
-            return day <= self.valid_until
-        return not self.retired
+        return offered_on(valid_from=self.valid_from, valid_until=self.valid_until, retired=self.retired, day=day)
+
+    def status_on(self, day: dt.date) -> str:
+        return offering_status(valid_from=self.valid_from, valid_until=self.valid_until, retired=self.retired, day=day)
+
+
+class EntitlementType(Localized, models.Model):
+    """A kind of contract, designation benefit or competency that opens a technical tier. Catalogue data.
+
+    A retired type (Gold and Silver competencies, ended 30 September 2022) stays on the entitlements that
+    name it but cannot be chosen for new ones; routing never passes through a type after its last day.
+    """
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    tier = models.ForeignKey(
+        SupportTier, on_delete=models.PROTECT, related_name="entitlement_types", verbose_name=_("tier")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    name_ru = models.CharField(_("name (Russian)"), max_length=100, blank=True)
+    covers = models.TextField(_("what it covers"), blank=True)
+    covers_ru = models.TextField(_("what it covers (Russian)"), blank=True)
+    requires = models.TextField(_("what it requires"), blank=True)
+    requires_ru = models.TextField(_("what it requires (Russian)"), blank=True)
+    # An offering that includes a number of technical incidents: each technical escalation through it takes one.
+    counts_incidents = models.BooleanField(_("counts incidents"), default=False)
+    default_incidents = models.PositiveIntegerField(
+        _("default incident allowance"), null=True, blank=True,
+        help_text=_("Incidents a new entitlement of this type starts with when none are given."),
+    )  # fmt: skip
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    retired = models.BooleanField(_("retired"), default=False)
+    rank = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        ordering = ["rank", "code"]
+        verbose_name = _("entitlement type")
+        verbose_name_plural = _("entitlement types")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def routable_on(self, day: dt.date) -> bool:
+        return offered_on(valid_from=self.valid_from, valid_until=self.valid_until, retired=self.retired, day=day)
+
+    def status_on(self, day: dt.date) -> str:
+        return offering_status(valid_from=self.valid_from, valid_until=self.valid_until, retired=self.retired, day=day)
+
+    def can_be_chosen_on(self, day: dt.date) -> bool:
+        """New entitlements: not a retired type, nor one Microsoft ended before `day`."""
+        return not self.retired and (self.valid_until is None or self.valid_until >= day)
+
+
+class SupportChannel(models.Model):
+    """Where to file a case with a tier for one product family in one Partner Center cloud, and what Microsoft's
+    engineers need for that family. Catalogue data; a tier's own `channels` serve any family without a row."""
+
+    tier = models.ForeignKey(
+        SupportTier, on_delete=models.CASCADE, related_name="family_channels", verbose_name=_("tier")
+    )
+    # The tickets app's product family codes: microsoft_365, azure, dynamics_365.
+    product_family = models.SlugField(_("product family"), max_length=20)
+    cloud = models.SlugField(_("cloud"), max_length=20)
+    channel = models.TextField(_("where to file"))
+    guidance = models.TextField(_("guidance for the case"), blank=True)
+
+    class Meta:
+        ordering = ["tier__rank", "product_family", "cloud"]
+        verbose_name = _("support channel")
+        verbose_name_plural = _("support channels")
+        constraints = [
+            models.UniqueConstraint(fields=["tier", "product_family", "cloud"], name="support_channel_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tier.name} · {self.product_family} · {self.cloud}"
 
 
 class EntitlementQuerySet(TenantQuerySet["Entitlement"]):
@@ -68,22 +190,18 @@ class EntitlementQuerySet(TenantQuerySet["Entitlement"]):
 class Entitlement(models.Model):
     """A partner's contract or competency that opens a technical support tier, for a period."""
 
-    class Kind(models.TextChoices):
-        PREMIER = "premier", _("Premier Support for Partners contract")
-        ADVANCED = "advanced", _("Advanced Support for Partners contract")
-        UNIFIED = "unified", _("Unified Support contract")
-        SOLUTIONS_PARTNER = "solutions_partner_incidents", _("Solutions Partner benefit incidents")
-        GOLD = "gold", _("Gold competency")
-        SILVER = "silver", _("Silver competency")
-
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(_("tier or competency"), max_length=40, choices=Kind.choices)
+    # The type's code is the column's value (to_field), as it was when kinds were hard-coded choices.
+    kind = models.ForeignKey(
+        EntitlementType, on_delete=models.PROTECT, to_field="code", db_column="kind", related_name="entitlements",
+        verbose_name=_("tier or competency"),
+    )  # fmt: skip
     reference = models.CharField(_("contract or competency reference"), max_length=100, blank=True)
     valid_from = models.DateField(_("valid from"))
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     # The partner's order of preference among its technical entitlements (lower first).
     preference = models.PositiveSmallIntegerField(_("preference"), default=100)
-    # Kinds that count incidents (COUNTED_KINDS): how many technical escalations it still opens. Each one routed
+    # Types that count incidents: how many technical escalations it still opens. Each one routed
     # through it takes one (a conditional UPDATE); at 0 routing passes it by. None: not counted.
     incidents_remaining = models.PositiveIntegerField(_("incidents remaining"), null=True, blank=True)
     created_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -115,24 +233,15 @@ class Entitlement(models.Model):
             "count": left
         }
 
+    def get_kind_display(self) -> str:
+        return self.kind.display_name
+
     @property
     def tier_code(self) -> str:
-        """The tier this entitlement opens: a contract its own, a competency Signature Cloud Support."""
-        return TIER_OF_ENTITLEMENT[self.kind]
+        """The tier this entitlement opens (a competency: Signature Cloud Support)."""
+        return self.kind.tier.code
 
 
-# Which tier each kind of entitlement opens.
-TIER_OF_ENTITLEMENT: dict[str, str] = {
-    Entitlement.Kind.PREMIER: SupportTier.Code.PREMIER,
-    Entitlement.Kind.ADVANCED: SupportTier.Code.ADVANCED,
-    Entitlement.Kind.UNIFIED: SupportTier.Code.UNIFIED,
-    Entitlement.Kind.SOLUTIONS_PARTNER: SupportTier.Code.SOLUTIONS_PARTNER,
-    Entitlement.Kind.GOLD: SupportTier.Code.SIGNATURE_CLOUD,
-    Entitlement.Kind.SILVER: SupportTier.Code.SIGNATURE_CLOUD,
-}
-
-# Kinds that include a number of technical support incidents rather than open-ended support.
-COUNTED_KINDS = frozenset({Entitlement.Kind.SOLUTIONS_PARTNER})
 # Staff are warned when a counted entitlement has this many incidents left or fewer.
 INCIDENTS_LOW = 2
 

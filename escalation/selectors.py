@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from escalation.models import BreachNotice, Entitlement, Escalation, SupportTier
+from escalation.models import BreachNotice, Entitlement, EntitlementType, Escalation, SupportChannel, SupportTier
 from partner_portal import clock
 from partner_portal.tenancy import Scope, get_scoped_or_404
 from subscriptions.models import Subscription
@@ -27,9 +27,27 @@ def support_tier_list() -> QuerySet[SupportTier]:
     return SupportTier.objects.order_by("rank", "code")
 
 
+def family_channels(*, cloud: str) -> dict[int, list[tuple[str, str]]]:
+    """Per tier id: (product family's name, where to file) in `cloud`, from the catalogue."""
+    names = dict(Ticket.ProductFamily.choices)
+    out: dict[int, list[tuple[str, str]]] = {}
+    for row in SupportChannel.objects.filter(cloud=cloud).order_by("product_family"):
+        out.setdefault(row.tier_id, []).append((str(names.get(row.product_family, row.product_family)), row.channel))
+    return out
+
+
+def entitlement_type_list() -> QuerySet[EntitlementType]:
+    """The catalogue's entitlement types with their tiers (the same for every partner)."""
+    return EntitlementType.objects.select_related("tier").order_by("rank", "code")
+
+
 def entitlement_list(*, scope: Scope) -> QuerySet[Entitlement]:
     """The partner's entitlements in its order of preference (customer scopes: none)."""
-    return Entitlement.objects.for_scope(scope).select_related("created_by").order_by("preference", "valid_from", "pk")
+    return (
+        Entitlement.objects.for_scope(scope)
+        .select_related("created_by", "kind__tier")
+        .order_by("preference", "valid_from", "pk")
+    )
 
 
 def entitlement_get(*, scope: Scope, pk: int | str) -> Entitlement:
@@ -83,13 +101,15 @@ def escalation_list(*, scope: Scope, filters: EscalationFilters | None = None) -
 
 
 def escalation_get(*, scope: Scope, pk: int | str) -> Escalation:
-    qs = escalation_list(scope=scope).select_related("entitlement", "ticket__partner", "ticket__assignee")
+    qs = escalation_list(scope=scope).select_related("entitlement__kind", "ticket__partner", "ticket__assignee")
     return get_scoped_or_404(qs, scope, pk=pk)
 
 
 def ticket_escalations(*, scope: Scope, ticket: Ticket) -> list[Escalation]:
     """The ticket's escalations, newest first (customer scopes: none)."""
-    return list(escalation_list(scope=scope, filters=EscalationFilters(ticket_id=ticket.pk)))
+    return list(
+        escalation_list(scope=scope, filters=EscalationFilters(ticket_id=ticket.pk)).select_related("entitlement__kind")
+    )
 
 
 def ticket_breach_notices(*, scope: Scope, ticket: Ticket) -> list[BreachNotice]:
@@ -120,13 +140,21 @@ def escalation_summary(*, escalation: Escalation) -> str:
             .exclude(status=Subscription.Status.CANCELLED)
             .order_by("pk")
         )
+    # What Microsoft's engineers need for the ticket's product family, from the catalogue (none: no section).
+    guidance = (
+        SupportChannel.objects.filter(
+            tier_id=escalation.tier_id, product_family=ticket.product_family, cloud=ticket.partner.cloud
+        )
+        .values_list("guidance", flat=True)
+        .first()
+    ) or ""
     with translation.override("en"):
         text = render_to_string(
             "escalation/summary.txt",
             {
                 "escalation": escalation, "ticket": ticket, "partner": ticket.partner, "customer": ticket.customer,
                 "subscriptions": subscriptions, "linked": linked, "history": history, "time_zone": ticket.partner.time_zone,
-                "generated_at": clock.now(),
+                "generated_at": clock.now(), "guidance": guidance,
             },
         )  # fmt: skip
     return text.strip() + "\n"

@@ -46,8 +46,14 @@ class SupportTierListView(ScopedViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         cloud = self.scope.partner.cloud
-        tiers = [(tier, tier.channels.get(cloud, "")) for tier in selectors.support_tier_list()]
-        return super().get_context_data(tiers=tiers, partner=self.scope.partner, **kwargs)
+        today = clock.today(self.scope.partner.time_zone)
+        families = selectors.family_channels(cloud=cloud)
+        tiers = [
+            (tier, tier.channels.get(cloud, ""), tier.status_on(today), families.get(tier.pk, []))
+            for tier in selectors.support_tier_list()
+        ]
+        types = [(kind, kind.status_on(today)) for kind in selectors.entitlement_type_list()]
+        return super().get_context_data(tiers=tiers, types=types, partner=self.scope.partner, **kwargs)
 
 
 class EntitlementListView(ScopedViewMixin, TemplateView):
@@ -84,17 +90,18 @@ class EntitlementFormView(ScopedViewMixin, View):
             form = EntitlementForm(initial={"valid_from": clock.today(self.scope.partner.time_zone)})
         else:
             form = EntitlementForm(
+                current_kind=entitlement.kind_id,
                 initial={
-                    "kind": entitlement.kind, "reference": entitlement.reference,
+                    "kind": entitlement.kind_id, "reference": entitlement.reference,
                     "valid_from": entitlement.valid_from, "valid_until": entitlement.valid_until,
                     "preference": entitlement.preference, "incidents_remaining": entitlement.incidents_remaining,
-                }
+                },
             )  # fmt: skip
         return render(request, self.template_name, {"form": form, "entitlement": entitlement})
 
     def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
         entitlement = self._entitlement(pk)
-        form = EntitlementForm(request.POST)
+        form = EntitlementForm(request.POST, current_kind=entitlement.kind_id if entitlement else None)
         if form.is_valid():
             try:
                 if entitlement is None:
@@ -229,7 +236,7 @@ class TicketEscalateView(ScopedViewMixin, View):
                 messages.success(
                     request,
                     _("%(ticket)s escalated to %(tier)s. File the case with Microsoft and record its number.")
-                    % {"ticket": ticket.reference, "tier": escalation.tier.name},
+                    % {"ticket": ticket.reference, "tier": escalation.tier.display_name},
                 )
                 return redirect("escalation_detail", pk=escalation.pk)
         return self._render(request, ticket, form, status=400)
@@ -239,8 +246,9 @@ class TicketEscalateView(ScopedViewMixin, View):
         refusal = ""
         try:
             route = services.escalation_route(
-                partner=self.scope.partner, category=ticket.category, on=clock.today(self.scope.partner.time_zone)
-            )
+                partner=self.scope.partner, category=ticket.category, on=clock.today(self.scope.partner.time_zone),
+                product_family=ticket.product_family,
+            )  # fmt: skip
         except EscalationError as exc:
             refusal = str(exc)
         open_escalation = next(

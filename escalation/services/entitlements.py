@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from escalation.errors import EntitlementInvalid
-from escalation.models import COUNTED_KINDS, TIER_OF_ENTITLEMENT, Entitlement, SupportTier
+from escalation.models import Entitlement, EntitlementType
+from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Partner, User
 
@@ -26,7 +27,7 @@ class EntitlementInput:
 
 def _audit_data(entitlement: Entitlement) -> dict[str, str | int | None]:
     return {
-        "kind": entitlement.kind,
+        "kind": entitlement.kind_id,
         "reference": entitlement.reference,
         "valid_from": entitlement.valid_from.isoformat(),
         "valid_until": entitlement.valid_until.isoformat() if entitlement.valid_until else None,
@@ -35,47 +36,56 @@ def _audit_data(entitlement: Entitlement) -> dict[str, str | int | None]:
     }
 
 
+def _choosable() -> str:
+    """The types a partner can record today, named in the page's language, for refusals."""
+    today = clock.today()
+    names = [t.display_name for t in EntitlementType.objects.order_by("rank", "code") if t.can_be_chosen_on(today)]
+    return ", ".join(names)
+
+
 def _validate(
     *, partner: Partner, data: EntitlementInput, exclude_pk: int | None = None, current_kind: str | None = None
-) -> None:
-    if data.kind not in Entitlement.Kind.values:
-        raise EntitlementInvalid(_("Choose Premier, Advanced or Unified."))
-    # A retired tier (Signature Cloud Support, opened by Gold and Silver competencies until 30 September 2022)
-    # stays on the entitlements that already name it, but no entitlement can be recorded or changed to it.
-    tier = SupportTier.objects.filter(code=TIER_OF_ENTITLEMENT[data.kind]).first()
-    if tier is not None and tier.retired and data.kind != current_kind:
-        raise EntitlementInvalid(
-            _(
-                "%(kind)s is retired: it opened %(tier)s, which Microsoft no longer offers. Choose Premier, Advanced or Unified."
+) -> tuple[EntitlementType, int | None]:
+    """The entitlement type and the incidents it starts with, or EntitlementInvalid saying what is wrong."""
+    kind = EntitlementType.objects.select_related("tier").filter(code=data.kind).first()
+    if kind is None:
+        raise EntitlementInvalid(_("Unknown entitlement type. Choose one of: %(types)s.") % {"types": _choosable()})
+    # A retired type (Gold and Silver competencies, which opened Signature Cloud Support until 30 September 2022),
+    # or one whose tier Microsoft retired, stays on the entitlements that already name it, but no entitlement can
+    # be recorded or changed to it.
+    if data.kind != current_kind:
+        today = clock.today(partner.time_zone)
+        if not kind.can_be_chosen_on(today) or kind.tier.retired:
+            raise EntitlementInvalid(
+                _("%(kind)s is retired: Microsoft no longer offers it. Choose one of: %(types)s.")
+                % {"kind": kind.display_name, "types": _choosable()}
             )
-            % {"kind": Entitlement.Kind(data.kind).label, "tier": tier.name}
-        )
     if data.valid_until is not None and data.valid_until < data.valid_from:
         raise EntitlementInvalid(_("The end of validity cannot be before its start."))
-    if data.kind in COUNTED_KINDS and (data.incidents is None or not 0 <= data.incidents <= 1000):
-        raise EntitlementInvalid(
-            _("%(kind)s counts incidents: give how many remain, a number from 0 to 1000.")
-            % {"kind": Entitlement.Kind(data.kind).label}
-        )
+    incidents: int | None = None
+    if kind.counts_incidents:
+        incidents = data.incidents if data.incidents is not None else kind.default_incidents
+        if incidents is None or not 0 <= incidents <= 1000:
+            raise EntitlementInvalid(
+                _("%(kind)s counts incidents: give how many remain, a number from 0 to 1000.")
+                % {"kind": kind.display_name}
+            )
     if not 0 < data.preference <= 1000:
         raise EntitlementInvalid(_("The order of preference is a number from 1 to 1000."))
     # The same contract or competency twice over the same days would make the order of preference ambiguous.
-    overlapping = Entitlement.objects.for_partner(partner).filter(kind=data.kind)
+    overlapping = Entitlement.objects.for_partner(partner).filter(kind__code=data.kind)
     if data.valid_until is not None:
         overlapping = overlapping.filter(valid_from__lte=data.valid_until)
     overlapping = overlapping.exclude(valid_until__lt=data.valid_from)
     if exclude_pk is not None:
         overlapping = overlapping.exclude(pk=exclude_pk)
-    clash = overlapping.order_by("valid_from").first()
+    clash = overlapping.select_related("kind").order_by("valid_from").first()
     if clash is not None:
         raise EntitlementInvalid(
             _("%(kind)s is already recorded for part of this period (%(period)s); change or end that one instead.")
             % {"kind": clash.get_kind_display(), "period": _period(clash)}
         )
-
-
-def _incidents(data: EntitlementInput) -> int | None:
-    return data.incidents if data.kind in COUNTED_KINDS else None
+    return kind, incidents
 
 
 def _period(entitlement: Entitlement) -> str:
@@ -86,10 +96,10 @@ def _period(entitlement: Entitlement) -> str:
 @transaction.atomic
 def entitlement_create(*, partner: Partner, actor: User | None, data: EntitlementInput) -> Entitlement:
     """Record a contract or competency. Refused (nothing recorded) when it overlaps one of the same kind."""
-    _validate(partner=partner, data=data)
+    kind, incidents = _validate(partner=partner, data=data)
     entitlement = Entitlement.objects.create(
-        partner=partner, kind=data.kind, reference=data.reference.strip(), valid_from=data.valid_from,
-        valid_until=data.valid_until, preference=data.preference, incidents_remaining=_incidents(data),
+        partner=partner, kind=kind, reference=data.reference.strip(), valid_from=data.valid_from,
+        valid_until=data.valid_until, preference=data.preference, incidents_remaining=incidents,
         created_by=actor,
     )  # fmt: skip
     audit_record(
@@ -102,11 +112,13 @@ def entitlement_create(*, partner: Partner, actor: User | None, data: Entitlemen
 def entitlement_update(*, entitlement: Entitlement, actor: User | None, data: EntitlementInput) -> Entitlement:
     """Correct an entitlement's kind, reference, dates or preference. Escalations already routed keep their tier."""
     entitlement = Entitlement.objects.select_for_update().get(pk=entitlement.pk)
-    _validate(partner=entitlement.partner, data=data, exclude_pk=entitlement.pk, current_kind=entitlement.kind)
+    kind, incidents = _validate(
+        partner=entitlement.partner, data=data, exclude_pk=entitlement.pk, current_kind=entitlement.kind_id
+    )
     before = _audit_data(entitlement)
-    entitlement.kind, entitlement.reference = data.kind, data.reference.strip()
+    entitlement.kind, entitlement.reference = kind, data.reference.strip()
     entitlement.valid_from, entitlement.valid_until = data.valid_from, data.valid_until
-    entitlement.preference, entitlement.incidents_remaining = data.preference, _incidents(data)
+    entitlement.preference, entitlement.incidents_remaining = data.preference, incidents
     entitlement.save(
         update_fields=["kind", "reference", "valid_from", "valid_until", "preference", "incidents_remaining"]
     )

@@ -60,7 +60,9 @@ def ticket_escalate(*, ticket: Ticket, reason: str, actor: User | None, automati
         raise EscalationNotAllowed(_("%(ticket)s was escalated before.") % {"ticket": ticket.reference})
     partner = ticket.partner
     routed_on = clock.today(partner.time_zone)
-    route = escalation_route(partner=partner, category=ticket.category, on=routed_on)
+    route = escalation_route(
+        partner=partner, category=ticket.category, on=routed_on, product_family=ticket.product_family
+    )
     while route.entitlement is not None and route.entitlement.incidents_remaining is not None:
         # Take one incident only if one is left (set-based: two escalations at once cannot both take the last).
         taken = Entitlement.objects.filter(pk=route.entitlement.pk, incidents_remaining__gt=0).update(
@@ -68,7 +70,10 @@ def ticket_escalate(*, ticket: Ticket, reason: str, actor: User | None, automati
         )
         if taken:
             break
-        route = escalation_route(partner=partner, category=ticket.category, on=routed_on)  # used up meanwhile
+        # used up meanwhile
+        route = escalation_route(
+            partner=partner, category=ticket.category, on=routed_on, product_family=ticket.product_family
+        )
     escalation = Escalation.objects.create(
         partner=partner, ticket=ticket, tier=route.tier, entitlement=route.entitlement, channel=route.channel,
         reason=reason, automatic=automatic, routed_on=routed_on, created_by=actor,
@@ -76,7 +81,7 @@ def ticket_escalate(*, ticket: Ticket, reason: str, actor: User | None, automati
     if ticket.status != Ticket.Status.ESCALATED:
         ticket_status_change(
             ticket=ticket, status=Ticket.Status.ESCALATED, actor=actor,
-            note=_("Escalated to Microsoft: %(tier)s") % {"tier": route.tier.name},
+            note=_("Escalated to Microsoft: %(tier)s") % {"tier": route.tier.display_name},
         )  # fmt: skip
     audit_record(
         partner=partner, customer=ticket.customer, actor=actor, action="escalation.created", target=escalation,

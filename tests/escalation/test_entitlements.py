@@ -29,7 +29,7 @@ def test_create_is_audited(tenant: Tenant) -> None:
         partner=tenant.partner, actor=tenant.admin,
         data=EntitlementInput(kind="premier", valid_from=dt.date(2026, 1, 1), reference=" PSfP-1 ", preference=1),
     )  # fmt: skip
-    assert (e.kind, e.reference, e.valid_until, e.preference, e.created_by) == (
+    assert (e.kind_id, e.reference, e.valid_until, e.preference, e.created_by) == (
         "premier",
         "PSfP-1",
         None,
@@ -44,11 +44,16 @@ def test_create_is_audited(tenant: Tenant) -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (EntitlementInput(kind="bronze", valid_from=TODAY), "Choose Premier, Advanced or Unified."),
+        (
+            EntitlementInput(kind="bronze", valid_from=TODAY),
+            "Unknown entitlement type. Choose one of: Premier Support for Partners contract, Advanced Support for "
+            "Partners contract, Unified Support contract, Solutions Partner benefit incidents.",
+        ),
         (
             EntitlementInput(kind="gold", valid_from=TODAY),
-            "Gold competency is retired: it opened Signature Cloud Support, which Microsoft no longer offers. "
-            "Choose Premier, Advanced or Unified.",
+            "Gold competency is retired: Microsoft no longer offers it. Choose one of: Premier Support for Partners "
+            "contract, Advanced Support for Partners contract, Unified Support contract, Solutions Partner benefit "
+            "incidents.",
         ),
         (EntitlementInput(kind="silver", valid_from=dt.date(2022, 1, 1)), "Silver competency is retired"),
         (
@@ -250,7 +255,7 @@ def test_admin_records_edits_and_ends_through_the_pages(tenant: Tenant, client_f
     )
     assert response.status_code == 302
     e = Entitlement.objects.get()
-    assert (e.kind, e.reference, e.valid_until, e.preference) == ("advanced", "ASfP-9", None, 3)
+    assert (e.kind_id, e.reference, e.valid_until, e.preference) == ("advanced", "ASfP-9", None, 3)
     response = client.post(
         f"/staff/escalation/entitlements/{e.pk}/edit/",
         {"kind": "advanced", "reference": "ASfP-9b", "valid_from": "2026-02-01", "valid_until": "", "preference": "2"},

@@ -21,7 +21,7 @@ FUTURE = (dt.date(2027, 1, 1), None)
 
 def entitle(partner: Partner, kind: str, period=CURRENT, preference: int = 100) -> Entitlement:
     return Entitlement.objects.create(
-        partner=partner, kind=kind, valid_from=period[0], valid_until=period[1], preference=preference
+        partner=partner, kind_id=kind, valid_from=period[0], valid_until=period[1], preference=preference
     )
 
 

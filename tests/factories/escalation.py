@@ -19,7 +19,7 @@ FUTURE = (dt.date(2027, 1, 1), None)
 
 
 def tier_catalogue() -> None:
-    """Put the Microsoft support tier catalogue back (the data migration's rows, idempotent).
+    """Put the Microsoft support catalogue (tiers and entitlement types) back (the data migration's rows, idempotent).
 
     Transactional tests flush every table when they end, migration data included; a transactional
     test that routes tickets calls this first.
@@ -29,6 +29,8 @@ def tier_catalogue() -> None:
         "0004_support_tier_offering_dates",
         "0005_unified_support",
         "0006_solutions_partner_incidents",
+        "0007_entitlement_types_as_data",
+        "0009_support_channel_per_product_family",
     ):
         importlib.import_module(f"escalation.migrations.{name}").seed(apps, None)
 
@@ -60,7 +62,7 @@ def legacy_entitlement(
 ) -> Entitlement:
     """An entitlement recorded before its kind was retired (Gold, Silver): stored as existing data, bypassing the
     service that refuses retired kinds today."""
-    return Entitlement.objects.create(partner=partner, kind=kind, valid_from=period[0], valid_until=period[1])
+    return Entitlement.objects.create(partner=partner, kind_id=kind, valid_from=period[0], valid_until=period[1])
 
 
 def ticket(

@@ -15,6 +15,8 @@ UNSCOPED_MODELS = {
     "partner_portal.user": "a person; reaches a partner through Membership",
     "partner_portal.partner": "the tenant itself",
     "escalation.supporttier": "the catalogue of Microsoft support tiers, the same for every partner",
+    "escalation.entitlementtype": "the catalogue of entitlement types that open those tiers, the same for every partner",
+    "escalation.supportchannel": "where to file per tier, product family and cloud: catalogue, the same for every partner",
 }
 
 
