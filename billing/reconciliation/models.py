@@ -76,6 +76,10 @@ class ReconciliationImport(models.Model):
     class Kind(models.TextChoices):
         NEW_COMMERCE = "new_commerce", _("New commerce invoice reconciliation")
         LEGACY = "legacy", _("Legacy license-based reconciliation")
+        LEGACY_USAGE = "legacy_usage", _("Legacy usage-based reconciliation")
+        # Read to be named, never imported (billing.reconciliation.layouts.NOT_IMPORTED).
+        DAILY_RATED_USAGE = "daily_rated_usage", _("New commerce daily rated usage")
+        USAGE_AGGREGATED = "usage_aggregated", _("New commerce billed usage aggregated")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
