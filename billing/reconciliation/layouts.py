@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
 NEW_COMMERCE = "new_commerce"
 LEGACY = "legacy"
 LEGACY_USAGE = "legacy_usage"
@@ -93,12 +95,12 @@ KIND_NAMES = {
 
 # Kinds read but not imported, and why: each names the kind and the file to upload instead.
 NOT_IMPORTED = {
-    DAILY_RATED_USAGE: (
+    DAILY_RATED_USAGE: gettext_noop(
         "This is the new-commerce daily rated usage file: it lists Azure usage day by day and is not what "
         "Microsoft invoiced. Upload the new-commerce invoice reconciliation file of the same invoice instead: "
         "it holds the same usage charges, with the invoice's totals."
     ),
-    USAGE_AGGREGATED: (
+    USAGE_AGGREGATED: gettext_noop(
         "This is the new-commerce billed usage aggregated file, a companion that explains promotions and "
         "partner earned credit. Upload the new-commerce invoice reconciliation file of the same invoice instead: "
         "it holds what Microsoft invoiced."

@@ -8,10 +8,13 @@ them, so the layers stay one way: finance -> reconciliation -> invoicing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from billing.invoicing.models import ZERO, Invoice, InvoiceLine
+from billing.reconciliation.values import shown
 from partner_portal import clock
 from partner_portal.models import Customer, Partner, User
 from partner_portal.money import MoneyField
@@ -121,6 +124,11 @@ class ReconciliationImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.period or self.get_status_display()})"
+
+    @property
+    def shown_errors(self) -> list[dict[str, Any]]:
+        """The errors in the reader's language, not the uploader's (billing.reconciliation.values.shown)."""
+        return [shown(error) for error in self.errors]
 
     @property
     def percent(self) -> int:

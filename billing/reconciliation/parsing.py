@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
 
+from django.utils.translation import gettext_noop
+
 from billing.reconciliation.layouts import (
     KIND_NAMES,
     LAYOUTS,
@@ -109,7 +111,9 @@ class Summary:
         listed = [e.as_dict() for e in self.errors]
         if self.error_count > len(self.errors):
             more = self.error_count - len(self.errors)
-            listed.append(RowError(0, "", "… and %(count)s more errors not listed.", {"count": more}).as_dict())
+            listed.append(
+                RowError(0, "", gettext_noop("… and %(count)s more errors not listed."), {"count": more}).as_dict()
+            )
             listed[-1]["row"] = None
         return listed
 
@@ -141,8 +145,10 @@ def _resolve(header: Sequence[str]) -> _Columns:
                 RowError(
                     1,
                     "",
-                    "This is not a Partner Center reconciliation file: its header has the columns of none of "
-                    "the files Microsoft documents.",
+                    gettext_noop(
+                        "This is not a Partner Center reconciliation file: its header has the columns of none of "
+                        "the files Microsoft documents."
+                    ),
                 )
             ]
         )
@@ -176,7 +182,7 @@ def _resolve(header: Sequence[str]) -> _Columns:
     if missing:
         raise FileRefused(
             [
-                RowError(1, column, "The column %(column)s is missing.", {"column": column}) for column in missing
+                RowError(1, column, gettext_noop("The column %(column)s is missing."), {"column": column}) for column in missing
             ],
             kind=kind,
         )  # fmt: skip
@@ -209,9 +215,11 @@ def read_charges(
     except UnicodeError as exc:
         raise not_text() from exc
     except csv.Error as exc:
-        raise FileRefused([RowError(1, "", "The header cannot be read: %(reason)s.", {"reason": str(exc)})]) from exc
+        raise FileRefused(
+            [RowError(1, "", gettext_noop("The header cannot be read: %(reason)s."), {"reason": str(exc)})]
+        ) from exc
     if first is None or not any(cell.strip() for cell in first[1]):
-        raise FileRefused([RowError(1, "", "The file is empty: a header row is expected.")])
+        raise FileRefused([RowError(1, "", gettext_noop("The file is empty: a header row is expected."))])
     columns = _resolve(first[1])
     return columns.kind, _charges(rows, columns, on_row)
 
@@ -227,7 +235,9 @@ def _charges(
         except UnicodeError as exc:
             raise not_text(row_number + 1) from exc
         except csv.Error as exc:
-            yield RowError(row_number + 1, "", "The row cannot be read: %(reason)s.", {"reason": str(exc)})
+            yield RowError(
+                row_number + 1, "", gettext_noop("The row cannot be read: %(reason)s."), {"reason": str(exc)}
+            )
             return
         if item is None:
             return
@@ -261,7 +271,7 @@ def _charge(row: int, cells: list[str], columns: _Columns, file_currency: str) -
     customer_id = ""
     raw_customer = text("customer_id")
     if not raw_customer:
-        errors.append(RowError(row, names["customer_id"], "The Microsoft customer ID is missing."))
+        errors.append(RowError(row, names["customer_id"], gettext_noop("The Microsoft customer ID is missing.")))
     else:
         try:
             customer_id = str(uuid.UUID(raw_customer))
@@ -270,7 +280,7 @@ def _charge(row: int, cells: list[str], columns: _Columns, file_currency: str) -
                 RowError(
                     row,
                     names["customer_id"],
-                    "%(value)s is not a Microsoft customer ID (a GUID).",
+                    gettext_noop("%(value)s is not a Microsoft customer ID (a GUID)."),
                     {"value": repr(raw_customer)},
                 )
             )
@@ -300,16 +310,18 @@ def _charge(row: int, cells: list[str], columns: _Columns, file_currency: str) -
     currency = text("currency").upper()
     if not CURRENCY.match(currency):
         errors.append(
-            RowError(row, names["currency"], "%(value)s is not a currency code.", {"value": repr(currency)})
+            RowError(
+                row, names["currency"], gettext_noop("%(value)s is not a currency code."), {"value": repr(currency)}
+            )
             if currency
-            else RowError(row, names["currency"], "The currency is missing.")
+            else RowError(row, names["currency"], gettext_noop("The currency is missing."))
         )
     elif file_currency and currency != file_currency:
         errors.append(
             RowError(
                 row,
                 names["currency"],
-                "The currency %(currency)s differs from the file's currency %(file)s.",
+                gettext_noop("The currency %(currency)s differs from the file's currency %(file)s."),
                 {"currency": currency, "file": file_currency},
             )
         )
@@ -364,7 +376,7 @@ def check_file(source: Source, *, on_row: Callable[[int], None] | None = None) -
             summary.add_error(error)
         return summary
     if summary.ok and summary.rows == 0:
-        summary.add_error(RowError(1, "", "The file has a header but no charge rows."))
+        summary.add_error(RowError(1, "", gettext_noop("The file has a header but no charge rows.")))
     return summary
 
 

@@ -23,11 +23,13 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import IO, Any
 
+from django.utils.translation import gettext_noop
+
 from billing.reconciliation.values import FileRefused, RowError
 
 DELIMITERS = (",", ";", "\t")
 _SNIFF_BYTES = 4096
-_NOT_TEXT = (
+_NOT_TEXT = gettext_noop(
     "The file is neither text (UTF-8, or UTF-16 with its byte order mark) nor an Excel workbook (.xlsx): "
     "upload the reconciliation file as Partner Center gives it, or as Excel saves it."
 )
@@ -91,7 +93,11 @@ def _workbook_rows(raw: IO[bytes]) -> Iterator[list[str]]:
         book = load_workbook(raw, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise FileRefused(
-            [RowError(1, "", "The file is a ZIP archive but not an Excel workbook (.xlsx) that can be read.")]
+            [
+                RowError(
+                    1, "", gettext_noop("The file is a ZIP archive but not an Excel workbook (.xlsx) that can be read.")
+                )
+            ]
         ) from exc
     try:
         if not book.worksheets:

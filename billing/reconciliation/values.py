@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.utils.translation import gettext, gettext_noop
+
 MONEY_PLACES = 2  # every currency the portal bills in has at most two (partner_portal.money)
 MONEY = Decimal(1).scaleb(-MONEY_PLACES)
 FOUR_PLACES = Decimal("0.0001")
@@ -48,6 +50,20 @@ class RowError:
                 "params": self.params}  # fmt: skip
 
 
+def shown(error: dict[str, Any]) -> dict[str, Any]:
+    """A stored error as the reader sees it: its sentence in the active language (errors stored
+    before sentences were kept apart from their parameters show as they were stored)."""
+    msgid = error.get("msgid")
+    if not msgid:
+        return error
+    params = error.get("params") or {}
+    try:
+        message = gettext(msgid) % params if params else gettext(msgid)
+    except (KeyError, TypeError, ValueError):  # a translation that does not fit its parameters
+        message = error.get("message", msgid)
+    return {**error, "message": message}
+
+
 class FileRefused(Exception):
     """The file cannot be read at all (not text nor a workbook, no header, a kind not imported, missing columns)."""
 
@@ -74,7 +90,7 @@ def parse_date(text: str) -> dt.date | None:
     elif match := _ISO_DATE.match(text):
         year, month, day = (int(x) for x in match.groups())
     else:
-        raise ValueRefused("%(value)s is not a date (M/D/YYYY).", value=repr(text))
+        raise ValueRefused(gettext_noop("%(value)s is not a date (M/D/YYYY)."), value=repr(text))
     try:
         return dt.date(year, month, day)
     except ValueError as exc:
@@ -87,8 +103,8 @@ def parse_decimal(text: str) -> Decimal:
     text = text.strip()
     if not _NUMBER.match(text):
         if not text:
-            raise ValueRefused("A number is required.")
-        raise ValueRefused("%(value)s is not a number.", value=repr(text))
+            raise ValueRefused(gettext_noop("A number is required."))
+        raise ValueRefused(gettext_noop("%(value)s is not a number."), value=repr(text))
     try:
         return Decimal(text)
     except InvalidOperation as exc:  # pragma: no cover - the pattern admits only valid literals
@@ -99,5 +115,5 @@ def to_places(value: Decimal, places: Decimal, limit: Decimal, text: str) -> Dec
     """`value` rounded half-up to `places`; refused when it is `limit` or more."""
     # Compared before rounding: quantize() itself fails on numbers longer than Decimal's precision.
     if abs(value) >= limit or abs(value.quantize(places, rounding=ROUND_HALF_UP)) >= limit:
-        raise ValueRefused("%(value)s is too large.", value=repr(text.strip()))
+        raise ValueRefused(gettext_noop("%(value)s is too large."), value=repr(text.strip()))
     return value.quantize(places, rounding=ROUND_HALF_UP)

@@ -23,6 +23,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from billing.reconciliation.errors import ReconciliationInvalid
 from billing.reconciliation.models import ReconciliationImport, ReconciliationLine
@@ -194,7 +195,7 @@ def _run_claimed(*, import_id: int, started: dt.datetime) -> ReconciliationImpor
         summary = check_file(raw, on_row=progress)
     period = imp.period or summary.period
     if summary.ok and not period:
-        summary.add_error(RowError(1, "", "No charge line has a start date: give the period (YYYY-MM)."))
+        summary.add_error(RowError(1, "", gettext_noop("No charge line has a start date: give the period (YYYY-MM).")))
     if not summary.ok:
         return _refuse(imp, summary=summary, started=started)
     # Checked: half way. The lines are written in one transaction, so the rest shows when it commits.

@@ -10,6 +10,8 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
+from django.utils import translation
 from openpyxl import Workbook
 
 from billing.reconciliation import layouts, parsing
@@ -267,3 +269,36 @@ def test_an_empty_workbook_is_refused(tenant: Tenant) -> None:
     imp = _upload(tenant, out.getvalue(), name="empty.xlsx")
     assert imp.status == "refused"
     assert imp.errors[0]["message"] == "The file is empty: a header row is expected."
+
+
+def _refused_in(tenant: Tenant, language: str) -> ReconciliationImport:
+    header_only = [c for c in layouts.NEW_COMMERCE_COLUMNS if c != "TaxTotal"]
+    row = _row(layouts.NEW_COMMERCE, str(tenant.customer.tenant_id))
+    out = io.StringIO()
+    csv.writer(out).writerows([header_only, [row.get(c, "") for c in header_only]])
+    with translation.override(language):
+        return _upload(tenant, out.getvalue().encode())
+
+
+@pytest.mark.parametrize(("uploaded_in", "viewed_in"), [("ru", "en"), ("en", "ru")])
+def test_parser_messages_are_shown_in_the_readers_language(
+    tenant: Tenant, client_for, api_for, uploaded_in: str, viewed_in: str
+) -> None:
+    imp = _refused_in(tenant, uploaded_in)
+    english, russian = "The column TaxTotal is missing.", "Нет столбца TaxTotal."
+    expected, other = (english, russian) if viewed_in == "en" else (russian, english)
+    tenant.finance.language = viewed_in  # the reader's saved language
+    tenant.finance.save(update_fields=["language"])
+    html = client_for(tenant.finance).get(reverse("reconciliation_detail", args=[imp.pk])).content.decode()
+    assert expected in html
+    assert other not in html
+    api = api_for(tenant.finance).get(f"/api/v1/reconciliation-imports/{imp.pk}/", HTTP_ACCEPT_LANGUAGE=viewed_in)
+    assert api.json()["errors"][0]["message"] == expected
+
+
+def test_a_refused_kind_is_named_in_russian_when_read_in_russian(tenant: Tenant) -> None:
+    kind = layouts.DAILY_RATED_USAGE
+    imp = _upload(tenant, _csv(kind, [_row(kind, str(tenant.customer.tenant_id))]))
+    with translation.override("ru"):
+        assert imp.shown_errors[0]["message"].startswith("Это файл ежедневного потребления новой коммерции")
+    assert imp.shown_errors[0]["message"].startswith("This is the new-commerce daily rated usage file")
