@@ -11,6 +11,7 @@ Row numbers are what a spreadsheet shows: the header is row 1, the first charge 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import uuid
@@ -32,7 +33,7 @@ from billing.reconciliation.layouts import (
     detect_kind,
     norm,
 )
-from billing.reconciliation.reading import not_text, rows_from_binary, rows_from_text
+from billing.reconciliation.reading import Rows, not_text, rows_from_binary, rows_from_text
 from billing.reconciliation.values import (
     CURRENCY,
     FOUR_PLACES,
@@ -135,6 +136,7 @@ class _Columns:
     product: tuple[int, ...]
     product_name: str
     usage: bool
+    decimal_comma: bool = False  # numbers may be written "36,00" (the file is not comma-separated)
 
 
 def _resolve(header: Sequence[str]) -> _Columns:
@@ -190,7 +192,7 @@ def _resolve(header: Sequence[str]) -> _Columns:
     return _Columns(kind=kind, index=index, names=names, product=product, product_name=product_name, usage=layout.usage)
 
 
-def _records(source: Source) -> Iterator[list[str]]:
+def _records(source: Source) -> Rows:
     if isinstance(source, bytes | bytearray):
         return rows_from_binary(io.BytesIO(source))
     if hasattr(source, "read"):
@@ -210,7 +212,8 @@ def read_charges(
     every record read, for progress.
     """
     try:
-        rows = enumerate(_records(source), start=1)
+        records = _records(source)
+        rows = enumerate(records, start=1)
         first = next(rows, None)
     except UnicodeError as exc:
         raise not_text() from exc
@@ -220,7 +223,8 @@ def read_charges(
         ) from exc
     if first is None or not any(cell.strip() for cell in first[1]):
         raise FileRefused([RowError(1, "", gettext_noop("The file is empty: a header row is expected."))])
-    columns = _resolve(first[1])
+    # Excel in a locale whose decimal separator is the comma saves CSV with `;` (or tab) and "36,00".
+    columns = dataclasses.replace(_resolve(first[1]), decimal_comma=records.delimiter not in (None, ","))
     return columns.kind, _charges(rows, columns, on_row)
 
 
@@ -303,7 +307,7 @@ def _charge(row: int, cells: list[str], columns: _Columns, file_currency: str) -
     ):
         raw = text(attr)
         try:
-            numbers[attr] = to_places(parse_decimal(raw), places, limit, raw)
+            numbers[attr] = to_places(parse_decimal(raw, decimal_comma=columns.decimal_comma), places, limit, raw)
         except ValueRefused as exc:
             errors.append(RowError(row, names[attr], exc.message, exc.params))
 

@@ -52,15 +52,29 @@ def sniff_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
-def rows_from_text(lines: Iterable[str]) -> Iterator[list[str]]:
+class Rows:
+    """The records of a file, and its delimiter (None for a workbook, whose cells are typed)."""
+
+    def __init__(self, rows: Iterator[list[str]], delimiter: str | None) -> None:
+        self._rows, self.delimiter = rows, delimiter
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return self
+
+    def __next__(self) -> list[str]:
+        return next(self._rows)
+
+
+def rows_from_text(lines: Iterable[str]) -> Rows:
     """Records of CSV text (lines with their line breaks), the delimiter sniffed from the first line.
     Multi-line quoted fields are one record, as in a spreadsheet."""
     it = iter(lines)
     first = next(it, None)
     if first is None:
-        return iter(())
+        return Rows(iter(()), ",")
     first = first.lstrip("\ufeff")
-    return csv.reader(itertools.chain([first], it), delimiter=sniff_delimiter(first))
+    delimiter = sniff_delimiter(first)
+    return Rows(csv.reader(itertools.chain([first], it), delimiter=delimiter), delimiter)
 
 
 def _encoding(head: bytes) -> str:
@@ -112,7 +126,7 @@ def is_workbook(head: bytes) -> bool:
     return head.startswith(b"PK\x03\x04")
 
 
-def rows_from_binary(raw: IO[bytes]) -> Iterator[list[str]]:
+def rows_from_binary(raw: IO[bytes]) -> Rows:
     """Records of a stored file: a workbook's first sheet, or CSV text in any encoding it may have.
 
     Raises FileRefused at once for a file that is neither; UnicodeDecodeError from the iterator when
@@ -120,9 +134,10 @@ def rows_from_binary(raw: IO[bytes]) -> Iterator[list[str]]:
     head = raw.read(_SNIFF_BYTES)
     raw.seek(0)
     if is_workbook(head):
-        return _workbook_rows(raw)
+        return Rows(_workbook_rows(raw), None)
     text = io.TextIOWrapper(raw, encoding=_encoding(head), newline="")
-    return _detaching(text, rows_from_text(text))
+    rows = rows_from_text(text)
+    return Rows(_detaching(text, rows), rows.delimiter)
 
 
 def _detaching(text: io.TextIOWrapper, rows: Iterator[list[str]]) -> Iterator[list[str]]:

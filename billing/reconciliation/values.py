@@ -26,6 +26,8 @@ MONEY_LIMIT = Decimal(10) ** 14
 FOUR_PLACES_LIMIT = Decimal(10) ** 14
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,4})?$")
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T].*)?$")
+_DOTTED_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T].*)?$")  # D.M.YYYY, as Excel in ru/de saves it
+_DECIMAL_COMMA = re.compile(r"^([+-]?\d*),(\d+(?:[eE][+-]?\d{1,4})?)$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T].*)?$")
 CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 
@@ -81,7 +83,8 @@ class ValueRefused(ValueError):
 
 
 def parse_date(text: str) -> dt.date | None:
-    """M/D/YYYY as Partner Center writes it (11/3/2026, 11/03/2026), ISO 8601 too; "" is None."""
+    """M/D/YYYY as Partner Center writes it (11/3/2026, 11/03/2026), ISO 8601 and D.M.YYYY (as Excel
+    in a Russian or German locale saves it) too; "" is None."""
     text = text.strip()
     if not text:
         return None
@@ -89,6 +92,8 @@ def parse_date(text: str) -> dt.date | None:
         month, day, year = (int(x) for x in match.groups())
     elif match := _ISO_DATE.match(text):
         year, month, day = (int(x) for x in match.groups())
+    elif match := _DOTTED_DATE.match(text):
+        day, month, year = (int(x) for x in match.groups())
     else:
         raise ValueRefused(gettext_noop("%(value)s is not a date (M/D/YYYY)."), value=repr(text))
     try:
@@ -97,10 +102,13 @@ def parse_date(text: str) -> dt.date | None:
         raise ValueRefused("%(value)s is not a date (M/D/YYYY).", value=repr(text)) from exc
 
 
-def parse_decimal(text: str) -> Decimal:
+def parse_decimal(text: str, *, decimal_comma: bool = False) -> Decimal:
     """A number with '.' decimals, an optional sign and an optional exponent (1.2E-05), as an exact
-    Decimal. No float, no thousands separators."""
+    Decimal. No float, no thousands separators. With `decimal_comma` (a file saved by Excel where the
+    comma is the decimal separator, never comma-separated) "36,00" is 36.00 too."""
     text = text.strip()
+    if decimal_comma and (match := _DECIMAL_COMMA.match(text)):
+        text = f"{match.group(1) or '0'}.{match.group(2)}"
     if not _NUMBER.match(text):
         if not text:
             raise ValueRefused(gettext_noop("A number is required."))

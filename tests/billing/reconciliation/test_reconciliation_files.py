@@ -302,3 +302,22 @@ def test_a_refused_kind_is_named_in_russian_when_read_in_russian(tenant: Tenant)
     with translation.override("ru"):
         assert imp.shown_errors[0]["message"].startswith("Это файл ежедневного потребления новой коммерции")
     assert imp.shown_errors[0]["message"].startswith("This is the new-commerce daily rated usage file")
+
+
+def test_a_file_resaved_by_excel_in_german_or_russian_has_decimal_commas_and_dotted_dates(tenant: Tenant) -> None:
+    row = _row(
+        layouts.NEW_COMMERCE, str(tenant.customer.tenant_id), UnitPrice="36,00", Quantity="10", Subtotal="360,00",
+        TaxTotal="68,40", Total="428,40", ChargeStartDate="01.11.2026", ChargeEndDate="30.11.2026",
+        EffectiveUnitPrice="1,2E-05",
+    )  # fmt: skip
+    imp = _upload(tenant, _csv(layouts.NEW_COMMERCE, [row], delimiter=";", bom=codecs.BOM_UTF8))
+    assert (imp.status, imp.total, imp.period) == ("done", Decimal("428.40"), "2026-11"), imp.errors
+    line = ReconciliationLine.objects.get(reconciliation_import=imp)
+    assert (line.unit_price, line.subtotal, line.charge_end) == (
+        Decimal("36"),
+        Decimal("360.00"),
+        dt.date(2026, 11, 30),
+    )
+    assert parsing.parse_decimal("-1,2E-05", decimal_comma=True) == Decimal("-0.000012")
+    with pytest.raises(ValueError, match="not a number"):
+        parsing.parse_decimal("36,00")  # a comma-separated file never has decimal commas
