@@ -16,7 +16,7 @@ from openpyxl import Workbook
 
 from billing.reconciliation import layouts, parsing
 from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport, ReconciliationLine
-from billing.reconciliation.services import reconciliation_import_create
+from billing.reconciliation.services import reconciliation_import_create, reconciliation_usage_bill
 from tests.conftest import Tenant
 from tests.factories.reconciliation import PARTNER_TENANT, subscription
 
@@ -321,3 +321,21 @@ def test_a_file_resaved_by_excel_in_german_or_russian_has_decimal_commas_and_dot
     assert parsing.parse_decimal("-1,2E-05", decimal_comma=True) == Decimal("-0.000012")
     with pytest.raises(ValueError, match="not a number"):
         parsing.parse_decimal("36,00")  # a comma-separated file never has decimal commas
+
+
+def test_legacy_usage_is_billed_on_to_its_customer_with_a_markup(tenant: Tenant) -> None:
+    rows = [
+        _row(layouts.LEGACY_USAGE, str(tenant.customer.tenant_id)),
+        _row(layouts.LEGACY_USAGE, str(tenant.customer.tenant_id), ServiceName="STORAGE", PretaxCharges="1.00",
+             TaxAmount="0.20", PostTaxTotal="1.20"),
+    ]  # fmt: skip
+    imp = _upload(tenant, _csv(layouts.LEGACY_USAGE, rows))
+    (invoice,) = reconciliation_usage_bill(reconciliation_import=imp, actor=tenant.finance, markup_percent=Decimal(10))
+    assert (invoice.customer, invoice.status, invoice.currency) == (tenant.customer, "draft", "USD")
+    lines = list(invoice.lines.order_by("position"))
+    # 12.35 x 1.10 = 13.585 (four places), amount 13.59; 1.00 x 1.10 = 1.10.
+    assert [(line.kind, line.description, line.unit_price, line.amount) for line in lines] == [
+        ("usage", "VIRTUAL MACHINES (1 Nov 2026–30 Nov 2026)", Decimal("13.5850"), Decimal("13.59")),
+        ("usage", "STORAGE (1 Nov 2026–30 Nov 2026)", Decimal("1.1000"), Decimal("1.10")),
+    ]
+    assert ReconciliationLine.objects.filter(reconciliation_import=imp, billed_invoice=invoice).count() == 2
