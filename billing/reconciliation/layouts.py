@@ -51,7 +51,8 @@ DAILY_RATED_USAGE_COLUMNS = (
 
 # https://learn.microsoft.com/en-us/partner-center/billing/usage-aggregated-reconciliation-files
 # (a companion of the invoice file for Azure consumption promotions: rows match the invoice file's by
-# ProductId, SkuId and MeterId; PriceBenefits and PartnerPrice are its own columns).
+# ProductId, SkuId and MeterId; PriceBenefits and PartnerPrice are its own columns and decide the kind.
+# The other columns listed are those it shares with the daily rated usage file.)
 USAGE_AGGREGATED_COLUMNS = (
     "PartnerId", "CustomerId", "CustomerName", "InvoiceNumber", "ProductId", "SkuId", "MeterId", "ChargeStartDate",
     "ChargeEndDate", "PriceBenefits", "PartnerPrice", "EffectiveUnitPrice", "BillingPreTaxTotal", "BillingCurrency",
