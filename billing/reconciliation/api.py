@@ -72,7 +72,7 @@ class ReconciliationImportSerializer(serializers.ModelSerializer):
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         # Declared here, not as a class attribute: `errors` is also the name of Serializer.errors.
-        fields["errors"] = RowErrorSerializer(many=True, read_only=True)
+        fields["errors"] = RowErrorSerializer(source="shown_errors", many=True, read_only=True)
         return fields
 
     @extend_schema_field(MicrosoftPayableSerializer(allow_null=True))
@@ -96,7 +96,9 @@ class ReconciliationImportSerializer(serializers.ModelSerializer):
 
 
 class ReconciliationUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="The Partner Center reconciliation file (CSV, UTF-8).")
+    file = serializers.FileField(
+        help_text="The Partner Center reconciliation file: CSV (UTF-8 or UTF-16; comma, semicolon or tab) or .xlsx."
+    )
     period = serializers.RegexField(
         PERIOD_PATTERN,
         required=False,

@@ -21,10 +21,10 @@ def _upload_limit() -> int:
 class ReconciliationUploadForm(forms.Form):
     file = forms.FileField(
         label=_("Reconciliation file"),
-        widget=forms.FileInput(attrs={"accept": ".csv"}),
+        widget=forms.FileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}),
         help_text=_(
-            "The invoice reconciliation file downloaded from Partner Center (new commerce or legacy "
-            "license-based), as CSV."
+            "The invoice reconciliation file downloaded from Partner Center (new commerce, legacy "
+            "license-based or legacy usage-based), as CSV or as Excel saved it (.csv, .txt, .xlsx)."
         ),
     )
     period = forms.CharField(

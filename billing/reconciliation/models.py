@@ -8,10 +8,13 @@ them, so the layers stay one way: finance -> reconciliation -> invoicing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from billing.invoicing.models import ZERO, Invoice, InvoiceLine
+from billing.reconciliation.values import shown
 from partner_portal import clock
 from partner_portal.models import Customer, Partner, User
 from partner_portal.money import MoneyField
@@ -76,6 +79,10 @@ class ReconciliationImport(models.Model):
     class Kind(models.TextChoices):
         NEW_COMMERCE = "new_commerce", _("New commerce invoice reconciliation")
         LEGACY = "legacy", _("Legacy license-based reconciliation")
+        LEGACY_USAGE = "legacy_usage", _("Legacy usage-based reconciliation")
+        # Read to be named, never imported (billing.reconciliation.layouts.NOT_IMPORTED).
+        DAILY_RATED_USAGE = "daily_rated_usage", _("New commerce daily rated usage")
+        USAGE_AGGREGATED = "usage_aggregated", _("New commerce billed usage aggregated")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting")
@@ -117,6 +124,11 @@ class ReconciliationImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.period or self.get_status_display()})"
+
+    @property
+    def shown_errors(self) -> list[dict[str, Any]]:
+        """The errors in the reader's language, not the uploader's (billing.reconciliation.values.shown)."""
+        return [shown(error) for error in self.errors]
 
     @property
     def percent(self) -> int:

@@ -1,18 +1,9 @@
-"""Reading Partner Center reconciliation files: pure functions, no database.
+"""Reading Partner Center reconciliation files into charge rows: pure functions, no database.
 
-Two kinds of file are read, told apart by their header:
-
-- the new-commerce invoice reconciliation file (PartnerId, CustomerId, CustomerName,
-  CustomerDomainName, ..., ProductName, SkuName, ChargeType, UnitPrice, Quantity, Subtotal, TaxTotal,
-  Total, Currency, ..., MeterDescription, ...);
-- the legacy license-based file (PartnerId, CustomerId, CustomerName, ..., OfferName, ChargeType,
-  UnitPrice, Quantity, Amount, Subtotal, Tax, TotalForCustomer, Currency, DomainName, ...).
-
-Columns are found by header name (case and surrounding blanks ignored), never by position: Microsoft
-adds, renames and reorders columns (`ResellerMpnId` became `Tier2MpnId`), so unknown and trailing
-columns are ignored and only the columns read below are required. Dates are M/D/YYYY (an optional
-time after it is ignored), numbers use '.' and may be negative (credits); numbers are parsed as
-Decimal only. Both kinds are mapped to one row shape, `ChargeRow`.
+`reading` turns the bytes into rows of text (CSV in any delimiter and encoding partners have, or an
+.xlsx workbook), `layouts` tells the kind of file from its header and which columns hold what, and
+`values` reads the cells. Every imported kind is mapped to one row shape, `ChargeRow`; a kind the
+portal does not import is refused with a sentence naming it and the file to upload instead.
 
 Row numbers are what a spreadsheet shows: the header is row 1, the first charge row 2.
 """
@@ -20,74 +11,51 @@ Row numbers are what a spreadsheet shows: the header is row 1, the first charge 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
-import re
+import io
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
+from typing import IO, Any
 
-NEW_COMMERCE = "new_commerce"
-LEGACY = "legacy"
+from django.utils.translation import gettext_noop
 
-# Columns only one kind of file has; the header is of the kind it shares more of them with.
-_NEW_COMMERCE_MARKERS = frozenset(
-    c.lower()
-    for c in (
-        "CustomerDomainName", "ProductId", "SkuId", "AvailabilityId", "SkuName", "ProductName", "TaxTotal",
-        "EffectiveUnitPrice", "PricingCurrency", "BillableQuantity", "MeterDescription", "TermAndBillingCycle",
-    )
-)  # fmt: skip
-_LEGACY_MARKERS = frozenset(
-    c.lower()
-    for c in (
-        "SyndicationPartnerSubscriptionNumber", "OfferId", "DurableOfferId", "OfferName", "TotalOtherDiscount",
-        "TotalForCustomer", "BillingCycleType", "Tax",
-    )
-)  # fmt: skip
+from billing.reconciliation.layouts import (
+    KIND_NAMES,
+    LAYOUTS,
+    LEGACY,
+    LEGACY_USAGE,
+    NEW_COMMERCE,
+    NOT_IMPORTED,
+    detect_kind,
+    norm,
+)
+from billing.reconciliation.reading import Rows, not_text, rows_from_binary, rows_from_text
+from billing.reconciliation.values import (
+    CURRENCY,
+    FOUR_PLACES,
+    FOUR_PLACES_LIMIT,
+    MONEY,
+    MONEY_LIMIT,
+    FileRefused,
+    RowError,
+    ValueRefused,
+    parse_date,
+    parse_decimal,
+    to_places,
+)
 
+__all__ = [
+    "KIND_NAMES", "LEGACY", "LEGACY_USAGE", "NEW_COMMERCE", "ChargeRow", "FileRefused", "RowError", "Summary",
+    "check_file", "detect_kind", "file_kind", "parse_date", "parse_decimal", "read_charges",
+]  # fmt: skip
 
-@dataclass(frozen=True)
-class _Layout:
-    """Which column of a kind of file holds each field of a ChargeRow. A tuple means "the first of
-    these the file has"; at least one of them is required."""
-
-    customer_id: str = "CustomerId"
-    customer_name: str = "CustomerName"
-    customer_domain: str | None = None  # optional
-    subscription_id: str = "SubscriptionId"
-    product: tuple[str, ...] = ()
-    charge_type: str = "ChargeType"
-    charge_start: str = "ChargeStartDate"
-    charge_end: str = "ChargeEndDate"
-    unit_price: str = "UnitPrice"
-    quantity: str = "Quantity"
-    subtotal: str = "Subtotal"
-    tax: str = "TaxTotal"
-    total: str = "Total"
-    currency: str = "Currency"
-    meter: str | None = None  # optional; a meter makes a line usage
-
-
-LAYOUTS: dict[str, _Layout] = {
-    NEW_COMMERCE: _Layout(
-        customer_domain="CustomerDomainName", product=("ProductName", "SkuName"), meter="MeterDescription"
-    ),
-    LEGACY: _Layout(customer_domain="DomainName", product=("OfferName",), tax="Tax", total="TotalForCustomer"),
-}
-
-MONEY_PLACES = 2  # every currency the portal bills in has at most two (partner_portal.money)
-FOUR_PLACES = Decimal("0.0001")
-# Largest magnitudes the columns hold: money 16 digits with 2 places, unit price and quantity 18 with 4.
-_MONEY_LIMIT = Decimal(10) ** 14
-_FOUR_PLACES_LIMIT = Decimal(10) ** 14
-_NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
-_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T].*)?$")
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T].*)?$")
-_CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 MAX_ERRORS = 1000  # a file that is wrong throughout is refused with the first errors, not a million
+# What a file can be given as: its bytes, a binary file, or lines of CSV text.
+Source = bytes | IO[bytes] | Iterable[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,16 +78,6 @@ class ChargeRow:
     total: Decimal
     currency: str
     is_usage: bool
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    row: int
-    column: str
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "message": self.message}
 
 
 @dataclass
@@ -154,7 +112,10 @@ class Summary:
         listed = [e.as_dict() for e in self.errors]
         if self.error_count > len(self.errors):
             more = self.error_count - len(self.errors)
-            listed.append({"row": None, "column": "", "message": f"… and {more:,} more errors not listed."})
+            listed.append(
+                RowError(0, "", gettext_noop("… and %(count)s more errors not listed."), {"count": more}).as_dict()
+            )
+            listed[-1]["row"] = None
         return listed
 
     @property
@@ -163,29 +124,6 @@ class Summary:
         if not self.months:
             return ""
         return min(self.months.items(), key=lambda item: (-item[1], item[0]))[0]
-
-
-class FileRefused(Exception):
-    """The file cannot be read at all (not UTF-8, no header, unknown kind, missing columns)."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__("; ".join(e.message for e in errors))
-        self.errors = errors
-
-
-def _norm(name: str) -> str:
-    return name.strip().lstrip("\ufeff").strip().lower()
-
-
-def detect_kind(header: Sequence[str]) -> str | None:
-    """The kind of file this header belongs to, or None when it is neither."""
-    names = {_norm(h) for h in header}
-    if "customerid" not in names:
-        return None
-    new, legacy = len(names & _NEW_COMMERCE_MARKERS), len(names & _LEGACY_MARKERS)
-    if new == legacy == 0:
-        return None
-    return NEW_COMMERCE if new >= legacy else LEGACY
 
 
 @dataclass(frozen=True)
@@ -197,6 +135,8 @@ class _Columns:
     names: dict[str, str]  # field name -> the column's name as the file spells it
     product: tuple[int, ...]
     product_name: str
+    usage: bool
+    decimal_comma: bool = False  # numbers may be written "36,00" (the file is not comma-separated)
 
 
 def _resolve(header: Sequence[str]) -> _Columns:
@@ -207,16 +147,20 @@ def _resolve(header: Sequence[str]) -> _Columns:
                 RowError(
                     1,
                     "",
-                    "This is not a Partner Center reconciliation file: the header has neither the new-commerce "
-                    "nor the legacy license-based columns.",
+                    gettext_noop(
+                        "This is not a Partner Center reconciliation file: its header has the columns of none of "
+                        "the files Microsoft documents."
+                    ),
                 )
             ]
         )
+    if kind in NOT_IMPORTED:
+        raise FileRefused([RowError(1, "", NOT_IMPORTED[kind])], kind=kind)
     positions: dict[str, int] = {}
     spelled: dict[str, str] = {}
     for i, name in enumerate(header):
-        positions.setdefault(_norm(name), i)  # a repeated column: the first one counts
-        spelled.setdefault(_norm(name), name.strip().lstrip("\ufeff"))
+        positions.setdefault(norm(name), i)  # a repeated column: the first one counts
+        spelled.setdefault(norm(name), name.strip().lstrip("\ufeff"))
     layout = LAYOUTS[kind]
     index: dict[str, int] = {}
     names: dict[str, str] = {}
@@ -238,71 +182,49 @@ def _resolve(header: Sequence[str]) -> _Columns:
     if not product:
         missing.append(" or ".join(layout.product))
     if missing:
-        raise FileRefused([RowError(1, column, f"The column {column} is missing.") for column in missing])
+        raise FileRefused(
+            [
+                RowError(1, column, gettext_noop("The column %(column)s is missing."), {"column": column}) for column in missing
+            ],
+            kind=kind,
+        )  # fmt: skip
     product_name = next(spelled[c.lower()] for c in layout.product if c.lower() in positions)
-    return _Columns(kind=kind, index=index, names=names, product=product, product_name=product_name)
+    return _Columns(kind=kind, index=index, names=names, product=product, product_name=product_name, usage=layout.usage)
 
 
-def parse_date(text: str) -> dt.date | None:
-    """M/D/YYYY as Partner Center writes it (11/3/2026, 11/03/2026), ISO 8601 too; "" is None."""
-    text = text.strip()
-    if not text:
-        return None
-    if match := _US_DATE.match(text):
-        month, day, year = (int(x) for x in match.groups())
-    elif match := _ISO_DATE.match(text):
-        year, month, day = (int(x) for x in match.groups())
-    else:
-        raise ValueError(f"{text!r} is not a date (M/D/YYYY)")
-    try:
-        return dt.date(year, month, day)
-    except ValueError as exc:
-        raise ValueError(f"{text!r} is not a date (M/D/YYYY)") from exc
-
-
-def parse_decimal(text: str) -> Decimal:
-    """A number with '.' decimals and an optional sign, as Decimal. No float, no thousands separators."""
-    text = text.strip()
-    if not _NUMBER.match(text):
-        raise ValueError(f"{text!r} is not a number" if text else "a number is required")
-    try:
-        return Decimal(text)
-    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only valid literals
-        raise ValueError(f"{text!r} is not a number") from exc
-
-
-def _places(value: Decimal, places: Decimal, limit: Decimal, text: str) -> Decimal:
-    # Compared before rounding: quantize() itself fails on numbers longer than Decimal's precision.
-    if abs(value) >= limit or abs(value.quantize(places, rounding=ROUND_HALF_UP)) >= limit:
-        raise ValueError(f"{text.strip()!r} is too large")
-    return value.quantize(places, rounding=ROUND_HALF_UP)
-
-
-def _rows(text: Iterable[str]) -> Iterator[tuple[int, list[str]]]:
-    """(row number, fields) of each record; the header is row 1. Multi-line quoted fields are one
-    record, as in a spreadsheet."""
-    return enumerate(csv.reader(iter(text)), start=1)
+def _records(source: Source) -> Rows:
+    if isinstance(source, bytes | bytearray):
+        return rows_from_binary(io.BytesIO(source))
+    if hasattr(source, "read"):
+        return rows_from_binary(source)  # type: ignore[arg-type]
+    return rows_from_text(source)
 
 
 def read_charges(
-    lines: Iterable[str], *, on_row: Callable[[int], None] | None = None
+    source: Source, *, on_row: Callable[[int], None] | None = None
 ) -> tuple[str, Iterator[ChargeRow | RowError]]:
     """The kind of file and an iterator over its charge rows (or the errors of each bad row).
 
-    Raises FileRefused at once when the file as a whole cannot be read (no header, unknown kind,
-    missing columns), and from the iterator when it turns out not to be UTF-8. `on_row(n)` is called
-    with the row number of every record read, for progress.
+    `source` is the file's bytes, a binary file (CSV in any encoding and delimiter partners have, or
+    an .xlsx workbook) or lines of CSV text. Raises FileRefused at once when the file as a whole
+    cannot be read (not text, no header, a kind not imported, missing columns), and from the
+    iterator when its text turns out not to be UTF-8. `on_row(n)` is called with the row number of
+    every record read, for progress.
     """
-    rows = _rows(lines)
     try:
+        records = _records(source)
+        rows = enumerate(records, start=1)
         first = next(rows, None)
-    except UnicodeDecodeError as exc:
-        raise FileRefused([RowError(1, "", "The file is not UTF-8 text.")]) from exc
+    except UnicodeError as exc:
+        raise not_text() from exc
     except csv.Error as exc:
-        raise FileRefused([RowError(1, "", f"The header cannot be read: {exc}.")]) from exc
+        raise FileRefused(
+            [RowError(1, "", gettext_noop("The header cannot be read: %(reason)s."), {"reason": str(exc)})]
+        ) from exc
     if first is None or not any(cell.strip() for cell in first[1]):
-        raise FileRefused([RowError(1, "", "The file is empty: a header row is expected.")])
-    columns = _resolve(first[1])
+        raise FileRefused([RowError(1, "", gettext_noop("The file is empty: a header row is expected."))])
+    # Excel in a locale whose decimal separator is the comma saves CSV with `;` (or tab) and "36,00".
+    columns = dataclasses.replace(_resolve(first[1]), decimal_comma=records.delimiter not in (None, ","))
     return columns.kind, _charges(rows, columns, on_row)
 
 
@@ -314,10 +236,12 @@ def _charges(
     while True:
         try:
             item = next(rows, None)
-        except UnicodeDecodeError as exc:
-            raise FileRefused([RowError(row_number + 1, "", "The file is not UTF-8 text.")]) from exc
+        except UnicodeError as exc:
+            raise not_text(row_number + 1) from exc
         except csv.Error as exc:
-            yield RowError(row_number + 1, "", f"The row cannot be read: {exc}.")
+            yield RowError(
+                row_number + 1, "", gettext_noop("The row cannot be read: %(reason)s."), {"reason": str(exc)}
+            )
             return
         if item is None:
             return
@@ -333,13 +257,8 @@ def _charges(
             continue
         if not currency:
             given = _cell(cells, columns.index["currency"]).strip().upper()
-            currency = given if _CURRENCY.match(given) else ""
+            currency = given if CURRENCY.match(given) else ""
         yield from result
-
-
-def _sentence(exc: Exception) -> str:
-    text = str(exc)
-    return f"{text[:1].upper()}{text[1:]}."
 
 
 def _cell(cells: list[str], i: int) -> str:
@@ -356,50 +275,58 @@ def _charge(row: int, cells: list[str], columns: _Columns, file_currency: str) -
     customer_id = ""
     raw_customer = text("customer_id")
     if not raw_customer:
-        errors.append(RowError(row, names["customer_id"], "The Microsoft customer ID is missing."))
+        errors.append(RowError(row, names["customer_id"], gettext_noop("The Microsoft customer ID is missing.")))
     else:
         try:
             customer_id = str(uuid.UUID(raw_customer))
         except ValueError:
             errors.append(
-                RowError(row, names["customer_id"], f"{raw_customer!r} is not a Microsoft customer ID (a GUID).")
+                RowError(
+                    row,
+                    names["customer_id"],
+                    gettext_noop("%(value)s is not a Microsoft customer ID (a GUID)."),
+                    {"value": repr(raw_customer)},
+                )
             )
 
     dates: dict[str, dt.date | None] = {}
     for attr in ("charge_start", "charge_end"):
         try:
             dates[attr] = parse_date(text(attr))
-        except ValueError as exc:
+        except ValueRefused as exc:
             dates[attr] = None
-            errors.append(RowError(row, names[attr], _sentence(exc)))
+            errors.append(RowError(row, names[attr], exc.message, exc.params))
 
     numbers: dict[str, Decimal] = {}
     for attr, places, limit in (
-        ("unit_price", FOUR_PLACES, _FOUR_PLACES_LIMIT),
-        ("quantity", FOUR_PLACES, _FOUR_PLACES_LIMIT),
-        ("subtotal", Decimal(1).scaleb(-MONEY_PLACES), _MONEY_LIMIT),
-        ("tax", Decimal(1).scaleb(-MONEY_PLACES), _MONEY_LIMIT),
-        ("total", Decimal(1).scaleb(-MONEY_PLACES), _MONEY_LIMIT),
+        ("unit_price", FOUR_PLACES, FOUR_PLACES_LIMIT),
+        ("quantity", FOUR_PLACES, FOUR_PLACES_LIMIT),
+        ("subtotal", MONEY, MONEY_LIMIT),
+        ("tax", MONEY, MONEY_LIMIT),
+        ("total", MONEY, MONEY_LIMIT),
     ):
         raw = text(attr)
         try:
-            numbers[attr] = _places(parse_decimal(raw), places, limit, raw)
-        except ValueError as exc:
-            errors.append(RowError(row, names[attr], _sentence(exc)))
+            numbers[attr] = to_places(parse_decimal(raw, decimal_comma=columns.decimal_comma), places, limit, raw)
+        except ValueRefused as exc:
+            errors.append(RowError(row, names[attr], exc.message, exc.params))
 
     currency = text("currency").upper()
-    if not _CURRENCY.match(currency):
+    if not CURRENCY.match(currency):
         errors.append(
             RowError(
-                row,
-                names["currency"],
-                f"{currency!r} is not a currency code." if currency else "The currency is missing.",
+                row, names["currency"], gettext_noop("%(value)s is not a currency code."), {"value": repr(currency)}
             )
+            if currency
+            else RowError(row, names["currency"], gettext_noop("The currency is missing."))
         )
     elif file_currency and currency != file_currency:
         errors.append(
             RowError(
-                row, names["currency"], f"The currency {currency} differs from the file's currency {file_currency}."
+                row,
+                names["currency"],
+                gettext_noop("The currency %(currency)s differs from the file's currency %(file)s."),
+                {"currency": currency, "file": file_currency},
             )
         )
 
@@ -423,18 +350,18 @@ def _charge(row: int, cells: list[str], columns: _Columns, file_currency: str) -
         tax=numbers["tax"],
         total=numbers["total"],
         currency=currency,
-        is_usage="usage" in charge_type.lower() or bool(text("meter")),
+        is_usage=columns.usage or "usage" in charge_type.lower() or bool(text("meter")),
     )
 
 
-def check_file(lines: Iterable[str], *, on_row: Callable[[int], None] | None = None) -> Summary:
+def check_file(source: Source, *, on_row: Callable[[int], None] | None = None) -> Summary:
     """Read the whole file once and check every row; keep no rows, only what an import needs.
 
     A file that cannot be read at all gives a summary with its one error (no rows).
     """
     summary = Summary()
     try:
-        summary.kind, charges = read_charges(lines, on_row=on_row)
+        summary.kind, charges = read_charges(source, on_row=on_row)
         for item in charges:
             if isinstance(item, RowError):
                 summary.add_error(item)
@@ -448,16 +375,15 @@ def check_file(lines: Iterable[str], *, on_row: Callable[[int], None] | None = N
             if item.charge_start is not None:
                 summary.months[f"{item.charge_start:%Y-%m}"] += 1
     except FileRefused as refused:
+        summary.kind = summary.kind or refused.kind
         for error in refused.errors:
             summary.add_error(error)
         return summary
     if summary.ok and summary.rows == 0:
-        summary.add_error(RowError(1, "", "The file has a header but no charge rows."))
+        summary.add_error(RowError(1, "", gettext_noop("The file has a header but no charge rows.")))
     return summary
 
 
-def file_kind(lines: Iterable[str]) -> str:
-    """The kind of file, read from its header only ("" when it is neither)."""
-    for _, header in _rows(lines):
-        return detect_kind(header) or ""
-    return ""
+def file_kind(header: Sequence[str]) -> str:
+    """The kind of file a header belongs to ("" when it is none)."""
+    return detect_kind(header) or ""

@@ -17,7 +17,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", help="the reconciliation CSV (new-commerce or legacy license-based)")
+        parser.add_argument(
+            "file",
+            help="the reconciliation file, CSV or .xlsx (new-commerce invoice, legacy license-based or usage-based)",
+        )
         parser.add_argument("--partner", required=True, help="slug of the partner")
         parser.add_argument("--period", help="YYYY-MM; default: the month most charge lines start in")
 

@@ -13,17 +13,17 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import io
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TextIO
+from typing import IO
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from billing.reconciliation.errors import ReconciliationInvalid
 from billing.reconciliation.models import ReconciliationImport, ReconciliationLine
@@ -36,6 +36,7 @@ from billing.reconciliation.parsing import (
     file_kind,
     read_charges,
 )
+from billing.reconciliation.reading import header_of, is_workbook
 from billing.reconciliation.services.payables import is_period, payable_from_imports
 from partner_portal import clock
 from partner_portal.audit import audit_record
@@ -57,14 +58,16 @@ class ImportSubmission:
     created: bool  # False: the same file was imported before, and this is that import
 
 
+# A workbook is compressed: its rows are estimated from its size (about this many bytes a row).
+_WORKBOOK_BYTES_PER_ROW = 40
+
+
 def _line_estimate(content: bytes) -> int:
     """Data rows of a file, counted by line breaks (exact unless quoted fields span lines)."""
+    if is_workbook(content[:4]):
+        return len(content) // _WORKBOOK_BYTES_PER_ROW
     lines = content.count(b"\n") + (0 if content.endswith(b"\n") else 1)
     return max(lines - 1, 0)
-
-
-def _first_line(content: bytes) -> str:
-    return content[:65536].split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
 
 
 def reconciliation_import_submit(
@@ -86,7 +89,8 @@ def reconciliation_import_submit(
     if period and not is_period(period):
         raise ReconciliationInvalid(_("The period must be a month as YYYY-MM, e.g. 2026-11."))
     sha256 = hashlib.sha256(content).hexdigest()
-    name = f"reconciliation/{partner.pk}/{sha256}.csv"
+    extension = "xlsx" if is_workbook(content[:4]) else "csv"
+    name = f"reconciliation/{partner.pk}/{sha256}.{extension}"
     existing = ReconciliationImport.objects.for_partner(partner).filter(file_sha256=sha256).first()
     if existing is not None:
         if existing.status == ReconciliationImport.Status.PENDING:
@@ -104,7 +108,7 @@ def reconciliation_import_submit(
     try:
         with transaction.atomic():
             imp = ReconciliationImport.objects.create(
-                partner=partner, period=period or "", kind=file_kind([_first_line(content)]),
+                partner=partner, period=period or "", kind=file_kind(header_of(content)),
                 file_name=os.path.basename(file_name)[:255] or "reconciliation.csv", file_sha256=sha256, file=name,
                 total_lines=estimate, created_by=actor if actor is not None and actor.is_authenticated else None,
             )  # fmt: skip
@@ -143,14 +147,10 @@ def _schedule(import_id: int) -> None:
 
 
 @contextlib.contextmanager
-def _stored_text(name: str) -> Iterator[TextIO]:
-    """The stored file as text, streamed (a 100,000-line file is not held in memory)."""
+def _stored_file(name: str) -> Iterator[IO[bytes]]:
+    """The stored file, streamed (a 100,000-line file is not held in memory)."""
     with default_storage.open(name, "rb") as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        try:
-            yield text
-        finally:
-            text.detach()  # the storage's file object closes itself
+        yield raw
 
 
 def reconciliation_import_run(*, import_id: int) -> ReconciliationImport:
@@ -191,11 +191,11 @@ def _run_claimed(*, import_id: int, started: dt.datetime) -> ReconciliationImpor
                 processed_lines=row_number - 1, total_lines=max(imp.total_lines, row_number - 1)
             )
 
-    with _stored_text(imp.file.name) as text:
-        summary = check_file(text, on_row=progress)
+    with _stored_file(imp.file.name) as raw:
+        summary = check_file(raw, on_row=progress)
     period = imp.period or summary.period
     if summary.ok and not period:
-        summary.add_error(RowError(1, "", _("No charge line has a start date: give the period (YYYY-MM).")))
+        summary.add_error(RowError(1, "", gettext_noop("No charge line has a start date: give the period (YYYY-MM).")))
     if not summary.ok:
         return _refuse(imp, summary=summary, started=started)
     # Checked: half way. The lines are written in one transaction, so the rest shows when it commits.
@@ -228,7 +228,7 @@ def _refuse(imp: ReconciliationImport, *, summary: Summary, started: dt.datetime
         )  # fmt: skip
         audit_record(
             partner=imp.partner, actor=imp.created_by, action="reconciliation.refused", target=locked,
-            data={"errors": summary.error_count, "first": summary.errors[0].message if summary.errors else ""},
+            data={"errors": summary.error_count, "first": summary.errors[0].text if summary.errors else ""},
         )  # fmt: skip
     return locked
 
@@ -293,8 +293,8 @@ def _write(imp: ReconciliationImport, *, summary: Summary, period: str, actor: U
     subscriptions = subscriptions_by_microsoft_id(partner=partner, subscription_ids=summary.subscription_ids)
     rows = matched = 0
     batch: list[ReconciliationLine] = []
-    with _stored_text(imp.file.name) as text:
-        _, charges = read_charges(text)
+    with _stored_file(imp.file.name) as raw:
+        _, charges = read_charges(raw)
         for item in charges:
             if isinstance(item, RowError):  # the stored file changed since it was checked
                 raise FileRefused([item])

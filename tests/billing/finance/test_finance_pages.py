@@ -519,7 +519,7 @@ def test_a_file_uploaded_through_the_page_shows_matches_margin_and_payable(tenan
     _subscriptions(tenant)
     client = client_for(tenant.finance)
     form = client.get(RECONCILIATION)
-    assert b'accept=".csv"' in form.content
+    assert b'accept=".csv,.txt,.tsv,.xlsx"' in form.content
     assert b'enctype="multipart/form-data"' in form.content
     response = client.post(RECONCILIATION, {"file": _csv(_recon_file(tenant)), "period": ""})
     imp = ReconciliationImport.objects.get(partner=tenant.partner)
