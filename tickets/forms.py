@@ -243,10 +243,16 @@ class StatusForm(forms.Form):
 
 
 class TimeEntryForm(forms.Form):
+    """Time on a ticket; its ids (time_note...) differ from the status form's on the same page."""
+
     minutes = forms.IntegerField(label=_("Minutes"), min_value=1, max_value=1440)
     billable = forms.BooleanField(label=_("Billable"), required=False, initial=True)
     worked_on = forms.DateField(label=_("Worked on"), widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(label=_("Note"), required=False, max_length=300)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "time_%s")
+        super().__init__(*args, **kwargs)
 
 
 class BulkAssignForm(forms.Form):
@@ -256,6 +262,7 @@ class BulkAssignForm(forms.Form):
     )
 
     def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "bulk_%s")  # beside the queue's filter form, which has an assignee too
         super().__init__(*args, **kwargs)
         self.fields["tickets"].queryset = Ticket.objects.for_scope(scope).only("pk")  # type: ignore[attr-defined]
         self.fields["assignee"].queryset = User.objects.filter(  # type: ignore[attr-defined]

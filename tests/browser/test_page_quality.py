@@ -1,0 +1,85 @@
+"""Every main page, as each role sees it, in Chromium: no serious accessibility violation (axe-core),
+no id used twice, and no sideways scrolling at a laptop's width (1366 px) or a phone's (390 px)."""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page
+
+from tests.browser.conftest import sign_in
+from tests.conftest import make_tenant
+from tests.factories.billing import issued, line
+from tests.factories.subscriptions import SubscriptionFactory
+from tests.factories.tickets import ticket
+from tickets.services import ticket_message_add
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WIDTHS = (1366, 390)
+SERIOUS = {"serious", "critical"}
+DUPLICATE_IDS = """() => {
+  const seen = {}; const twice = [];
+  document.querySelectorAll('[id]').forEach(el => { if (seen[el.id]) twice.push(el.id); seen[el.id] = true; });
+  return [...new Set(twice)];
+}"""
+OVERFLOW = "() => document.documentElement.scrollWidth - window.innerWidth"
+# The deepest elements that stick out on the right: what to fix when a page scrolls sideways.
+WIDEST = """() => {
+  const out = [];
+  document.querySelectorAll('body *').forEach(el => {
+    const r = el.getBoundingClientRect();
+    if (r.right > window.innerWidth + 1 && ![...el.children].some(c => c.getBoundingClientRect().right > window.innerWidth + 1)) {
+      out.push(el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : ''));
+    }
+  });
+  return [...new Set(out)].slice(0, 4).join(' | ');
+}"""
+
+
+def _problems(page: Page, axe: Axe, path: str) -> list[str]:
+    found = []
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        response = page.goto(path)
+        assert response is not None, path
+        assert response.status == 200, path
+        overflow = page.evaluate(OVERFLOW)
+        if overflow > 0:
+            culprits = page.evaluate(WIDEST)
+            found.append(f"{path} at {width} px scrolls sideways by {overflow} px: {culprits}")
+    for twice in page.evaluate(DUPLICATE_IDS):
+        found.append(f"{path}: id {twice!r} is used twice")
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.goto(path)
+    for violation in axe.run(page).response["violations"]:
+        if violation["impact"] in SERIOUS:
+            targets = ", ".join(str(node["target"]) for node in violation["nodes"][:3])
+            found.append(f"{path}: {violation['id']} ({violation['impact']}): {violation['help']} at {targets}")
+    return found
+
+
+def test_staff_and_customer_pages(page: Page, browser: Browser, live_server) -> None:
+    tenant = make_tenant("Alpha")
+    invoice = issued(tenant.customer, line("Microsoft 365 E3 " + "x" * 120, "10", "36.00", "20"))
+    SubscriptionFactory(partner=tenant.partner, customer=tenant.customer)
+    long_subject = "Outlook" * 30  # 210 characters without a break
+    t = ticket(tenant.customer, opened_by=tenant.customer_admin, subject=long_subject[:200])
+    ticket_message_add(ticket=t, author=tenant.agent, body="Could you send a screenshot?", internal=False)
+    axe = Axe()
+
+    sign_in(page, tenant.admin.email)
+    staff_pages = [
+        "/staff/", "/staff/customers/", f"/staff/customers/{tenant.customer.pk}/", "/staff/team/", "/staff/audit/",
+        "/staff/subscriptions/", "/staff/billing/", "/staff/billing/invoices/", f"/staff/billing/invoices/{invoice.pk}/",
+        "/staff/billing/invoices/new/", "/staff/billing/payments/", "/staff/tickets/", f"/staff/tickets/{t.pk}/",
+        "/staff/collections/", "/staff/collections/policy/", "/staff/escalation/", "/staff/support/offering/",
+    ]  # fmt: skip
+    problems = [p for path in staff_pages for p in _problems(page, axe, path)]
+
+    customer = browser.new_context(base_url=live_server.url, locale="en-US").new_page()
+    sign_in(customer, tenant.customer_admin.email)
+    for path in ["/my/", "/my/support/", f"/my/tickets/{t.pk}/", "/my/tickets/new/"]:
+        problems += _problems(customer, axe, path)
+    customer.context.close()
+    assert problems == [], "\n".join(problems)
