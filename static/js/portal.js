@@ -228,6 +228,21 @@
     });
   }
 
+  // After a refused submit the page comes back with errors: put the keyboard (and a screen reader) on
+  // the first field at fault, or on the error summary when no single field is.
+  function focusFirstError() {
+    var field = document.querySelector(".has-error input:not([type=hidden]), .has-error select, .has-error textarea");
+    if (field) {
+      field.focus();
+      return;
+    }
+    var summary = document.querySelector("main .alert-error");
+    if (summary) {
+      summary.setAttribute("tabindex", "-1");
+      summary.focus();
+    }
+  }
+
   // The script runs in <head>: show the "Add line" buttons and start polling once the page is parsed.
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-formset-add][hidden]").forEach(function (button) {
@@ -235,6 +250,7 @@
     });
     document.querySelectorAll("[data-poll-url]").forEach(pollProgress);
     document.querySelectorAll("[data-lookup]").forEach(customerLookup);
+    focusFirstError();
   });
 
   document.addEventListener("keydown", function (event) {

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
+from partner_portal.models import Role
+from partner_portal.services import InvitationRequest, invitation_create
 from tests.browser.conftest import sign_in
 from tests.conftest import make_tenant
 from tests.factories.billing import issued, line
@@ -83,3 +85,30 @@ def test_staff_and_customer_pages(page: Page, browser: Browser, live_server) -> 
         problems += _problems(customer, axe, path)
     customer.context.close()
     assert problems == [], "\n".join(problems)
+
+
+def test_after_a_refused_submit_the_keyboard_is_on_the_field_at_fault(page: Page) -> None:
+    tenant = make_tenant("Alpha")
+    invitation = invitation_create(
+        partner=tenant.partner,
+        actor=tenant.admin,
+        request=InvitationRequest(email="new.agent@alpha.example", role=Role.SUPPORT_AGENT),
+        base_url="http://testserver",
+    )
+    page.goto(f"/invitations/{invitation.token}/")
+    page.fill("input[name=password1]", "a-long-password-42")
+    page.fill("input[name=password2]", "a-different-password-43")
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator(".has-error")).to_have_count(1)
+    assert page.evaluate("document.activeElement.name") == "password2"
+
+
+def test_the_headers_focus_ring_shows_on_the_dark_header(page: Page) -> None:
+    tenant = make_tenant("Alpha")
+    sign_in(page, tenant.admin.email)
+    link = page.locator(".site-header a[href='/staff/team/']")
+    link.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")  # keyboard focus, so :focus-visible applies
+    style = link.evaluate("el => [getComputedStyle(el).outlineStyle, getComputedStyle(el).outlineColor]")
+    assert style == ["solid", "rgb(90, 162, 255)"]  # the accent colour, not the faint ring of the page
