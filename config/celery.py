@@ -4,7 +4,7 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import beat_init, worker_init
+from celery.signals import beat_init, task_failure, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
 
@@ -26,3 +26,11 @@ def refuse_half_configured_beat(**kwargs: Any) -> None:
     from partner_portal.checks import refuse_half_configured
 
     refuse_half_configured("Celery beat")
+
+
+@task_failure.connect
+def count_task_failure(sender: Any = None, **kwargs: Any) -> None:
+    """Failed tasks by name, for /metrics (config.metrics)."""
+    from config.metrics import record_task_failure
+
+    record_task_failure(getattr(sender, "name", "unknown"))

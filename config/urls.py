@@ -9,7 +9,7 @@ from rest_framework.routers import DefaultRouter
 from billing import api_urls as billing_api_urls
 from billing.collections import api as collections_api
 from billing.invoicing import downloads as billing_downloads
-from config import health
+from config import health, metrics
 from dashboards import views as dashboards
 from escalation import api as escalation_api
 from escalation import views as escalation_views
@@ -42,6 +42,7 @@ api_v1: list[URLPattern | URLResolver] = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("invitations/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation_accept"),

@@ -73,7 +73,9 @@ def check_portal_base_url(app_configs: Sequence[Any] | None = None, **kwargs: An
 
 @checks.register(TAG, deploy=True)
 def check_email_backend(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    what = NON_SENDING_EMAIL_BACKENDS.get(settings.EMAIL_BACKEND)
+    # The configured backend, inside the wrapper that counts send failures.
+    backend = getattr(settings, "METERED_EMAIL_BACKEND", "") or settings.EMAIL_BACKEND
+    what = NON_SENDING_EMAIL_BACKENDS.get(backend)
     if what is None:
         return []
     return [

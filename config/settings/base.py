@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -236,6 +237,9 @@ if env.str("EMAIL_URL", default=""):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
+# Every email goes through the configured backend wrapped in one that counts send failures (/metrics).
+METERED_EMAIL_BACKEND = EMAIL_BACKEND
+EMAIL_BACKEND = "config.metrics.MeteredEmailBackend"
 
 # --- Auth: django-allauth ----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
@@ -354,6 +358,12 @@ SECURE_REFERRER_POLICY = "same-origin"
 # is off and one of them fails: on in production; the embedded and test modes are no deployment.
 # `manage.py check --deploy` runs them on demand in any mode.
 PORTAL_DEPLOY_CHECKS_AT_START = False
+
+# --- Metrics (config/metrics.py) ---------------------------------------------------------------
+# The bearer token Prometheus sends to /metrics; empty: the endpoint answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Set (as in the image): request latency is gathered across all gunicorn processes through this directory.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 # --- Errors to Sentry (docs/operations.md, "Errors and metrics") --------------------------------
 SENTRY_DSN = env.str("SENTRY_DSN", default="")

@@ -5,7 +5,8 @@ from .base import STATIC_ROOT
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast hashing: tests create many users
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Metered like every mode, so the mail failure metric is tested; messages land in mail.outbox.
+METERED_EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

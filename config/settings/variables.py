@@ -69,6 +69,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("SENTRY_DSN", "", False, "Sentry project DSN; errors from web and worker are sent there when set"),
     Variable("SENTRY_ENVIRONMENT", "production", False, "environment tag of every Sentry event"),
     Variable("SENTRY_RELEASE", "csp-billing-portal@<version>", False, "release tag of every Sentry event"),
+    Variable("METRICS_TOKEN", "", False, "bearer token Prometheus sends to /metrics; empty turns the endpoint off"),
+    Variable("PROMETHEUS_MULTIPROC_DIR", "", False, "directory where gunicorn's processes share request metrics"),
     Variable("GUNICORN_WORKERS", "3", False, "gunicorn processes per web container (image only)"),
     Variable("GUNICORN_TIMEOUT", "60", False, "seconds before gunicorn restarts a stuck worker (image only)"),
 )  # fmt: skip

@@ -58,11 +58,11 @@ def test_a_public_base_url_passes(settings, url: str) -> None:
     "backend", ["django.core.mail.backends.console.EmailBackend", "django.core.mail.backends.filebased.EmailBackend"]
 )
 def test_an_email_backend_that_sends_nothing_is_refused(settings, backend: str) -> None:
-    settings.EMAIL_BACKEND = backend
+    settings.METERED_EMAIL_BACKEND = backend
     [error] = deploy_checks.check_email_backend()
     assert error.id == "portal.E003"
     assert "Set EMAIL_URL" in error.hint
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.METERED_EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     assert deploy_checks.check_email_backend() == []
 
 

@@ -23,7 +23,7 @@ print(json.dumps({
     "db_options": {k: str(v) for k, v in settings.DATABASES["default"].get("OPTIONS", {}).items()},
     "broker": app.conf.broker_url,
     "backend": str(app.conf.result_backend),
-    "email": settings.EMAIL_BACKEND,
+    "email": settings.METERED_EMAIL_BACKEND,
     "email_host": getattr(settings, "EMAIL_HOST", ""),
     "email_tls": getattr(settings, "EMAIL_USE_TLS", False),
     "cache": settings.CACHES["default"]["BACKEND"],
