@@ -15,7 +15,8 @@ Step semantics (also in docs/architecture.md, "Collections"):
   customer's overdue total ≥ `policy.min_amount`: a customer who has paid down below the minimum gets
   no harsher step (no notice, no suspension) until the total rises again.
 - Overrides: `promise_to_pay_until` pauses every notice and the suspension up to and including that
-  date (and releases a collections suspension); `collections_exempt` customers still get reminders
+  date (and releases a collections suspension); when it ends, an invoice past its suspension day that
+  never had a final notice gets the final notice first and the suspension the policy's days later; `collections_exempt` customers still get reminders
   and the final notice but are never suspended (and get no suspension notice); extra grace days move
   the steps after the due date.
 - Suspension: when any open invoice of a customer has reached the `suspend` step, the run asks the

@@ -83,3 +83,43 @@ def test_the_overview_announces_what_the_run_then_does(tenant, client_for) -> No
     assert (row.next_action.action, row.next_action.on) == (SUSPEND, DUE + dt.timedelta(days=32))
     run_on(tenant.partner, 22)
     assert steps_sent(invoice) == [(21, FINAL)]
+
+
+# --- After a promise to pay --------------------------------------------------------------------------
+
+
+def test_when_a_promise_to_pay_ends_past_the_suspension_day_the_final_notice_comes_first(tenant) -> None:
+    tenant.customer.promise_to_pay_until = DUE + dt.timedelta(days=35)
+    tenant.customer.save()
+    sub = SubscriptionFactory(customer=tenant.customer)
+    invoice = invoice_due(tenant.customer, DUE, "100.00", sub)
+    for day in range(-5, 36):
+        run_on(tenant.partner, day)
+    assert steps_sent(invoice) == []  # held up to and including day 35
+    run_on(tenant.partner, 36)  # the suspension step is due, but nothing was ever sent
+    sub.refresh_from_db()
+    assert sub.status == Subscription.Status.ACTIVE
+    notice = Notice.objects.get(invoice=invoice)
+    assert (notice.offset_days, notice.action) == (21, FINAL)
+    # With the policy's days between the final notice (+21) and the suspension (+30): 9 days later.
+    assert (notice.next_action, notice.next_action_date) == (SUSPEND, DUE + dt.timedelta(days=45))
+    for day in range(37, 45):
+        run_on(tenant.partner, day)
+    sub.refresh_from_db()
+    assert (steps_sent(invoice), sub.status) == ([(21, FINAL)], Subscription.Status.ACTIVE)
+    run_on(tenant.partner, 45)
+    sub.refresh_from_db()
+    assert steps_sent(invoice) == [(21, FINAL), (30, SUSPEND)]
+    assert sub.status == Subscription.Status.SUSPENSION_PENDING
+
+
+def test_the_overview_of_a_held_customer_announces_the_final_notice_for_the_day_after_the_hold(
+    tenant, client_for
+) -> None:
+    tenant.customer.promise_to_pay_until = DUE + dt.timedelta(days=35)
+    tenant.customer.save()
+    invoice_due(tenant.customer, DUE, "100.00")
+    with clock.frozen(dt.datetime.combine(DUE + dt.timedelta(days=33), dt.time(9), tzinfo=dt.UTC)):
+        response = client_for(tenant.agent).get("/staff/collections/")
+    row = next(r for r in response.context["rows"] if r.customer.pk == tenant.customer.pk)
+    assert (row.next_action.action, row.next_action.on) == (FINAL, DUE + dt.timedelta(days=36))
