@@ -35,6 +35,8 @@ class CollectionPolicy(models.Model):
     partner = models.OneToOneField(Partner, on_delete=models.PROTECT, related_name="collection_policy")
     # The customer's overdue balance (in its currency) below which no positive step is taken.
     min_amount = MoneyField(_("minimum overdue amount"), default=Decimal("10.00"))
+    # The minimum of each currency that has its own ({"RUB": "900.00"}); other currencies use `min_amount`.
+    min_amounts = models.JSONField(_("minimum overdue amount per currency"), default=dict, blank=True)
     # Added to every step after the due date (offset > 0).
     grace_days = models.PositiveSmallIntegerField(_("grace days"), default=0)
     suspend_scope = models.CharField(
@@ -55,6 +57,11 @@ class CollectionPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"collections policy of partner {self.partner_id}"
+
+    def minimum_for(self, currency: str) -> Decimal:
+        """The minimum overdue amount in `currency`: its own, else the policy's `min_amount`."""
+        value = (self.min_amounts or {}).get(currency)
+        return Decimal(value) if value is not None else self.min_amount
 
 
 class CollectionStepQuerySet(TenantQuerySet["CollectionStep"]):

@@ -122,6 +122,7 @@ class _OpenInvoice:
     pk: int
     due_date: dt.date
     balance: Decimal
+    currency: str = ""
     harshest: str = ""  # InvoiceDunning: the harshest step so far and the day of its final notice
     final_notice_on: dt.date | None = None
 
@@ -217,7 +218,7 @@ def _reactivate(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date
             why = (
                 "promise_to_pay" if promise is not None and promise >= run_date
                 else "exempt" if exempt
-                else "paid" if overdue_total < policy.min_amount
+                else "paid" if overdue_total < policy.minimum_for(currency)
                 else ""
             )  # fmt: skip
             if why:
@@ -266,17 +267,31 @@ def _customer_batches(partner: Partner, run_date: dt.date) -> Iterable[list[_Cus
             return
         last = ids[-1]
         rows = open_invoices.filter(customer_id__in=ids).order_by("customer_id", "due_date", "pk").values_list(
-            "pk", "due_date", "balance", "customer_id", "customer__name", "customer__currency",
+            "pk", "due_date", "balance", "currency", "customer_id", "customer__name", "customer__currency",
             "customer__collections_exempt", "customer__collections_extra_grace_days", "customer__promise_to_pay_until",
             "customer__dunning__suspended", "dunning__harshest", "dunning__final_notice_on",
         )  # fmt: skip
         batch: dict[int, _CustomerRows] = {}
-        for pk, due, balance, cid, name, currency, exempt, extra, promise, suspended, harshest, final_on in rows:
+        for (
+            pk,
+            due,
+            balance,
+            invoice_currency,
+            cid,
+            name,
+            currency,
+            exempt,
+            extra,
+            promise,
+            suspended,
+            harshest,
+            final_on,
+        ) in rows:
             customer = batch.get(cid)
             if customer is None:
                 customer = batch[cid] = _CustomerRows(cid, name, currency, exempt, extra, promise, bool(suspended))
             customer.invoices.append(  # open: never without a due date
-                _OpenInvoice(pk, cast(dt.date, due), balance, harshest or "", final_on)
+                _OpenInvoice(pk, cast(dt.date, due), balance, invoice_currency, harshest or "", final_on)
             )
         yield list(batch.values())
 
@@ -330,7 +345,11 @@ def _chase(*, partner: Partner, policy: CollectionPolicy, steps: list[Collection
             grace = policy.grace_days + customer.extra_grace
             paused = customer.promise_until is not None and customer.promise_until >= run_date
             after_hold = customer.promise_until is not None and customer.promise_until < run_date
-            below_minimum = overdue_total < policy.min_amount
+            # The minimum is compared in each invoice's currency, with the overdue total in that currency.
+            overdue_by_currency: dict[str, Decimal] = defaultdict(lambda: ZERO)
+            for i in customer.invoices:
+                if is_past_due(i.due_date, run_date):
+                    overdue_by_currency[i.currency] += i.balance
             suspend = False
             for invoice in customer.invoices:
                 days = (run_date - invoice.due_date).days
@@ -345,6 +364,7 @@ def _chase(*, partner: Partner, policy: CollectionPolicy, steps: list[Collection
                 if step is None:
                     entry["reason"] = entry["reason"] or decision.reason
                     continue
+                below_minimum = overdue_by_currency[invoice.currency] < policy.minimum_for(invoice.currency)
                 if step.offset_days > 0 and below_minimum:
                     entry["reason"] = "below_minimum"
                     continue
