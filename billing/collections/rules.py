@@ -107,6 +107,11 @@ def _gap(ordered: list[tuple[int, S]]) -> tuple[S | None, int]:
     return finals[-1][1], max(1, suspends[0][0] - finals[-1][0])
 
 
+def suspension_gap(policy_steps: Iterable[S], *, grace_days: int = 0) -> int:
+    """The days from the final notice to the suspension (0 when the policy lacks either)."""
+    return _gap(_ordered(policy_steps, grace_days))[1]
+
+
 def _takeable(step: StepLike, harshest: int, state: DunningState) -> bool:
     """A step may be taken: never milder than the harshest so far, no second final notice, nothing
     announcing a suspension to a suspended customer, no suspension of an exempt one."""

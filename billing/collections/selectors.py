@@ -175,8 +175,28 @@ def _next_suspension(
     if exempt or not suspends:
         return None
     offset = rules.effective_offset(suspends[0], grace)
+    gap = rules.suspension_gap(steps, grace_days=grace)
     start = max(today, held_until + dt.timedelta(days=1)) if held_until and held_until >= today else today
-    days = [max(start, i.due_date + dt.timedelta(days=offset)) for i in invoices]
+    after_hold = held_until is not None and held_until < start
+
+    def suspension_day(invoice: _OpenInvoice) -> dt.date:
+        """As the run decides (rules.dunning_decision): a suspension follows the final notice by `gap` days."""
+        final_on = invoice.final_notice_on
+        state = rules.DunningState(
+            harshest=invoice.harshest, final_notice_days_ago=(start - final_on).days if final_on else None,
+            suspended=invoice.customer_suspended, after_hold=after_hold, exempt=exempt,
+        )  # fmt: skip
+        decision = rules.dunning_decision(steps, (start - invoice.due_date).days, grace_days=grace, state=state)
+        if decision.step is not None and decision.step.action == Action.SUSPEND:
+            return start
+        if decision.ahead is not None and decision.ahead[0].action == Action.SUSPEND:
+            return start + dt.timedelta(days=decision.ahead[1])
+        day = max(start, invoice.due_date + dt.timedelta(days=offset))
+        if decision.step is not None and decision.step.action == Action.FINAL_NOTICE:
+            day = max(day, start + dt.timedelta(days=gap))
+        return day
+
+    days = [suspension_day(i) for i in invoices]
     for day in sorted(days):
         if sum((i.balance for i in invoices if is_past_due(i.due_date, day)), ZERO) >= min_amount:
             return day

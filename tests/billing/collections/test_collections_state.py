@@ -123,3 +123,18 @@ def test_the_overview_of_a_held_customer_announces_the_final_notice_for_the_day_
         response = client_for(tenant.agent).get("/staff/collections/")
     row = next(r for r in response.context["rows"] if r.customer.pk == tenant.customer.pk)
     assert (row.next_action.action, row.next_action.on) == (FINAL, DUE + dt.timedelta(days=36))
+
+
+def test_after_a_hold_the_customer_is_told_the_suspension_day_the_run_keeps(tenant, client_for) -> None:
+    tenant.customer.promise_to_pay_until = DUE + dt.timedelta(days=35)
+    tenant.customer.save()
+    invoice_due(tenant.customer, DUE, "100.00", SubscriptionFactory(customer=tenant.customer))
+    run_on(tenant.partner, 36)  # the final notice, the suspension on day 45
+    with clock.frozen(dt.datetime.combine(DUE + dt.timedelta(days=37), dt.time(9), tzinfo=dt.UTC)):
+        response = client_for(tenant.customer_admin).get("/my/")
+    status = response.context["collections"]
+    assert status.next_suspension == DUE + dt.timedelta(days=45)
+    assert "due to be suspended today" not in response.content.decode()
+    with clock.frozen(dt.datetime.combine(DUE + dt.timedelta(days=40), dt.time(9), tzinfo=dt.UTC)):
+        soon = client_for(tenant.customer_admin).get("/my/").content.decode()
+    assert "will be suspended in 5 days" in soon
