@@ -17,3 +17,9 @@ class BillingConfig(AppConfig):
         from billing.reconciliation.services import reconciliation_usage_release
 
         invoice_draft_releaser_register(reconciliation_usage_release)
+
+        # The core's customer service refuses a currency change while billing holds money in the old one.
+        from billing.finance.currency import customer_currency_holds
+        from partner_portal.services import customer_currency_holds_register
+
+        customer_currency_holds_register(customer_currency_holds)

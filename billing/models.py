@@ -11,6 +11,8 @@ from billing.collections.models import (
     CollectionPolicy,
     CollectionRun,
     CollectionStep,
+    CustomerDunning,
+    InvoiceDunning,
     Notice,
 )
 from billing.invoicing.models import (
@@ -33,9 +35,11 @@ __all__ = [
     "CollectionRun",
     "CollectionStep",
     "CreditNote",
+    "CustomerDunning",
     "ExportJob",
     "IdempotencyKey",
     "Invoice",
+    "InvoiceDunning",
     "InvoiceLine",
     "MicrosoftPayable",
     "Notice",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from rest_framework.authtoken.models import Token
 
 from partner_portal import clock
 from partner_portal.audit import audit_record
-from partner_portal.errors import InvitationInvalid, PortalError, RoleNotAllowed, TeamChangeRefused
+from partner_portal.errors import ErrorKind, InvitationInvalid, PortalError, RoleNotAllowed, TeamChangeRefused
 from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES, Customer, Invitation, Membership, Partner, Role, User
 from partner_portal.tasks import invitation_send_task
 
@@ -54,6 +55,41 @@ class DuplicateTenantId(PortalError):
         super().__init__(message, fields={"tenant_id": [message]})
 
 
+class CustomerCurrencyLocked(PortalError):
+    """The customer still has money in its currency (open invoices, credit, subscriptions priced in it)."""
+
+    kind = ErrorKind.CONFLICT
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, fields={"currency": [message]})
+
+
+# What holds a customer to its currency, asked before the currency changes: each function is given the
+# customer and its current currency and answers phrases such as "2 open invoices" (none: nothing holds
+# it). The apps that keep money in a customer's currency register one in their AppConfig.ready(); the
+# core names no app.
+CurrencyHolds = Callable[[Customer, str], list[str]]
+_currency_holds: list[CurrencyHolds] = []
+
+
+def customer_currency_holds_register(holds: CurrencyHolds) -> None:
+    if holds not in _currency_holds:
+        _currency_holds.append(holds)
+
+
+def _check_currency_change(customer: Customer, new: str) -> None:
+    old = customer.currency
+    found = [phrase for holds in _currency_holds for phrase in holds(customer, old)]
+    if found:
+        raise CustomerCurrencyLocked(
+            _(
+                "The currency cannot change from %(old)s to %(new)s while the customer has %(what)s in %(old)s: "
+                "their amounts would no longer match. Settle, void or cancel them first."
+            )
+            % {"old": old, "new": new, "what": ", ".join(found)}
+        )
+
+
 def _audit_value(value: Any) -> Any:
     return value if isinstance(value, str | int | bool | type(None)) else str(value)
 
@@ -83,11 +119,16 @@ def customer_create(*, partner: Partner, actor: User | None, data: dict[str, Any
 
 @transaction.atomic
 def customer_update(*, customer: Customer, actor: User | None, changes: dict[str, Any]) -> Customer:
-    """Apply `changes` to a customer; the audit event records each field's old and new value."""
+    """Apply `changes` to a customer; the audit event records each field's old and new value.
+
+    The currency does not change while anything is held in the old one (CustomerCurrencyLocked).
+    """
     unknown = set(changes) - set(CUSTOMER_EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if "currency" in changes and changes["currency"] != customer.currency:
+        _check_currency_change(customer, changes["currency"])
     diff = {}
     for name, value in changes.items():
         old = getattr(customer, name)

@@ -139,6 +139,8 @@ class CustomerEditView(ScopedViewMixin, View):
                 services.customer_update(customer=customer, actor=self.scope.user, changes=form.cleaned_data)
             except services.DuplicateTenantId as exc:
                 form.add_error("tenant_id", str(exc))
+            except services.CustomerCurrencyLocked as exc:
+                form.add_error("currency", str(exc))
             else:
                 messages.success(request, _("Changes saved."))
                 return redirect("customer_detail", pk=customer.pk)

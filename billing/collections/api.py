@@ -9,6 +9,7 @@ Thin: validate, call one service or selector, serialize.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -36,6 +37,10 @@ class CollectionPolicySerializer(serializers.Serializer):
     min_amount = serializers.DecimalField(
         max_digits=16, decimal_places=2, min_value=0,
         help_text="Overdue balance (customer's currency) below which no step after the due date is taken.",
+    )  # fmt: skip
+    min_amounts = serializers.DictField(
+        child=serializers.DecimalField(max_digits=16, decimal_places=2), required=False, default=dict,
+        help_text='The minimum of each currency that has its own, e.g. {"RUB": "900.00"}; others use min_amount.',
     )  # fmt: skip
     grace_days = serializers.IntegerField(min_value=0, max_value=90, help_text="Added to steps after the due date.")
     suspend_scope = serializers.ChoiceField(choices=CollectionPolicy.SuspendScope.choices)
@@ -76,6 +81,7 @@ def _policy_data(policy: CollectionPolicy) -> dict[str, Any]:
             {
                 "steps": [{"offset_days": s.offset_days, "action": s.action} for s in steps],
                 "min_amount": policy.min_amount,
+                "min_amounts": {c: Decimal(v) for c, v in (policy.min_amounts or {}).items()},
                 "grace_days": policy.grace_days,
                 "suspend_scope": policy.suspend_scope,
                 "reactivate_automatically": policy.reactivate_automatically,
@@ -106,6 +112,7 @@ class CollectionPolicyAPIView(ScopedAPIMixin, APIView):
                 grace_days=data["grace_days"], suspend_scope=data["suspend_scope"],
                 reactivate_automatically=data["reactivate_automatically"],
                 steps=[services.StepInput(offset_days=s["offset_days"], action=s["action"]) for s in data["steps"]],
+                min_amounts=data.get("min_amounts") or {},
             )  # fmt: skip
         except CollectionPolicyInvalid as exc:
             raise ValidationError(exc.errors) from exc

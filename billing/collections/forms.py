@@ -4,7 +4,7 @@ one suspension...) live in `collection_policy_update`, whose per-field errors th
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -66,6 +66,15 @@ class CollectionPolicyForm(forms.Form):
             "In the customer's currency. Below it, nothing is sent after the due date and nothing is suspended."
         ),
     )
+    min_amounts = forms.CharField(
+        label=_("Minimum per currency"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text=_(
+            "One currency a line, for example “RUB 900.00”. A customer's invoices in a currency listed here "
+            "use its minimum; every other currency uses the minimum above."
+        ),
+    )
     grace_days = forms.IntegerField(
         label=_("Grace days"),
         min_value=0,
@@ -78,6 +87,36 @@ class CollectionPolicyForm(forms.Form):
     reactivate_automatically = forms.BooleanField(
         label=_("Reactivate automatically once the overdue balance is paid"), required=False
     )
+
+    def clean_min_amounts(self) -> dict[str, Decimal]:
+        return _clean_minimums(self.cleaned_data.get("min_amounts") or "")
+
+
+def minimums_text(min_amounts: dict[str, str]) -> str:
+    """The policy's minimums per currency as the page's field shows them, one a line."""
+    return "\n".join(f"{currency} {amount}" for currency, amount in sorted(min_amounts.items()))
+
+
+def _clean_minimums(text: str) -> dict[str, Decimal]:
+    """ "RUB 900.00" lines to {"RUB": Decimal("900.00")}; which currencies and amounts are allowed is the service's."""
+    found: dict[str, Decimal] = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2:
+            raise forms.ValidationError(_("Write each line as a currency and an amount, for example “RUB 900.00”."))
+        currency = parts[0].upper()
+        try:
+            amount = Decimal(parts[1].replace(",", "."))
+        except InvalidOperation:
+            raise forms.ValidationError(_("“%(amount)s” is not an amount.") % {"amount": parts[1]}) from None
+        if not amount.is_finite():
+            raise forms.ValidationError(_("“%(amount)s” is not an amount.") % {"amount": parts[1]})
+        if currency in found:
+            raise forms.ValidationError(_("%(currency)s is listed twice.") % {"currency": currency})
+        found[currency] = amount
+    return found
 
 
 class CollectionStepForm(forms.Form):

@@ -35,6 +35,8 @@ class CollectionPolicy(models.Model):
     partner = models.OneToOneField(Partner, on_delete=models.PROTECT, related_name="collection_policy")
     # The customer's overdue balance (in its currency) below which no positive step is taken.
     min_amount = MoneyField(_("minimum overdue amount"), default=Decimal("10.00"))
+    # The minimum of each currency that has its own ({"RUB": "900.00"}); other currencies use `min_amount`.
+    min_amounts = models.JSONField(_("minimum overdue amount per currency"), default=dict, blank=True)
     # Added to every step after the due date (offset > 0).
     grace_days = models.PositiveSmallIntegerField(_("grace days"), default=0)
     suspend_scope = models.CharField(
@@ -55,6 +57,11 @@ class CollectionPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"collections policy of partner {self.partner_id}"
+
+    def minimum_for(self, currency: str) -> Decimal:
+        """The minimum overdue amount in `currency`: its own, else the policy's `min_amount`."""
+        value = (self.min_amounts or {}).get(currency)
+        return Decimal(value) if value is not None else self.min_amount
 
 
 class CollectionStepQuerySet(TenantQuerySet["CollectionStep"]):
@@ -204,3 +211,64 @@ class Notice(models.Model):
         # As the activity feed shows it: "INV-2026-000015 · Final notice, +21 d" (days from the due date).
         invoice = self.invoice.number if "invoice" in self._state.fields_cache else f"#{self.invoice_id}"
         return f"{invoice} · {self.get_action_display()}, {self.offset_days:+d} d"
+
+
+# How harsh each action is: an invoice never receives a step milder than the harshest it has had.
+ACTION_RANK: dict[str, int] = {
+    CollectionStep.Action.REMIND: 1,
+    CollectionStep.Action.FINAL_NOTICE: 2,
+    CollectionStep.Action.SUSPEND: 3,
+}
+
+
+class InvoiceDunningQuerySet(TenantQuerySet["InvoiceDunning"]):
+    customer_lookup = None  # the run's memory; customers see the notices themselves
+
+
+class InvoiceDunning(models.Model):
+    """How far collections have gone with one invoice: the harshest step it has had, never lowered.
+
+    Kept by the run (one upsert per batch) so that a policy change never walks an invoice back to a
+    milder step, and a suspension follows a final notice by the policy's days between the two.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    invoice = models.OneToOneField(Invoice, on_delete=models.CASCADE, related_name="dunning")
+    harshest = models.CharField(_("harshest step"), max_length=16, choices=CollectionStep.Action.choices)
+    final_notice_on = models.DateField(_("final notice on"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), default=clock.now)
+
+    objects = InvoiceDunningQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("dunning state of an invoice")
+        verbose_name_plural = _("dunning states of invoices")
+
+    def __str__(self) -> str:
+        return f"invoice {self.invoice_id}: {self.harshest}"
+
+
+class CustomerDunningQuerySet(TenantQuerySet["CustomerDunning"]):
+    customer_lookup = None
+
+
+class CustomerDunning(models.Model):
+    """Whether collections have suspended the customer: set by a suspension, cleared by a reactivation.
+
+    A suspended customer gets no reminder or final notice (nothing that announces a suspension).
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="dunning")
+    suspended = models.BooleanField(_("suspended by collections"), default=False)
+    updated_at = models.DateTimeField(_("updated"), default=clock.now)
+
+    objects = CustomerDunningQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("dunning state of a customer")
+        verbose_name_plural = _("dunning states of customers")
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id}: {'suspended' if self.suspended else 'not suspended'}"

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 from django.db.models import (
     Count,
@@ -30,7 +31,15 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from billing.collections import rules
-from billing.collections.models import DEFAULT_STEPS, CollectionPolicy, CollectionRun, CollectionStep, Notice
+from billing.collections.models import (
+    DEFAULT_STEPS,
+    CollectionPolicy,
+    CollectionRun,
+    CollectionStep,
+    CustomerDunning,
+    InvoiceDunning,
+    Notice,
+)
 from billing.invoicing.models import ZERO, Invoice, is_past_due
 from partner_portal import clock
 from partner_portal.models import Customer, Partner
@@ -99,6 +108,9 @@ class _OpenInvoice:
     number: str
     due_date: dt.date
     balance: Decimal
+    harshest: str = ""  # the invoice's dunning state (InvoiceDunning)
+    final_notice_on: dt.date | None = None
+    customer_suspended: bool = False  # its customer's (CustomerDunning)
 
 
 def _next_action(
@@ -112,10 +124,11 @@ def _next_action(
     exempt: bool,
     held_until: dt.date | None,
 ) -> NextAction | None:
-    """The earliest step the run will take for one of `invoices`: today's due step if not sent yet,
-    else the next one ahead. Nothing is taken while a promise to pay holds (until its day inclusive);
-    an exempt customer is never suspended; a step after the due date waits for the overdue total to
-    reach the minimum (as far as the invoices open today tell)."""
+    """The earliest step the run will take for one of `invoices`: today's step if not sent yet, else
+    the next one ahead, both as `rules.dunning_decision` (the run's own decision) gives them from the
+    invoice's dunning state. Nothing is taken while a promise to pay holds (until its day inclusive);
+    a step after the due date waits for the overdue total to reach the minimum (as far as the
+    invoices open today tell)."""
     start = max(today, held_until + dt.timedelta(days=1)) if held_until and held_until >= today else today
     best: NextAction | None = None
 
@@ -124,21 +137,24 @@ def _next_action(
 
     for invoice in invoices:
         days = (start - invoice.due_date).days
+        final_on = invoice.final_notice_on
+        state = rules.DunningState(
+            harshest=invoice.harshest, final_notice_days_ago=(start - final_on).days if final_on else None,
+            suspended=invoice.customer_suspended, after_hold=held_until is not None and held_until < start,
+            exempt=exempt,
+        )  # fmt: skip
+        decision = rules.dunning_decision(steps, days, grace_days=grace, state=state)
         candidate: tuple[StepView, dt.date] | None = None
-        due = rules.due_step(steps, days, grace_days=grace)
+        due = decision.step
         if due is not None and (invoice.pk, due.offset_days, due.action) not in sent:
             candidate = (due, start)
-        else:
-            ahead = rules.next_step(steps, days, grace_days=grace)
-            if ahead is not None:
-                candidate = (ahead[0], start + dt.timedelta(days=ahead[1]))
+        elif decision.ahead is not None:
+            candidate = (decision.ahead[0], start + dt.timedelta(days=decision.ahead[1]))
         if candidate is None:
             continue
         step, on = candidate
         if step.offset_days > 0 and overdue_on(on) < min_amount:
             continue
-        if exempt and step.action == Action.SUSPEND:
-            continue  # the run takes no step for an exempt customer's suspension day
         if best is None or (on, step.offset_days) < (best.on, best.offset_days):
             best = NextAction(on, step.action, step.offset_days, invoice.pk, invoice.number)
     return best
@@ -159,8 +175,28 @@ def _next_suspension(
     if exempt or not suspends:
         return None
     offset = rules.effective_offset(suspends[0], grace)
+    gap = rules.suspension_gap(steps, grace_days=grace)
     start = max(today, held_until + dt.timedelta(days=1)) if held_until and held_until >= today else today
-    days = [max(start, i.due_date + dt.timedelta(days=offset)) for i in invoices]
+    after_hold = held_until is not None and held_until < start
+
+    def suspension_day(invoice: _OpenInvoice) -> dt.date:
+        """As the run decides (rules.dunning_decision): a suspension follows the final notice by `gap` days."""
+        final_on = invoice.final_notice_on
+        state = rules.DunningState(
+            harshest=invoice.harshest, final_notice_days_ago=(start - final_on).days if final_on else None,
+            suspended=invoice.customer_suspended, after_hold=after_hold, exempt=exempt,
+        )  # fmt: skip
+        decision = rules.dunning_decision(steps, (start - invoice.due_date).days, grace_days=grace, state=state)
+        if decision.step is not None and decision.step.action == Action.SUSPEND:
+            return start
+        if decision.ahead is not None and decision.ahead[0].action == Action.SUSPEND:
+            return start + dt.timedelta(days=decision.ahead[1])
+        day = max(start, invoice.due_date + dt.timedelta(days=offset))
+        if decision.step is not None and decision.step.action == Action.FINAL_NOTICE:
+            day = max(day, start + dt.timedelta(days=gap))
+        return day
+
+    days = [suspension_day(i) for i in invoices]
     for day in sorted(days):
         if sum((i.balance for i in invoices if is_past_due(i.due_date, day)), ZERO) >= min_amount:
             return day
@@ -286,12 +322,23 @@ def _open_invoices_by_customer(customer_ids: Sequence[int]) -> dict[int, list[_O
         Invoice.objects.open()
         .filter(customer_id__in=customer_ids, balance__gt=0, due_date__isnull=False)
         .order_by("due_date", "pk")
-        .values_list("customer_id", "pk", "number", "due_date", "balance")
+        .values_list(
+            "customer_id",
+            "pk",
+            "number",
+            "due_date",
+            "balance",
+            "dunning__harshest",
+            "dunning__final_notice_on",
+            "customer__dunning__suspended",
+        )
     )
     found: dict[int, list[_OpenInvoice]] = defaultdict(list)
-    for customer_id, pk, number, due_date, balance in rows:
+    for customer_id, pk, number, due_date, balance, harshest, final_on, suspended in rows:
         if due_date is not None:  # excluded by the query; this keeps the types honest
-            found[customer_id].append(_OpenInvoice(pk, number, due_date, balance))
+            found[customer_id].append(
+                _OpenInvoice(pk, number, due_date, balance, harshest or "", final_on, bool(suspended))
+            )
     return found
 
 
@@ -323,7 +370,7 @@ def collections_overview_rows(
             sent=sent,
             today=today,
             grace=policy.policy.grace_days + customer.collections_extra_grace_days,
-            min_amount=policy.policy.min_amount,
+            min_amount=policy.policy.minimum_for(customer.currency),
             exempt=customer.collections_exempt,
             held_until=customer.promise_to_pay_until,
         )
@@ -405,6 +452,17 @@ class CollectionsStatus:
         return (self.next_suspension - self.today).days if self.next_suspension else 0
 
 
+def _open_row(invoice: Invoice) -> _OpenInvoice:
+    """An open invoice with its dunning state, read with select_related("dunning", "customer__dunning")."""
+    state: InvoiceDunning | None = getattr(invoice, "dunning", None)
+    customer_state: CustomerDunning | None = getattr(invoice.customer, "dunning", None)
+    return _OpenInvoice(
+        invoice.pk, invoice.number, cast(dt.date, invoice.due_date), invoice.balance,
+        state.harshest if state else "", state.final_notice_on if state else None,
+        bool(customer_state and customer_state.suspended),
+    )  # fmt: skip
+
+
 def customer_collections_status(*, scope: Scope, customer: Customer) -> CollectionsStatus:
     """Five queries: the policy and its steps, the customer's subscriptions touched by collections,
     its open invoices, and the notices already sent for them."""
@@ -423,9 +481,10 @@ def customer_collections_status(*, scope: Scope, customer: Customer) -> Collecti
         Invoice.objects.for_scope(scope)
         .filter(customer=customer, balance__gt=0, due_date__isnull=False)
         .open()
+        .select_related("dunning", "customer__dunning")
         .order_by("due_date", "pk")
     )
-    open_rows = [_OpenInvoice(i.pk, i.number, i.due_date, i.balance) for i in invoices if i.due_date]
+    open_rows = [_open_row(i) for i in invoices if i.due_date]
     sent = _sent_steps([i.pk for i in invoices]) if invoices else set()
     overdue_invoices = [i for i in invoices if i.is_overdue(today)]
     held = (
@@ -447,7 +506,7 @@ def customer_collections_status(*, scope: Scope, customer: Customer) -> Collecti
             sent=sent,
             today=today,
             grace=grace,
-            min_amount=policy.policy.min_amount,
+            min_amount=policy.policy.minimum_for(customer.currency),
             exempt=customer.collections_exempt,
             held_until=customer.promise_to_pay_until,
         ),
@@ -456,7 +515,7 @@ def customer_collections_status(*, scope: Scope, customer: Customer) -> Collecti
             invoices=open_rows,
             today=today,
             grace=grace,
-            min_amount=policy.policy.min_amount,
+            min_amount=policy.policy.minimum_for(customer.currency),
             exempt=customer.collections_exempt,
             held_until=customer.promise_to_pay_until,
         ),

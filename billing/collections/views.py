@@ -28,6 +28,7 @@ from billing.collections.forms import (
     CollectionPolicyForm,
     CollectionsFilterForm,
     CollectionStepFormSet,
+    minimums_text,
 )
 from billing.collections.models import CollectionRun
 from billing.invoicing.errors import BillingError
@@ -91,6 +92,7 @@ class CollectionPolicyView(ScopedViewMixin, View):
         form = CollectionPolicyForm(
             initial={
                 "min_amount": policy.min_amount,
+                "min_amounts": minimums_text(policy.min_amounts or {}),
                 "grace_days": policy.grace_days,
                 "suspend_scope": policy.suspend_scope,
                 "reactivate_automatically": policy.reactivate_automatically,
@@ -118,6 +120,7 @@ class CollectionPolicyView(ScopedViewMixin, View):
                     suspend_scope=data["suspend_scope"],
                     reactivate_automatically=data["reactivate_automatically"],
                     steps=[services.StepInput(offset_days=o, action=a) for o, a in _typed_steps(formset)],
+                    min_amounts=data["min_amounts"],
                 )
             except CollectionPolicyInvalid as exc:
                 self._show_errors(form, formset, exc.errors)

@@ -79,7 +79,8 @@ def policy_in_words(
         notices.append(gettext("a final notice %(when)s") % {"when": ", ".join(_when([offset]))})
     if notices:
         sentences.append(gettext("We send %(notices)s.") % {"notices": "; ".join(notices)})
-    amount = money(policy.min_amount, currency)
+    minimum = policy.minimum_for(currency)
+    amount = money(minimum, currency)
     if suspends and not exempt:
         days = suspends[0]
         if policy.suspend_scope == CollectionPolicy.SuspendScope.ALL:
@@ -103,7 +104,7 @@ def policy_in_words(
             sentences.append(gettext("Once the overdue balance is paid, we reactivate them on request."))
     elif suspends and exempt:
         sentences.append(gettext("Your subscriptions are not suspended for late payment: you receive reminders only."))
-    if policy.min_amount > 0 and (reminders or finals):
+    if minimum > 0 and (reminders or finals):
         sentences.append(
             gettext("No notice is sent after the due date while less than %(amount)s is overdue.") % {"amount": amount}
         )

@@ -13,13 +13,20 @@ from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.services import invoice_draft_delete, invoice_draft_update, invoice_issue
 from partner_portal import clock
 from tests.factories.billing import draft, line
-from tests.factories.tickets import offering, ticket
+from tests.factories.tickets import offering
+from tests.factories.tickets import ticket as _ticket
 from tickets.errors import TicketInvalid
 from tickets.models import IncidentCharge, Ticket, TimeEntry
 from tickets.services import support_charges_bill, ticket_status_change, time_entry_add
 
 pytestmark = pytest.mark.django_db
 NOV = dt.date(2026, 11, 20)
+
+
+def ticket(customer, **fields):  # type: ignore[no-untyped-def]
+    """A ticket opened on 1 November, before the time recorded on it (never before its opening)."""
+    with clock.frozen(dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)):
+        return _ticket(customer, **fields)
 
 
 def hourly(tenant, rate: str = "120.00") -> None:

@@ -49,6 +49,12 @@ def time_entry_add(
     worked_on = worked_on or today
     if worked_on > today:
         raise TicketInvalid(_("Time cannot be recorded for a day that has not come yet."))
+    opened_on = ticket.created_at.astimezone(ZoneInfo(ticket.partner.time_zone)).date()
+    if worked_on < opened_on:
+        message = _("Time cannot be recorded for a day before the ticket was opened (%(date)s).") % {
+            "date": formats.date_format(opened_on)
+        }
+        raise TicketInvalid(message, fields={"worked_on": [message]})
     entry = TimeEntry.objects.create(
         partner_id=ticket.partner_id, ticket=ticket, agent=agent, minutes=minutes, billable=billable,
         worked_on=worked_on, note=note.strip()[:300],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -18,7 +18,7 @@ from billing.invoicing.models import ZERO
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Partner, User
-from partner_portal.money import quantize
+from partner_portal.money import CURRENCY_CHOICES, quantize
 
 OFFSET_MIN, OFFSET_MAX = -60, 365
 
@@ -47,6 +47,7 @@ def collection_policy_get(*, partner: Partner) -> CollectionPolicy:
 def _policy_snapshot(policy: CollectionPolicy, steps: Iterable[CollectionStep | StepInput]) -> dict[str, Any]:
     return {
         "min_amount": str(policy.min_amount),
+        "min_amounts": dict(policy.min_amounts or {}),
         "grace_days": policy.grace_days,
         "suspend_scope": policy.suspend_scope,
         "reactivate_automatically": policy.reactivate_automatically,
@@ -54,10 +55,28 @@ def _policy_snapshot(policy: CollectionPolicy, steps: Iterable[CollectionStep | 
     }
 
 
+def _minimums_errors(min_amounts: Mapping[str, Decimal]) -> list[str]:
+    errors: list[str] = []
+    known = {code for code, _label in CURRENCY_CHOICES}
+    for currency, amount in min_amounts.items():
+        if currency not in known:
+            errors.append(_("Unknown currency “%(currency)s”.") % {"currency": currency})
+        elif not isinstance(amount, Decimal) or amount < ZERO:
+            errors.append(_("Enter a minimum of zero or more for %(currency)s.") % {"currency": currency})
+        elif quantize(amount, currency) != amount:
+            errors.append(
+                _("Enter the minimum for %(currency)s with at most its currency's decimal places.")
+                % {"currency": currency}
+            )
+    return errors
+
+
 def _policy_errors(
-    *, min_amount: Decimal, grace_days: int, suspend_scope: str, steps: Sequence[StepInput]
-) -> dict[str, list[str]]:
+    *, min_amount: Decimal, grace_days: int, suspend_scope: str, steps: Sequence[StepInput],
+    min_amounts: Mapping[str, Decimal] | None = None,
+) -> dict[str, list[str]]:  # fmt: skip
     errors: dict[str, list[str]] = defaultdict(list)
+    errors["min_amounts"].extend(_minimums_errors(min_amounts or {}))
     if not isinstance(min_amount, Decimal) or min_amount < ZERO:
         errors["min_amount"].append(_("Enter a minimum amount of zero or more."))
     elif quantize(min_amount, "USD") != min_amount:
@@ -105,24 +124,31 @@ def collection_policy_update(
     suspend_scope: str,
     reactivate_automatically: bool,
     steps: Sequence[StepInput],
+    min_amounts: Mapping[str, Decimal] | None = None,
 ) -> CollectionPolicy:
     """Replace the partner's policy and its steps as one change, audited with before and after.
 
-    Raises CollectionPolicyInvalid with messages per field ("steps", "min_amount", "grace_days",
-    "suspend_scope"); nothing changes then. Notices already sent stay as they are.
+    `min_amounts` holds the minimum of each currency that has its own (10.00 RUB is not 10.00 USD);
+    the others use `min_amount`. Raises CollectionPolicyInvalid with messages per field ("steps",
+    "min_amount", "min_amounts", "grace_days", "suspend_scope"); nothing changes then. Notices
+    already sent stay as they are.
     """
-    errors = _policy_errors(min_amount=min_amount, grace_days=grace_days, suspend_scope=suspend_scope, steps=steps)
+    errors = _policy_errors(
+        min_amount=min_amount, grace_days=grace_days, suspend_scope=suspend_scope, steps=steps, min_amounts=min_amounts
+    )
     if errors:
         raise CollectionPolicyInvalid(errors)
     policy = collection_policy_get(partner=partner)
     policy = CollectionPolicy.objects.select_for_update().get(pk=policy.pk)
     before = _policy_snapshot(policy, policy.steps.all())
     policy.min_amount, policy.grace_days = min_amount, grace_days
+    policy.min_amounts = {c: str(quantize(a, c)) for c, a in sorted((min_amounts or {}).items())}
     policy.suspend_scope, policy.reactivate_automatically = suspend_scope, reactivate_automatically
     policy.updated_at, policy.updated_by = clock.now(), actor
     policy.save(
         update_fields=[
             "min_amount",
+            "min_amounts",
             "grace_days",
             "suspend_scope",
             "reactivate_automatically",

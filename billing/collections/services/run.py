@@ -15,7 +15,8 @@ Step semantics (also in docs/architecture.md, "Collections"):
   customer's overdue total ≥ `policy.min_amount`: a customer who has paid down below the minimum gets
   no harsher step (no notice, no suspension) until the total rises again.
 - Overrides: `promise_to_pay_until` pauses every notice and the suspension up to and including that
-  date (and releases a collections suspension); `collections_exempt` customers still get reminders
+  date (and releases a collections suspension); when it ends, an invoice past its suspension day that
+  never had a final notice gets the final notice first and the suspension the policy's days later; `collections_exempt` customers still get reminders
   and the final notice but are never suspended (and get no suspension notice); extra grace days move
   the steps after the due date.
 - Suspension: when any open invoice of a customer has reached the `suspend` step, the run asks the
@@ -52,8 +53,16 @@ from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Va
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from billing.collections.models import CollectionPolicy, CollectionRun, CollectionStep, Notice
-from billing.collections.rules import due_step, next_step
+from billing.collections.models import (
+    ACTION_RANK,
+    CollectionPolicy,
+    CollectionRun,
+    CollectionStep,
+    CustomerDunning,
+    InvoiceDunning,
+    Notice,
+)
+from billing.collections.rules import DunningState, due_step, dunning_decision
 from billing.collections.services.notices import (
     MAX_SEND_ATTEMPTS,
     SEND_CLAIM_STALE_AFTER,
@@ -113,6 +122,9 @@ class _OpenInvoice:
     pk: int
     due_date: dt.date
     balance: Decimal
+    currency: str = ""
+    harshest: str = ""  # InvoiceDunning: the harshest step so far and the day of its final notice
+    final_notice_on: dt.date | None = None
 
 
 @dataclass
@@ -123,6 +135,7 @@ class _CustomerRows:
     exempt: bool
     extra_grace: int
     promise_until: dt.date | None
+    suspended: bool = False  # CustomerDunning.suspended
     invoices: list[_OpenInvoice] = field(default_factory=list)
 
 
@@ -205,7 +218,7 @@ def _reactivate(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date
             why = (
                 "promise_to_pay" if promise is not None and promise >= run_date
                 else "exempt" if exempt
-                else "paid" if overdue_total < policy.min_amount
+                else "paid" if overdue_total < policy.minimum_for(currency)
                 else ""
             )  # fmt: skip
             if why:
@@ -219,6 +232,7 @@ def _reactivate(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date
             % {"date": run_date.isoformat()}, actor=actor,
         )  # fmt: skip
         outcome.reactivations += count
+        _customers_suspended(partner=partner, customer_ids=set(released), suspended=False)
         per_customer: dict[int, int] = defaultdict(int)
         for customer_id, _pk in rows:
             per_customer[customer_id] += 1
@@ -253,16 +267,65 @@ def _customer_batches(partner: Partner, run_date: dt.date) -> Iterable[list[_Cus
             return
         last = ids[-1]
         rows = open_invoices.filter(customer_id__in=ids).order_by("customer_id", "due_date", "pk").values_list(
-            "pk", "due_date", "balance", "customer_id", "customer__name", "customer__currency",
+            "pk", "due_date", "balance", "currency", "customer_id", "customer__name", "customer__currency",
             "customer__collections_exempt", "customer__collections_extra_grace_days", "customer__promise_to_pay_until",
+            "customer__dunning__suspended", "dunning__harshest", "dunning__final_notice_on",
         )  # fmt: skip
         batch: dict[int, _CustomerRows] = {}
-        for pk, due, balance, cid, name, currency, exempt, extra, promise in rows:
+        for (
+            pk,
+            due,
+            balance,
+            invoice_currency,
+            cid,
+            name,
+            currency,
+            exempt,
+            extra,
+            promise,
+            suspended,
+            harshest,
+            final_on,
+        ) in rows:
             customer = batch.get(cid)
             if customer is None:
-                customer = batch[cid] = _CustomerRows(cid, name, currency, exempt, extra, promise)
-            customer.invoices.append(_OpenInvoice(pk, cast(dt.date, due), balance))  # open: never without a due date
+                customer = batch[cid] = _CustomerRows(cid, name, currency, exempt, extra, promise, bool(suspended))
+            customer.invoices.append(  # open: never without a due date
+                _OpenInvoice(pk, cast(dt.date, due), balance, invoice_currency, harshest or "", final_on)
+            )
         yield list(batch.values())
+
+
+def _state(invoice: _OpenInvoice, customer: _CustomerRows, run_date: dt.date, after_hold: bool) -> DunningState:
+    final_on = invoice.final_notice_on
+    return DunningState(
+        harshest=invoice.harshest, final_notice_days_ago=(run_date - final_on).days if final_on else None,
+        suspended=customer.suspended, after_hold=after_hold, exempt=customer.exempt,
+    )  # fmt: skip
+
+
+def _next_state(partner: Partner, customer_id: int, invoice: _OpenInvoice, action: str,
+                run_date: dt.date) -> InvoiceDunning:  # fmt: skip
+    """The invoice's dunning state once `action` is taken today: never milder than before."""
+    harshest = max((invoice.harshest, action), key=lambda a: ACTION_RANK.get(a, 0))
+    final_on = invoice.final_notice_on
+    if final_on is None and action == CollectionStep.Action.FINAL_NOTICE:
+        final_on = run_date
+    return InvoiceDunning(
+        partner=partner, customer_id=customer_id, invoice_id=invoice.pk, harshest=harshest, final_notice_on=final_on,
+        updated_at=clock.now(),
+    )  # fmt: skip
+
+
+def _customers_suspended(*, partner: Partner, customer_ids: set[int], suspended: bool) -> None:
+    """Record the customers as suspended by collections, or no longer (one upsert)."""
+    if not customer_ids:
+        return
+    CustomerDunning.objects.bulk_create(
+        [CustomerDunning(partner=partner, customer_id=pk, suspended=suspended, updated_at=clock.now())
+         for pk in sorted(customer_ids)],
+        update_conflicts=True, unique_fields=["customer"], update_fields=["suspended", "updated_at"],
+    )  # fmt: skip
 
 
 def _chase(*, partner: Partner, policy: CollectionPolicy, steps: list[CollectionStep], run: CollectionRun,
@@ -270,6 +333,7 @@ def _chase(*, partner: Partner, policy: CollectionPolicy, steps: list[Collection
     """Insert the due notices and ask for the due suspensions, a batch of customers at a time."""
     for batch in _customer_batches(partner, run_date):
         notices: list[Notice] = []
+        states: list[InvoiceDunning] = []
         to_suspend: dict[int, list[int]] = {}  # customer id -> its overdue invoice ids
         entries: dict[int, dict[str, Any]] = {}
         for customer in batch:
@@ -280,25 +344,35 @@ def _chase(*, partner: Partner, policy: CollectionPolicy, steps: list[Collection
             }  # fmt: skip
             grace = policy.grace_days + customer.extra_grace
             paused = customer.promise_until is not None and customer.promise_until >= run_date
-            below_minimum = overdue_total < policy.min_amount
+            after_hold = customer.promise_until is not None and customer.promise_until < run_date
+            # The minimum is compared in each invoice's currency, with the overdue total in that currency.
+            overdue_by_currency: dict[str, Decimal] = defaultdict(lambda: ZERO)
+            for i in customer.invoices:
+                if is_past_due(i.due_date, run_date):
+                    overdue_by_currency[i.currency] += i.balance
             suspend = False
             for invoice in customer.invoices:
                 days = (run_date - invoice.due_date).days
-                step = due_step(steps, days, grace_days=grace)
-                if step is None:
+                if due_step(steps, days, grace_days=grace) is None:
                     continue
                 if paused:
                     entry["reason"] = "promise_to_pay"
                     break
+                decision = dunning_decision(steps, days, grace_days=grace, state=_state(invoice, customer, run_date,
+                                                                                        after_hold))  # fmt: skip
+                step, ahead = decision.step, decision.ahead
+                if step is None:
+                    entry["reason"] = entry["reason"] or decision.reason
+                    continue
+                below_minimum = overdue_by_currency[invoice.currency] < policy.minimum_for(invoice.currency)
                 if step.offset_days > 0 and below_minimum:
                     entry["reason"] = "below_minimum"
                     continue
+                states.append(_next_state(partner, customer.pk, invoice, step.action, run_date))
                 if step.action == CollectionStep.Action.SUSPEND:
-                    if customer.exempt:
-                        entry["reason"] = "exempt"
-                        continue
                     suspend = True
-                ahead = next_step(steps, days, grace_days=grace)
+                    if invoice.harshest == CollectionStep.Action.SUSPEND:
+                        continue  # told once: a suspension asked again sends no second notice
                 notices.append(Notice(
                     partner=partner, customer_id=customer.pk, invoice_id=invoice.pk, run=run,
                     offset_days=step.offset_days, action=step.action, amount_due=invoice.balance,
@@ -311,6 +385,11 @@ def _chase(*, partner: Partner, policy: CollectionPolicy, steps: list[Collection
             entries[customer.pk] = entry
         # One INSERT ... ON CONFLICT DO NOTHING for the batch: a notice made before is not made again.
         Notice.objects.bulk_create(notices, ignore_conflicts=True, batch_size=1000)
+        # One upsert of the invoices' dunning state: the harshest step only ever goes up.
+        InvoiceDunning.objects.bulk_create(
+            states, update_conflicts=True, unique_fields=["invoice"],
+            update_fields=["harshest", "final_notice_on", "updated_at"], batch_size=1000,
+        )  # fmt: skip
         if notices:  # which of them are new: the ones that carry this run
             made = Notice.objects.filter(run=run, customer_id__in=entries).values("customer_id").annotate(n=Count("pk"))
             for row in made:
@@ -341,6 +420,7 @@ def _suspend(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date, a
     )  # fmt: skip
     for customer_id, _pk in rows:
         entries[customer_id]["suspended"] += 1
+    _customers_suspended(partner=partner, customer_ids={customer_id for customer_id, _pk in rows}, suspended=True)
     for customer_id in to_suspend:
         entry = entries[customer_id]
         if not entry["suspended"]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from billing.invoicing.errors import AllocationInvalid
@@ -53,6 +54,15 @@ def payment_date_check(*, partner: Partner, received_on: dt.date) -> None:
         )
 
 
+def _paid_after_issue(*, invoice: Invoice, received_on: dt.date) -> None:
+    """A payment cannot be received before the invoice it pays was issued."""
+    if invoice.issue_date is not None and received_on < invoice.issue_date:
+        message = _("A payment of invoice %(number)s cannot be received before it was issued on %(date)s.") % {
+            "number": invoice.number, "date": date_format(invoice.issue_date),
+        }  # fmt: skip
+        raise AllocationInvalid(message, fields={"received_on": [message]})
+
+
 @transaction.atomic
 def payment_record(
     *,
@@ -84,7 +94,7 @@ def payment_record(
     if allocations is None:
         open_invoices = (
             Invoice.objects.select_for_update()
-            .filter(customer=customer, currency=payment.currency)
+            .filter(customer=customer, currency=payment.currency, issue_date__lte=received_on)
             .open()
             .order_by("due_date", "issue_date", "pk")
         )
@@ -108,6 +118,7 @@ def payment_record(
             share = _exact_money(share, customer.currency)
             if not invoice.is_open:
                 raise AllocationInvalid(_("Invoice %(number)s is not open for payment.") % {"number": invoice})
+            _paid_after_issue(invoice=invoice, received_on=received_on)
             if invoice.currency != payment.currency:
                 raise AllocationInvalid(
                     _("Invoice %(number)s is in %(currency)s; record the payment in that currency.")

@@ -203,7 +203,11 @@ def test_a_promise_to_pay_pauses_everything_and_missed_steps_are_not_sent_later(
     assert steps_sent(invoice) == []  # paused up to and including day 25
     run_on(tenant.partner, 26)
     assert steps_sent(invoice) == [(21, FINAL)]  # the step due now; the missed reminders are not sent
-    run_on(tenant.partner, 30)
+    # The suspension follows the final notice by the policy's 9 days between the two: on day 35, not 30.
+    run_on(tenant.partner, 34)
+    sub.refresh_from_db()
+    assert (steps_sent(invoice), sub.status) == ([(21, FINAL)], Subscription.Status.ACTIVE)
+    run_on(tenant.partner, 35)
     assert steps_sent(invoice) == [(21, FINAL), (30, SUSPEND)]
     sub.refresh_from_db()
     assert sub.status == Subscription.Status.SUSPENSION_PENDING

@@ -37,7 +37,7 @@ def test_staff_read_the_policy(tenant, api_for) -> None:
         "steps": [{"offset_days": -3, "action": "remind"}, {"offset_days": 0, "action": "remind"},
                   {"offset_days": 7, "action": "remind"}, {"offset_days": 14, "action": "remind"},
                   {"offset_days": 21, "action": "final_notice"}, {"offset_days": 30, "action": "suspend"}],
-        "min_amount": "10.00", "grace_days": 0, "suspend_scope": "overdue_invoices", "reactivate_automatically": True,
+        "min_amount": "10.00", "min_amounts": {}, "grace_days": 0, "suspend_scope": "overdue_invoices", "reactivate_automatically": True,
         "updated_at": response.json()["updated_at"],
     }  # fmt: skip
 

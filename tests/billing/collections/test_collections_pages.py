@@ -323,6 +323,7 @@ def test_the_suspension_banner_says_what_why_and_how_and_goes_once_paid(tenant: 
 def test_a_softer_notice_when_suspension_is_days_away(tenant: Tenant, client_for) -> None:
     SubscriptionFactory(customer=tenant.customer)
     invoice_due(tenant.customer, _days_ago(26), "250.00")
+    collections_run(partner=tenant.partner, run_date=_days_ago(5))  # the final notice, 21 days overdue
     html = client_for(tenant.customer_admin).get("/my/").content.decode()
     assert 'data-collections-banner="soon"' in html
     assert "250.00\xa0USD is overdue: your subscriptions will be suspended in 4 days, on Nov. 24, 2026" in html

@@ -61,7 +61,7 @@ def test_updating_replaces_the_steps_and_audits_before_and_after(tenant) -> None
     assert event.data["before"]["min_amount"] == "10.00"
     assert event.data["before"]["steps"][0] == {"offset_days": -3, "action": "remind"}
     assert event.data["after"] == {
-        "min_amount": "25.50", "grace_days": 3, "suspend_scope": "all", "reactivate_automatically": False,
+        "min_amount": "25.50", "min_amounts": {}, "grace_days": 3, "suspend_scope": "all", "reactivate_automatically": False,
         "steps": [{"offset_days": 0, "action": "remind"}, {"offset_days": 10, "action": "remind"},
                   {"offset_days": 30, "action": "final_notice"}, {"offset_days": 45, "action": "suspend"}],
     }  # fmt: skip
