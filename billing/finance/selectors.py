@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Count, Q, Sum
 
+from billing.invoicing.models import AGING_BUCKETS as AGING_BUCKETS_BY_KEY
 from billing.invoicing.models import ZERO, Invoice, InvoiceQuerySet, Payment
 from billing.reconciliation.models import MicrosoftPayable
 from billing.reconciliation.selectors import microsoft_payables
@@ -85,15 +86,7 @@ def receivables_summary(*, scope: Scope) -> ReceivablesSummary:
     return ReceivablesSummary(by_currency=lines, month_start=month_start, today=today)
 
 
-# Days past due of the aging buckets, in order: (key, first day, last day); None means open-ended.
-# "current" is not due yet (or has no due date); "90_plus" is more than 90 days past due.
-AGING_BUCKETS: tuple[tuple[str, int | None, int | None], ...] = (
-    ("current", None, 0),
-    ("1_30", 1, 30),
-    ("31_60", 31, 60),
-    ("61_90", 61, 90),
-    ("90_plus", 91, None),
-)
+AGING_BUCKETS = tuple(AGING_BUCKETS_BY_KEY)  # the bucket keys, in order
 
 
 @dataclass(frozen=True)
@@ -126,24 +119,14 @@ class CurrencyAging:
         return next(b.amount for b in self.buckets if b.key == key)
 
 
-def _aging_condition(today: dt.date, first: int | None, last: int | None) -> Q:
-    """Invoices `first` to `last` days past due on `today` (due_date = today - days)."""
-    if first is None:  # not due yet: due today or later, or no due date at all
-        return Q(due_date__gte=today) | Q(due_date__isnull=True)
-    condition = Q(due_date__lte=today - dt.timedelta(days=first))
-    if last is not None:
-        condition &= Q(due_date__gte=today - dt.timedelta(days=last))
-    return condition
-
-
 def receivables_aging(*, scope: Scope) -> list[CurrencyAging]:
     """The open balance of issued and partly paid invoices, bucketed by days past due in the partner's
     time zone (current, 1–30, 31–60, 61–90, over 90), one entry per currency, in one aggregate query.
     Empty when nothing is open."""
     today = clock.today(scope.partner.time_zone)
     annotations: dict[str, Any] = {}
-    for key, first, last in AGING_BUCKETS:
-        condition = _aging_condition(today, first, last)
+    for key in AGING_BUCKETS:
+        condition = InvoiceQuerySet.aging_condition(key, today)
         annotations[f"amount_{key}"] = Sum("balance", filter=condition)
         annotations[f"count_{key}"] = Count("pk", filter=condition)
     rows = Invoice.objects.for_scope(scope).open().order_by().values("currency").annotate(**annotations)
@@ -152,7 +135,7 @@ def receivables_aging(*, scope: Scope) -> list[CurrencyAging]:
             currency=row["currency"],
             buckets=tuple(
                 AgingBucket(key=key, amount=row[f"amount_{key}"] or ZERO, invoices=row[f"count_{key}"])
-                for key, _first, _last in AGING_BUCKETS
+                for key in AGING_BUCKETS
             ),
         )
         for row in sorted(rows, key=lambda r: r["currency"])

@@ -12,7 +12,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -21,7 +20,7 @@ from billing.finance import selectors as finance_selectors
 from billing.finance.forms import MicrosoftPayableForm
 from billing.invoicing import selectors, services
 from billing.invoicing.errors import BillingError
-from billing.invoicing.models import ZERO
+from billing.invoicing.models import AGING_LABELS, ZERO
 from billing.reconciliation import selectors as selectors_reconciliation
 from billing.reconciliation import services as reconciliation_services
 from billing.templatetags.money import money
@@ -60,15 +59,6 @@ class CustomerBillingView(ScopedViewMixin, TemplateView):
             can_write=self.scope.has_role(CUSTOMER_WRITERS),
             **kwargs,
         )
-
-
-AGING_LABELS: dict[str, Any] = {
-    "current": gettext_lazy("Not yet due"),
-    "1_30": gettext_lazy("1–30 days overdue"),
-    "31_60": gettext_lazy("31–60 days overdue"),
-    "61_90": gettext_lazy("61–90 days overdue"),
-    "90_plus": gettext_lazy("Over 90 days overdue"),
-}
 
 
 RECENT_ROWS = 5  # imports and exports listed on the finance dashboard
@@ -117,7 +107,7 @@ class FinanceDashboardView(ScopedViewMixin, TemplateView):
             charts=[aging_chart(a) for a in aging],
             bucket_rows=[
                 {"label": AGING_LABELS[key], "key": key, "amounts": [(a.currency, a.amount(key)) for a in aging]}
-                for key, _first, _last in finance_selectors.AGING_BUCKETS
+                for key in finance_selectors.AGING_BUCKETS
             ],
             collected=collected,
             last_month_end=collected.month_start - dt.timedelta(days=1),

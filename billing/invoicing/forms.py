@@ -11,11 +11,12 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.invoicing import selectors, services
 from billing.invoicing.errors import BillingError
-from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment
+from billing.invoicing.models import AGING_LABELS, CreditNote, Invoice, InvoiceLine, Payment
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
 from partner_portal.lookup import CustomerField
 from partner_portal.models import Customer
+from partner_portal.money import CURRENCY_CHOICES
 from partner_portal.tenancy import Scope
 
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -24,9 +25,15 @@ PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 class InvoiceFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False)
     status = forms.ChoiceField(
-        label=_("Status"), required=False, choices=[("", _("All statuses")), *Invoice.Status.choices]
+        label=_("Status"),
+        required=False,
+        choices=[("", _("All statuses")), (selectors.OPEN, _("Open: issued or partly paid")), *Invoice.Status.choices],
     )
     customer = CustomerField(label=_("Customer"), required=False, placeholder=_("All customers"))
+    currency = forms.ChoiceField(
+        label=_("Currency"), required=False, choices=[("", _("All currencies")), *CURRENCY_CHOICES]
+    )
+    age = forms.ChoiceField(label=_("Days past due"), required=False, choices=[("", _("Any")), *AGING_LABELS.items()])
     period = forms.CharField(label=_("Period"), required=False, widget=forms.TextInput(attrs={"type": "month"}))
     overdue = forms.BooleanField(label=_("Overdue only"), required=False)
     sort = forms.ChoiceField(
@@ -60,6 +67,8 @@ class InvoiceFilterForm(forms.Form):
             customer_id=data["customer"].pk if data.get("customer") else None,
             period=data.get("period", ""),
             overdue=bool(data.get("overdue")),
+            currency=data.get("currency", ""),
+            age=data.get("age", ""),
         )
 
 

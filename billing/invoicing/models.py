@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
+from django.utils.functional import Promise
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -64,6 +65,24 @@ class NumberSeries(models.Model):
         return f"{self.kind}-{self.year}: {self.last_number}"
 
 
+# Days past due of the receivables' aging buckets, in order: key -> (first day, last day); None is
+# open-ended. "current" is not due yet (or has no due date); "90_plus" is more than 90 days past due.
+AGING_BUCKETS: dict[str, tuple[int | None, int | None]] = {
+    "current": (None, 0),
+    "1_30": (1, 30),
+    "31_60": (31, 60),
+    "61_90": (61, 90),
+    "90_plus": (91, None),
+}
+AGING_LABELS: dict[str, Promise] = {
+    "current": _("Not yet due"),
+    "1_30": _("1–30 days overdue"),
+    "31_60": _("31–60 days overdue"),
+    "61_90": _("61–90 days overdue"),
+    "90_plus": _("Over 90 days overdue"),
+}
+
+
 class InvoiceQuerySet(TenantQuerySet["Invoice"]):
     customer_lookup = "customer"
 
@@ -82,6 +101,21 @@ class InvoiceQuerySet(TenantQuerySet["Invoice"]):
     def overdue(self, on: dt.date) -> InvoiceQuerySet:
         """Open invoices whose due date is before `on` (Invoice.is_overdue)."""
         return self.filter(self.overdue_condition(on))
+
+    @staticmethod
+    def aging_condition(key: str, on: dt.date) -> Q:
+        """Invoices in the aging bucket `key` on `on`: 1_30 is 1 to 30 days past due, and so on."""
+        first, last = AGING_BUCKETS[key]
+        if first is None:  # not due yet: due today or later, or no due date at all
+            return Q(due_date__gte=on) | Q(due_date__isnull=True)
+        condition = Q(due_date__lte=on - dt.timedelta(days=first))
+        if last is not None:
+            condition &= Q(due_date__gte=on - dt.timedelta(days=last))
+        return condition
+
+    def aged(self, key: str, on: dt.date) -> InvoiceQuerySet:
+        """Open invoices in the aging bucket `key` on `on` (the finance page's receivables by age)."""
+        return self.open().filter(self.aging_condition(key, on))
 
 
 class Invoice(models.Model):

@@ -36,6 +36,11 @@ INVOICE_SORTS: dict[str, tuple[str, bool]] = {
 PAYMENT_SORT: tuple[str, bool] = ("received_on", True)
 
 
+OPEN = "open"  # the status filter's "issued or partly paid"
+# Sorts that compare amounts: never across currencies (the list then keeps to one currency).
+MONEY_SORTS = frozenset({"-total", "total", "-balance", "balance"})
+
+
 @dataclass(frozen=True)
 class InvoiceFilters:
     search: str = ""  # number, customer name or domain
@@ -43,6 +48,8 @@ class InvoiceFilters:
     customer_id: int | None = None
     period: str = ""  # "YYYY-MM": invoices issued in that month (drafts: generated for it)
     overdue: bool = False
+    currency: str = ""
+    age: str = ""  # an aging bucket (AGING_BUCKETS): open invoices that many days past due
 
 
 def invoice_list(*, scope: Scope, filters: InvoiceFilters | None = None) -> QuerySet[Invoice]:
@@ -56,8 +63,14 @@ def invoice_list(*, scope: Scope, filters: InvoiceFilters | None = None) -> Quer
         qs = qs.filter(
             Q(number__icontains=term) | Q(customer__name__icontains=term) | Q(customer__domain__icontains=term)
         )
-    if f.status:
+    if f.status == OPEN:
+        qs = qs.open()
+    elif f.status:
         qs = qs.filter(status=f.status)
+    if f.currency:
+        qs = qs.filter(currency=f.currency)
+    if f.age:
+        qs = qs.aged(f.age, clock.today(scope.partner.time_zone))
     if f.customer_id:
         qs = qs.filter(customer_id=f.customer_id)
     if f.period:

@@ -67,6 +67,15 @@ class InvoiceListView(KeysetListView):
     page_size = PAGE_SIZE
     pagination_label = _lazy("Pages of invoices")
 
+    def get_filter_form(self) -> Any:
+        # Amounts are compared within one currency: sorted by total or balance with no currency
+        # chosen, the list keeps to the partner's default currency (shown in the filter, changeable).
+        query: Any = self.request.GET
+        if query.get("sort") in selectors.MONEY_SORTS and not query.get("currency"):
+            query = query.copy()
+            query["currency"] = self.scope.partner.default_currency
+        return self.filter_form_class(query or None, scope=self.scope)
+
     def list_rows(self, form: Any) -> tuple[Any, bool]:
         filters = form.filters() if form is not None else selectors.InvoiceFilters()
         return selectors.invoice_list(scope=self.scope, filters=filters), filters != selectors.InvoiceFilters()
