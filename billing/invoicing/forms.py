@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from billing.invoicing import selectors, services
@@ -281,7 +282,7 @@ class PaymentForm(forms.Form):
 def _open_invoice_label(invoice: Invoice) -> str:
     return _("%(number)s · due %(due)s · balance %(balance)s %(currency)s") % {
         "number": invoice.number,
-        "due": invoice.due_date.isoformat() if invoice.due_date else "—",
+        "due": formats.date_format(invoice.due_date, "SHORT_DATE_FORMAT") if invoice.due_date else "—",
         "balance": invoice.balance,
         "currency": invoice.currency,
     }

@@ -33,7 +33,7 @@ def test_a_suspended_new_commerce_subscription_shows_its_term_ending(tenant: Ten
         auto_renew_enabled=False, auto_renew_before_suspension=True,
     )  # fmt: skip
     page = _page(client_for, tenant, sub)
-    assert "The term ends in 29 days while suspended (June 30, 2026)." in page
+    assert "The term ends in 29 days while suspended (Jun 30, 2026)." in page
     assert "Microsoft does not renew a subscription that is still suspended when its term ends" in page
     assert "turned back on at reactivation" in page
     assert "Microsoft deletes the customer" not in page
@@ -52,7 +52,7 @@ def test_a_legacy_subscription_warns_from_60_days_suspended(tenant: Tenant, clie
     Subscription.objects.filter(pk=sub.pk).update(suspended_at=NOW - dt.timedelta(days=61))
     page = _page(client_for, tenant, sub)
     assert "Suspended for 61 days." in page
-    assert "90 days after its suspension: on June 30, 2026, unless it is reactivated before." in page
+    assert "90 days after its suspension: on Jun 30, 2026, unless it is reactivated before." in page
 
 
 def test_the_cancellation_window_is_seven_days_from_the_terms_start() -> None:

@@ -17,7 +17,7 @@ from tickets.services import time_entry_add
 pytestmark = pytest.mark.django_db
 
 OPENED = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
-REFUSAL = "Time cannot be recorded for a day before the ticket was opened (Nov. 20, 2026)."
+REFUSAL = "Time cannot be recorded for a day before the ticket was opened (Nov 20, 2026)."
 
 
 @pytest.fixture

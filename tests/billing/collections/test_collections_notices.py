@@ -44,13 +44,13 @@ def test_an_overdue_reminder_in_english(tenant, on_commit) -> None:
     assert message.subject == f"Reminder: invoice {invoice.number} is overdue"
     assert message.body.startswith("Hello Jane Doe,\n")
     assert (
-        f"Invoice {invoice.number} was due on Nov. 30, 2026 and is 7 days overdue; 1,200.00\xa0USD is still open."
+        f"Invoice {invoice.number} was due on Nov 30, 2026 and is 7 days overdue; 1,200.00\xa0USD is still open."
         in message.body
     )
-    assert "If the invoice is still unpaid, we will remind you again on Dec. 14, 2026." in message.body
+    assert "If the invoice is still unpaid, we will remind you again on Dec 14, 2026." in message.body
     assert "The invoice is attached as a PDF." in message.body
     assert "1,200.00\xa0USD" in _html(message)
-    assert "we will remind you again on Dec. 14, 2026." in _html(message)
+    assert "we will remind you again on Dec 14, 2026." in _html(message)
     [(filename, content, mimetype)] = message.attachments
     assert (filename, mimetype) == (f"{invoice.number}.pdf", "application/pdf")
     assert content.startswith(b"%PDF-")
@@ -68,7 +68,7 @@ def test_the_final_notice_names_the_suspension_date(tenant, on_commit) -> None:
     invoice, message = _email(tenant, on_commit, 21)
     assert message.subject == f"Final notice: invoice {invoice.number} is overdue"
     assert "This is our final notice." in message.body
-    assert "If the invoice is still unpaid on Dec. 30, 2026, your Microsoft subscriptions will be suspended." in (
+    assert "If the invoice is still unpaid on Dec 30, 2026, your Microsoft subscriptions will be suspended." in (
         message.body
     )
 
@@ -94,10 +94,10 @@ def test_reminders_before_and_on_the_due_date(tenant, on_commit) -> None:
     with on_commit():
         run_on(tenant.partner, 0)
     before, on_the_day = mail.outbox
-    assert before.subject == f"Reminder: invoice {invoice.number} is due on Nov. 30, 2026"
-    assert f"A friendly reminder: invoice {invoice.number} of 50.00\xa0USD is due on Nov. 30, 2026." in before.body
+    assert before.subject == f"Reminder: invoice {invoice.number} is due on Nov 30, 2026"
+    assert f"A friendly reminder: invoice {invoice.number} of 50.00\xa0USD is due on Nov 30, 2026." in before.body
     assert on_the_day.subject == f"Invoice {invoice.number} is due today"
-    assert "If the invoice is still unpaid, we will remind you again on Dec. 7, 2026." in on_the_day.body
+    assert "If the invoice is still unpaid, we will remind you again on Dec 7, 2026." in on_the_day.body
 
 
 def test_the_overdue_total_is_stated_when_other_invoices_are_overdue_too(tenant, on_commit) -> None:
@@ -114,8 +114,8 @@ def test_the_email_follows_the_customers_language(tenant, on_commit) -> None:
     assert invoice.currency == "RUB"
     assert message.body.startswith("Здравствуйте!\n")
     assert "1\xa0200,00\xa0RUB" in message.body  # Russian number format
-    assert "30 ноября 2026 г." in message.body  # Russian date format
-    assert "14 декабря 2026 г." in message.body  # the next step's date
+    assert "30.11.2026" in message.body  # Russian date format
+    assert "14.12.2026" in message.body  # the next step's date
     assert 'lang="ru"' in _html(message)
     assert message.attachments[0][2] == "application/pdf"
 

@@ -18,7 +18,7 @@ from tests.factories.billing import issued, line
 pytestmark = pytest.mark.django_db
 
 ISSUED = dt.date(2026, 11, 30)
-REFUSAL = "A payment of invoice {number} cannot be received before it was issued on Nov. 30, 2026."
+REFUSAL = "A payment of invoice {number} cannot be received before it was issued on Nov 30, 2026."
 
 
 @pytest.fixture(autouse=True)
