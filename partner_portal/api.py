@@ -9,16 +9,16 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from django.contrib.auth import authenticate
 from django.core.cache import cache
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from partner_portal import selectors, services
+from partner_portal import mfa, selectors, services
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
 from partner_portal.apikit import query_params
 from partner_portal.models import CURRENCY_CHOICES, Customer, Language
@@ -42,7 +42,12 @@ class AuthTokenView(APIView):
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+        responses={
+            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            401: OpenApiResponse(description="Wrong credentials, or a TOTP code missing or not valid"),
+            403: OpenApiResponse(description="The role requires TOTP and the user has not enrolled it"),
+            429: OpenApiResponse(description="Too many failed attempts"),
+        },
     )
     def post(self, request: Request) -> Response:
         form = TokenRequestSerializer(data=request.data)
@@ -56,6 +61,9 @@ class AuthTokenView(APIView):
         if user is None or not user.is_active or not hasattr(user, "membership"):
             self._fail(keys)
             raise AuthenticationFailed("Unable to sign in with these credentials.")
+        if mfa.enrolment_missing(user, user.membership.role):
+            # The password is right, but this role needs a second factor the user has not set up.
+            raise PermissionDenied("Your role requires two-factor authentication: enrol TOTP in the portal first.")
         totp = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
         if totp is not None:
             code = form.validated_data.get("code", "")
