@@ -84,7 +84,7 @@ def payment_record(
     if allocations is None:
         open_invoices = (
             Invoice.objects.select_for_update()
-            .filter(customer=customer, currency=payment.currency)
+            .filter(customer=customer, currency=payment.currency, balance__gt=ZERO)
             .open()
             .order_by("due_date", "issue_date", "pk")
         )
