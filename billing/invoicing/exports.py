@@ -1,15 +1,15 @@
 """CSV exports for accounting. Rows stream from the database in chunks, so a year of invoices
-does not sit in memory."""
+does not sit in memory; cells go through partner_portal.csvexport (no spreadsheet formulas)."""
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import QuerySet
 
 from billing.invoicing.models import Invoice, Payment
+from partner_portal.csvexport import csv_stream
 
 INVOICE_COLUMNS = [
     "number", "status", "customer", "customer_tenant_id", "currency", "issue_date", "due_date", "period",
@@ -29,21 +29,6 @@ PAYMENT_COLUMNS = [
 ]
 
 
-class _Echo:
-    """A file-like object whose write() returns the line, for csv.writer in a streaming response."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv(header: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff"  # so spreadsheet programs read the file as UTF-8 (Cyrillic names)
-    yield writer.writerow(header)
-    for row in rows:
-        yield writer.writerow(row)
-
-
 def invoices_csv(invoices: QuerySet[Invoice]) -> Iterator[str]:
     def rows() -> Iterator[list[Any]]:
         for i in invoices.select_related("customer").order_by("issue_date", "number", "pk").iterator(chunk_size=2000):
@@ -52,7 +37,7 @@ def invoices_csv(invoices: QuerySet[Invoice]) -> Iterator[str]:
                 i.period, i.subtotal, i.tax_total, i.total, i.amount_paid, i.amount_credited, i.balance,
             ]  # fmt: skip
 
-    return _csv(INVOICE_COLUMNS, rows())
+    return csv_stream(INVOICE_COLUMNS, rows())
 
 
 def payments_csv(payments: QuerySet[Payment]) -> Iterator[str]:
@@ -74,4 +59,4 @@ def payments_csv(payments: QuerySet[Payment]) -> Iterator[str]:
                 p.unallocated,
             ]
 
-    return _csv(PAYMENT_COLUMNS, rows())
+    return csv_stream(PAYMENT_COLUMNS, rows())
