@@ -13,7 +13,9 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
 from rest_framework import permissions
+from rest_framework.authentication import SessionAuthentication
 
+from partner_portal import mfa
 from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES, Role
 from partner_portal.tenancy import Scope, request_scope
 
@@ -39,6 +41,10 @@ class ScopedViewMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
+_MFA_ENROL = "Your role requires two-factor authentication: enrol TOTP in the portal first."
+_MFA_SESSION = "This session has not completed two-factor authentication."
+
+
 class HasMembership(permissions.BasePermission):
     """API default: an authenticated user with a membership. Read roles and write roles per view."""
 
@@ -47,6 +53,13 @@ class HasMembership(permissions.BasePermission):
     def has_permission(self, request: Any, view: Any) -> bool:
         scope = request_scope(request)
         if scope is None:
+            return False
+        if mfa.enrolment_missing(scope.user, scope.role):
+            self.message = _MFA_ENROL
+            return False
+        session = isinstance(getattr(request, "successful_authenticator", None), SessionAuthentication)
+        if session and mfa.session_second_factor_missing(request._request, scope.user):
+            self.message = _MFA_SESSION
             return False
         roles = getattr(view, "read_roles", ALL_ROLES)
         if request.method not in permissions.SAFE_METHODS:

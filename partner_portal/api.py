@@ -4,28 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from allauth.account.adapter import get_adapter
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from django.contrib.auth import authenticate
-from django.core.cache import cache
-from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from partner_portal import selectors, services
+from partner_portal import mfa, selectors, services
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
 from partner_portal.apikit import query_params
 from partner_portal.models import CURRENCY_CHOICES, Customer, Language
-
-# Wrong credentials are throttled per address and per email: 5 failures in 5 minutes lock both out.
-TOKEN_FAILURE_LIMIT = 5
-TOKEN_FAILURE_WINDOW = 300
+from partner_portal.throttles import TokenAccountThrottle, TokenAddressThrottle
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -39,30 +34,36 @@ class AuthTokenView(APIView):
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
+    # Failures are counted per account and per address apart (partner_portal.throttles).
+    throttle_classes = [TokenAccountThrottle, TokenAddressThrottle]
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={200: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+        responses={
+            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            401: OpenApiResponse(description="Wrong credentials, or a TOTP code missing or not valid"),
+            403: OpenApiResponse(description="The role requires TOTP and the user has not enrolled it"),
+            429: OpenApiResponse(description="Too many failed attempts"),
+        },
     )
     def post(self, request: Request) -> Response:
         form = TokenRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         email = form.validated_data["email"].lower()
-        client_ip = get_adapter(request._request).get_client_ip(request._request)
-        keys = [f"api-token-fail:ip:{client_ip}", f"api-token-fail:email:{email}"]
-        if any((cache.get(k) or 0) >= TOKEN_FAILURE_LIMIT for k in keys):
-            raise Throttled(wait=TOKEN_FAILURE_WINDOW, detail="Too many failed attempts. Try again later.")
         user = authenticate(request._request, email=email, password=form.validated_data["password"])
         if user is None or not user.is_active or not hasattr(user, "membership"):
-            self._fail(keys)
+            self._fail()
             raise AuthenticationFailed("Unable to sign in with these credentials.")
+        if mfa.enrolment_missing(user, user.membership.role):
+            # The password is right, but this role needs a second factor the user has not set up.
+            raise PermissionDenied("Your role requires two-factor authentication: enrol TOTP in the portal first.")
         totp = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
         if totp is not None:
             code = form.validated_data.get("code", "")
             if not code:
                 raise AuthenticationFailed({"code": ["This account uses two-factor authentication: send code."]})
             if not TOTP(totp).validate_code(code):
-                self._fail(keys)
+                self._fail()
                 raise AuthenticationFailed({"code": ["The code is not valid."]})
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
@@ -70,11 +71,15 @@ class AuthTokenView(APIView):
     def get_authenticate_header(self, request: Request) -> str:
         return "Token"  # answer wrong credentials with 401, as DRF does for authenticated endpoints
 
-    @staticmethod
-    def _fail(keys: list[str]) -> None:
-        for key in keys:
-            cache.add(key, 0, TOKEN_FAILURE_WINDOW)
-            cache.incr(key)
+    def get_throttles(self) -> list[Any]:
+        # The same instances that let the request in record its failure.
+        if not hasattr(self, "_failure_throttles"):
+            self._failure_throttles = [throttle() for throttle in self.throttle_classes]
+        return self._failure_throttles
+
+    def _fail(self) -> None:
+        for throttle in self.get_throttles():
+            throttle.failure()
 
 
 class CustomerSerializer(serializers.ModelSerializer):

@@ -7,4 +7,9 @@ class PartnerPortalConfig(AppConfig):
     verbose_name = _("Partner portal")
 
     def ready(self) -> None:
+        from allauth.mfa import signals
+
         from partner_portal import checks  # noqa: F401 - registers the deploy checks
+        from partner_portal.mfa import record_enrolment
+
+        signals.authenticator_added.connect(record_enrolment, dispatch_uid="portal-mfa-enrolment")

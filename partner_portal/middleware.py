@@ -1,19 +1,21 @@
-"""Enforce TOTP for the roles that handle money and users, when PORTAL_MFA_REQUIRED is on."""
+"""Enforce the second factor on pages (partner_portal.mfa holds the rule; the API applies it in access)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import translation
+from django.utils.http import urlencode
 
+from partner_portal import mfa
 from partner_portal.tenancy import request_scope
 
-# Paths a user without MFA may still reach: enrolment itself, sign-out, language, static files, health.
+# Paths a user without MFA may still reach: enrolment itself, sign-out, language, static files, health;
+# the API refuses such users itself (access.HasMembership), with a 403 rather than a redirect.
 _OPEN_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/healthz", "/api/")
 
 
@@ -22,18 +24,17 @@ class MfaRequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if settings.PORTAL_MFA_REQUIRED and self._needs_enrolment(request):
-            return redirect(reverse("mfa_activate_totp"))
+        if (
+            settings.PORTAL_MFA_REQUIRED
+            and request.user.is_authenticated
+            and not request.path.startswith(_OPEN_PREFIXES)
+        ):
+            scope = request_scope(request)
+            if scope is not None and mfa.enrolment_missing(request.user, scope.role):
+                return redirect(reverse("mfa_activate_totp"))
+            if mfa.session_second_factor_missing(request, request.user):
+                return redirect(f"{reverse('mfa_reauthenticate')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
-
-    @staticmethod
-    def _needs_enrolment(request: HttpRequest) -> bool:
-        if not request.user.is_authenticated or request.path.startswith(_OPEN_PREFIXES):
-            return False
-        scope = request_scope(request)
-        if scope is None or scope.role not in settings.PORTAL_MFA_REQUIRED_ROLES:
-            return False
-        return not Authenticator.objects.filter(user=request.user, type=Authenticator.Type.TOTP).exists()
 
 
 class UserLanguageMiddleware:

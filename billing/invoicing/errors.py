@@ -13,6 +13,11 @@ class InvoiceNotEditable(BillingError):
     kind = ErrorKind.CONFLICT
 
 
+class InvoiceTotalNegative(BillingError):
+    """Negative lines are discounts inside an invoice that still comes to zero or more; money owed
+    back to a customer is a credit note, never a negative invoice."""
+
+
 class InvoiceNotOpen(BillingError):
     pass
 

@@ -292,7 +292,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
-    "DEFAULT_THROTTLE_RATES": {"auth_token_failures": "5/min"},
+    # Failed API token requests (partner_portal.throttles): per account, and per client address higher.
+    "DEFAULT_THROTTLE_RATES": {"auth_token_account": "5/5m", "auth_token_address": "50/5m"},
     "EXCEPTION_HANDLER": "partner_portal.apikit.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

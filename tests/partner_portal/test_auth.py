@@ -6,7 +6,13 @@ import re
 
 import pytest
 from allauth.account.models import EmailAddress
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    generate_totp_secret,
+    hotp_value,
+    yield_hotp_counters_from_time,
+)
 from django.core import mail
 from django.test import Client
 
@@ -100,9 +106,14 @@ class TestMfaRequired:
         assert client_for(tenant.agent).get("/staff/customers/").status_code == 200
         assert client_for(tenant.customer_admin).get("/my/").status_code == 200
 
-    def test_with_totp_enrolled_the_admin_gets_in(self, tenant: Tenant, client_for) -> None:
-        TOTP.activate(tenant.admin, generate_totp_secret())
-        assert client_for(tenant.admin).get("/staff/customers/").status_code == 200
+    def test_with_totp_enrolled_the_admin_gets_in(self, tenant: Tenant) -> None:
+        secret = generate_totp_secret()
+        TOTP.activate(tenant.admin, secret)
+        client = Client()
+        _login(client, tenant.admin.email)
+        code = format_hotp_value(hotp_value(secret, next(yield_hotp_counters_from_time())))
+        assert client.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 302
+        assert client.get("/staff/customers/").status_code == 200
 
     def test_login_with_totp_asks_for_the_code(self, tenant: Tenant) -> None:
         TOTP.activate(tenant.admin, generate_totp_secret())

@@ -11,7 +11,7 @@ from typing import Protocol
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from billing.invoicing.errors import InvoiceHasSettlements, InvoiceNotEditable
+from billing.invoicing.errors import InvoiceHasSettlements, InvoiceNotEditable, InvoiceTotalNegative
 from billing.invoicing.models import ZERO, Invoice, InvoiceLine, NumberSeries
 from billing.invoicing.services.numbering import number_next
 from partner_portal import clock
@@ -100,6 +100,17 @@ def _write_lines(invoice: Invoice, lines: Sequence[LineInput]) -> None:
     invoice.balance = invoice.total
 
 
+def invoice_total_check(invoice: Invoice) -> None:
+    """The rule of negative amounts: a line may be negative (a discount) while the invoice's total is
+    zero or more. A negative total is refused, for drafts and at issue; refunds are credit notes."""
+    if invoice.total < ZERO:
+        message = _(
+            "The lines come to %(total)s %(currency)s. Discounts may reduce an invoice to zero but not "
+            "below; to give money back, issue a credit note."
+        ) % {"total": invoice.total, "currency": invoice.currency}
+        raise InvoiceTotalNegative(message, fields={"lines": [message]})
+
+
 @transaction.atomic
 def invoice_draft_create(
     *,
@@ -116,6 +127,7 @@ def invoice_draft_create(
     invoice = Invoice(partner=partner, customer=customer, currency=customer.currency, notes=notes, period=period)
     invoice.save()
     _write_lines(invoice, lines)
+    invoice_total_check(invoice)
     invoice.save(update_fields=["subtotal", "tax_total", "total", "balance"])
     audit_record(
         partner=partner, customer=customer, actor=actor, action="invoice.drafted", target=invoice,
@@ -136,6 +148,7 @@ def invoice_draft_update(
         )
     if lines is not None:
         _write_lines(invoice, lines)
+        invoice_total_check(invoice)
     if notes is not None:
         invoice.notes = notes
     invoice.save(update_fields=["subtotal", "tax_total", "total", "balance", "notes"])
@@ -171,9 +184,10 @@ def invoice_issue(*, invoice: Invoice, actor: User | None, issue_date: dt.date |
     invoice = Invoice.objects.select_for_update().select_related("partner", "customer").get(pk=invoice.pk)
     if not invoice.is_draft:
         return invoice  # issued already: a retry must not take a second number
+    invoice_total_check(invoice)  # lines appended to the draft by other parts are held to it too
     issued_on = issue_date or clock.today(invoice.partner.time_zone)
     invoice.number = number_next(partner=invoice.partner, kind=NumberSeries.Kind.INVOICE, year=issued_on.year)
-    invoice.status = Invoice.Status.ISSUED
+    invoice.status = Invoice.Status.ISSUED if invoice.balance > ZERO else Invoice.Status.PAID  # nothing owed
     invoice.issue_date = issued_on
     invoice.due_date = issued_on + dt.timedelta(days=invoice.customer.credit_days)
     invoice.issued_at = clock.now()

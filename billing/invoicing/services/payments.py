@@ -94,7 +94,7 @@ def payment_record(
     if allocations is None:
         open_invoices = (
             Invoice.objects.select_for_update()
-            .filter(customer=customer, currency=payment.currency, issue_date__lte=received_on)
+            .filter(customer=customer, currency=payment.currency, issue_date__lte=received_on, balance__gt=ZERO)
             .open()
             .order_by("due_date", "issue_date", "pk")
         )

