@@ -252,6 +252,7 @@ class SupportOfferingSerializer(serializers.ModelSerializer):
         model = SupportOffering
         fields = [
             "time_zone", "hours", "holidays", "contact_portal", "contact_email", "contact_phone", "contact_notes",
+            "contact_notes_ru",
             "price_model", "price_amount", "currency", "first_response_minutes_a", "first_response_minutes_b",
             "first_response_minutes_c", "resolution_minutes_a", "resolution_minutes_b", "resolution_minutes_c",
             "updated_at",
@@ -284,7 +285,7 @@ class SupportOfferingAPIView(ScopedAPIMixin, APIView):
         data = services.OfferingInput(
             time_zone=d["time_zone"], hours=d["hours"], contact_portal=d.get("contact_portal", True),
             contact_email=d.get("contact_email", ""), contact_phone=d.get("contact_phone", ""),
-            contact_notes=d.get("contact_notes", ""),
+            contact_notes=d.get("contact_notes", ""), contact_notes_ru=d.get("contact_notes_ru", ""),
             price_model=d.get("price_model", SupportOffering.PriceModel.INCLUDED),
             price_amount=d.get("price_amount"), currency=d.get("currency", self.scope.partner.default_currency),
             **{name: d.get(name, getattr(services.OfferingInput, name)) for name in _TARGETS},

@@ -289,6 +289,10 @@ class SupportOfferingForm(forms.Form):
         label=_("Notes for customers"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("E.g. an emergency number for severity A outside business hours."),
     )  # fmt: skip
+    contact_notes_ru = forms.CharField(
+        label=_("Notes for customers, in Russian"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Shown to customers who read the portal in Russian; empty shows the notes above."),
+    )  # fmt: skip
     price_model = forms.ChoiceField(label=_("Price model"), choices=SupportOffering.PriceModel.choices)
     price_amount = forms.DecimalField(
         label=_("Price"), required=False, max_digits=14, decimal_places=2, min_value=Decimal("0"),
@@ -304,7 +308,8 @@ class SupportOfferingForm(forms.Form):
         initial = {
             "time_zone": offering.time_zone, "contact_portal": offering.contact_portal,
             "contact_email": offering.contact_email, "contact_phone": offering.contact_phone,
-            "contact_notes": offering.contact_notes, "price_model": offering.price_model,
+            "contact_notes": offering.contact_notes, "contact_notes_ru": offering.contact_notes_ru,
+            "price_model": offering.price_model,
             "price_amount": offering.price_amount, "currency": offering.currency,
             "holidays": "\n".join(f"{h.date.isoformat()} {h.name}" for h in offering.holidays.order_by("date")),
         }  # fmt: skip
@@ -376,7 +381,8 @@ class SupportOfferingForm(forms.Form):
         return OfferingInput(
             time_zone=d["time_zone"], hours=d["hours"], contact_portal=d.get("contact_portal", False),
             contact_email=d.get("contact_email", ""), contact_phone=d.get("contact_phone", ""),
-            contact_notes=d.get("contact_notes", ""), price_model=d["price_model"],
+            contact_notes=d.get("contact_notes", ""), contact_notes_ru=d.get("contact_notes_ru", ""),
+            price_model=d["price_model"],
             price_amount=d.get("price_amount"), currency=d["currency"],
             first_response_minutes_a=d["first_response_minutes_a"], first_response_minutes_b=d["first_response_minutes_b"],
             first_response_minutes_c=d["first_response_minutes_c"], resolution_minutes_a=d["resolution_minutes_a"],

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from billing.invoicing.models import Invoice, InvoiceLine
@@ -86,6 +87,7 @@ class SupportOffering(models.Model):
     contact_email = models.EmailField(_("support email"), blank=True)
     contact_phone = models.CharField(_("support phone"), max_length=40, blank=True)
     contact_notes = models.TextField(_("notes for customers"), blank=True)
+    contact_notes_ru = models.TextField(_("notes for customers in Russian"), blank=True)
     price_model = models.CharField(
         _("price model"), max_length=16, choices=PriceModel.choices, default=PriceModel.INCLUDED
     )
@@ -132,6 +134,14 @@ class SupportOffering(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner}: {self.get_price_model_display()}"
+
+    @property
+    def contact_notes_shown(self) -> str:
+        """The notes in the active language: the Russian text for a Russian reader when the partner wrote
+        one, else the default text."""
+        if translation.get_language() == "ru" and self.contact_notes_ru:
+            return self.contact_notes_ru
+        return self.contact_notes
 
     def first_response_minutes(self, severity: str) -> int:
         return int(getattr(self, f"first_response_minutes_{severity.lower()}"))

@@ -45,6 +45,7 @@ class OfferingInput:
     contact_email: str = ""
     contact_phone: str = ""
     contact_notes: str = ""
+    contact_notes_ru: str = ""  # shown to Russian readers when set
     price_model: str = SupportOffering.PriceModel.INCLUDED
     price_amount: Decimal | None = None
     currency: str = "USD"
@@ -149,6 +150,7 @@ def support_offering_update(*, partner: Partner, actor: User | None, data: Offer
     offering.contact_email = data.contact_email
     offering.contact_phone = data.contact_phone
     offering.contact_notes = data.contact_notes
+    offering.contact_notes_ru = data.contact_notes_ru
     offering.price_model = data.price_model
     offering.currency = data.currency
     offering.price_amount = (
@@ -178,6 +180,8 @@ def _snapshot(offering: SupportOffering, holidays: Sequence[HolidayInput] | None
         "contact_portal": offering.contact_portal,
         "contact_email": offering.contact_email,
         "contact_phone": offering.contact_phone,
+        "contact_notes": offering.contact_notes,
+        "contact_notes_ru": offering.contact_notes_ru,
         "price_model": offering.price_model,
         "price_amount": str(offering.price_amount) if offering.price_amount is not None else None,
         "currency": offering.currency,
