@@ -33,6 +33,9 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(Decimal(1).scaleb(-exponent(currency)), rounding=ROUND_HALF_UP)
 
 
+MONEY_LIMIT = Decimal(10) ** 14  # every amount is below this: MoneyField's 16 digits, 2 of them after the point
+
+
 class MoneyField(models.DecimalField):  # type: ignore[type-arg]  # generic only in the stubs
     """An amount of money: 16 digits with 2 places (the exponent of every currency but a few)."""
 

@@ -9,6 +9,7 @@ without Microsoft's cost; partner admins and finance write.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
@@ -19,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
-from partner_portal.apikit import ScopedCustomerField, query_params
+from partner_portal.apikit import INT_MAX, ScopedCustomerField, query_params
 from partner_portal.models import STAFF_ROLES
 from subscriptions import selectors, services
 from subscriptions.errors import SubscriptionStatusNotAllowed
@@ -55,7 +56,7 @@ class StatusEventSerializer(serializers.ModelSerializer):
 
 class SubscriptionSerializer(serializers.ModelSerializer):
     customer = ScopedCustomerField()
-    quantity = serializers.IntegerField(min_value=0, default=1)
+    quantity = serializers.IntegerField(min_value=0, max_value=INT_MAX, default=1)
     unit_price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0)
     unit_cost = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0, required=False)
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False)
@@ -109,7 +110,7 @@ class SubscriptionDetailSerializer(SubscriptionSerializer):
 
 
 class SubscriptionUpdateSerializer(serializers.ModelSerializer):
-    quantity = serializers.IntegerField(min_value=0, required=False)
+    quantity = serializers.IntegerField(min_value=0, max_value=INT_MAX, required=False)
     unit_price = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0, required=False)
     unit_cost = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0, required=False)
     tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False)
@@ -173,7 +174,7 @@ class SubscriptionViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.Retrieve
     @extend_schema(request=SubscriptionUpdateSerializer, responses={200: SubscriptionDetailSerializer})
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         sub = self.get_object()
-        if "status" in request.data:
+        if isinstance(request.data, Mapping) and "status" in request.data:
             raise ValidationError({"status": ["Status is read-only: use suspend/ or reactivate/."]})
         form = SubscriptionUpdateSerializer(data=request.data, partial=True)
         form.is_valid(raise_exception=True)

@@ -14,14 +14,14 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, extend_sch
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing.invoicing.models import Invoice
 from partner_portal.access import ALL_ROLES, STAFF_MANAGERS, ScopedAPIMixin
-from partner_portal.apikit import ScopedCustomerField, query_params
+from partner_portal.apikit import JSONParser, ScopedCustomerField, query_params
 from partner_portal.models import User
 from tickets import selectors, services
 from tickets.models import SupportOffering, Ticket, TicketAttachment, TicketMessage

@@ -36,6 +36,10 @@ class ScopedInvoiceField(serializers.PrimaryKeyRelatedField):
         return selectors.invoice_list(scope=self.context["view"].scope)
 
 
+class InvoiceQuery(serializers.Serializer):
+    search = serializers.CharField(required=False, max_length=100)
+
+
 class InvoiceLineSerializer(serializers.ModelSerializer):
     quantity = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0)
     unit_price = serializers.DecimalField(max_digits=14, decimal_places=4)
@@ -99,7 +103,7 @@ class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
     def get_queryset(self) -> Any:
         query = self.request.query_params
         filters = selectors.InvoiceFilters(
-            search=query.get("search", ""),
+            search=query_params(InvoiceQuery, self.request).get("search", ""),
             status=query.get("status", "") if query.get("status") in Invoice.Status.values else "",
             customer_id=int(query["customer"]) if query.get("customer", "").isdigit() else None,
             period=query.get("period", "") if _is_period(query.get("period", "")) else "",

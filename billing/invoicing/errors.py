@@ -13,6 +13,10 @@ class InvoiceNotEditable(BillingError):
     kind = ErrorKind.CONFLICT
 
 
+class InvoiceAmountTooLarge(BillingError):
+    """A line's amount, or the invoice's total, larger than a money column holds."""
+
+
 class InvoiceTotalNegative(BillingError):
     """Negative lines are discounts inside an invoice that still comes to zero or more; money owed
     back to a customer is a credit note, never a negative invoice."""

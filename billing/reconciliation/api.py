@@ -15,7 +15,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -24,6 +24,7 @@ from billing.reconciliation import selectors, services
 from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport
 from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
+from partner_portal.apikit import JSONParser
 
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024  # a 100,000-line new-commerce file is about 70 MB
 PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"

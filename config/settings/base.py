@@ -285,6 +285,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["partner_portal.access.HasMembership"],
+    # JSON bodies are bounded in size (DATA_UPLOAD_MAX_MEMORY_SIZE) and depth, and refuse text the
+    # database cannot store (partner_portal.apikit.JSONParser).
+    "DEFAULT_PARSER_CLASSES": [
+        "partner_portal.apikit.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "partner_portal.pagination.ApiCursorPagination",
     "PAGE_SIZE": 50,
     # Filters are read by each list's `<Thing>Query` serializer (partner_portal.apikit.query_params),

@@ -11,13 +11,18 @@ from typing import Protocol
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from billing.invoicing.errors import InvoiceHasSettlements, InvoiceNotEditable, InvoiceTotalNegative
+from billing.invoicing.errors import (
+    InvoiceAmountTooLarge,
+    InvoiceHasSettlements,
+    InvoiceNotEditable,
+    InvoiceTotalNegative,
+)
 from billing.invoicing.models import ZERO, Invoice, InvoiceLine, NumberSeries
 from billing.invoicing.services.numbering import number_next
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Partner, User
-from partner_portal.money import quantize
+from partner_portal.money import MONEY_LIMIT, quantize
 from subscriptions.models import Subscription
 
 HUNDRED = Decimal(100)
@@ -90,9 +95,20 @@ def invoice_line_rows(invoice: Invoice, lines: Sequence[LineInput], *, first_pos
     return rows
 
 
+def _amounts_check(rows: Sequence[InvoiceLine]) -> None:
+    """Every amount, and the invoice's total, must fit a money column (MONEY_LIMIT); a larger one is
+    refused on the lines rather than failing in the database."""
+    figures = [figure for r in rows for figure in (r.amount, r.tax_amount)]
+    figures.append(sum((abs(r.amount) + abs(r.tax_amount) for r in rows), ZERO))
+    if any(abs(figure) >= MONEY_LIMIT for figure in figures):
+        message = _("The lines come to more than an invoice can hold (%(limit)s).") % {"limit": MONEY_LIMIT}
+        raise InvoiceAmountTooLarge(message, fields={"lines": [message]})
+
+
 def _write_lines(invoice: Invoice, lines: Sequence[LineInput]) -> None:
     InvoiceLine.objects.filter(invoice=invoice).delete()
     rows = invoice_line_rows(invoice, lines)
+    _amounts_check(rows)
     InvoiceLine.objects.bulk_create(rows)
     invoice.subtotal = sum((r.amount for r in rows), ZERO)
     invoice.tax_total = sum((r.tax_amount for r in rows), ZERO)
