@@ -3,7 +3,7 @@
 The overview is set-based: one query for the page of customers (every figure a subquery), one for
 the count, and a fixed handful for what the page shows of each row (its last notice, its open
 invoices, the notices already sent for them), whatever the number of customers. "Next action and
-when" follows the run's own rules (billing.collections.rules), so the page says what the run will do.
+when" is billing.collections.next_steps, on the run's own rules, so the page says what the run will do.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from billing.collections import rules
 from billing.collections.models import (
     DEFAULT_STEPS,
     CollectionPolicy,
@@ -40,7 +39,8 @@ from billing.collections.models import (
     InvoiceDunning,
     Notice,
 )
-from billing.invoicing.models import ZERO, Invoice, is_past_due
+from billing.collections.next_steps import NextAction, OpenInvoice, next_action, next_suspension
+from billing.invoicing.models import ZERO, Invoice
 from partner_portal import clock
 from partner_portal.models import Customer, Partner
 from partner_portal.tenancy import Scope, get_scoped_or_404
@@ -82,125 +82,6 @@ def collection_policy_read(*, partner: Partner) -> PolicyView:
         return PolicyView(policy=default, steps=[StepView(o, str(a)) for o, a in DEFAULT_STEPS])
     steps = [StepView(s.offset_days, s.action) for s in policy.steps.order_by("offset_days")]
     return PolicyView(policy=policy, steps=steps)
-
-
-# ---- Next action -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NextAction:
-    """What the run will do next for a customer, and on which day."""
-
-    on: dt.date
-    action: str
-    offset_days: int  # the step's offset as the policy has it (without grace)
-    invoice_id: int
-    invoice_number: str
-
-    @property
-    def is_suspension(self) -> bool:
-        return self.action == Action.SUSPEND
-
-
-@dataclass(frozen=True)
-class _OpenInvoice:
-    pk: int
-    number: str
-    due_date: dt.date
-    balance: Decimal
-    harshest: str = ""  # the invoice's dunning state (InvoiceDunning)
-    final_notice_on: dt.date | None = None
-    customer_suspended: bool = False  # its customer's (CustomerDunning)
-
-
-def _next_action(
-    *,
-    steps: Sequence[StepView],
-    invoices: Sequence[_OpenInvoice],
-    sent: set[tuple[int, int, str]],
-    today: dt.date,
-    grace: int,
-    min_amount: Decimal,
-    exempt: bool,
-    held_until: dt.date | None,
-) -> NextAction | None:
-    """The earliest step the run will take for one of `invoices`: today's step if not sent yet, else
-    the next one ahead, both as `rules.dunning_decision` (the run's own decision) gives them from the
-    invoice's dunning state. Nothing is taken while a promise to pay holds (until its day inclusive);
-    a step after the due date waits for the overdue total to reach the minimum (as far as the
-    invoices open today tell)."""
-    start = max(today, held_until + dt.timedelta(days=1)) if held_until and held_until >= today else today
-    best: NextAction | None = None
-
-    def overdue_on(day: dt.date) -> Decimal:
-        return sum((i.balance for i in invoices if is_past_due(i.due_date, day)), ZERO)
-
-    for invoice in invoices:
-        days = (start - invoice.due_date).days
-        final_on = invoice.final_notice_on
-        state = rules.DunningState(
-            harshest=invoice.harshest, final_notice_days_ago=(start - final_on).days if final_on else None,
-            suspended=invoice.customer_suspended, after_hold=held_until is not None and held_until < start,
-            exempt=exempt,
-        )  # fmt: skip
-        decision = rules.dunning_decision(steps, days, grace_days=grace, state=state)
-        candidate: tuple[StepView, dt.date] | None = None
-        due = decision.step
-        if due is not None and (invoice.pk, due.offset_days, due.action) not in sent:
-            candidate = (due, start)
-        elif decision.ahead is not None:
-            candidate = (decision.ahead[0], start + dt.timedelta(days=decision.ahead[1]))
-        if candidate is None:
-            continue
-        step, on = candidate
-        if step.offset_days > 0 and overdue_on(on) < min_amount:
-            continue
-        if best is None or (on, step.offset_days) < (best.on, best.offset_days):
-            best = NextAction(on, step.action, step.offset_days, invoice.pk, invoice.number)
-    return best
-
-
-def _next_suspension(
-    *,
-    steps: Sequence[StepView],
-    invoices: Sequence[_OpenInvoice],
-    today: dt.date,
-    grace: int,
-    min_amount: Decimal,
-    exempt: bool,
-    held_until: dt.date | None,
-) -> dt.date | None:
-    """The first day the run would suspend, if nothing is paid meanwhile; None if it never would."""
-    suspends = [s for s in steps if s.action == Action.SUSPEND]
-    if exempt or not suspends:
-        return None
-    offset = rules.effective_offset(suspends[0], grace)
-    gap = rules.suspension_gap(steps, grace_days=grace)
-    start = max(today, held_until + dt.timedelta(days=1)) if held_until and held_until >= today else today
-    after_hold = held_until is not None and held_until < start
-
-    def suspension_day(invoice: _OpenInvoice) -> dt.date:
-        """As the run decides (rules.dunning_decision): a suspension follows the final notice by `gap` days."""
-        final_on = invoice.final_notice_on
-        state = rules.DunningState(
-            harshest=invoice.harshest, final_notice_days_ago=(start - final_on).days if final_on else None,
-            suspended=invoice.customer_suspended, after_hold=after_hold, exempt=exempt,
-        )  # fmt: skip
-        decision = rules.dunning_decision(steps, (start - invoice.due_date).days, grace_days=grace, state=state)
-        if decision.step is not None and decision.step.action == Action.SUSPEND:
-            return start
-        if decision.ahead is not None and decision.ahead[0].action == Action.SUSPEND:
-            return start + dt.timedelta(days=decision.ahead[1])
-        day = max(start, invoice.due_date + dt.timedelta(days=offset))
-        if decision.step is not None and decision.step.action == Action.FINAL_NOTICE:
-            day = max(day, start + dt.timedelta(days=gap))
-        return day
-
-    days = [suspension_day(i) for i in invoices]
-    for day in sorted(days):
-        if sum((i.balance for i in invoices if is_past_due(i.due_date, day)), ZERO) >= min_amount:
-            return day
-    return None
 
 
 # ---- The staff overview ----------------------------------------------------------------------------
@@ -317,7 +198,7 @@ class OverviewRow:
     days_overdue: int  # of its oldest overdue invoice; 0 when nothing is overdue
 
 
-def _open_invoices_by_customer(customer_ids: Sequence[int]) -> dict[int, list[_OpenInvoice]]:
+def _open_invoices_by_customer(customer_ids: Sequence[int]) -> dict[int, list[OpenInvoice]]:
     rows = (
         Invoice.objects.open()
         .filter(customer_id__in=customer_ids, balance__gt=0, due_date__isnull=False)
@@ -333,11 +214,11 @@ def _open_invoices_by_customer(customer_ids: Sequence[int]) -> dict[int, list[_O
             "customer__dunning__suspended",
         )
     )
-    found: dict[int, list[_OpenInvoice]] = defaultdict(list)
+    found: dict[int, list[OpenInvoice]] = defaultdict(list)
     for customer_id, pk, number, due_date, balance, harshest, final_on, suspended in rows:
         if due_date is not None:  # excluded by the query; this keeps the types honest
             found[customer_id].append(
-                _OpenInvoice(pk, number, due_date, balance, harshest or "", final_on, bool(suspended))
+                OpenInvoice(pk, number, due_date, balance, harshest or "", final_on, bool(suspended))
             )
     return found
 
@@ -364,7 +245,7 @@ def collections_overview_rows(
     for customer in customers:
         oldest: dt.date | None = getattr(customer, "oldest_due", None)
         held = customer.promise_to_pay_until is not None and customer.promise_to_pay_until >= today
-        action = _next_action(
+        action = next_action(
             steps=policy.steps,
             invoices=open_by_customer.get(customer.pk, []),
             sent=sent,
@@ -384,9 +265,6 @@ def collections_overview_rows(
             )
         )
     return rows
-
-
-# ---- Keyset pagination over an annotation ------------------------------------------------------------
 
 
 # ---- Runs and notices ----------------------------------------------------------------------------------
@@ -452,11 +330,11 @@ class CollectionsStatus:
         return (self.next_suspension - self.today).days if self.next_suspension else 0
 
 
-def _open_row(invoice: Invoice) -> _OpenInvoice:
+def _open_row(invoice: Invoice) -> OpenInvoice:
     """An open invoice with its dunning state, read with select_related("dunning", "customer__dunning")."""
     state: InvoiceDunning | None = getattr(invoice, "dunning", None)
     customer_state: CustomerDunning | None = getattr(invoice.customer, "dunning", None)
-    return _OpenInvoice(
+    return OpenInvoice(
         invoice.pk, invoice.number, cast(dt.date, invoice.due_date), invoice.balance,
         state.harshest if state else "", state.final_notice_on if state else None,
         bool(customer_state and customer_state.suspended),
@@ -500,7 +378,7 @@ def customer_collections_status(*, scope: Scope, customer: Customer) -> Collecti
         reactivating=[s for s in touched if s.status == Subscription.Status.REACTIVATION_PENDING],
         overdue=sum((i.balance for i in overdue_invoices), ZERO),
         overdue_invoices=overdue_invoices,
-        next_action=_next_action(
+        next_action=next_action(
             steps=policy.steps,
             invoices=open_rows,
             sent=sent,
@@ -510,7 +388,7 @@ def customer_collections_status(*, scope: Scope, customer: Customer) -> Collecti
             exempt=customer.collections_exempt,
             held_until=customer.promise_to_pay_until,
         ),
-        next_suspension=_next_suspension(
+        next_suspension=next_suspension(
             steps=policy.steps,
             invoices=open_rows,
             today=today,
