@@ -19,6 +19,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "invoice.draft_updated": _("Draft updated"),
     "invoice.draft_deleted": _("Draft deleted"),
     "invoice.issued": _("Invoice issued"),
+    "invoice.sent": _("Invoice emailed"),
     "invoice.voided": _("Invoice voided"),
     "payment.recorded": _("Payment recorded"),
     "credit.applied": _("Customer credit applied"),

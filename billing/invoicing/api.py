@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
@@ -80,6 +81,16 @@ class VoidSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)
 
 
+class IssueSerializer(serializers.Serializer):
+    email = serializers.BooleanField(
+        default=False, help_text="Also email the issued invoice with its PDF to the customer's billing address."
+    )
+
+
+class SentSerializer(serializers.Serializer):
+    to = serializers.ListField(child=serializers.EmailField(), help_text="Where the email goes.")
+
+
 def _lines(data: list[dict[str, Any]]) -> list[services.LineInput]:
     return [
         services.LineInput(
@@ -145,12 +156,25 @@ class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
         services.invoice_draft_delete(invoice=self.get_object(), actor=self.scope.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={200: InvoiceSerializer})
+    @extend_schema(request=IssueSerializer, responses={200: InvoiceSerializer})
     @action(detail=True, methods=["post"])
     def issue(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Assign the next number of the partner's gapless series and freeze the invoice."""
-        invoice = services.invoice_issue(invoice=self.get_object(), actor=self.scope.user)
+        """Assign the next number of the partner's gapless series and freeze the invoice; with
+        `email: true`, also email it to the customer (refused whole, 422, when there is nowhere to send)."""
+        form = IssueSerializer(data=request.data or {})
+        form.is_valid(raise_exception=True)
+        with transaction.atomic():
+            invoice = services.invoice_issue(invoice=self.get_object(), actor=self.scope.user)
+            if form.validated_data["email"]:
+                services.invoice_send_request(invoice=invoice, actor=self.scope.user)
         return Response(self._out(invoice))
+
+    @extend_schema(request=None, responses={202: SentSerializer})
+    @action(detail=True, methods=["post"])
+    def send(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Email an issued invoice (again) with its PDF, in the customer's language."""
+        to = services.invoice_send_request(invoice=self.get_object(), actor=self.scope.user, again=True)
+        return Response({"to": to}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=VoidSerializer, responses={200: InvoiceSerializer})
     @action(detail=True, methods=["post"])

@@ -38,3 +38,9 @@ class AllocationInvalid(BillingError):
 
 class CreditNoteInvalid(BillingError):
     pass
+
+
+class InvoiceNotSendable(BillingError):
+    """A draft or void invoice, or a customer with nowhere to send it."""
+
+    kind = ErrorKind.UNPROCESSABLE

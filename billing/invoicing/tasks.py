@@ -22,3 +22,11 @@ def invoice_pdf_export_task(*, job_id: int) -> None:
     from billing.invoicing.services.exports import invoice_pdf_export_run
 
     invoice_pdf_export_run(job_id=job_id)
+
+
+@shared_task(name="billing.tasks.invoice_send_task", acks_late=True)
+def invoice_send_task(*, invoice_id: int, actor_id: int | None = None, again: bool = False) -> None:
+    """Email one issued invoice with its PDF."""
+    from billing.invoicing.services.sending import invoice_send
+
+    invoice_send(invoice_id=invoice_id, actor_id=actor_id, again=again)

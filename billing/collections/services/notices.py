@@ -18,9 +18,9 @@ from billing.collections.models import CollectionRun, CollectionStep, Notice
 from billing.collections.services.policy import collection_policy_get
 from billing.invoicing import pdf
 from billing.invoicing.models import ZERO
+from billing.invoicing.services import billing_recipients
 from partner_portal import clock
 from partner_portal.audit import audit_record
-from partner_portal.models import Customer, Membership, Role
 
 logger = logging.getLogger(__name__)
 
@@ -44,16 +44,6 @@ def _claim_notice(notice_id: int) -> bool:
     )
 
 
-def _recipients(customer: Customer) -> list[str]:
-    if customer.billing_email:
-        return [customer.billing_email]
-    return list(
-        Membership.objects.filter(customer=customer, role=Role.CUSTOMER_ADMIN, user__is_active=True)
-        .order_by("pk")
-        .values_list("user__email", flat=True)
-    )
-
-
 def collection_notice_message(*, notice: Notice) -> EmailMultiAlternatives:
     """The notice's email (text, HTML, the invoice PDF) in the customer's language, ready to send."""
     invoice, customer, partner = notice.invoice, notice.customer, notice.partner
@@ -73,7 +63,7 @@ def collection_notice_message(*, notice: Notice) -> EmailMultiAlternatives:
         html = render_to_string("emails/collections_notice.html", context)
         attachment = pdf.invoice_pdf(invoice=invoice)
         filename = pdf.invoice_pdf_filename(invoice)
-    message = EmailMultiAlternatives(subject, body, settings.DEFAULT_FROM_EMAIL, _recipients(customer))
+    message = EmailMultiAlternatives(subject, body, settings.DEFAULT_FROM_EMAIL, billing_recipients(customer))
     message.attach_alternative(html, "text/html")
     message.attach(filename, attachment, "application/pdf")
     return message

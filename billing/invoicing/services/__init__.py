@@ -21,11 +21,13 @@ from billing.invoicing.services.invoicing import (
 )
 from billing.invoicing.services.numbering import number_next
 from billing.invoicing.services.payments import AllocationInput, payment_date_check, payment_record
+from billing.invoicing.services.sending import billing_recipients, invoice_send, invoice_send_request
 
 __all__ = [
     "AllocationInput",
     "GenerationResult",
     "LineInput",
+    "billing_recipients",
     "credit_note_issue",
     "invoice_draft_create",
     "invoice_draft_delete",
@@ -34,6 +36,8 @@ __all__ = [
     "invoice_issue",
     "invoice_pdf_export_request",
     "invoice_pdf_export_run",
+    "invoice_send",
+    "invoice_send_request",
     "invoice_void",
     "invoices_generate",
     "invoices_generate_all",

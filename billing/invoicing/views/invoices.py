@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -112,6 +113,7 @@ class InvoiceDetailView(ScopedViewMixin, TemplateView):
             can_write=can_write,
             can_edit=can_write and invoice.is_draft,
             can_settle=can_write and is_open,
+            can_send=can_write and invoice.status not in (Invoice.Status.DRAFT, Invoice.Status.VOID),
             # What the service would refuse is not offered (it still refuses, should two people race).
             can_void=can_write and is_open and not invoice.amount_paid and not invoice.amount_credited,
             **kwargs,
@@ -242,12 +244,49 @@ class InvoiceIssueView(ScopedViewMixin, View):
             messages.info(request, _("Invoice %(number)s was already issued.") % {"number": invoice.number})
             return redirect("invoice_detail", pk=invoice.pk)
         try:
-            invoice = services.invoice_issue(invoice=invoice, actor=self.scope.user)
+            with transaction.atomic():
+                invoice = services.invoice_issue(invoice=invoice, actor=self.scope.user)
+                # Emailed unless finance unticked it on the issue page (the detail page's dialog sends).
+                sent_to = self._send(request, invoice) if request.POST.get("email", "yes") != "no" else []
         except InvoiceTotalNegative as exc:
             today = clock.today(self.scope.partner.time_zone)
             context = {"invoice": invoice, "lines": list(invoice.lines.all()), "today": today, "error": str(exc)}
             return render(request, "billing/invoicing/invoice_issue.html", context, status=400)
-        messages.success(request, _("Invoice %(number)s issued.") % {"number": invoice.number})
+        if sent_to:
+            messages.success(
+                request,
+                _("Invoice %(number)s issued and emailed to %(to)s.")
+                % {"number": invoice.number, "to": ", ".join(sent_to)},
+            )
+        else:
+            messages.success(request, _("Invoice %(number)s issued.") % {"number": invoice.number})
+        return redirect("invoice_detail", pk=invoice.pk)
+
+    def _send(self, request: HttpRequest, invoice: Invoice) -> list[str]:
+        try:
+            return services.invoice_send_request(invoice=invoice, actor=self.scope.user)
+        except BillingError as exc:  # issued all the same; the page says why nothing was emailed
+            messages.warning(request, str(exc))
+            return []
+
+
+class InvoiceSendView(ScopedViewMixin, View):
+    """Email an issued invoice again, with its PDF."""
+
+    allowed_roles = CUSTOMER_WRITERS
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invoice = selectors.invoice_get(scope=self.scope, pk=pk)
+        try:
+            sent_to = services.invoice_send_request(invoice=invoice, actor=self.scope.user, again=True)
+        except BillingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Invoice %(number)s is being emailed to %(to)s.")
+                % {"number": invoice.number, "to": ", ".join(sent_to)},
+            )
         return redirect("invoice_detail", pk=invoice.pk)
 
 
