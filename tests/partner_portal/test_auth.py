@@ -207,9 +207,7 @@ class TestInvitations:
         unknown = client.post("/staff/team/", {"email": "nobody@example.com", "role": Role.FINANCE}, follow=True)
         assert known.status_code == unknown.status_code == 200
         assert b"already" not in known.content
-        assert [str(m) for m in known.context["messages"]] == [
-            f"Invitation sent to {other_tenant.agent.email}."
-        ]
+        assert [str(m) for m in known.context["messages"]] == [f"Invitation sent to {other_tenant.agent.email}."]
         assert Invitation.objects.filter(partner=tenant.partner).count() == 2
 
     def test_the_customer_invite_does_not_tell_that_an_address_has_an_account_at_another_partner(
