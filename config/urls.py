@@ -14,6 +14,7 @@ from dashboards import views as dashboards
 from escalation import api as escalation_api
 from escalation import views as escalation_views
 from partner_portal import api, views
+from partner_portal.access import ApiDocsAccess
 from subscriptions import api as subscriptions_api
 from tickets import api as tickets_api
 
@@ -68,7 +69,11 @@ urlpatterns = [
     path("documents/invoices/<int:pk>.pdf", billing_downloads.InvoicePdfView.as_view(), name="invoice_pdf"),
     path("documents/credit-notes/<int:pk>.pdf", billing_downloads.CreditNotePdfView.as_view(), name="credit_note_pdf"),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[ApiDocsAccess]), name="api_schema"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api_schema", permission_classes=[ApiDocsAccess]),
+        name="api_docs",
+    ),
     path("admin/", admin.site.urls),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
@@ -65,6 +66,18 @@ class HasMembership(permissions.BasePermission):
         if request.method not in permissions.SAFE_METHODS:
             roles = getattr(view, "write_roles", roles)
         return scope.has_role(roles)
+
+
+class ApiDocsAccess(permissions.BasePermission):
+    """The API schema and docs: anyone when settings.API_DOCS_PUBLIC, otherwise signed-in partner staff."""
+
+    message = "The API documentation is available to signed-in partner staff."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if settings.API_DOCS_PUBLIC:
+            return True
+        scope = request_scope(request)
+        return scope is not None and scope.is_staff
 
 
 class ScopedAPIMixin:

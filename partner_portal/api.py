@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from partner_portal import mfa, selectors, services
+from partner_portal import mfa, selectors, services, signin_audit
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
 from partner_portal.apikit import query_params
 from partner_portal.models import CURRENCY_CHOICES, Customer, Language
@@ -63,10 +63,17 @@ class AuthTokenView(APIView):
             if not code:
                 raise AuthenticationFailed({"code": ["This account uses two-factor authentication: send code."]})
             if not TOTP(totp).validate_code(code):
+                signin_audit.record_code_failed(request._request, user)
                 self._fail()
                 raise AuthenticationFailed({"code": ["The code is not valid."]})
         token, _created = Token.objects.get_or_create(user=user)
+        signin_audit.record_token_issued(request._request, user)
         return Response({"token": token.key})
+
+    def throttled(self, request: Request, wait: float) -> NoReturn:
+        data = request.data
+        signin_audit.record_lockout(request._request, str(data.get("email", "")) if hasattr(data, "get") else "")
+        super().throttled(request, wait)
 
     def get_authenticate_header(self, request: Request) -> str:
         return "Token"  # answer wrong credentials with 401, as DRF does for authenticated endpoints

@@ -6,6 +6,10 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 ACTION_LABELS: dict[str, Promise] = {
+    "auth.signed_in": _("Signed in"),
+    "auth.sign_in_failed": _("Sign-in failed"),
+    "auth.locked_out": _("Sign-in refused: too many failed attempts"),
+    "auth.token_issued": _("API token issued"),
     "customer.created": _("Customer created"),
     "customer.updated": _("Customer details updated"),
     "invitation.sent": _("Invitation sent"),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account.adapter import DefaultAccountAdapter
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -19,3 +22,12 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         if scope is not None and not scope.is_staff:
             return reverse("customer_home")
         return reverse("staff_dashboard")
+
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            from partner_portal.signin_audit import record_lockout
+
+            record_lockout(request, str(credentials.get("email") or credentials.get("username") or ""))
+            raise

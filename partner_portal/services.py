@@ -167,8 +167,10 @@ def invitation_create(*, partner: Partner, actor: User, request: InvitationReque
         raise RoleNotAllowed(_("Choose the customer this user belongs to."))
     if request.customer is not None and request.customer.partner_id != partner.pk:
         raise RoleNotAllowed(_("Choose one of your own customers."))
-    if User.objects.filter(email__iexact=email, membership__isnull=False).exists():
-        raise InvitationInvalid(_("This person already has an account in the portal."))
+    # Only one's own partner is told that the address is taken. An account at another partner is not
+    # disclosed: the invitation is created and sent as for anyone; accepting it is refused (invitation_accept).
+    if User.objects.filter(email__iexact=email, membership__partner=partner).exists():
+        raise InvitationInvalid(_("This person is already a member of your team."))
     invitation = Invitation.objects.create(
         partner=partner,
         customer=request.customer,

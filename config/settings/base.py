@@ -278,6 +278,10 @@ ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 PORTAL_MFA_REQUIRED = env.bool("PORTAL_MFA_REQUIRED", default=False)
 PORTAL_MFA_REQUIRED_ROLES = ("partner_admin", "finance")
 
+# The API schema and its browsable docs: open to anyone here (development); production turns this off, and
+# then only signed-in partner staff get them (partner_portal.access.ApiDocsAccess).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)
+
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

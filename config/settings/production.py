@@ -29,5 +29,6 @@ CSRF_COOKIE_SECURE = True
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
 
 PORTAL_MFA_REQUIRED = env.bool("PORTAL_MFA_REQUIRED", default=True)
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 # The web process, the worker and beat refuse to start while a deploy check fails (partner_portal.checks).
 PORTAL_DEPLOY_CHECKS_AT_START = True

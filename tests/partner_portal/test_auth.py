@@ -16,6 +16,8 @@ from allauth.mfa.totp.internal.auth import (
 from django.core import mail
 from django.test import Client
 
+from partner_portal import services
+from partner_portal.errors import InvitationInvalid
 from partner_portal.models import AuditEvent, Invitation, Membership, Role, User
 from tests.conftest import Tenant
 from tests.factories import PASSWORD
@@ -194,8 +196,41 @@ class TestInvitations:
     def test_an_existing_member_cannot_be_invited_again(self, tenant: Tenant, client_for) -> None:
         response = client_for(tenant.admin).post("/staff/team/", {"email": tenant.agent.email, "role": Role.FINANCE})
         assert response.status_code == 400
-        assert b"already has an account" in response.content
+        assert b"already a member of your team" in response.content
         assert not Invitation.objects.exists()
+
+    def test_the_team_page_does_not_tell_that_an_address_has_an_account_at_another_partner(
+        self, tenant: Tenant, other_tenant: Tenant, client_for
+    ) -> None:
+        client = client_for(tenant.admin)
+        known = client.post("/staff/team/", {"email": other_tenant.agent.email, "role": Role.FINANCE}, follow=True)
+        unknown = client.post("/staff/team/", {"email": "nobody@example.com", "role": Role.FINANCE}, follow=True)
+        assert known.status_code == unknown.status_code == 200
+        assert b"already" not in known.content
+        assert [str(m) for m in known.context["messages"]] == [f"Invitation sent to {other_tenant.agent.email}."]
+        assert Invitation.objects.filter(partner=tenant.partner).count() == 2
+
+    def test_the_customer_invite_does_not_tell_that_an_address_has_an_account_at_another_partner(
+        self, tenant: Tenant, other_tenant: Tenant, client_for
+    ) -> None:
+        response = client_for(tenant.admin).post(
+            f"/staff/customers/{tenant.customer.pk}/invite/",
+            {"email": other_tenant.customer_admin.email, "role": Role.CUSTOMER_MEMBER},
+            follow=True,
+        )
+        assert response.status_code == 200
+        assert b"already" not in response.content
+        assert Invitation.objects.filter(partner=tenant.partner, email=other_tenant.customer_admin.email).exists()
+
+    def test_an_invitation_to_someone_of_another_partner_is_refused_on_acceptance(
+        self, tenant: Tenant, other_tenant: Tenant, client_for
+    ) -> None:
+        client_for(tenant.admin).post("/staff/team/", {"email": other_tenant.agent.email, "role": Role.FINANCE})
+        invitation = Invitation.objects.get(partner=tenant.partner)
+        with pytest.raises(InvitationInvalid):
+            services.invitation_accept(token=invitation.token, password="Another-long-passphrase-9")
+        other_tenant.agent.refresh_from_db()
+        assert other_tenant.agent.membership.partner == other_tenant.partner
 
     def test_an_expired_invitation_is_refused(self, tenant: Tenant, client_for) -> None:
         import datetime as dt

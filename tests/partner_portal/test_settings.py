@@ -28,6 +28,7 @@ print(json.dumps({
     "email_tls": getattr(settings, "EMAIL_USE_TLS", False),
     "cache": settings.CACHES["default"]["BACKEND"],
     "mfa": settings.PORTAL_MFA_REQUIRED,
+    "api_docs_public": settings.API_DOCS_PUBLIC,
 }))
 """
 
@@ -112,6 +113,12 @@ def test_production_mode_requires_mfa_and_refuses_a_weak_secret_key() -> None:
     )
     assert result.returncode != 0
     assert "SECRET_KEY must be a random string" in result.stderr
+
+
+def test_the_api_docs_are_public_in_development_and_not_in_production(tmp_path: Path) -> None:
+    assert _settings_with({}, tmp=tmp_path)["api_docs_public"] is True
+    assert _settings_with(PRODUCTION_ENV, module="config.settings.production")["api_docs_public"] is False
+    assert _settings_with({"API_DOCS_PUBLIC": "false"}, tmp=tmp_path)["api_docs_public"] is False
 
 
 @pytest.mark.parametrize("missing", required_in_production())

@@ -192,6 +192,37 @@ class TestIdempotencyKey:
         assert again["Idempotent-Replayed"] == "true"
         assert Payment.objects.count() == 1
 
+    def test_two_partners_with_the_same_key_each_get_their_own_result(
+        self, tenant: Tenant, other_tenant: Tenant, api_for
+    ) -> None:
+        issued(tenant.customer)
+        issued(other_tenant.customer)
+        key = "pay-shared-001"
+        mine = api_for(tenant.finance)
+        theirs = api_for(other_tenant.finance)
+        first = mine.post(
+            "/api/v1/payments/",
+            {"customer": tenant.customer.pk, "amount": "100.00", "received_on": "2026-11-05"},
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
+        other = theirs.post(
+            "/api/v1/payments/",
+            {"customer": other_tenant.customer.pk, "amount": "100.00", "received_on": "2026-11-05"},
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
+        assert first.status_code == other.status_code == 201, other.json()
+        assert "Idempotent-Replayed" not in other
+        assert other.json()["id"] != first.json()["id"]
+        assert Payment.objects.filter(partner=tenant.partner).count() == 1
+        assert Payment.objects.filter(partner=other_tenant.partner).count() == 1
+        replay = mine.post(
+            "/api/v1/payments/",
+            {"customer": tenant.customer.pk, "amount": "100.00", "received_on": "2026-11-05"},
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
+        assert replay.json() == first.json()
+        assert replay["Idempotent-Replayed"] == "true"
+
     def test_the_same_key_with_another_body_is_refused(self, tenant: Tenant, api_for) -> None:
         client = api_for(tenant.finance)
         client.post("/api/v1/invoices/", _draft_body(tenant), HTTP_IDEMPOTENCY_KEY="k1")
