@@ -83,6 +83,7 @@ def action_label(action: str) -> str:
 
 # Areas of the audit log's action filter: the first part of an action's name.
 AREA_LABELS: dict[str, Promise] = {
+    "auth": _("Sign-in"),
     "customer": _("Customers"),
     "invitation": _("Team"),
     "member": _("Team"),
