@@ -251,6 +251,25 @@ class InvoiceIssueView(ScopedViewMixin, View):
         return redirect("invoice_detail", pk=invoice.pk)
 
 
+class InvoiceDeleteView(ScopedViewMixin, View):
+    """POST only: discard a draft (the detail page's button asks first). Issued invoices are voided instead."""
+
+    allowed_roles = CUSTOMER_WRITERS
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invoice = selectors.invoice_get(scope=self.scope, pk=pk)
+        if not invoice.is_draft:
+            return _not_editable(request, invoice)
+        try:
+            services.invoice_draft_delete(invoice=invoice, actor=self.scope.user)
+        except BillingError as exc:  # issued by someone else since the page was loaded
+            messages.error(request, str(exc))
+            return redirect("invoice_detail", pk=invoice.pk)
+        messages.success(request, _("Draft deleted."))
+        return redirect("invoice_list")
+
+
 class InvoiceVoidView(ScopedViewMixin, View):
     allowed_roles = CUSTOMER_WRITERS
     template_name = "billing/invoicing/invoice_void.html"
