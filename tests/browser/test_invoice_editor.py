@@ -12,6 +12,8 @@ from playwright.sync_api import Locator, Page, expect
 from billing.invoicing.models import Invoice
 from tests.browser.conftest import sign_in
 from tests.conftest import make_tenant
+from tests.factories import CustomerFactory
+from tests.factories.billing import draft, line
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,3 +66,34 @@ def test_the_editor_works_out_amounts_as_one_types_and_removes_added_rows(page: 
         Decimal("72.97"),
     )
     assert sorted(invoice.lines.values_list("description", flat=True)) == ["Seats", "Setup"]
+
+
+def test_a_draft_in_yen_is_worked_out_without_decimals(page: Page, live_server) -> None:
+    tenant = make_tenant("Alpha")
+    customer = CustomerFactory(partner=tenant.partner, currency="JPY")
+    invoice = draft(customer, line("Seats", "7", "1234.5", "10"))  # 8641.5 -> 8642; tax 864.2 -> 864
+    sign_in(page, tenant.finance.email)
+    page.goto(f"/staff/billing/invoices/{invoice.pk}/edit/")
+    row = page.locator("#invoice-lines [data-line-row]").first
+    expect(row.locator("[data-line-amount]")).to_have_text("8,642\xa0JPY")
+    totals = page.locator("#invoice-line-totals")
+    expect(totals.locator("[data-line-total=total]")).to_have_text("9,506\xa0JPY")
+    assert invoice.total == Decimal("9506")  # the server's figure, shown before any change
+    row.locator("input[name$='-quantity']").fill("1")  # 1234.5 -> 1235; tax 123.5 -> 124
+    expect(totals.locator("[data-line-total=subtotal]")).to_have_text("1,235\xa0JPY")
+    expect(totals.locator("[data-line-total=tax]")).to_have_text("124\xa0JPY")
+
+
+def test_a_new_invoice_follows_the_chosen_customers_currency(page: Page, live_server) -> None:
+    tenant = make_tenant("Alpha")
+    CustomerFactory(partner=tenant.partner, name="Yamato KK", domain="yamato.example", currency="JPY")
+    sign_in(page, tenant.finance.email)
+    page.goto("/staff/billing/invoices/new/")
+    row = page.locator("#invoice-lines [data-line-row]").first
+    _fill(row, "Seats", "1", "0.5", "0")
+    expect(row.locator("[data-line-amount]")).to_have_text("0.50\xa0USD")  # the partner's currency until chosen
+    box = page.get_by_role("combobox", name="Customer")
+    box.fill("yama")
+    page.get_by_role("listbox", name="Matching customers").get_by_role("option").first.click()
+    expect(box).to_have_value("Yamato KK")
+    expect(row.locator("[data-line-amount]")).to_have_text("1\xa0JPY")  # 0.5 rounds half-up to 1 yen
