@@ -73,6 +73,12 @@ class InvoiceFilterForm(forms.Form):
         )
 
 
+class InvoiceExportForm(InvoiceFilterForm):
+    """The invoice filters of a bulk PDF export, and whether drafts go in too (they do not unless asked)."""
+
+    include_drafts = forms.BooleanField(label=_("Include drafts"), required=False)
+
+
 class PaymentFilterForm(forms.Form):
     customer = CustomerField(label=_("Customer"), required=False, placeholder=_("All customers"))
 

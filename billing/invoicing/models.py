@@ -392,6 +392,8 @@ class ExportJob(models.Model):
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.INVOICE_PDFS)
     filters = models.JSONField(default=dict, blank=True)
+    # Drafts are left out of an export unless asked for (or the status filter picks drafts).
+    include_drafts = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)

@@ -81,6 +81,17 @@ def invoice_list(*, scope: Scope, filters: InvoiceFilters | None = None) -> Quer
     return qs
 
 
+def invoice_export_list(
+    *, scope: Scope, filters: InvoiceFilters | None = None, include_drafts: bool = False
+) -> QuerySet[Invoice]:
+    """The invoices a bulk PDF export takes: those of the filters, drafts only when asked for
+    (`include_drafts`, or a status filter that picks drafts)."""
+    qs = invoice_list(scope=scope, filters=filters)
+    if include_drafts or (filters is not None and filters.status == Invoice.Status.DRAFT):
+        return qs
+    return qs.exclude(status=Invoice.Status.DRAFT)
+
+
 def invoice_get(*, scope: Scope, pk: int | str) -> Invoice:
     qs = Invoice.objects.select_related("customer", "partner").prefetch_related(
         Prefetch("lines", queryset=InvoiceLine.objects.order_by("position", "pk"))

@@ -10,6 +10,7 @@ urlpatterns = [
     path("invoices/<int:pk>/", invoices.InvoiceDetailView.as_view(), name="invoice_detail"),
     path("invoices/<int:pk>/edit/", invoices.InvoiceEditView.as_view(), name="invoice_edit"),
     path("invoices/<int:pk>/issue/", invoices.InvoiceIssueView.as_view(), name="invoice_issue"),
+    path("invoices/<int:pk>/delete/", invoices.InvoiceDeleteView.as_view(), name="invoice_delete"),
     path("invoices/<int:pk>/void/", invoices.InvoiceVoidView.as_view(), name="invoice_void"),
     path("invoices/<int:pk>/send/", invoices.InvoiceSendView.as_view(), name="invoice_send"),
     path("invoices/<int:pk>/credit/", invoices.CreditNoteCreateView.as_view(), name="credit_note_create"),

@@ -1,9 +1,11 @@
 /* CSP Billing Portal: the only script. Opens the menu on small screens, dismisses alerts, asks
- * before irreversible actions (data-confirm), adds rows to the invoice editor (data-formset-add) and
+ * before irreversible actions (data-confirm), adds and removes rows of the invoice editor
+ * (data-formset-add, data-line-remove) and shows its amounts and totals as one types (data-line-editor),
  * moves the progress bar of a running job (data-poll-url) and offers matching customers as one types
  * in a customer box (data-lookup).
  * Everything works without it: the menu is then always open, alerts simply stay, actions go ahead
- * (or have their own confirmation page), the editor offers empty rows of its own and a job's page
+ * (or have their own confirmation page), the editor offers empty rows of its own (its totals are
+ * shown once the draft is saved) and a job's page
  * refreshes itself (<noscript><meta http-equiv=refresh>) while the job runs, and a customer box
  * takes the typed name or domain, resolved when the form is sent. */
 (function () {
@@ -32,6 +34,11 @@
     var add = event.target.closest("[data-formset-add]");
     if (add) {
       addFormsetRow(add);
+      return;
+    }
+    var remove = event.target.closest("[data-line-remove]");
+    if (remove) {
+      removeLineRow(remove);
     }
   });
 
@@ -60,6 +67,124 @@
     if (first) {
       first.focus();
     }
+  }
+
+  // Takes away a row added in the browser (it has no saved line; its index is simply skipped by the
+  // formset, which ignores a missing extra form), then lets the totals follow.
+  function removeLineRow(button) {
+    var row = button.closest("[data-line-row]");
+    var rows = row && row.parentElement;
+    if (!row) {
+      return;
+    }
+    row.remove();
+    rows.dispatchEvent(new Event("input", { bubbles: true }));
+    var add = document.querySelector("[data-formset-add='" + rows.id + "']");
+    if (add) {
+      add.focus();
+    }
+  }
+
+  // ---- The invoice editor's amounts, worked out as one types ----
+  // Exact decimals (BigInt units and a scale), rounded as the server does: amount = quantity × unit
+  // price and tax = amount × rate / 100, each rounded once per line, half-up (away from zero), to the
+  // currency's minor unit; the totals are sums of the rounded lines. Saving works them out again on
+  // the server, whose figures are the ones kept.
+  var DECIMAL = /^([+-]?)(\d*)(?:\.(\d*))?$/;
+
+  function parseDecimal(text) {
+    var match = DECIMAL.exec(String(text).trim());
+    if (!match || match[2] + (match[3] || "") === "") {
+      return null;
+    }
+    var fraction = match[3] || "";
+    var units = BigInt((match[2] || "0") + fraction);
+    return { units: match[1] === "-" ? -units : units, scale: fraction.length };
+  }
+
+  function pow10(n) {
+    return BigInt(10) ** BigInt(n);
+  }
+
+  // `units` at `scale` decimal places, rounded half-up to `places`: the units at `places`.
+  function roundHalfUp(units, scale, places) {
+    if (scale <= places) {
+      return units * pow10(places - scale);
+    }
+    var divisor = pow10(scale - places);
+    var negative = units < BigInt(0);
+    var rounded = ((negative ? -units : units) + divisor / BigInt(2)) / divisor;
+    return negative ? -rounded : rounded;
+  }
+
+  // [amount, tax] of one line, in units of the currency's minor unit.
+  function lineAmounts(quantity, price, rate, places) {
+    var amount = roundHalfUp(quantity.units * price.units, quantity.scale + price.scale, places);
+    return [amount, roundHalfUp(amount * rate.units, places + rate.scale + 2, places)];
+  }
+
+  // "1,234.50 USD" in the page's language, like the server's money filter; no float on the way.
+  function formatMoney(units, places, currency) {
+    var negative = units < BigInt(0);
+    var digits = (negative ? -units : units).toString().padStart(places + 1, "0");
+    var cut = digits.length - places;
+    var text = (negative ? "-" : "") + digits.slice(0, cut) + (places ? "." + digits.slice(cut) : "");
+    var lang = document.documentElement.lang || undefined;
+    var format = new Intl.NumberFormat(lang, { minimumFractionDigits: places, maximumFractionDigits: places });
+    return format.format(text) + "\u00a0" + currency;
+  }
+
+  function lineEditor(rows) {
+    var summary = document.getElementById(rows.getAttribute("data-line-summary"));
+    var exponents = JSON.parse(rows.getAttribute("data-currency-exponents") || "{}");
+
+    function value(row, name) {
+      var input = row.querySelector("[name$='-" + name + "']");
+      return input ? input.value : "";
+    }
+    function update() {
+      var currency = rows.getAttribute("data-currency") || "";
+      var places = Object.prototype.hasOwnProperty.call(exponents, currency) ? exponents[currency] : 2;
+      var totals = { subtotal: BigInt(0), tax: BigInt(0) };
+      rows.querySelectorAll("[data-line-row]").forEach(function (row) {
+        var cell = row.querySelector("[data-line-amount]");
+        var removed = row.querySelector("input[name$='-DELETE']");
+        var quantity = parseDecimal(value(row, "quantity"));
+        var price = parseDecimal(value(row, "unit_price"));
+        var rate = parseDecimal(value(row, "tax_rate") || "0");
+        if (!cell) {
+          return;
+        }
+        if ((removed && removed.checked) || !quantity || !price || !rate) {
+          cell.textContent = "";
+          return;
+        }
+        var amounts = lineAmounts(quantity, price, rate, places);
+        cell.textContent = formatMoney(amounts[0], places, currency);
+        totals.subtotal += amounts[0];
+        totals.tax += amounts[1];
+      });
+      if (summary) {
+        totals.total = totals.subtotal + totals.tax;
+        summary.querySelectorAll("[data-line-total]").forEach(function (cell) {
+          cell.textContent = formatMoney(totals[cell.getAttribute("data-line-total")], places, currency);
+        });
+        summary.hidden = false;
+      }
+    }
+    rows.addEventListener("input", update);
+    rows.addEventListener("change", update);
+    // A new invoice is in its customer's currency: follow the customer box.
+    var form = rows.closest("form");
+    if (form) {
+      form.addEventListener("lookup:chosen", function (event) {
+        if (event.detail && event.detail.currency) {
+          rows.setAttribute("data-currency", event.detail.currency);
+          update();
+        }
+      });
+    }
+    update();
   }
 
   // A running job's progress: ask its JSON status every second ({status, done, total, percent}) and
@@ -149,6 +274,8 @@
       hidden.value = option.getAttribute("data-id");
       input.value = option.getAttribute("data-name");
       close();
+      var detail = { id: hidden.value, currency: option.getAttribute("data-currency") };
+      box.dispatchEvent(new CustomEvent("lookup:chosen", { bubbles: true, detail: detail }));
     }
     function show(customers) {
       list.innerHTML = "";
@@ -159,6 +286,7 @@
         option.setAttribute("aria-selected", "false");
         option.setAttribute("data-id", customer.id);
         option.setAttribute("data-name", customer.name);
+        option.setAttribute("data-currency", customer.currency || "");
         option.textContent = customer.name;
         if (customer.domain) {
           var domain = document.createElement("span");
@@ -250,6 +378,7 @@
     });
     document.querySelectorAll("[data-poll-url]").forEach(pollProgress);
     document.querySelectorAll("[data-lookup]").forEach(customerLookup);
+    document.querySelectorAll("[data-line-editor]").forEach(lineEditor);
     focusFirstError();
   });
 

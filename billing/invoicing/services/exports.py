@@ -13,7 +13,7 @@ from django.db.models import F, Q
 
 from billing.invoicing import pdf
 from billing.invoicing.models import ExportJob
-from billing.invoicing.selectors import InvoiceFilters, invoice_list
+from billing.invoicing.selectors import InvoiceFilters, invoice_export_list
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.tenancy import Scope, scope_for_user
@@ -24,17 +24,23 @@ PROGRESS_EVERY = 5  # invoices between progress updates: one small UPDATE each t
 
 
 @transaction.atomic
-def invoice_pdf_export_request(*, scope: Scope, filters: InvoiceFilters) -> ExportJob:
-    """Queue a ZIP of the PDFs of the invoices `filters` selects, as the requester sees them."""
+def invoice_pdf_export_request(*, scope: Scope, filters: InvoiceFilters, include_drafts: bool = False) -> ExportJob:
+    """Queue a ZIP of the PDFs of the invoices `filters` selects, as the requester sees them.
+    Drafts are left out unless `include_drafts` (or the status filter asks for drafts)."""
     from billing.invoicing.tasks import invoice_pdf_export_task  # tasks import the services
 
-    total = invoice_list(scope=scope, filters=filters).count()
+    total = invoice_export_list(scope=scope, filters=filters, include_drafts=include_drafts).count()
     job = ExportJob.objects.create(
-        partner=scope.partner, requested_by=scope.user, filters=dataclasses.asdict(filters), total=total
+        partner=scope.partner,
+        requested_by=scope.user,
+        filters=dataclasses.asdict(filters),
+        include_drafts=include_drafts,
+        total=total,
     )
     audit_record(
-        partner=scope.partner, actor=scope.user, action="export.requested", target=job, data={"invoices": total}
-    )
+        partner=scope.partner, actor=scope.user, action="export.requested", target=job,
+        data={"invoices": total, "include_drafts": include_drafts},
+    )  # fmt: skip
     transaction.on_commit(lambda: invoice_pdf_export_task.delay(job_id=job.pk))
     return job
 
@@ -60,7 +66,8 @@ def invoice_pdf_export_run(*, job_id: int) -> ExportJob:
     try:
         if scope is None or scope.partner.pk != job.partner_id:
             raise PermissionError("the requester no longer has access to this partner")
-        invoices = invoice_list(scope=scope, filters=InvoiceFilters(**job.filters)).order_by(
+        filters = InvoiceFilters(**job.filters)
+        invoices = invoice_export_list(scope=scope, filters=filters, include_drafts=job.include_drafts).order_by(
             "issue_date", "number", "pk"
         )
         with tempfile.TemporaryFile() as buffer:

@@ -14,15 +14,13 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from billing.invoicing import selectors, services
-from billing.invoicing.forms import (
-    InvoiceFilterForm,
-)
+from billing.invoicing.forms import InvoiceExportForm
 from billing.invoicing.models import ExportJob, Invoice
 from billing.invoicing.progress import newest_first_context, progress_context, progress_response
 from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, ScopedViewMixin
 
-EXPORT_FILTER_FIELDS = ("q", "status", "customer", "period", "overdue")
+EXPORT_FILTER_FIELDS = ("q", "status", "customer", "period", "overdue")  # what the invoice list passes on
 
 
 def export_filter_fields(request: HttpRequest) -> list[tuple[str, str]]:
@@ -38,26 +36,27 @@ class ExportListView(ScopedViewMixin, View):
     template_name = "billing/invoicing/export_list.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return self._render(request, InvoiceFilterForm(scope=self.scope))
+        return self._render(request, InvoiceExportForm(scope=self.scope))
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        form = InvoiceFilterForm(request.POST, scope=self.scope)
+        form = InvoiceExportForm(request.POST, scope=self.scope)
         if not form.is_valid():
             return self._render(request, form, status=400)
         filters = form.filters()
-        if not selectors.invoice_list(scope=self.scope, filters=filters).exists():
+        include_drafts = bool(form.cleaned_data.get("include_drafts"))
+        if not selectors.invoice_export_list(scope=self.scope, filters=filters, include_drafts=include_drafts).exists():
             messages.error(request, _("No invoice matches these filters: there is nothing to export."))
             return self._render(request, form, status=400)
-        job = services.invoice_pdf_export_request(scope=self.scope, filters=filters)
+        job = services.invoice_pdf_export_request(scope=self.scope, filters=filters, include_drafts=include_drafts)
         return redirect("export_detail", pk=job.pk)
 
-    def _render(self, request: HttpRequest, form: InvoiceFilterForm, status: int = 200) -> HttpResponse:
+    def _render(self, request: HttpRequest, form: InvoiceExportForm, status: int = 200) -> HttpResponse:
         context = {"form": form, **newest_first_context(request, selectors.export_job_list(scope=self.scope))}
         return render(request, self.template_name, context, status=status)
 
 
-def _export_filters_summary(scope: Any, filters: dict[str, Any]) -> list[tuple[str, str]]:
-    """What an export selected, in words: [(label, value)]; empty for every invoice."""
+def _export_filters_summary(scope: Any, filters: dict[str, Any], include_drafts: bool) -> list[tuple[str, str]]:
+    """What an export selected, in words: [(label, value)]; empty for every invoice but drafts."""
     rows: list[tuple[str, str]] = []
     if filters.get("search"):
         rows.append((_("Search"), str(filters["search"])))
@@ -70,15 +69,19 @@ def _export_filters_summary(scope: Any, filters: dict[str, Any]) -> list[tuple[s
         rows.append((_("Period"), str(filters["period"])))
     if filters.get("overdue"):
         rows.append((_("Overdue only"), _("Yes")))
+    if include_drafts:
+        rows.append((_("Include drafts"), _("Yes")))
     return rows
 
 
-def _export_form_fields(filters: dict[str, Any]) -> list[tuple[str, str]]:
+def _export_form_fields(filters: dict[str, Any], include_drafts: bool) -> list[tuple[str, str]]:
     """An export's filters as the fields of the form that starts one: "Try again" posts them."""
     fields = [("q", filters.get("search") or ""), ("status", filters.get("status") or "")]
     fields += [("customer", str(filters.get("customer_id") or "")), ("period", filters.get("period") or "")]
     if filters.get("overdue"):
         fields.append(("overdue", "on"))
+    if include_drafts:
+        fields.append(("include_drafts", "on"))
     return [(name, value) for name, value in fields if value]
 
 
@@ -93,8 +96,8 @@ class ExportDetailView(ScopedViewMixin, TemplateView):
         job = selectors.export_job_get(scope=self.scope, pk=self.kwargs["pk"])
         return super().get_context_data(
             job=job,
-            filters=_export_filters_summary(self.scope, job.filters or {}),
-            retry_fields=_export_form_fields(job.filters or {}),
+            filters=_export_filters_summary(self.scope, job.filters or {}, job.include_drafts),
+            retry_fields=_export_form_fields(job.filters or {}, job.include_drafts),
             download_url=_export_download_url(job),
             **progress_context(job),
             **kwargs,

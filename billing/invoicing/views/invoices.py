@@ -8,6 +8,7 @@ decides which buttons to offer, and shows a refused rule's message as a form err
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -37,6 +38,7 @@ from partner_portal.access import CUSTOMER_WRITERS, ScopedViewMixin
 from partner_portal.csvexport import csv_response
 from partner_portal.listing import KeysetListView
 from partner_portal.models import STAFF_ROLES
+from partner_portal.money import CURRENCY_EXPONENTS
 from partner_portal.pagination import query_without
 
 PAGE_SIZE = 25
@@ -146,6 +148,11 @@ def _not_editable(request: HttpRequest, invoice: Invoice) -> HttpResponse:
     return redirect("invoice_detail", pk=invoice.pk)
 
 
+def _editor_context(currency: str) -> dict[str, str]:
+    """What the editor's script needs to show amounts as one types: the currency and the minor units."""
+    return {"currency": currency, "currency_exponents": json.dumps(CURRENCY_EXPONENTS)}
+
+
 class InvoiceCreateView(ScopedViewMixin, View):
     allowed_roles = CUSTOMER_WRITERS
     template_name = "billing/invoicing/invoice_form.html"
@@ -176,7 +183,13 @@ class InvoiceCreateView(ScopedViewMixin, View):
         return _after_save(request, invoice, scope=self.scope, created=True)
 
     def _render(self, request: HttpRequest, form: InvoiceDraftForm, formset: Any, status: int = 200) -> HttpResponse:
-        return render(request, self.template_name, {"form": form, "formset": formset}, status=status)
+        # The chosen customer's currency when the page knows it (the script follows a new choice).
+        customer = (getattr(form, "cleaned_data", None) or {}).get("customer")
+        if customer is None and str(form.initial.get("customer", "")).isdigit():
+            customer = form.fields["customer"].queryset.filter(pk=form.initial["customer"]).first()  # type: ignore[attr-defined]
+        currency = customer.currency if customer is not None else self.scope.partner.default_currency
+        context = {"form": form, "formset": formset, **_editor_context(currency)}
+        return render(request, self.template_name, context, status=status)
 
 
 class InvoiceEditView(ScopedViewMixin, View):
@@ -221,7 +234,7 @@ class InvoiceEditView(ScopedViewMixin, View):
     def _render(
         self, request: HttpRequest, invoice: Invoice, form: InvoiceDraftForm, formset: Any, status: int = 200
     ) -> HttpResponse:
-        context = {"form": form, "formset": formset, "invoice": invoice}
+        context = {"form": form, "formset": formset, "invoice": invoice, **_editor_context(invoice.currency)}
         return render(request, self.template_name, context, status=status)
 
 
@@ -288,6 +301,25 @@ class InvoiceSendView(ScopedViewMixin, View):
                 % {"number": invoice.number, "to": ", ".join(sent_to)},
             )
         return redirect("invoice_detail", pk=invoice.pk)
+
+
+class InvoiceDeleteView(ScopedViewMixin, View):
+    """POST only: discard a draft (the detail page's button asks first). Issued invoices are voided instead."""
+
+    allowed_roles = CUSTOMER_WRITERS
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invoice = selectors.invoice_get(scope=self.scope, pk=pk)
+        if not invoice.is_draft:
+            return _not_editable(request, invoice)
+        try:
+            services.invoice_draft_delete(invoice=invoice, actor=self.scope.user)
+        except BillingError as exc:  # issued by someone else since the page was loaded
+            messages.error(request, str(exc))
+            return redirect("invoice_detail", pk=invoice.pk)
+        messages.success(request, _("Draft deleted."))
+        return redirect("invoice_list")
 
 
 class InvoiceVoidView(ScopedViewMixin, View):

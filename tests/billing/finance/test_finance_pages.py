@@ -410,6 +410,34 @@ def test_a_running_export_shows_its_progress_and_refreshes_without_script(tenant
     assert client.get(f"{EXPORTS}{job.pk}/download/").status_code == 404  # not finished
 
 
+def test_the_export_form_leaves_drafts_out_unless_include_drafts_is_ticked(
+    tenant: Tenant, client_for, on_commit
+) -> None:
+    kept = issued(tenant.customer)
+    drafted = draft(tenant.customer)
+    client = client_for(tenant.finance)
+    assert b'name="include_drafts"' in client.get(EXPORTS).content
+    for data, names in (
+        ({}, [f"{kept.number}.pdf"]),
+        ({"include_drafts": "on"}, sorted([f"{kept.number}.pdf", f"draft-{drafted.pk}.pdf"])),
+    ):
+        with on_commit():
+            response = client.post(EXPORTS, data)
+        job = ExportJob.objects.get(pk=int(response["Location"].rstrip("/").rsplit("/", 1)[1]))
+        download = client.get(f"{EXPORTS}{job.pk}/download/")
+        with zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))) as archive:
+            assert sorted(archive.namelist()) == names
+    assert "Include drafts" in _text(client.get(f"{EXPORTS}{job.pk}/").content)  # the last one asked for drafts
+
+
+def test_an_export_of_drafts_only_without_asking_is_refused(tenant: Tenant, client_for) -> None:
+    draft(tenant.customer)
+    response = client_for(tenant.finance).post(EXPORTS, {"customer": str(tenant.customer.pk)})
+    assert response.status_code == 400
+    assert b"there is nothing to export" in response.content
+    assert not ExportJob.objects.exists()
+
+
 def test_an_export_of_nothing_is_refused(tenant: Tenant, client_for) -> None:
     response = client_for(tenant.finance).post(EXPORTS, {"status": "paid"})
     assert response.status_code == 400

@@ -32,6 +32,31 @@ def test_the_job_zips_every_selected_invoice_and_reports_done(tenant: Tenant, ot
         assert archive.read(f"{a.number}.pdf").startswith(b"%PDF")
 
 
+def _zip_names(job: ExportJob) -> list[str]:
+    with job.file.open("rb") as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
+        return sorted(archive.namelist())
+
+
+def test_drafts_stay_out_of_an_export_unless_asked_for(tenant: Tenant, on_commit) -> None:
+    kept = issued(tenant.customer)
+    drafted = draft(tenant.customer)
+    scope = scope_for_user(tenant.finance)
+    with on_commit():
+        plain = invoice_pdf_export_request(scope=scope, filters=InvoiceFilters())
+    plain.refresh_from_db()
+    assert (plain.status, plain.total, plain.include_drafts) == (ExportJob.Status.DONE, 1, False)
+    assert _zip_names(plain) == [f"{kept.number}.pdf"]
+    with on_commit():
+        asked = invoice_pdf_export_request(scope=scope, filters=InvoiceFilters(), include_drafts=True)
+    asked.refresh_from_db()
+    assert (asked.status, asked.total) == (ExportJob.Status.DONE, 2)
+    assert _zip_names(asked) == sorted([f"{kept.number}.pdf", f"draft-{drafted.pk}.pdf"])
+    with on_commit():  # filtering on the draft status asks for drafts too
+        only_drafts = invoice_pdf_export_request(scope=scope, filters=InvoiceFilters(status="draft"))
+    only_drafts.refresh_from_db()
+    assert _zip_names(only_drafts) == [f"draft-{drafted.pk}.pdf"]
+
+
 def test_running_it_again_or_on_a_second_worker_does_nothing(tenant: Tenant) -> None:
     issued(tenant.customer)
     job = ExportJob.objects.create(partner=tenant.partner, requested_by=tenant.finance, total=1)

@@ -10,7 +10,14 @@ from django.db import IntegrityError, transaction
 
 from billing.invoicing.errors import InvoiceHasSettlements, InvoiceNotEditable
 from billing.invoicing.models import Invoice, InvoiceLine
-from billing.invoicing.services import invoice_draft_update, invoice_issue, invoice_void, line_amounts, payment_record
+from billing.invoicing.services import (
+    invoice_draft_delete,
+    invoice_draft_update,
+    invoice_issue,
+    invoice_void,
+    line_amounts,
+    payment_record,
+)
 from partner_portal.models import AuditEvent
 from tests.conftest import Tenant
 from tests.factories.billing import draft, issued, line
@@ -118,6 +125,23 @@ def test_an_issued_invoice_is_immutable(tenant: Tenant) -> None:
     invoice.refresh_from_db()
     assert invoice.total == Decimal("432.00")
     assert list(invoice.lines.values_list("description", flat=True)) == ["Microsoft 365 E3"]
+
+
+def test_a_draft_is_deleted_with_its_lines_and_audited(tenant: Tenant) -> None:
+    gone = draft(tenant.customer, line("Seats", "2", "10.00", "0"))
+    invoice_draft_delete(invoice=gone, actor=tenant.finance)
+    assert not Invoice.objects.filter(pk=gone.pk).exists()
+    assert not InvoiceLine.objects.filter(invoice_id=gone.pk).exists()
+    event = AuditEvent.objects.get(action="invoice.draft_deleted")
+    assert (event.actor, event.data["total"]) == (tenant.finance, "20.00")
+
+
+def test_an_issued_invoice_is_not_deleted(tenant: Tenant) -> None:
+    invoice = issued(tenant.customer)
+    with pytest.raises(InvoiceNotEditable):
+        invoice_draft_delete(invoice=invoice, actor=tenant.finance)
+    assert Invoice.objects.filter(pk=invoice.pk).exists()
+    assert not AuditEvent.objects.filter(action="invoice.draft_deleted").exists()
 
 
 def test_the_database_refuses_totals_that_do_not_add_up(tenant: Tenant) -> None:

@@ -336,6 +336,29 @@ def test_an_issued_invoice_cannot_be_edited(tenant: Tenant, client_for) -> None:
     assert not AuditEvent.objects.filter(action="invoice.draft_updated").exists()
 
 
+def test_a_draft_is_deleted_from_its_page(tenant: Tenant, client_for) -> None:
+    drafted = draft(tenant.customer, line("Seats", "1", "100.00", "0"))
+    client = client_for(tenant.finance)
+    html = client.get(f"/staff/billing/invoices/{drafted.pk}/").content.decode()
+    assert re.search(rf'<form method="post" action="/staff/billing/invoices/{drafted.pk}/delete/" data-confirm="', html)
+    response = client.post(f"/staff/billing/invoices/{drafted.pk}/delete/", follow=True)
+    assert response.redirect_chain == [(LIST, 302)]
+    assert b"Draft deleted." in response.content
+    assert not Invoice.objects.filter(pk=drafted.pk).exists()
+    assert AuditEvent.objects.get(action="invoice.draft_deleted").actor == tenant.finance
+
+
+def test_an_issued_invoice_has_no_delete_button_and_is_not_deleted(tenant: Tenant, client_for) -> None:
+    invoice = issued(tenant.customer, line("Seats", "1", "100.00", "0"))
+    client = client_for(tenant.admin)
+    assert "/delete/" not in client.get(f"/staff/billing/invoices/{invoice.pk}/").content.decode()
+    response = client.post(f"/staff/billing/invoices/{invoice.pk}/delete/", follow=True)
+    assert response.redirect_chain == [(f"/staff/billing/invoices/{invoice.pk}/", 302)]
+    assert b"is issued and cannot change" in response.content
+    assert Invoice.objects.filter(pk=invoice.pk).exists()
+    assert not AuditEvent.objects.filter(action="invoice.draft_deleted").exists()
+
+
 # ---- Payments --------------------------------------------------------------------------------------
 
 
@@ -496,6 +519,7 @@ def _write_requests(invoice: Invoice, open_invoice: Invoice, tenant: Tenant) -> 
         ("post", f"/staff/billing/invoices/{invoice.pk}/edit/"),
         ("get", f"/staff/billing/invoices/{invoice.pk}/issue/"),
         ("post", f"/staff/billing/invoices/{invoice.pk}/issue/"),
+        ("post", f"/staff/billing/invoices/{invoice.pk}/delete/"),
         ("get", f"/staff/billing/invoices/{open_invoice.pk}/void/"),
         ("post", f"/staff/billing/invoices/{open_invoice.pk}/void/"),
         ("get", f"/staff/billing/invoices/{open_invoice.pk}/credit/"),
@@ -545,9 +569,9 @@ def test_another_partners_invoice_is_not_found(tenant: Tenant, other_tenant: Ten
     open_invoice = issued(other_tenant.customer)
     client = client_for(tenant.finance)
     for pk in (drafted.pk, open_invoice.pk):
-        for suffix in ("", "edit/", "issue/", "void/", "credit/"):
+        for suffix in ("", "edit/", "issue/", "void/", "credit/", "delete/"):
             url = f"{LIST}{pk}/{suffix}"
-            assert client.get(url).status_code == 404, url
+            assert client.get(url).status_code == (405 if suffix == "delete/" else 404), url
             if suffix:  # the detail page only reads (POST is 405 there)
                 assert client.post(url, {"reason": "x", "amount": "1.00"}).status_code == 404, url
     assert client.get(f"/staff/billing/payments/new/?invoice={open_invoice.pk}").status_code == 404
