@@ -1,4 +1,5 @@
-"""Enforce the second factor on pages (partner_portal.mfa holds the rule; the API applies it in access)."""
+"""Enforce the second factor on pages (partner_portal.mfa holds the rule; the API applies it in access),
+and send the Content-Security-Policy on every answer."""
 
 from __future__ import annotations
 
@@ -49,3 +50,17 @@ class UserLanguageMiddleware:
             translation.activate(user.language)
             request.LANGUAGE_CODE = user.language
         return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Every answer carries `settings.CONTENT_SECURITY_POLICY`: scripts, styles, fonts and images from the
+    portal itself only, no inline script, no plugin, no framing. A view that set its own keeps it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if settings.CONTENT_SECURITY_POLICY:
+            response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        return response

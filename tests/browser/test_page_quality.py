@@ -1,5 +1,6 @@
 """Every main page, as each role sees it, in Chromium: no serious accessibility violation (axe-core),
-no id used twice, and no sideways scrolling at a laptop's width (1366 px) or a phone's (390 px)."""
+no id used twice, no sideways scrolling at a laptop's width (1366 px) or a phone's (390 px), and
+nothing the Content-Security-Policy had to block."""
 
 from __future__ import annotations
 
@@ -39,6 +40,13 @@ WIDEST = """() => {
 }"""
 
 
+def _csp_watch(page: Page) -> list[str]:
+    """The page's console messages about the Content-Security-Policy, as they come."""
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    return blocked
+
+
 def _problems(page: Page, axe: Axe, path: str) -> list[str]:
     found = []
     for width in WIDTHS:
@@ -70,6 +78,7 @@ def test_staff_and_customer_pages(page: Page, browser: Browser, live_server) -> 
     ticket_message_add(ticket=t, author=tenant.agent, body="Could you send a screenshot?", internal=False)
     axe = Axe()
 
+    blocked = _csp_watch(page)
     sign_in(page, tenant.admin.email)
     staff_pages = [
         "/staff/", "/staff/customers/", f"/staff/customers/{tenant.customer.pk}/", "/staff/team/", "/staff/audit/",
@@ -80,11 +89,13 @@ def test_staff_and_customer_pages(page: Page, browser: Browser, live_server) -> 
     problems = [p for path in staff_pages for p in _problems(page, axe, path)]
 
     customer = browser.new_context(base_url=live_server.url, locale="en-US").new_page()
+    blocked += _csp_watch(customer)
     sign_in(customer, tenant.customer_admin.email)
     for path in ["/my/", "/my/support/", f"/my/tickets/{t.pk}/", "/my/tickets/new/"]:
         problems += _problems(customer, axe, path)
     customer.context.close()
     assert problems == [], "\n".join(problems)
+    assert blocked == []
 
 
 def test_after_a_refused_submit_the_keyboard_is_on_the_field_at_fault(page: Page) -> None:
@@ -112,3 +123,14 @@ def test_the_headers_focus_ring_shows_on_the_dark_header(page: Page) -> None:
     page.keyboard.press("Tab")  # keyboard focus, so :focus-visible applies
     style = link.evaluate("el => [getComputedStyle(el).outlineStyle, getComputedStyle(el).outlineColor]")
     assert style == ["solid", "rgb(90, 162, 255)"]  # the accent colour, not the faint ring of the page
+
+
+def test_the_api_docs_run_under_the_policy(page: Page) -> None:
+    tenant = make_tenant("Alpha")
+    blocked = _csp_watch(page)
+    sign_in(page, tenant.admin.email)
+    response = page.goto("/api/docs/")
+    assert response is not None
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("CSP Billing Support Portal API")
+    assert blocked == []
