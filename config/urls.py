@@ -6,6 +6,7 @@ from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -50,6 +51,7 @@ class ApiDocsView(SpectacularSwaggerSplitView):
     """Swagger UI, its script served from the portal (the split view: no inline script). The UI injects
     its own <style> elements, so this one page allows inline styles; scripts stay 'self' only."""
 
+    @extend_schema(exclude=True)
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().get(request, *args, **kwargs)
         response["Content-Security-Policy"] = settings.CONTENT_SECURITY_POLICY.replace(

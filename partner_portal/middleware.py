@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
-from partner_portal import mfa
+from partner_portal import clock, mfa
 from partner_portal.tenancy import request_scope
 
 # Paths a user without MFA may still reach: enrolment itself, sign-out, language, static files, health;
@@ -64,3 +67,37 @@ class ContentSecurityPolicyMiddleware:
         if settings.CONTENT_SECURITY_POLICY:
             response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         return response
+
+
+class StaffSessionTimeoutMiddleware:
+    """Partner staff hold money and suspensions: their browser session ends after
+    `STAFF_SESSION_IDLE_MINUTES` without a request and `STAFF_SESSION_MAX_HOURS` after sign-in, whatever
+    happens in between. Customer users keep the ordinary session. API tokens are not sessions."""
+
+    STARTED, SEEN = "portal_session_started", "portal_session_seen"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        scope = request_scope(request) if request.user.is_authenticated else None
+        if scope is not None and scope.is_staff and hasattr(request, "session"):
+            now = clock.now().timestamp()
+            started = request.session.get(self.STARTED) or request.session.setdefault(self.STARTED, now)
+            seen = request.session.get(self.SEEN, now)
+            idle = now - seen > settings.STAFF_SESSION_IDLE_MINUTES * 60
+            if idle or now - started > settings.STAFF_SESSION_MAX_HOURS * 3600:
+                logout(request)
+                messages.info(request, _("You were signed out after a time without activity. Sign in again to go on."))
+                return redirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}")
+            if now - seen >= 60 or self.SEEN not in request.session:  # a write a minute at most
+                request.session[self.SEEN] = now
+        return self.get_response(request)
+
+
+def staff_session_started(sender: object, request: HttpRequest | None = None, **kwargs: object) -> None:
+    """`user_logged_in`: the session's clocks start at sign-in (so the first page writes nothing)."""
+    if request is not None and hasattr(request, "session"):
+        now = clock.now().timestamp()
+        request.session[StaffSessionTimeoutMiddleware.STARTED] = now
+        request.session[StaffSessionTimeoutMiddleware.SEEN] = now

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "partner_portal.middleware.UserLanguageMiddleware",
+    "partner_portal.middleware.StaffSessionTimeoutMiddleware",
     "partner_portal.middleware.MfaRequiredMiddleware",
 ]
 
@@ -364,6 +365,10 @@ WHITENOISE_USE_FINDERS = True
 
 # --- Security defaults that hold in every mode ---------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# Staff sessions end after 30 minutes without a request and 12 hours after sign-in (customer users keep
+# Django's two weeks); partner_portal.middleware.StaffSessionTimeoutMiddleware.
+STAFF_SESSION_IDLE_MINUTES = 30
+STAFF_SESSION_MAX_HOURS = 12
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 # Scripts, styles, fonts and images come from the portal itself: no inline or injected script runs.
