@@ -88,7 +88,10 @@ class StaffSessionTimeoutMiddleware:
             idle = now - seen > settings.STAFF_SESSION_IDLE_MINUTES * 60
             if idle or now - started > settings.STAFF_SESSION_MAX_HOURS * 3600:
                 logout(request)
-                messages.info(request, _("You were signed out after a time without activity. Sign in again to go on."))
+                messages.info(
+                    request,
+                    _("Your session has ended, after a time without activity or a long day. Sign in again to go on."),
+                )
                 return redirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}")
             if now - seen >= 60 or self.SEEN not in request.session:  # a write a minute at most
                 request.session[self.SEEN] = now
