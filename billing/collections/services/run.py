@@ -1,31 +1,8 @@
-"""Collections: the partner's policy, the daily run, the notices it sends and the holds staff grant.
+"""Collections: the partner's daily run, the notices it sends and the holds staff grant.
 
-Step semantics (also in docs/architecture.md, "Collections"):
-
-- An invoice is *open* when it is issued or partially paid with a balance above zero and a due date.
-  `days_overdue` is the run date − the due date (negative before it). The customer's *overdue total*
-  is the sum of the balances of its open invoices with `days_overdue ≥ 1`, as they are at that moment:
-  a partial payment or a credit note counts at once. Invoices are in the customer's currency.
-- A step's effective offset is `offset_days`, plus `policy.grace_days` and the customer's
-  `collections_extra_grace_days` when `offset_days > 0`. An invoice's due step is the LATEST step whose
-  effective offset ≤ `days_overdue` (billing.collections.rules.due_step): missed earlier steps are
-  never sent afterwards, so a pause or a promise to pay does not end in a burst of old reminders.
-- Steps on or before the due date (`offset_days ≤ 0`) are courtesy reminders about one invoice: they
-  go whenever its balance is above zero, whatever the minimum. Steps after the due date need the
-  customer's overdue total ≥ `policy.min_amount`: a customer who has paid down below the minimum gets
-  no harsher step (no notice, no suspension) until the total rises again.
-- Overrides: `promise_to_pay_until` pauses every notice and the suspension up to and including that
-  date (and releases a collections suspension); when it ends, an invoice past its suspension day that
-  never had a final notice gets the final notice first and the suspension the policy's days later; `collections_exempt` customers still get reminders
-  and the final notice but are never suspended (and get no suspension notice); extra grace days move
-  the steps after the due date.
-- Suspension: when any open invoice of a customer has reached the `suspend` step, the run asks the
-  subscriptions app to suspend (source "collections") either all its active subscriptions or, with
-  `suspend_scope = overdue_invoices`, only those billed on its overdue invoices (InvoiceLine.subscription),
-  so a prepaid, paid-up subscription is not cut off for an unrelated debt.
-- Reactivation (when `policy.reactivate_automatically`): customers with subscriptions suspended (or
-  pending suspension) by collections whose overdue total is now under the minimum, or who got a promise
-  to pay, or were made exempt, are asked to be reactivated. Subscriptions suspended by hand stay so.
+What each step means (the due step, grace days, the minimum, promises to pay, exemptions, suspension
+scope, reactivation) is in docs/architecture.md, "Collections", and in billing.collections.rules,
+which the pages share.
 
 Guarantees: one run per partner at a time (a PostgreSQL advisory transaction lock; on SQLite the
 IMMEDIATE transaction serialises writers), a second one at the same moment records a `skipped` run.
