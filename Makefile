@@ -41,9 +41,16 @@ demo: $(STAMP)
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo --url http://$(HOST):$(PORT)/
 	@echo "Starting the web server on http://$(HOST):$(PORT)/ with the Celery worker and beat (Ctrl-C stops all)."
-	@trap 'kill 0' INT TERM EXIT; \
-	$(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=2 >var/worker.log 2>&1 & \
-	$(VENV)/bin/celery -A config beat --loglevel=INFO >var/beat.log 2>&1 & \
+	@$(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=2 >var/worker.log 2>&1 & worker=$$!; \
+	$(VENV)/bin/celery -A config beat --loglevel=INFO >var/beat.log 2>&1 & beat=$$!; \
+	stop() { \
+		trap - INT TERM EXIT; \
+		kill -TERM $$worker $$beat 2>/dev/null; \
+		for _ in $$(seq 40); do kill -0 $$worker 2>/dev/null || break; sleep 0.25; done; \
+		kill -KILL $$worker $$beat 2>/dev/null; \
+		wait 2>/dev/null; echo "Stopped the web server, the worker and beat."; \
+	}; \
+	trap stop INT TERM EXIT; \
 	PORTAL_BASE_URL=http://$(HOST):$(PORT) $(MANAGE) runserver $(HOST):$(PORT) --noreload
 
 # The whole suite. With DATABASE_URL and REDIS_URL set it runs on PostgreSQL with a real worker on
