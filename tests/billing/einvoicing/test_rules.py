@@ -19,14 +19,6 @@ from billing.einvoicing.validation import Layer, validate_cii, validate_ubl
 EXAMPLES = Path(__file__).parent / "examples"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def compiled_rules() -> float:
-    """Compile every stylesheet once for the whole run; the tests then reuse them."""
-    started = time.perf_counter()
-    validation.warm_up()
-    return time.perf_counter() - started
-
-
 def example(name: str) -> bytes:
     return (EXAMPLES / name).read_bytes()
 
