@@ -6,8 +6,10 @@ that names that place, so a rule silently lost in a transpile or an upgrade show
 
 from __future__ import annotations
 
+import os
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -65,6 +67,15 @@ def test_cen_cii_examples_pass_the_schema_and_the_cen_rules(name):
 
     assert report.ok, [(item.rule, item.text) for item in report.fatal]
     assert report.layers == (Layer.XML, Layer.SCHEMA, Layer.CEN)
+
+
+def test_the_peppol_cii_rules_run_on_request_and_want_the_peppol_process():
+    # The CEN example is plain EN 16931: no Peppol business process (BT-23) nor Peppol specification id.
+    report = validate_cii(example("cen-CII_example1.xml"), peppol=True)
+
+    assert report.layers == (Layer.XML, Layer.SCHEMA, Layer.CEN, Layer.PEPPOL)
+    assert {"PEPPOL-EN16931-R001", "PEPPOL-EN16931-R004"} <= report.fatal_rules
+    assert {item.layer for item in report.fatal} == {Layer.PEPPOL}
 
 
 # --- one thing broken, the rule that says so --------------------------------------------------
@@ -236,3 +247,30 @@ def test_a_transpile_that_drops_a_rule_is_noticed(tmp_path):
     target.write_text(committed.replace('"PEPPOL-EN16931-R008"', '"gone"'), encoding="utf-8")
 
     assert transpile.missing_rules(source, target) == ["PEPPOL-EN16931-R008"]
+
+
+def test_threads_share_the_compiled_rules():
+    good = example("peppol-base-example.xml")
+    bad = good.replace(b">1656.25</cbc:TaxInclusiveAmount>", b">1756.25</cbc:TaxInclusiveAmount>")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        verdicts = list(pool.map(lambda xml: validate_ubl(xml).fatal_rules, [good, bad] * 4))
+
+    assert verdicts == [frozenset(), frozenset({"BR-CO-15", "BR-CO-16"})] * 4
+
+
+def test_a_forked_worker_process_compiles_its_own_rules():
+    # Celery's prefork pool forks after the parent may have compiled: the child must not reuse them.
+    bad = example("peppol-base-example.xml").replace(
+        b">1656.25</cbc:TaxInclusiveAmount>", b">1756.25</cbc:TaxInclusiveAmount>"
+    )
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if it validates correctly, and never return into pytest
+        ok = False
+        try:
+            ok = validate_ubl(bad).fatal_rules == {"BR-CO-15", "BR-CO-16"}
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+
+    assert os.waitstatus_to_exitcode(status) == 0
