@@ -150,6 +150,18 @@ def test_a_belgian_enterprise_number_with_a_wrong_check_digit_fails_peppol_commo
     assert validate_ubl(fixed).ok
 
 
+def test_missing_electronic_addresses_fail_peppol_r010_and_r020():
+    # SchXslt2's 1.4 snapshot leaves these (and PEPPOL-COMMON-R040 to R049) silent: the pinned 1.3.4 does not.
+    xml = example("peppol-base-example.xml")
+    no_buyer = xml.replace(b'<cbc:EndpointID schemeID="0002">FR23342</cbc:EndpointID>', b"")
+    no_seller = re.sub(rb'<cbc:EndpointID schemeID="0088">[^<]*</cbc:EndpointID>', b"", xml)
+    assert no_buyer != xml
+    assert no_seller != xml
+
+    assert validate_ubl(no_buyer).fatal_rules == {"PEPPOL-EN16931-R010"}
+    assert validate_ubl(no_seller).fatal_rules == {"PEPPOL-EN16931-R020"}
+
+
 def test_without_the_peppol_rules_a_cen_valid_document_passes():
     xml = example("peppol-base-example.xml")
     broken = xml.replace(b'<cbc:EndpointID schemeID="0088">', b'<cbc:EndpointID schemeID="0002">', 1)
