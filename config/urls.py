@@ -5,7 +5,7 @@ from typing import Any
 from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.request import Request
@@ -19,7 +19,7 @@ from config import health, metrics
 from dashboards import views as dashboards
 from escalation import api as escalation_api
 from escalation import views as escalation_views
-from partner_portal import api, views
+from partner_portal import api, apikit, views
 from partner_portal.access import ApiDocsAccess
 from subscriptions import api as subscriptions_api
 from tickets import api as tickets_api
@@ -95,5 +95,7 @@ urlpatterns = [
         ApiDocsView.as_view(url_name="api_schema", permission_classes=[ApiDocsAccess]),
         name="api_docs",
     ),
+    # Last under api/: what no route above matched answers JSON, like every API refusal.
+    re_path(r"^api/", apikit.api_not_found),
     path("admin/", admin.site.urls),
 ]

@@ -164,7 +164,7 @@ class EscalationUpdateSerializer(serializers.Serializer):
 
 
 class EscalationQuery(serializers.Serializer):
-    search = serializers.CharField(required=False, max_length=100)
+    search = serializers.CharField(required=False, allow_blank=True, max_length=100)
     tier = serializers.SlugField(required=False, max_length=20, help_text="a support tier's code")
 
     def validate_tier(self, code: str) -> str:

@@ -97,7 +97,9 @@ class CustomerSerializer(serializers.ModelSerializer):
 
 
 class CustomerQuery(serializers.Serializer):
-    search = serializers.CharField(required=False, max_length=100, help_text="name, domain, billing email or tenant ID")
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="name, domain, billing email or tenant ID"
+    )
     language = serializers.ChoiceField(choices=Language.choices, required=False)
     currency = serializers.ChoiceField(choices=CURRENCY_CHOICES, required=False)
     collections = serializers.ChoiceField(choices=["exempt", "promise"], required=False)

@@ -14,12 +14,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.exceptions import APIException, ParseError, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ParseError, PermissionDenied, ValidationError
 from rest_framework.parsers import JSONParser as DRFJSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -46,6 +49,11 @@ def _first_message(fields: dict[str, Any]) -> str:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    # Django's own 404 and 403 (get_object_or_404, a scoped lookup) answer the same body as DRF's.
+    if isinstance(exc, Http404):
+        exc = NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = PermissionDenied()
     if isinstance(exc, PortalError):
         return Response(refusal(detail=str(exc), code=exc.error_code(), fields=exc.fields), status=int(exc.kind))
     response = drf_exception_handler(exc, context)
@@ -61,6 +69,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             code=codes if isinstance(codes, str) else exc.default_code,
         )
     return response
+
+
+@csrf_exempt  # it changes nothing, and a DELETE to a mistyped path must get this 404, not a CSRF page
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    """A path under /api/ that names no endpoint (an id that is not a number, a mistyped name): the
+    API's 404 body, not the HTML page meant for people."""
+    return JsonResponse(refusal(detail=_("Not found."), code="not_found"), status=404)
 
 
 @extend_schema_field(OpenApiTypes.INT)

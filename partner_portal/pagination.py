@@ -11,17 +11,47 @@ from typing import Any, Generic, TypeVar
 from django.db import models
 from django.db.models import Q
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 _M = TypeVar("_M", bound=models.Model)
 
 
 class ApiCursorPagination(CursorPagination):
-    """DRF's cursor pagination: keyset on `ordering`, opaque cursors, page size up to 200."""
+    """DRF's cursor pagination: keyset on `ordering`, opaque cursors, page size up to 200.
+
+    A page size out of range is a 400 with its field, as the schema says, not DRF's silent default;
+    a cursor that cannot be read (edited, or from an older release) gives the first page, as on pages.
+    """
 
     ordering = "-id"
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return int(self.page_size or 50)
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            message = _("Enter a whole number from 1 to %(max)d.") % {"max": self.max_page_size}
+            raise ValidationError({self.page_size_query_param: [message]})
+        return int(raw)
+
+    def decode_cursor(self, request: Request) -> Any:
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            return None
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+        return parameters
 
 
 @dataclass

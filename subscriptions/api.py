@@ -126,7 +126,9 @@ class ReasonSerializer(serializers.Serializer):
 
 
 class SubscriptionQuery(serializers.Serializer):
-    search = serializers.CharField(required=False, max_length=100, help_text="Product, subscription ID, customer")
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="Product, subscription ID, customer"
+    )
     status = serializers.ChoiceField(choices=Subscription.Status.choices, required=False)
     customer = serializers.IntegerField(required=False, min_value=1, source="customer_id")
     product_family = serializers.ChoiceField(choices=Subscription.ProductFamily.choices, required=False)
@@ -232,7 +234,7 @@ class DifferenceSerializer(serializers.ModelSerializer):
 
 
 class DifferenceQuery(serializers.Serializer):
-    search = serializers.CharField(required=False, max_length=100)
+    search = serializers.CharField(required=False, allow_blank=True, max_length=100)
     field = serializers.ChoiceField(choices=SubscriptionDifference.Field.choices, required=False)
     state = serializers.ChoiceField(
         choices=["open", "settled", "all"], required=False, default="open", help_text="open (default), settled or all"

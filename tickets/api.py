@@ -118,7 +118,9 @@ class MessageCreateSerializer(serializers.Serializer):
 
 
 class TicketQuery(serializers.Serializer):
-    search = serializers.CharField(required=False, max_length=100, help_text="subject, reference or customer")
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="subject, reference or customer"
+    )
     view = serializers.ChoiceField(choices=list(selectors.VIEWS), required=False)
     status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
     category = serializers.ChoiceField(choices=Ticket.Category.choices, required=False)

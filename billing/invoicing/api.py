@@ -38,7 +38,13 @@ class ScopedInvoiceField(serializers.PrimaryKeyRelatedField):
 
 
 class InvoiceQuery(serializers.Serializer):
-    search = serializers.CharField(required=False, max_length=100)
+    search = serializers.CharField(
+        required=False, allow_blank=True, max_length=100, help_text="Number, customer name or domain"
+    )
+    status = serializers.ChoiceField(choices=Invoice.Status.choices, required=False)
+    customer = serializers.IntegerField(required=False, min_value=1, source="customer_id")
+    period = serializers.RegexField(selectors.PERIOD_PATTERN, required=False, help_text="YYYY-MM: issued in that month")
+    overdue = serializers.BooleanField(required=False, help_text="Only invoices past their due date")
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
@@ -100,9 +106,7 @@ def _lines(data: list[dict[str, Any]]) -> list[services.LineInput]:
     ]
 
 
-@extend_schema(parameters=[OpenApiParameter("status", str), OpenApiParameter("customer", int),
-                           OpenApiParameter("period", str, description="YYYY-MM"), OpenApiParameter("overdue", bool),
-                           OpenApiParameter("search", str)])  # fmt: skip
+@extend_schema_view(list=extend_schema(parameters=[InvoiceQuery]))
 class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Invoices of the caller's partner; customer users see their own issued invoices. Drafts are
     created and changed by finance and partner admins; issued invoices never change."""
@@ -112,13 +116,9 @@ class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
     write_roles = CUSTOMER_WRITERS
 
     def get_queryset(self) -> Any:
-        query = self.request.query_params
-        filters = selectors.InvoiceFilters(
-            search=query_params(InvoiceQuery, self.request).get("search", ""),
-            status=query.get("status", "") if query.get("status") in Invoice.Status.values else "",
-            customer_id=int(query["customer"]) if query.get("customer", "").isdigit() else None,
-            period=query.get("period", "") if _is_period(query.get("period", "")) else "",
-            overdue=query.get("overdue", "").lower() in ("1", "true", "yes"),
+        # Filters are read only for the list; an action on one invoice ignores the query string.
+        filters = (
+            selectors.InvoiceFilters(**query_params(InvoiceQuery, self.request)) if self.action == "list" else None
         )
         return selectors.invoice_list(scope=self.scope, filters=filters).prefetch_related("lines")
 
@@ -197,16 +197,6 @@ class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
         return InvoiceSerializer(
             selectors.invoice_get(scope=self.scope, pk=invoice.pk), context=self.get_serializer_context()
         ).data
-
-
-def _is_period(value: str) -> bool:
-    return (
-        len(value) == 7
-        and value[4] == "-"
-        and value[:4].isdigit()
-        and value[5:].isdigit()
-        and 1 <= int(value[5:]) <= 12
-    )
 
 
 class AllocationSerializer(serializers.Serializer):

@@ -20,7 +20,7 @@ from partner_portal.models import Customer
 from partner_portal.money import CURRENCY_CHOICES
 from partner_portal.tenancy import Scope
 
-PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+PERIOD = re.compile(selectors.PERIOD_PATTERN)
 
 
 class InvoiceFilterForm(forms.Form):

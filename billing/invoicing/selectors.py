@@ -41,6 +41,10 @@ OPEN = "open"  # the status filter's "issued or partly paid"
 MONEY_SORTS = frozenset({"-total", "total", "-balance", "balance"})
 
 
+# A billing month, "YYYY-MM", of a year a date can hold (year 0 cannot).
+PERIOD_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+
+
 @dataclass(frozen=True)
 class InvoiceFilters:
     search: str = ""  # number, customer name or domain

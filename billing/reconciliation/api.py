@@ -19,6 +19,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from billing.invoicing import selectors as invoicing_selectors
 from billing.invoicing.errors import BillingError
 from billing.reconciliation import selectors, services
 from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport
@@ -27,7 +28,7 @@ from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
 from partner_portal.apikit import JSONParser
 
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024  # a 100,000-line new-commerce file is about 70 MB
-PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+PERIOD_PATTERN = invoicing_selectors.PERIOD_PATTERN
 
 
 class RowErrorSerializer(serializers.Serializer):

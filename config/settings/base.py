@@ -303,7 +303,7 @@ REST_FRAMEWORK = {
     # Filters are read by each list's `<Thing>Query` serializer (partner_portal.apikit.query_params),
     # the same selectors' filters the pages use; no filter backend guesses them from model fields.
     "DEFAULT_FILTER_BACKENDS": [],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "partner_portal.apischema.PortalAutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
     # Failed API token requests (partner_portal.throttles): per account, and per client address higher.
     "DEFAULT_THROTTLE_RATES": {"auth_token_account": "5/5m", "auth_token_address": "50/5m"},
