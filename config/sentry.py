@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sentry_sdk._types import DataCollectionUserOptions
 
 DISTRIBUTION = "csp-billing-portal"
 
@@ -12,7 +15,7 @@ DISTRIBUTION = "csp-billing-portal"
 # identity, no cookies, no request or response bodies, no SQL parameters, no message bodies of queues;
 # headers and query parameters only without the ones that name a client, a session or a secret. Local
 # variables of stack frames are kept (they are what makes a traceback useful) but scrubbed by name.
-NO_PERSONAL_DATA: dict[str, Any] = {
+NO_PERSONAL_DATA: DataCollectionUserOptions = {
     "user_info": False,
     "cookies": {"mode": "off"},
     "http_headers": {
