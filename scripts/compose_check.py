@@ -50,7 +50,9 @@ def step(message: str) -> None:
 def run(*args: str, cwd: Path | None = None, check: bool = True, quiet: bool = False) -> str:
     result = subprocess.run(args, cwd=cwd, text=True, capture_output=True)
     if check and result.returncode != 0:
-        raise Failed(f"`{' '.join(args)}` exited {result.returncode}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}")
+        raise Failed(
+            f"`{' '.join(args)[:300]}` exited {result.returncode}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+        )
     if not quiet and result.stdout.strip():
         print(result.stdout.rstrip(), flush=True)
     return result.stdout
@@ -224,30 +226,39 @@ def check_zip(browser: Browser, export: str) -> None:
 
 
 BEAT_PROBE = """
-import glob, os, shelve, shutil, tempfile
+import shelve
 from django.conf import settings
-copy = tempfile.mkdtemp()
-for name in glob.glob("/tmp/celerybeat-schedule*"):
-    shutil.copy(name, copy)
-with shelve.open(os.path.join(copy, "celerybeat-schedule"), "r") as schedule:
+with shelve.open("/schedule/celerybeat-schedule", "r") as schedule:  # whichever dbm beat wrote it with
     entries = set(schedule["entries"])
 missing = sorted(set(settings.CELERY_BEAT_SCHEDULE) - entries)
 print("missing:" + ",".join(missing) if missing else f"scheduled:{len(settings.CELERY_BEAT_SCHEDULE)}")
 """
 
 
-def check_beat(compose: Compose) -> None:
-    """Beat keeps its schedule in /tmp/celerybeat-schedule; every entry of CELERY_BEAT_SCHEDULE is in it."""
-    deadline = time.monotonic() + 60
-    while True:
-        out = compose("exec", "-T", "beat", "python", "manage.py", "shell", "-c", BEAT_PROBE, check=False, quiet=True)
-        result = out.strip().splitlines()[-1] if out.strip() else ""
-        if result.startswith("scheduled:"):
-            step(f"beat has scheduled its {result.split(':')[1]} jobs")
-            return
-        if time.monotonic() > deadline:
-            raise Failed(f"beat's schedule is not complete: {result or out}")
-        time.sleep(3)
+def check_beat(compose: Compose, workdir: Path) -> None:
+    """Every entry of CELERY_BEAT_SCHEDULE is in beat's schedule file (/tmp/celerybeat-schedule). Beat
+    writes the file completely only when it stops, so it is stopped, the file copied out of its
+    container and read by a one-off container of the same image, and beat started again."""
+    beat = compose.container("beat")
+    compose("stop", "beat", quiet=True)
+    copy = workdir / "beat-schedule"
+    copy.mkdir()
+    run("docker", "cp", f"{beat}:/tmp/.", str(copy), quiet=True)
+    files = sorted(copy.glob("celerybeat-schedule*"))
+    if not files:
+        raise Failed("beat wrote no schedule file")
+    schedule = workdir / "schedule"
+    schedule.mkdir()
+    for file in files:
+        shutil.copy(file, schedule / file.name)
+        (schedule / file.name).chmod(0o644)
+    out = compose("run", "--rm", "--no-deps", "-T", "-v", f"{schedule}:/schedule:ro", "beat",
+                  "python", "manage.py", "shell", "-c", BEAT_PROBE, quiet=True)  # fmt: skip
+    compose("start", "beat", quiet=True)
+    result = out.strip().splitlines()[-1] if out.strip() else ""
+    if not result.startswith("scheduled:"):
+        raise Failed(f"beat's schedule is not complete: {result}")
+    step(f"beat has scheduled its {result.split(':')[1]} jobs")
 
 
 def main() -> int:
@@ -278,7 +289,7 @@ def main() -> int:
         stage = "the bulk PDF export"
         export = export_pdfs(browser)
         stage = "beat's schedule"
-        check_beat(compose)
+        check_beat(compose, workdir)
         stage = "restarting the stack (down, up)"
         compose("down")
         compose("up", "-d")
