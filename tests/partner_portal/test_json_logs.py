@@ -178,3 +178,25 @@ def test_a_task_queued_by_a_request_logs_its_task_id_and_the_request_id(json_wor
     first = next(i for i, line in enumerate(raw) if line.startswith("{"))
     assert [line for line in raw[first:] if not line.startswith("{")] == []
     assert any(json.loads(line)["message"].endswith(" ready.") for line in raw[first:])
+
+
+@pytest.mark.django_db
+def test_each_partner_of_a_scheduled_job_logs_with_its_partner_id(tenant: Tenant, other_tenant: Tenant) -> None:
+    from partner_portal.jobs import for_each_partner
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonLineFormatter())
+    job_logger = logging.getLogger("billing.job")
+    job_logger.addHandler(handler)
+    try:
+        for_each_partner(lambda partner: job_logger.warning("run for %s", partner.slug))
+        job_logger.warning("all done")
+    finally:
+        job_logger.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(line["message"], line.get("partner_id")) for line in lines] == [
+        (f"run for {tenant.partner.slug}", tenant.partner.pk),
+        (f"run for {other_tenant.partner.slug}", other_tenant.partner.pk),
+        ("all done", None),
+    ]
