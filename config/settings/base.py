@@ -437,6 +437,10 @@ def logging_config(log_format: str) -> dict[str, Any]:
             "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
             "django.request": {"level": "INFO", "filters": ["forbidden_one_line"]},
             "django.db.backends": {"level": "INFO"},
+            # gunicorn's access and error lines in the same format (gunicorn.conf.py hands it this config);
+            # an access line carries the request's id.
+            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
             # WeasyPrint and fontTools log every step of every PDF at INFO.
             "weasyprint": {"level": "WARNING"},
             "fontTools": {"level": "WARNING"},

@@ -7,9 +7,11 @@ import io
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -200,3 +202,43 @@ def test_each_partner_of_a_scheduled_job_logs_with_its_partner_id(tenant: Tenant
         (f"run for {other_tenant.partner.slug}", other_tenant.partner.pk),
         ("all done", None),
     ]
+
+
+def test_gunicorn_writes_its_access_lines_as_json_with_the_request_id(tmp_path: Path) -> None:
+    """The image's web server reads gunicorn.conf.py: its access line names the request's id."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update({"DJANGO_SETTINGS_MODULE": "config.settings.dev", "PORTAL_VAR_DIR": str(tmp_path), "DEBUG": "false",
+                "LOG_FORMAT": "json"})  # fmt: skip
+    log = tmp_path / "gunicorn.log"
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+             "--workers", "1", "--access-logfile", "-", "--error-logfile", "-"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/accounts/login/", headers={"X-Request-ID": "edge-9"}
+            )
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - a local http URL
+                        assert response.headers["X-Request-ID"] == "edge-9"
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
+            time.sleep(0.5)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    [access] = [line for line in lines if line["logger"] == "gunicorn.access"]
+    assert '"GET /accounts/login/ HTTP/1.1" 200' in access["message"]
+    assert access["request_id"] == "edge-9"
+    assert any(line["logger"] == "gunicorn.error" and line["message"].startswith("Listening at") for line in lines)
