@@ -80,6 +80,7 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.request as u; hosts = [h.strip().lstrip('.') for h in os.environ.get('ALLOWED_HOSTS', '').split(',') if h.strip() and '*' not in h] or ['localhost']; req = u.Request('http://127.0.0.1:8000/healthz', headers={'Host': hosts[0], 'X-Forwarded-Proto': 'https'}); sys.exit(0 if u.urlopen(req, timeout=8).status == 200 else 1)"]
 
 # The web server. Its processes share request metrics through $PROMETHEUS_MULTIPROC_DIR, emptied at
-# each start. Workers come from GUNICORN_WORKERS; the access log goes to stdout, errors to stderr.
+# each start. Workers come from GUNICORN_WORKERS. gunicorn.conf.py (read from /app) sends the access
+# and error lines through the portal's logging: to stderr, as JSON with LOG_FORMAT=json.
 # The worker and beat containers override this command (see docker-compose.yml).
 CMD ["sh", "-c", "rm -rf \"$PROMETHEUS_MULTIPROC_DIR\" && mkdir -p \"$PROMETHEUS_MULTIPROC_DIR\" && exec gunicorn config.wsgi:application --bind 0.0.0.0:8000 --workers \"${GUNICORN_WORKERS:-3}\" --timeout \"${GUNICORN_TIMEOUT:-60}\" --worker-tmp-dir /dev/shm --access-logfile - --error-logfile -"]

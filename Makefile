@@ -10,7 +10,7 @@ CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo test test-fast lint messages bench system-deps clean
+.PHONY: install demo test test-fast lint messages bench system-deps compose-check clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -71,6 +71,13 @@ bench: $(STAMP)
 	$(PY) bench/customer_list.py
 	$(PY) bench/pdf_export.py
 	$(PY) bench/partner_center_sync.py
+
+# The Docker Compose stack end to end (build, health, sign-in, a PDF export in the worker, beat's
+# schedule, data kept across down/up), under a project of its own that it removes afterwards. Prints
+# "skipped" and succeeds where Docker or Compose is missing or the daemon does not answer. Not part of
+# `make test`. See docs/operations.md, "Before an upgrade".
+compose-check:
+	python3 scripts/compose_check.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

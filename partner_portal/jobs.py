@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from django.db.models import QuerySet
 
+from partner_portal import logcontext
 from partner_portal.errors import PortalError
 from partner_portal.models import Partner
 
@@ -33,4 +34,8 @@ def partners_for_job(*, slug: str | None = None) -> QuerySet[Partner]:
 
 def for_each_partner(run: Callable[[Partner], T], *, slug: str | None = None) -> list[tuple[Partner, T]]:
     """Run `run` for each partner (or the one named), in order; returns each partner with its result."""
-    return [(partner, run(partner)) for partner in partners_for_job(slug=slug)]
+    results = []
+    for partner in partners_for_job(slug=slug):
+        with logcontext.bound(partner_id=partner.pk):  # each partner's log lines name it
+            results.append((partner, run(partner)))
+    return results

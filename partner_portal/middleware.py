@@ -1,5 +1,5 @@
 """Enforce the second factor on pages (partner_portal.mfa holds the rule; the API applies it in access),
-and send the Content-Security-Policy on every answer."""
+send the Content-Security-Policy on every answer, and give each request the id its log lines carry."""
 
 from __future__ import annotations
 
@@ -15,8 +15,33 @@ from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from partner_portal import clock, mfa
+from partner_portal import clock, logcontext, mfa
 from partner_portal.tenancy import request_scope
+
+
+class RequestIdMiddleware:
+    """Each request's id: the caller's X-Request-ID when it is a sane token, else a new one. It is in
+    every log line of the request (logcontext), travels with the tasks the request queues, and goes back
+    in the response's X-Request-ID. Cleared when the response is finished (logcontext_request_finished),
+    after Django has logged a 4xx or 5xx answer with it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = logcontext.request_id_from(request.headers.get(logcontext.REQUEST_ID_HEADER))
+        logcontext.clear()
+        logcontext.bind(request_id=request_id)
+        request.request_id = request_id  # type: ignore[attr-defined]
+        response = self.get_response(request)
+        response[logcontext.REQUEST_ID_HEADER] = request_id
+        return response
+
+
+def logcontext_request_finished(**kwargs: object) -> None:
+    """The request's id and partner do not reach log lines written after it (request_finished)."""
+    logcontext.clear()
+
 
 # Paths a user without MFA may still reach: enrolment itself, sign-out, language, static files, health;
 # the API refuses such users itself (access.HasMembership), with a 403 rather than a redirect.

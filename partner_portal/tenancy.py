@@ -16,6 +16,8 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.http import Http404, HttpRequest
 
+from partner_portal import logcontext
+
 if TYPE_CHECKING:
     from partner_portal.models import Customer, Membership, Partner, User
 
@@ -97,6 +99,8 @@ def request_scope(request: HttpRequest | Any) -> Scope | None:
         return cast(Scope | None, cached[1])
     scope = scope_for_user(user)
     setattr(request, _CACHE_ATTR, (getattr(user, "pk", None), scope))
+    if scope is not None:  # the request's log lines, and the tasks it queues, name the partner
+        logcontext.bind(partner_id=scope.membership.partner_id)
     return scope
 
 

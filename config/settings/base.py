@@ -7,6 +7,7 @@ variables.py (and listed in docs/operations.md); `env` refuses any other.
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "partner_portal.middleware.RequestIdMiddleware",
     "config.metrics.RequestLatencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "partner_portal.middleware.ContentSecurityPolicyMiddleware",
@@ -413,20 +415,39 @@ if SENTRY_DSN:
         release=env.str("SENTRY_RELEASE", default=""),
     )
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "filters": {"forbidden_one_line": {"()": "partner_portal.logfilters.ForbiddenOneLine"}},
-    "loggers": {
-        # Django's own logger has a console handler of its own while DEBUG is on: one line, not two.
-        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        "django.request": {"level": "INFO", "filters": ["forbidden_one_line"]},
-        "django.db.backends": {"level": "INFO"},
-        # WeasyPrint and fontTools log every step of every PDF at INFO.
-        "weasyprint": {"level": "WARNING"},
-        "fontTools": {"level": "WARNING"},
-    },
-}
+LOG_FORMATS = ("json", "text")
+
+
+def logging_config(log_format: str) -> dict[str, Any]:
+    """LOG_FORMAT=json: one JSON object per line (partner_portal.logcontext); text: plain lines."""
+    if log_format not in LOG_FORMATS:
+        raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {log_format!r}.")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "json": {"()": "partner_portal.logcontext.JsonLineFormatter"},
+        },
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": log_format}},
+        "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+        "filters": {"forbidden_one_line": {"()": "partner_portal.logfilters.ForbiddenOneLine"}},
+        "loggers": {
+            # Django's own logger has a console handler of its own while DEBUG is on: one line, not two.
+            "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "django.request": {"level": "INFO", "filters": ["forbidden_one_line"]},
+            "django.db.backends": {"level": "INFO"},
+            # gunicorn's access and error lines in the same format (gunicorn.conf.py hands it this config);
+            # an access line carries the request's id.
+            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            # WeasyPrint and fontTools log every step of every PDF at INFO.
+            "weasyprint": {"level": "WARNING"},
+            "fontTools": {"level": "WARNING"},
+        },
+    }
+
+
+# Plain lines by default; production defaults to JSON (config.settings.production).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+LOGGING = logging_config(LOG_FORMAT)

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, env
+from .base import BASE_DIR, env, logging_config
 from .variables import required_in_production
 
 DEBUG = False
@@ -16,6 +16,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 for required in required_in_production():
     if not env.str(required, default=""):
         raise ImproperlyConfigured(f"{required} must be set in production.")
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+LOGGING = logging_config(LOG_FORMAT)
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -63,6 +63,8 @@ VARIABLES: tuple[Variable, ...] = (
              "/api/schema/ and /api/docs/ without sign-in; production default false (signed-in staff only)"),
     Variable("TIME_ZONE", "UTC", False, "default time zone where no partner time zone applies"),
     Variable("LOG_LEVEL", "INFO", False, "application log level"),
+    Variable("LOG_FORMAT", "text", False,
+             "json: one JSON object per log line (production default); text: plain lines (development default)"),
     Variable("PORTAL_VAR_DIR", "var", False, "directory of the portal's files (media/)", fixed_in_compose=True),
     Variable("STATIC_ROOT", "staticfiles", False, "where collectstatic puts the static files (production)"),
     Variable("SECURE_SSL_REDIRECT", "true", False, "redirect plain HTTP to HTTPS (production)"),

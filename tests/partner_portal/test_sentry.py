@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,8 @@ import django, json, sentry_sdk
 django.setup()
 client = sentry_sdk.get_client()
 print(json.dumps({"dsn": client.dsn, "environment": client.options["environment"],
-                  "release": client.options["release"], "pii": client.options["send_default_pii"],
+                  "release": client.options["release"], "pii": client.should_send_default_pii(),
+                  "user_info": (client.options.get("data_collection") or {}).get("user_info"),
                   "integrations": sorted(client.integrations)}))
 """
 
@@ -128,4 +130,21 @@ def test_the_settings_send_errors_to_sentry_only_when_a_dsn_is_set(tmp_path: Pat
     assert probe["environment"] == "eu-production"
     assert probe["release"] == "portal@2026.12"
     assert probe["pii"] is False
+    assert probe["user_info"] is False
     assert {"django", "celery"} <= set(probe["integrations"])
+
+
+def test_sentry_starts_without_deprecation_warnings() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        init_sentry(
+            "https://public@sentry.example/1", environment="staging", release="", transport=CapturingTransport()
+        )
+    try:
+        options = sentry_sdk.get_client().options
+        assert options["send_default_pii"] is None
+        assert options["data_collection"]["cookies"] == {"mode": "off"}
+        assert options["data_collection"]["http_bodies"] == []
+    finally:
+        sentry_sdk.get_client().close()
+        sentry_sdk.init()
