@@ -241,6 +241,11 @@ def _populate(victim: Tenant) -> None:
     IncidentCharge.objects.create(
         partner=victim.partner, ticket=victim_ticket, amount=Decimal("50.00"), period="2026-11"
     )
+    # API tokens of a staff member and of a customer user (revocable by their owner and partner admins).
+    from partner_portal.services import api_token_issue
+
+    api_token_issue(user=victim.finance, name="Victim finance ERP")
+    api_token_issue(user=victim.customer_admin, name="Victim customer ERP")
 
 
 def _text(response) -> str:
