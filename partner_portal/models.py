@@ -46,8 +46,6 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A person who signs in with an email address. `is_staff` means Django admin access only;
     portal roles come from the user's Membership."""
 
-
-
     email = models.EmailField(_("email address"), unique=True)
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.EN)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
 from knox.auth import TokenAuthentication
 
 from partner_portal.models import ApiToken
@@ -22,3 +23,10 @@ class ApiTokenAuthentication(TokenAuthentication):
 
     def renew_token(self, auth_token: Any) -> None:
         """Use never extends a token (AUTO_REFRESH is off); kept explicit so a setting cannot turn it on."""
+
+
+class ApiTokenScheme(KnoxTokenScheme):
+    """The schema's description of the token: `Authorization: Token <secret>`."""
+
+    target_class = "partner_portal.tokens.ApiTokenAuthentication"
+    name = "tokenAuth"
