@@ -28,6 +28,7 @@ from tickets import api as tickets_api
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 router = DefaultRouter()
+router.register("auth/tokens", api.ApiTokenViewSet, basename="api-token")
 router.register("customers", api.CustomerViewSet, basename="customer")
 router.register("subscriptions", subscriptions_api.SubscriptionViewSet, basename="subscription")
 router.register("subscription-differences", subscriptions_api.DifferenceViewSet, basename="subscription-difference")
@@ -77,6 +78,10 @@ urlpatterns = [
     path("staff/audit/", views.AuditLogView.as_view(), name="audit_log"),
     path("staff/audit/export.csv", views.AuditLogCsvView.as_view(), name="audit_log_csv"),
     path("staff/team/members/<int:pk>/", views.TeamMemberView.as_view(), name="team_member"),
+    path(
+        "staff/team/api-tokens/<int:pk>/revoke/", views.TeamApiTokenRevokeView.as_view(), name="team_api_token_revoke"
+    ),
+    path("account/api-tokens/<int:pk>/revoke/", views.ApiTokenRevokeView.as_view(), name="api_token_revoke"),
     path("staff/team/invitations/<int:pk>/", views.TeamInvitationView.as_view(), name="team_invitation"),
     path("staff/subscriptions/", include("subscriptions.urls")),
     path("staff/billing/", include("billing.urls")),

@@ -7,9 +7,8 @@ from typing import Any, NoReturn
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -17,9 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from partner_portal import mfa, selectors, services, signin_audit
-from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
+from partner_portal.access import ALL_ROLES, CUSTOMER_WRITERS, ScopedAPIMixin
 from partner_portal.apikit import query_params
-from partner_portal.models import CURRENCY_CHOICES, Customer, Language
+from partner_portal.models import CURRENCY_CHOICES, ApiToken, Customer, Language
 from partner_portal.throttles import TokenAccountThrottle, TokenAddressThrottle
 
 
@@ -27,10 +26,39 @@ class TokenRequestSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(trim_whitespace=False)
     code = serializers.CharField(required=False, allow_blank=True, help_text="TOTP code, for users with MFA")
+    name = serializers.CharField(
+        required=False,
+        max_length=100,
+        default="API",
+        help_text="what the token is for (one token per integration), shown in the owner's token list",
+    )
+
+
+class TokenIssuedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    token = serializers.CharField(help_text="the secret: shown only in this answer")
+    expiry = serializers.DateTimeField()
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """A token as its owner sees it in the list: never the secret, nor any part of it."""
+
+    expired = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "created", "expiry", "expired"]
+        read_only_fields = fields
+
+    def get_expired(self, token: ApiToken) -> bool:
+        return token.is_expired()
 
 
 class AuthTokenView(APIView):
-    """Exchange email and password (and a TOTP code when MFA is on) for an API token."""
+    """Exchange email and password (and a TOTP code when MFA is on) for a new API token, named after the
+    integration that will use it. It ends API_TOKEN_TTL_DAYS later, or when revoked, or when the password
+    changes."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
@@ -40,7 +68,7 @@ class AuthTokenView(APIView):
     @extend_schema(
         request=TokenRequestSerializer,
         responses={
-            200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+            200: TokenIssuedSerializer,
             401: OpenApiResponse(description="Wrong credentials, or a TOTP code missing or not valid"),
             403: OpenApiResponse(description="The role requires TOTP and the user has not enrolled it"),
             429: OpenApiResponse(description="Too many failed attempts"),
@@ -66,9 +94,10 @@ class AuthTokenView(APIView):
                 signin_audit.record_code_failed(request._request, user)
                 self._fail()
                 raise AuthenticationFailed({"code": ["The code is not valid."]})
-        token, _created = Token.objects.get_or_create(user=user)
-        signin_audit.record_token_issued(request._request, user)
-        return Response({"token": token.key})
+        token, secret = services.api_token_issue(user=user, name=form.validated_data["name"])
+        return Response(
+            TokenIssuedSerializer({"id": token.pk, "name": token.name, "token": secret, "expiry": token.expiry}).data
+        )
 
     def throttled(self, request: Request, wait: float) -> NoReturn:
         data = request.data
@@ -87,6 +116,22 @@ class AuthTokenView(APIView):
     def _fail(self) -> None:
         for throttle in self.get_throttles():
             throttle.failure()
+
+
+class ApiTokenViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """The caller's own API tokens: listed without their secret, and revoked one by one (DELETE). A
+    partner admin revokes a member's token on the team page."""
+
+    queryset = ApiToken.objects.none()  # the schema's model; requests read get_queryset()
+    serializer_class = ApiTokenSerializer
+    write_roles = ALL_ROLES  # everyone may revoke their own tokens
+    http_method_names = ["get", "delete", "head", "options"]
+
+    def get_queryset(self) -> Any:
+        return selectors.api_tokens_own(scope=self.scope)
+
+    def perform_destroy(self, instance: ApiToken) -> None:
+        services.api_token_revoke(token=instance, actor=self.scope.user)
 
 
 class CustomerSerializer(serializers.ModelSerializer):

@@ -10,6 +10,8 @@ ACTION_LABELS: dict[str, Promise] = {
     "auth.sign_in_failed": _("Sign-in failed"),
     "auth.locked_out": _("Sign-in refused: too many failed attempts"),
     "auth.token_issued": _("API token issued"),
+    "auth.token_revoked": _("API token revoked"),
+    "auth.tokens_revoked": _("All API tokens revoked"),
     "customer.created": _("Customer created"),
     "customer.updated": _("Customer details updated"),
     "invitation.sent": _("Invitation sent"),

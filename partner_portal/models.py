@@ -13,6 +13,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from knox.models import AbstractAuthToken
+from knox.settings import CONSTANTS
 
 from partner_portal import clock
 from partner_portal.money import CURRENCY_CHOICES
@@ -259,6 +261,40 @@ class Invitation(models.Model):
     def is_open(self, now: dt.datetime) -> bool:
         """Its link still works: not accepted, not revoked, not expired."""
         return self.accepted_at is None and self.revoked_at is None and self.expires_at > now
+
+
+class ApiTokenQuerySet(TenantQuerySet["ApiToken"]):
+    customer_lookup = "user__membership__customer"
+
+
+class ApiToken(AbstractAuthToken):
+    """An API token (django-rest-knox's model, swapped in by KNOX_TOKEN_MODEL): stored as a hash of the
+    secret, named after the integration that uses it, ending at `expiry`. A user may hold several."""
+
+    # knox ships no type information: the fields are annotated here for the type checker.
+    id: models.BigAutoField[int, int] = models.BigAutoField(primary_key=True)
+    digest: models.CharField[str, str] = models.CharField(max_length=CONSTANTS.DIGEST_LENGTH, unique=True)
+    partner: models.ForeignKey[Partner, Partner] = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, related_name="+"
+    )
+    name: models.CharField[str, str] = models.CharField(_("name"), max_length=100)
+    user: Any
+    token_key: Any
+    created: Any
+    expiry: Any
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_expired(self, at: dt.datetime | None = None) -> bool:
+        return self.expiry is not None and self.expiry <= (at or clock.now())
 
 
 class AppendOnlyError(RuntimeError):

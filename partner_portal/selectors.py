@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
-from partner_portal.models import AuditEvent, Customer, Invitation, Membership
+from partner_portal.models import ApiToken, AuditEvent, Customer, Invitation, Membership
 from partner_portal.tenancy import Scope, get_scoped_or_404
 
 # Sort keys the customer list offers: the page's name for it -> (model field, descending).
@@ -162,3 +162,19 @@ def audit_actors(*, scope: Scope) -> QuerySet[Membership]:
     """Who can appear as the actor of the partner's events: its staff (customers' users act too, and are
     found by searching their customer)."""
     return staff_members(scope=scope)
+
+
+def api_tokens_own(*, scope: Scope) -> QuerySet[ApiToken]:
+    """The caller's own API tokens, newest first (expired ones too, marked by their expiry)."""
+    return ApiToken.objects.for_scope(scope).filter(user=scope.user).order_by("-created", "-id")
+
+
+# The team page shows at most this many tokens, those that end soonest first.
+TEAM_TOKENS_SHOWN = 100
+
+
+def api_tokens_of_team(*, scope: Scope) -> QuerySet[ApiToken]:
+    """Every API token of the partner's members (staff and customer users), for partner admins."""
+    return (
+        ApiToken.objects.for_scope(scope).select_related("user", "user__membership__customer").order_by("expiry", "id")
+    )

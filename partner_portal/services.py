@@ -16,12 +16,23 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from rest_framework.authtoken.models import Token
+from knox.models import get_digest_token
+from knox.settings import CONSTANTS
 
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.errors import ErrorKind, InvitationInvalid, PortalError, RoleNotAllowed, TeamChangeRefused
-from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES, Customer, Invitation, Membership, Partner, Role, User
+from partner_portal.models import (
+    CUSTOMER_ROLES,
+    STAFF_ROLES,
+    ApiToken,
+    Customer,
+    Invitation,
+    Membership,
+    Partner,
+    Role,
+    User,
+)
 from partner_portal.tasks import invitation_send_task
 
 INVITATION_VALID_FOR = dt.timedelta(days=7)
@@ -349,7 +360,7 @@ def membership_deactivate(*, membership: Membership, actor: User) -> Membership:
     _refuse_losing_the_last_admin(membership)
     user.is_active = False
     user.save(update_fields=["is_active"])
-    Token.objects.filter(user=user).delete()
+    api_tokens_revoke_all(user=user, actor=actor, reason="deactivated")
     audit_record(
         partner=membership.partner,
         customer=membership.customer,
@@ -378,3 +389,69 @@ def membership_reactivate(*, membership: Membership, actor: User) -> Membership:
         data={"email": user.email, "role": membership.role},
     )
     return membership
+
+
+# --- API tokens ----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def api_token_issue(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """A new API token for a member: its row (the secret's hash) and the secret, shown once.
+
+    The caller has checked the credentials and the second-factor rule (partner_portal.api.AuthTokenView).
+    The token ends API_TOKEN_TTL_DAYS after now; a user may hold several, one per integration.
+    """
+    membership = user.membership
+    digest, secret = get_digest_token()
+    token = ApiToken.objects.create(
+        user=user,
+        partner=membership.partner,
+        name=name.strip(),
+        digest=digest,
+        token_key=secret[: CONSTANTS.TOKEN_KEY_LENGTH],
+        expiry=clock.now() + dt.timedelta(days=settings.API_TOKEN_TTL_DAYS),
+    )
+    audit_record(
+        partner=membership.partner,
+        customer=membership.customer,
+        actor=user,
+        action="auth.token_issued",
+        target=user,
+        data={"channel": "api", "name": token.name, "expires": token.expiry.isoformat() if token.expiry else None},
+    )
+    return token, secret
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor: User) -> None:
+    """Delete one token: by its owner, or by a partner admin of the owner's partner (the caller's
+    selector found it in their scope). The next request with it is refused."""
+    owner = User.objects.select_related("membership__partner", "membership__customer").get(pk=token.user_id)
+    deleted, _rows = ApiToken.objects.filter(pk=token.pk).delete()
+    if not deleted:
+        return
+    audit_record(
+        partner=owner.membership.partner,
+        customer=owner.membership.customer,
+        actor=actor,
+        action="auth.token_revoked",
+        target=owner,
+        data={"name": token.name, "email": owner.email},
+    )
+
+
+@transaction.atomic
+def api_tokens_revoke_all(*, user: User, actor: User | None, reason: str) -> int:
+    """Delete every API token of a user (password changed or reset, account deactivated)."""
+    deleted, _rows = ApiToken.objects.filter(user=user).delete()
+    membership = getattr(user, "membership", None)
+    if deleted and membership is not None:
+        audit_record(
+            partner=membership.partner,
+            customer=membership.customer,
+            actor=actor,
+            action="auth.tokens_revoked",
+            target=user,
+            data={"count": deleted, "reason": reason, "email": user.email},
+        )
+    return deleted

@@ -202,10 +202,42 @@ class TeamView(ScopedViewMixin, View):
             "members": selectors.staff_members(scope=self.scope),
             "invitations": selectors.invitations_open(scope=self.scope),
             "can_invite": self.scope.has_role(STAFF_MANAGERS),
+            **self._tokens(),
             "staff_roles": [(value, label) for value, label in Role.choices if value in STAFF_ROLES],
             "now": clock.now(),
         }
         return render(request, "portal/team.html", context, status=status)
+
+    def _tokens(self) -> dict[str, Any]:
+        if not self.scope.has_role(STAFF_MANAGERS):
+            return {"show_tokens": False}
+        tokens = list(selectors.api_tokens_of_team(scope=self.scope)[: selectors.TEAM_TOKENS_SHOWN + 1])
+        more = len(tokens) > selectors.TEAM_TOKENS_SHOWN
+        return {"show_tokens": True, "tokens": tokens[: selectors.TEAM_TOKENS_SHOWN], "more_tokens": more}
+
+
+class TeamApiTokenRevokeView(ScopedViewMixin, View):
+    """A partner admin revokes an API token of a member of the partner (staff or customer user)."""
+
+    allowed_roles = STAFF_MANAGERS
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        token = get_object_or_404(selectors.api_tokens_of_team(scope=self.scope), pk=pk)
+        services.api_token_revoke(token=token, actor=self.scope.user)
+        messages.success(
+            request, _("Token %(name)s of %(email)s revoked.") % {"name": token.name, "email": token.user.email}
+        )
+        return redirect(reverse("team") + "#api-tokens")
+
+
+class ApiTokenRevokeView(ScopedViewMixin, View):
+    """A user revokes one of their own API tokens, from their security page."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        token = get_object_or_404(selectors.api_tokens_own(scope=self.scope), pk=pk)
+        services.api_token_revoke(token=token, actor=self.scope.user)
+        messages.success(request, _("Token %(name)s revoked.") % {"name": token.name})
+        return redirect(reverse("mfa_index") + "#api-tokens")
 
 
 class TeamMemberView(ScopedViewMixin, View):

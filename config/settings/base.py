@@ -6,6 +6,7 @@ and EMAIL_URL switch to PostgreSQL, Redis and SMTP. Every variable read here is 
 variables.py (and listed in docs/operations.md); `env` refuses any other.
 """
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     # The portal, in dependency order (docs/architecture.md): core <- subscriptions <- billing <- tickets
@@ -286,10 +287,22 @@ PORTAL_MFA_REQUIRED_ROLES = ("partner_admin", "finance")
 # then only signed-in partner staff get them (partner_portal.access.ApiDocsAccess).
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)
 
+# API tokens (django-rest-knox, partner_portal.tokens): several per user, each named, stored hashed, valid
+# API_TOKEN_TTL_DAYS days from issue and never extended by use; revoked by their owner, by a partner
+# admin, and all at once on a password change or reset and on deactivation.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+KNOX_TOKEN_MODEL = "partner_portal.ApiToken"
+REST_KNOX = {
+    "TOKEN_MODEL": KNOX_TOKEN_MODEL,
+    "TOKEN_TTL": dt.timedelta(days=API_TOKEN_TTL_DAYS),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "partner_portal.tokens.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["partner_portal.access.HasMembership"],

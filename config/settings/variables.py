@@ -59,6 +59,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("PORTAL_BASE_URL", "http://127.0.0.1:8000", True, "the portal's public address, for links in emails"),
     Variable("TRUSTED_PROXY_COUNT", "0", False, "number of reverse proxies in front of the portal"),
     Variable("PORTAL_MFA_REQUIRED", "false", False, "partner admins and finance must enrol TOTP"),
+    Variable("API_TOKEN_TTL_DAYS", "30", False, "days an API token is valid after it is issued"),
     Variable("API_DOCS_PUBLIC", "true", False,
              "/api/schema/ and /api/docs/ without sign-in; production default false (signed-in staff only)"),
     Variable("TIME_ZONE", "UTC", False, "default time zone where no partner time zone applies"),

@@ -53,3 +53,11 @@ def member(partner: Partner, role: str, *, customer: Customer | None = None, ema
 
 
 __all__ = ["PASSWORD", "CustomerFactory", "PartnerFactory", "Role", "UserFactory", "member"]
+
+
+def api_token(user: User, name: str = "Tests") -> str:
+    """The secret of a new API token for `user`, issued as the token endpoint issues it."""
+    from partner_portal.services import api_token_issue
+
+    _token, secret = api_token_issue(user=user, name=name)
+    return secret

@@ -10,11 +10,11 @@ from allauth.mfa.totp.internal.auth import (
     hotp_value,
     yield_hotp_counters_from_time,
 )
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from partner_portal.models import ApiToken
 from tests.conftest import Tenant
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, api_token
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ def test_a_user_who_must_enrol_gets_no_token_with_the_password(tenant: Tenant, r
     response = APIClient().post(TOKEN_URL, {"email": user.email, "password": PASSWORD})
     assert response.status_code == 403
     assert "two-factor" in response.json()["detail"]
-    assert not Token.objects.filter(user=user).exists()
+    assert not ApiToken.objects.filter(user=user).exists()
 
 
 def test_a_role_without_the_requirement_still_gets_a_token(tenant: Tenant) -> None:
@@ -50,9 +50,8 @@ def test_a_role_without_the_requirement_still_gets_a_token(tenant: Tenant) -> No
 
 
 def test_a_token_issued_before_the_requirement_is_refused_until_enrolment(tenant: Tenant) -> None:
-    token = Token.objects.create(user=tenant.finance)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(tenant.finance)}")
     assert client.patch(f"{CUSTOMERS}{tenant.customer.pk}/", {"name": "Renamed"}).status_code == 403
     assert client.get(CUSTOMERS).status_code == 403
     tenant.customer.refresh_from_db()

@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 from django.core import mail
 from django.test import Client
-from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from partner_portal import clock
 from partner_portal.errors import InvitationInvalid, RoleNotAllowed, TeamChangeRefused
-from partner_portal.models import AuditEvent, Invitation, Membership, Role
+from partner_portal.models import ApiToken, AuditEvent, Invitation, Membership, Role
 from partner_portal.services import (
     InvitationRequest,
     invitation_accept,
@@ -24,7 +24,7 @@ from partner_portal.services import (
     membership_role_change,
 )
 from tests.conftest import Tenant
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, api_token
 
 pytestmark = pytest.mark.django_db
 TEAM = "/staff/team/"
@@ -77,12 +77,13 @@ def test_a_deactivated_member_is_signed_out_loses_tokens_and_can_come_back(tenan
     client = Client()
     client.force_login(tenant.agent)
     assert client.get("/staff/tickets/").status_code == 200
-    Token.objects.create(user=tenant.agent)
+    secret = api_token(tenant.agent)
 
     membership_deactivate(membership=_membership(tenant.agent), actor=tenant.admin)
     tenant.agent.refresh_from_db()
     assert tenant.agent.is_active is False
-    assert not Token.objects.filter(user=tenant.agent).exists()
+    assert not ApiToken.objects.filter(user=tenant.agent).exists()
+    assert APIClient(HTTP_AUTHORIZATION=f"Token {secret}").get("/api/v1/customers/").status_code == 401
     assert client.get("/staff/tickets/").status_code == 302  # the open session ends on its next request
     assert not Client().login(email=tenant.agent.email, password=PASSWORD)
     assert AuditEvent.objects.filter(action="member.deactivated", actor=tenant.admin).count() == 1
