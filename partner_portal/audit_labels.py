@@ -12,6 +12,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "auth.token_issued": _("API token issued"),
     "customer.created": _("Customer created"),
     "customer.updated": _("Customer details updated"),
+    "partner.updated": _("Partner details updated"),
     "invitation.sent": _("Invitation sent"),
     "invitation.accepted": _("Invitation accepted"),
     "invitation.resent": _("Invitation sent again"),
@@ -85,6 +86,7 @@ def action_label(action: str) -> str:
 AREA_LABELS: dict[str, Promise] = {
     "auth": _("Sign-in"),
     "customer": _("Customers"),
+    "partner": _("Partner settings"),
     "invitation": _("Team"),
     "member": _("Team"),
     "invoice": _("Invoices"),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
-from partner_portal.models import AuditEvent, Customer, Invitation, Membership
+from partner_portal.models import AuditEvent, Customer, Invitation, Membership, Partner
 from partner_portal.tenancy import Scope, get_scoped_or_404
 
 # Sort keys the customer list offers: the page's name for it -> (model field, descending).
@@ -61,6 +61,11 @@ def _as_uuid(term: str) -> uuid.UUID | None:
         return uuid.UUID(term)
     except ValueError:
         return None
+
+
+def partner_get(*, scope: Scope) -> Partner:
+    """The scope's own partner, read afresh (the one a request resolved may be older)."""
+    return Partner.objects.get(pk=scope.partner.pk)
 
 
 def customer_get(*, scope: Scope, pk: int | str) -> Customer:
