@@ -27,6 +27,14 @@ ISO_3166_ALPHA2 = frozenset(
     """.split()  # noqa: SIM905 - 249 codes read better as a block than as a list of quoted strings
 )
 
+# The member states of the European Union (ISO 3166 codes; Greece is GR here, EL only in VAT numbers).
+EU_MEMBER_STATES = frozenset(
+    {
+        "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+        "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+    }
+)  # fmt: skip
+
 # The Peppol Electronic Address Scheme (EAS) codes a participant identifier may use (Peppol BIS
 # Billing 3.0, code list "Electronic Address Scheme", e.g. 0088 GLN, 0192 Norwegian organisation
 # number, 0204 German Leitweg-ID, 0208 Belgian enterprise number, 9930 German VAT number).

@@ -159,6 +159,7 @@ class CustomerDetailView(ScopedViewMixin, TemplateView):
             customer=customer,
             users=selectors.customer_users(scope=self.scope, customer=customer),
             activity=selectors.customer_audit(scope=self.scope, customer=customer),
+            einvoice_gaps=selectors.einvoice_gaps(scope=self.scope, customer=customer),
             invite_form=CustomerInvitationForm(),
             can_edit=self.scope.has_role(CUSTOMER_WRITERS),
             can_invite=self.scope.has_role(STAFF_MANAGERS),
@@ -197,7 +198,7 @@ class PartnerSettingsView(ScopedViewMixin, View):
         if not can_edit:
             for field in form.fields.values():
                 field.disabled = True
-        context = {"form": form, "can_edit": can_edit}
+        context = {"form": form, "can_edit": can_edit, "gaps": selectors.einvoice_gaps(scope=self.scope)}
         return render(request, "portal/partner_settings.html", context, status=status)
 
 

@@ -15,15 +15,8 @@ from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from partner_portal.einvoice_fields import EU_MEMBER_STATES
 from partner_portal.money import quantize
-
-# The member states of the European Union (ISO 3166 codes; Greece is GR here, EL only in VAT numbers).
-EU_MEMBER_STATES = frozenset(
-    {
-        "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
-        "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-    }
-)  # fmt: skip
 
 
 class VatCategory(models.TextChoices):

@@ -114,6 +114,9 @@ class InvoiceDetailView(ScopedViewMixin, TemplateView):
             invoice=invoice,
             lines=lines,
             vat_bands=vat_bands(lines),
+            readiness=selectors.invoice_einvoice_readiness(scope=self.scope, invoice=invoice)
+            if invoice.is_draft
+            else None,
             allocations=list(selectors.invoice_allocations(invoice=invoice)),
             credit_notes=list(selectors.credit_note_list(scope=self.scope, invoice_id=invoice.pk)),
             history=list(selectors.invoice_history(scope=self.scope, invoice=invoice)),
@@ -260,7 +263,10 @@ class InvoiceIssueView(ScopedViewMixin, View):
         if not invoice.is_draft:
             return redirect("invoice_detail", pk=invoice.pk)
         today = clock.today(self.scope.partner.time_zone)
-        context = {"invoice": invoice, "lines": list(invoice.lines.all()), "today": today}
+        context = {
+            "invoice": invoice, "lines": list(invoice.lines.all()), "today": today,
+            "readiness": selectors.invoice_einvoice_readiness(scope=self.scope, invoice=invoice),
+        }  # fmt: skip
         return render(request, "billing/invoicing/invoice_issue.html", context)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -275,7 +281,10 @@ class InvoiceIssueView(ScopedViewMixin, View):
                 sent_to = self._send(request, invoice) if request.POST.get("email", "yes") != "no" else []
         except (InvoiceTotalNegative, InvoiceVatCategoryMissing) as exc:
             today = clock.today(self.scope.partner.time_zone)
-            context = {"invoice": invoice, "lines": list(invoice.lines.all()), "today": today, "error": str(exc)}
+            context = {
+                "invoice": invoice, "lines": list(invoice.lines.all()), "today": today, "error": str(exc),
+                "readiness": selectors.invoice_einvoice_readiness(scope=self.scope, invoice=invoice),
+            }  # fmt: skip
             return render(request, "billing/invoicing/invoice_issue.html", context, status=400)
         if sent_to:
             messages.success(
