@@ -335,8 +335,10 @@ def _open_invoice_label(invoice: Invoice) -> str:
 
 
 class CreditNoteForm(forms.Form):
+    """An amount (split across the invoice's VAT bands), or quantities of the invoice's lines."""
+
     amount = forms.DecimalField(
-        label=_("Amount to credit"), max_digits=16, decimal_places=2, min_value=Decimal("0.01"),
+        label=_("Amount to credit"), max_digits=16, decimal_places=2, min_value=Decimal("0.01"), required=False,
         widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
     )  # fmt: skip
     reason = forms.CharField(
@@ -356,6 +358,34 @@ class CreditNoteForm(forms.Form):
             "balance": invoice.balance,
             "currency": invoice.currency,
         }
+        self.line_fields: list[tuple[InvoiceLine, str]] = []
+        for line in invoice.lines.all():
+            name = f"line_{line.pk}"
+            self.fields[name] = forms.DecimalField(
+                label=line.description, required=False, max_digits=14, decimal_places=4,
+                min_value=Decimal("0.0001"), max_value=line.quantity,
+                help_text=_("Quantity to credit, at most %(quantity)s.") % {"quantity": _plain(line.quantity)},
+                widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+            )  # fmt: skip
+            self.line_fields.append((line, name))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        chosen = self.credit_lines()
+        if chosen and data.get("amount") is not None:
+            self.add_error("amount", _("Give an amount or quantities of lines, not both."))
+        elif not chosen and data.get("amount") is None and "amount" not in self.errors:
+            self.add_error("amount", _("Give an amount, or quantities of the lines to credit."))
+        return data
+
+    def credit_lines(self) -> list[services.CreditLineInput] | None:
+        data = getattr(self, "cleaned_data", {})
+        chosen = [
+            services.CreditLineInput(line_id=line.pk, quantity=data[name])
+            for line, name in self.line_fields
+            if data.get(name) is not None
+        ]
+        return chosen or None
 
 
 class InvoiceVoidForm(forms.Form):

@@ -402,10 +402,12 @@ class CreditNoteCreateView(ScopedViewMixin, View):
         form = CreditNoteForm(request.POST, invoice=invoice)
         if form.is_valid():
             try:
+                lines = form.credit_lines()
                 note = services.credit_note_issue(
                     invoice=invoice,
                     actor=self.scope.user,
-                    amount=form.cleaned_data["amount"],
+                    amount=form.cleaned_data["amount"] if lines is None else None,
+                    lines=lines,
                     reason=form.cleaned_data["reason"],
                 )
             except BillingError as exc:

@@ -114,3 +114,21 @@ def test_the_page_and_pdf_show_net_vat_and_total(tenant: Tenant, client_for) -> 
     assert "Tax 20% on 57.63" in html
     assert "Tax 7% on 28.82" in html
     assert "86.45" in html
+
+
+@pytest.mark.django_db
+def test_the_page_credits_chosen_lines(tenant: Tenant, client_for) -> None:
+    invoice = issued(tenant.customer, line("Seats", "10", "10.00", "20"), line("Books", "5", "10.00", "7"))
+    seats, books = invoice.lines.order_by("position")
+    client = client_for(tenant.finance)
+    url = f"/staff/billing/invoices/{invoice.pk}/credit/"
+    assert "Or credit lines" in client.get(url).content.decode()
+    both = {"amount": "10.00", f"line_{seats.pk}": "1", "reason": "Returned"}
+    response = client.post(url, both)
+    assert response.status_code == 400
+    assert "not both" in response.content.decode()
+    response = client.post(url, {"amount": "", f"line_{books.pk}": "2", "reason": "Two books returned"})
+    assert response.status_code == 302
+    note = CreditNote.objects.get(invoice=invoice)
+    assert (note.net_amount, note.tax_amount, note.amount) == (D("20.00"), D("1.40"), D("21.40"))
+    assert note.vat_breakdown == [{"category": "S", "rate": "7.00", "net": "20.00", "tax": "1.40", "exemption": ""}]
