@@ -44,6 +44,7 @@ api_v1: list[URLPattern | URLResolver] = [
     # Before the router, so the tickets routes do not claim it.
     path("tickets/<int:pk>/escalate/", escalation_api.TicketEscalateAPIView.as_view(), name="ticket-escalate"),
     path("support-offering/", tickets_api.SupportOfferingAPIView.as_view(), name="support-offering"),
+    path("partner/", api.PartnerAPIView.as_view(), name="partner"),
     path("", include(router.urls)),
 ]
 
@@ -75,6 +76,7 @@ urlpatterns = [
     path("staff/customers/<int:pk>/edit/", views.CustomerEditView.as_view(), name="customer_edit"),
     path("staff/customers/<int:pk>/invite/", views.CustomerInviteView.as_view(), name="customer_invite"),
     path("staff/team/", views.TeamView.as_view(), name="team"),
+    path("staff/settings/", views.PartnerSettingsView.as_view(), name="partner_settings"),
     path("staff/audit/", views.AuditLogView.as_view(), name="audit_log"),
     path("staff/audit/export.csv", views.AuditLogCsvView.as_view(), name="audit_log_csv"),
     path("staff/team/members/<int:pk>/", views.TeamMemberView.as_view(), name="team_member"),

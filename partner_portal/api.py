@@ -1,4 +1,4 @@
-"""API v1 of the core: the token endpoint and customers. Thin: validate, call, serialize."""
+"""API v1 of the core: the token endpoint, the partner's details and customers. Thin: validate, call, serialize."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from partner_portal import mfa, selectors, services, signin_audit
-from partner_portal.access import ALL_ROLES, CUSTOMER_WRITERS, ScopedAPIMixin
+from partner_portal.access import ALL_ROLES, CUSTOMER_WRITERS, STAFF_MANAGERS, ScopedAPIMixin
 from partner_portal.apikit import query_params
-from partner_portal.models import CURRENCY_CHOICES, ApiToken, Customer, Language
+from partner_portal.models import CURRENCY_CHOICES, STAFF_ROLES, ApiToken, Customer, Language, Partner
 from partner_portal.throttles import TokenAccountThrottle, TokenAddressThrottle
 
 
@@ -132,6 +132,35 @@ class ApiTokenViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.DestroyModel
 
     def perform_destroy(self, instance: ApiToken) -> None:
         services.api_token_revoke(token=instance, actor=self.scope.user)
+
+
+class PartnerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Partner
+        fields = ["id", "slug", *services.PARTNER_EDITABLE_FIELDS]
+        read_only_fields = ["id", "slug"]
+
+
+class PartnerAPIView(ScopedAPIMixin, APIView):
+    """The caller's partner as its documents and e-invoices state it: address, VAT and legal
+    registration identifiers, IBAN and BIC, Peppol participant identifier. Staff read it; partner admins
+    PATCH it."""
+
+    read_roles = STAFF_ROLES
+    write_roles = STAFF_MANAGERS
+
+    @extend_schema(responses={200: PartnerSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(PartnerSerializer(selectors.partner_get(scope=self.scope)).data)
+
+    @extend_schema(request=PartnerSerializer, responses={200: PartnerSerializer})
+    def patch(self, request: Request) -> Response:
+        form = PartnerSerializer(selectors.partner_get(scope=self.scope), data=request.data, partial=True)
+        form.is_valid(raise_exception=True)
+        partner = services.partner_update(
+            partner=self.scope.partner, actor=self.scope.user, changes=dict(form.validated_data)
+        )
+        return Response(PartnerSerializer(partner).data)
 
 
 class CustomerSerializer(serializers.ModelSerializer):

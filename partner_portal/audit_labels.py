@@ -14,6 +14,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "auth.tokens_revoked": _("All API tokens revoked"),
     "customer.created": _("Customer created"),
     "customer.updated": _("Customer details updated"),
+    "partner.updated": _("Partner details updated"),
     "invitation.sent": _("Invitation sent"),
     "invitation.accepted": _("Invitation accepted"),
     "invitation.resent": _("Invitation sent again"),
@@ -87,6 +88,7 @@ def action_label(action: str) -> str:
 AREA_LABELS: dict[str, Promise] = {
     "auth": _("Sign-in"),
     "customer": _("Customers"),
+    "partner": _("Partner settings"),
     "invitation": _("Team"),
     "member": _("Team"),
     "invoice": _("Invoices"),

@@ -43,6 +43,10 @@ class DemoPartner:
     support_phone: str
     staff: dict[str, str]
     tax_id: str = ""
+    country: str = ""
+    street: str = ""
+    city: str = ""
+    post_code: str = ""
     customers: list[DemoCustomer] = field(default_factory=list)
     currency: str = "USD"
 
@@ -57,7 +61,11 @@ PARTNERS = [
         address="1 Cloud Street\nLondon EC2A 4NE\nUnited Kingdom",
         support_email="support@contoso.example",
         support_phone="+44 20 7946 0100",
-        tax_id="GB 123 4567 89",
+        tax_id="GB123456789",
+        country="GB",
+        street="1 Cloud Street",
+        city="London",
+        post_code="EC2A 4NE",
         staff={
             "admin@contoso.example": Role.PARTNER_ADMIN,
             "finance@contoso.example": Role.FINANCE,
@@ -137,6 +145,10 @@ PARTNERS = [
         support_email="help@fabrikam.example",
         support_phone="+1 703 555 0142",
         tax_id="EIN 54-1234567",
+        country="US",
+        street="900 Federal Avenue",
+        city="Arlington",
+        post_code="VA 22201",
         staff={"admin@fabrikam.example": Role.PARTNER_ADMIN},
         customers=[
             DemoCustomer(
@@ -188,6 +200,10 @@ def seed_core() -> DemoCore:
                 "time_zone": spec.time_zone,
                 "address": spec.address,
                 "tax_id": spec.tax_id,
+                "country": spec.country,
+                "street": spec.street,
+                "city": spec.city,
+                "post_code": spec.post_code,
                 "support_email": spec.support_email,
                 "support_phone": spec.support_phone,
                 "payment_instructions": f"Bank transfer to {spec.name}, IBAN GB29 NWBK 6016 1331 9268 19, "

@@ -11,9 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from partner_portal import selectors
 from partner_portal.audit_labels import action_choices
 from partner_portal.lookup import CustomerField
-from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES, Customer, Language, Role
+from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES, Customer, Language, Partner, Role
 from partner_portal.money import CURRENCY_CHOICES
-from partner_portal.services import CUSTOMER_EDITABLE_FIELDS
+from partner_portal.services import CUSTOMER_EDITABLE_FIELDS, PARTNER_EDITABLE_FIELDS
 from partner_portal.tenancy import Scope
 
 
@@ -26,6 +26,18 @@ class CustomerForm(forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 3}),
             # ISO format whatever the language: a date input accepts nothing else.
             "promise_to_pay_until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        }
+
+
+class PartnerSettingsForm(forms.ModelForm):
+    """The partner's details: what its invoices, credit notes and e-invoices say of the seller."""
+
+    class Meta:
+        model = Partner
+        fields = PARTNER_EDITABLE_FIELDS
+        widgets = {
+            "address": forms.Textarea(attrs={"rows": 3}),
+            "payment_instructions": forms.Textarea(attrs={"rows": 3}),
         }
 
 

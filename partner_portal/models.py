@@ -17,6 +17,13 @@ from knox.models import AbstractAuthToken
 from knox.settings import CONSTANTS
 
 from partner_portal import clock
+from partner_portal.einvoice_fields import (
+    PEPPOL_SCHEME_CHOICES,
+    compact,
+    validate_bic,
+    validate_country_code,
+    validate_iban,
+)
 from partner_portal.money import CURRENCY_CHOICES
 from partner_portal.tenancy import TenantQuerySet
 
@@ -101,8 +108,34 @@ class Partner(models.Model):
     default_currency = models.CharField(_("default currency"), max_length=3, choices=CURRENCY_CHOICES, default="USD")
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC", validators=[validate_time_zone])
     locale = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.EN)
-    address = models.TextField(_("address"), blank=True)
-    tax_id = models.CharField(_("VAT or tax ID"), max_length=40, blank=True, help_text=_("Printed on invoices."))
+    address = models.TextField(_("address"), blank=True, help_text=_("As printed on documents."))
+    # The seller's structured address and identifiers of a European (EN 16931) e-invoice.
+    street = models.CharField(_("street"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    post_code = models.CharField(_("post code"), max_length=20, blank=True)
+    country = models.CharField(
+        _("country"),
+        max_length=2,
+        blank=True,
+        validators=[validate_country_code],
+        help_text=_("ISO 3166 code, e.g. DE"),
+    )
+    tax_id = models.CharField(
+        _("VAT identifier"), max_length=40, blank=True, help_text=_("With its country prefix, e.g. DE123456789.")
+    )
+    legal_registration_id = models.CharField(
+        _("legal registration identifier"),
+        max_length=60,
+        blank=True,
+        help_text=_("The company register number, e.g. HRB 12345."),
+    )
+    contact_name = models.CharField(_("contact name"), max_length=150, blank=True)
+    iban = models.CharField(_("IBAN"), max_length=34, blank=True, validators=[validate_iban])
+    bic = models.CharField(_("BIC"), max_length=11, blank=True, validators=[validate_bic])
+    peppol_scheme = models.CharField(
+        _("Peppol scheme"), max_length=4, blank=True, choices=PEPPOL_SCHEME_CHOICES, help_text=_("EAS code, e.g. 0088")
+    )
+    peppol_id = models.CharField(_("Peppol identifier"), max_length=100, blank=True)
     support_email = models.EmailField(_("support email"), blank=True)
     support_phone = models.CharField(_("support phone"), max_length=40, blank=True)
     payment_instructions = models.TextField(_("payment instructions"), blank=True)
@@ -120,10 +153,22 @@ class Partner(models.Model):
         super().clean()
         if self.cloud == self.Cloud.GERMANY:
             raise ValidationError({"cloud": GERMANY_CLOSED_MESSAGE})
+        self.iban, self.bic = compact(self.iban), compact(self.bic)
+        peppol_pair_check(self.peppol_scheme, self.peppol_id)
 
     @property
     def cloud_is_closed(self) -> bool:
         return self.cloud == self.Cloud.GERMANY
+
+
+def peppol_pair_check(scheme: str, value: str) -> None:
+    """A Peppol participant identifier is a scheme and a value: both or neither."""
+    if scheme and not value.strip():
+        raise ValidationError(
+            {"peppol_id": _("Enter the identifier of the Peppol scheme %(scheme)s.") % {"scheme": scheme}}
+        )
+    if value.strip() and not scheme:
+        raise ValidationError({"peppol_scheme": _("Choose the Peppol scheme (EAS code) of this identifier.")})
 
 
 class CustomerQuerySet(TenantQuerySet["Customer"]):
@@ -141,8 +186,32 @@ class Customer(models.Model):
     billing_email = models.EmailField(_("billing email"), blank=True)
     billing_phone = models.CharField(_("billing phone"), max_length=40, blank=True)
     address = models.TextField(_("billing address"), blank=True)
-    country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. US"))
-    tax_id = models.CharField(_("tax ID"), max_length=40, blank=True)
+    # The buyer's structured address and identifiers of a European (EN 16931) e-invoice.
+    street = models.CharField(_("street"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    post_code = models.CharField(_("post code"), max_length=20, blank=True)
+    country = models.CharField(
+        _("country"),
+        max_length=2,
+        blank=True,
+        validators=[validate_country_code],
+        help_text=_("ISO 3166 code, e.g. US"),
+    )
+    tax_id = models.CharField(
+        _("VAT identifier"), max_length=40, blank=True, help_text=_("With its country prefix, e.g. FR12345678901.")
+    )
+    legal_registration_id = models.CharField(_("legal registration identifier"), max_length=60, blank=True)
+    peppol_scheme = models.CharField(
+        _("Peppol scheme"), max_length=4, blank=True, choices=PEPPOL_SCHEME_CHOICES, help_text=_("EAS code, e.g. 0088")
+    )
+    peppol_id = models.CharField(_("Peppol identifier"), max_length=100, blank=True)
+    buyer_reference = models.CharField(
+        _("buyer reference"),
+        max_length=100,
+        blank=True,
+        help_text=_("The reference the buyer asks for on every invoice; for German public buyers the Leitweg-ID."),
+    )
+    order_reference = models.CharField(_("order reference"), max_length=100, blank=True)
     currency = models.CharField(_("currency"), max_length=3, choices=CURRENCY_CHOICES, default="USD")
     language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.EN)
     credit_days = models.PositiveSmallIntegerField(
@@ -174,6 +243,10 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        peppol_pair_check(self.peppol_scheme, self.peppol_id)
 
 
 class Role(models.TextChoices):

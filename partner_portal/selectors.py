@@ -7,8 +7,10 @@ import uuid
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.text import capfirst
 
-from partner_portal.models import ApiToken, AuditEvent, Customer, Invitation, Membership
+from partner_portal.einvoice_fields import EU_MEMBER_STATES
+from partner_portal.models import ApiToken, AuditEvent, Customer, Invitation, Membership, Partner
 from partner_portal.tenancy import Scope, get_scoped_or_404
 
 # Sort keys the customer list offers: the page's name for it -> (model field, descending).
@@ -61,6 +63,55 @@ def _as_uuid(term: str) -> uuid.UUID | None:
         return uuid.UUID(term)
     except ValueError:
         return None
+
+
+def partner_get(*, scope: Scope) -> Partner:
+    """The scope's own partner, read afresh (the one a request resolved may be older)."""
+    return Partner.objects.get(pk=scope.partner.pk)
+
+
+# What a European (EN 16931) e-invoice needs of the seller and of the buyer.
+EINVOICE_PARTNER_FIELDS = ("country", "street", "city", "post_code", "tax_id")
+EINVOICE_CUSTOMER_FIELDS = ("country", "street", "city", "post_code")
+
+
+@dataclass(frozen=True)
+class EinvoiceGaps:
+    """The fields an e-invoice still needs, as labels: of the partner, and of the customer when given."""
+
+    partner: list[str]
+    customer: list[str]
+
+    @property
+    def ready(self) -> bool:
+        return not self.partner and not self.customer
+
+
+def _missing(obj: Partner | Customer, names: tuple[str, ...]) -> list[str]:
+    fields = {f.name: f for f in obj._meta.concrete_fields}
+    return [str(capfirst(fields[name].verbose_name)) for name in names if not getattr(obj, name).strip()]
+
+
+def customer_is_reverse_charged(*, partner: Partner, customer: Customer) -> bool:
+    """A buyer in another EU member state than the seller: its invoices at 0 % are reverse charged."""
+    return bool(customer.country) and customer.country in EU_MEMBER_STATES and customer.country != partner.country
+
+
+def einvoice_gaps(
+    *, scope: Scope, customer: Customer | None = None, reverse_charge: bool | None = None
+) -> EinvoiceGaps:
+    """Which fields an e-invoice to `customer` still needs: the partner's country, address and VAT
+    identifier; the customer's country and address, and its VAT identifier when reverse charged (lines
+    of the category AE; when not told, a buyer in another EU member state). A warning: nothing refuses."""
+    partner = partner_get(scope=scope)
+    missing_customer: list[str] = []
+    if customer is not None:
+        missing_customer = _missing(customer, EINVOICE_CUSTOMER_FIELDS)
+        if reverse_charge is None:
+            reverse_charge = customer_is_reverse_charged(partner=partner, customer=customer)
+        if reverse_charge:
+            missing_customer += _missing(customer, ("tax_id",))
+    return EinvoiceGaps(partner=_missing(partner, EINVOICE_PARTNER_FIELDS), customer=missing_customer)
 
 
 def customer_get(*, scope: Scope, pk: int | str) -> Customer:

@@ -10,6 +10,7 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
@@ -46,8 +47,16 @@ CUSTOMER_EDITABLE_FIELDS = (
     "billing_email",
     "billing_phone",
     "address",
+    "street",
+    "city",
+    "post_code",
     "country",
     "tax_id",
+    "legal_registration_id",
+    "peppol_scheme",
+    "peppol_id",
+    "buyer_reference",
+    "order_reference",
     "currency",
     "language",
     "credit_days",
@@ -56,6 +65,42 @@ CUSTOMER_EDITABLE_FIELDS = (
     "promise_to_pay_until",
     "notes",
 )
+
+
+# The partner's details staff change on the settings page: what its documents and e-invoices say of it.
+PARTNER_EDITABLE_FIELDS = (
+    "name",
+    "address",
+    "street",
+    "city",
+    "post_code",
+    "country",
+    "tax_id",
+    "legal_registration_id",
+    "contact_name",
+    "support_email",
+    "support_phone",
+    "iban",
+    "bic",
+    "peppol_scheme",
+    "peppol_id",
+    "payment_instructions",
+)
+
+
+class FieldsInvalid(PortalError):
+    """The model's own rules refused the values (its validators and clean())."""
+
+    @classmethod
+    def from_validation_error(cls, exc: ValidationError) -> FieldsInvalid:
+        return cls(fields={name: list(msgs) for name, msgs in exc.message_dict.items()})
+
+
+def _full_clean(obj: Partner | Customer, exclude: list[str] | None = None) -> None:
+    try:
+        obj.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise FieldsInvalid.from_validation_error(exc) from exc
 
 
 class DuplicateTenantId(PortalError):
@@ -112,7 +157,7 @@ def customer_create(*, partner: Partner, actor: User | None, data: dict[str, Any
     if unknown:
         raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
     customer = Customer(partner=partner, **data)
-    customer.full_clean(exclude=["partner"])
+    _full_clean(customer, exclude=["partner"])
     try:
         with transaction.atomic():
             customer.save()
@@ -148,7 +193,7 @@ def customer_update(*, customer: Customer, actor: User | None, changes: dict[str
             setattr(customer, name, value)
     if not diff:
         return customer
-    customer.full_clean(exclude=["partner"])
+    _full_clean(customer, exclude=["partner"])
     try:
         with transaction.atomic():
             customer.save(update_fields=list(diff))
@@ -156,6 +201,29 @@ def customer_update(*, customer: Customer, actor: User | None, changes: dict[str
         raise DuplicateTenantId from exc
     audit_record(partner=customer.partner, actor=actor, action="customer.updated", target=customer, data=diff)
     return customer
+
+
+@transaction.atomic
+def partner_update(*, partner: Partner, actor: User | None, changes: dict[str, Any]) -> Partner:
+    """Apply `changes` (keys of PARTNER_EDITABLE_FIELDS) to the partner's details; the audit event records
+    each field's old and new value. An IBAN and BIC are stored without spaces, in capitals."""
+    unknown = set(changes) - set(PARTNER_EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+    partner = Partner.objects.select_for_update().get(pk=partner.pk)
+    for name, value in changes.items():
+        setattr(partner, name, value)
+    before = Partner.objects.values(*changes).get(pk=partner.pk)
+    _full_clean(partner)  # normalises the IBAN and BIC
+    diff = {
+        name: {"from": _audit_value(before[name]), "to": _audit_value(getattr(partner, name))}
+        for name in changes
+        if before[name] != getattr(partner, name)
+    }
+    if diff:
+        partner.save(update_fields=list(diff))
+        audit_record(partner=partner, actor=actor, action="partner.updated", target=partner, data=diff)
+    return partner
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,6 +29,7 @@ from partner_portal.forms import (
     CustomerForm,
     CustomerInvitationForm,
     InvitationAcceptForm,
+    PartnerSettingsForm,
     StaffInvitationForm,
 )
 from partner_portal.listing import KeysetListView
@@ -157,11 +159,47 @@ class CustomerDetailView(ScopedViewMixin, TemplateView):
             customer=customer,
             users=selectors.customer_users(scope=self.scope, customer=customer),
             activity=selectors.customer_audit(scope=self.scope, customer=customer),
+            einvoice_gaps=selectors.einvoice_gaps(scope=self.scope, customer=customer),
             invite_form=CustomerInvitationForm(),
             can_edit=self.scope.has_role(CUSTOMER_WRITERS),
             can_invite=self.scope.has_role(STAFF_MANAGERS),
             **kwargs,
         )
+
+
+class PartnerSettingsView(ScopedViewMixin, View):
+    """The partner's details as its documents state them. Every staff member reads them; partner admins
+    change them."""
+
+    allowed_roles = STAFF_ROLES
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        partner = selectors.partner_get(scope=self.scope)
+        return self._render(request, PartnerSettingsForm(instance=partner))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if not self.scope.has_role(STAFF_MANAGERS):
+            raise PermissionDenied
+        form = PartnerSettingsForm(request.POST, instance=selectors.partner_get(scope=self.scope))
+        if form.is_valid():
+            try:
+                services.partner_update(partner=self.scope.partner, actor=self.scope.user, changes=form.cleaned_data)
+            except services.FieldsInvalid as exc:
+                for name, msgs in exc.fields.items():
+                    for msg in msgs:
+                        form.add_error(name if name in form.fields else None, msg)
+            else:
+                messages.success(request, _("Changes saved."))
+                return redirect("partner_settings")
+        return self._render(request, form, status=400)
+
+    def _render(self, request: HttpRequest, form: PartnerSettingsForm, status: int = 200) -> HttpResponse:
+        can_edit = self.scope.has_role(STAFF_MANAGERS)
+        if not can_edit:
+            for field in form.fields.values():
+                field.disabled = True
+        context = {"form": form, "can_edit": can_edit, "gaps": selectors.einvoice_gaps(scope=self.scope)}
+        return render(request, "portal/partner_settings.html", context, status=status)
 
 
 class CustomerInviteView(ScopedViewMixin, View):

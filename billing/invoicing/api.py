@@ -20,6 +20,7 @@ from billing.invoicing.downloads import pdf_response
 from billing.invoicing.idempotency import HEADER as IDEMPOTENCY_HEADER
 from billing.invoicing.idempotency import idempotent
 from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment
+from billing.invoicing.vat import UnitCode, VatCategory, VatExemptionCode, vat_line_problems
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
 from partner_portal.apikit import ScopedCustomerField, query_params
 
@@ -54,10 +55,35 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
         max_digits=5, decimal_places=2, min_value=0, max_value=100, default=Decimal("0.00")
     )
 
+    vat_category = serializers.ChoiceField(
+        choices=VatCategory.choices,
+        required=False,
+        help_text="UNCL5305. Left out: decided from the partner's and customer's countries, the customer's VAT "
+        "number and the rate (S above 0 %; at 0 % Z in one country, AE for an EU business with a VAT number, G "
+        "outside the EU).",
+    )
+    vat_exemption_code = serializers.ChoiceField(choices=VatExemptionCode.choices, required=False, allow_blank=True)
+    unit_code = serializers.ChoiceField(choices=UnitCode.choices, default=UnitCode.ONE, help_text="UN/ECE rec. 20")
+
     class Meta:
         model = InvoiceLine
-        fields = ["description", "quantity", "unit_price", "tax_rate", "amount", "tax_amount"]
+        fields = [
+            "description", "quantity", "unit_price", "unit_code", "tax_rate", "vat_category", "vat_exemption_reason",
+            "vat_exemption_code", "amount", "tax_amount",
+        ]  # fmt: skip
         read_only_fields = ["amount", "tax_amount"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "vat_category" in attrs:  # the rule of billing.invoicing.vat, per field, before the service
+            problems = vat_line_problems(
+                category=attrs["vat_category"],
+                rate=attrs.get("tax_rate", Decimal("0.00")),
+                exemption_reason=attrs.get("vat_exemption_reason", ""),
+                exemption_code=attrs.get("vat_exemption_code", ""),
+            )
+            if problems:
+                raise serializers.ValidationError(problems)
+        return attrs
 
 
 class InvoiceSerializer(serializers.ModelSerializer):
@@ -100,7 +126,14 @@ class SentSerializer(serializers.Serializer):
 def _lines(data: list[dict[str, Any]]) -> list[services.LineInput]:
     return [
         services.LineInput(
-            description=d["description"], quantity=d["quantity"], unit_price=d["unit_price"], tax_rate=d["tax_rate"]
+            description=d["description"],
+            quantity=d["quantity"],
+            unit_price=d["unit_price"],
+            tax_rate=d["tax_rate"],
+            vat_category=d.get("vat_category"),
+            vat_exemption_reason=d.get("vat_exemption_reason", ""),
+            vat_exemption_code=d.get("vat_exemption_code", ""),
+            unit_code=d.get("unit_code", UnitCode.ONE),
         )
         for d in data
     ]
@@ -283,13 +316,45 @@ class PaymentViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
         return idempotent(request=request, scope=self.scope, endpoint="payments", create=make)
 
 
+class CreditLineSerializer(serializers.Serializer):
+    line = serializers.IntegerField(min_value=1, help_text="id of a line of the credited invoice")
+    quantity = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=Decimal("0.0001"))
+
+
+class VatBandSerializer(serializers.Serializer):
+    category = serializers.CharField(help_text="UNCL5305 VAT category")
+    rate = serializers.DecimalField(max_digits=5, decimal_places=2)
+    net = serializers.DecimalField(max_digits=16, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=16, decimal_places=2)
+    exemption = serializers.CharField()
+
+
 class CreditNoteSerializer(serializers.ModelSerializer):
     invoice = ScopedInvoiceField()
+    amount = serializers.DecimalField(
+        max_digits=16, decimal_places=2, required=False,
+        help_text="VAT included, split across the invoice's VAT bands in proportion. Or give lines.",
+    )  # fmt: skip
+    lines = CreditLineSerializer(
+        many=True, required=False, write_only=True, help_text="Lines of the invoice and the quantities to credit."
+    )
+    vat_breakdown = VatBandSerializer(many=True, read_only=True)
 
     class Meta:
         model = CreditNote
-        fields = ["id", "number", "invoice", "customer", "amount", "currency", "reason", "issue_date", "created_at"]
-        read_only_fields = ["id", "number", "customer", "currency", "issue_date", "created_at"]
+        fields = [
+            "id", "number", "invoice", "invoice_number", "invoice_issue_date", "customer", "amount", "net_amount",
+            "tax_amount", "vat_breakdown", "lines", "currency", "reason", "issue_date", "created_at",
+        ]  # fmt: skip
+        read_only_fields = [
+            "id", "number", "invoice_number", "invoice_issue_date", "customer", "net_amount", "tax_amount",
+            "currency", "issue_date", "created_at",
+        ]  # fmt: skip
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("amount" in attrs) == ("lines" in attrs):
+            raise serializers.ValidationError({"amount": ["Give either an amount or lines to credit."]})
+        return attrs
 
 
 class CreditNoteQuery(serializers.Serializer):
@@ -320,9 +385,13 @@ class CreditNoteViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
             form = CreditNoteSerializer(data=request.data, context=self.get_serializer_context())
             form.is_valid(raise_exception=True)
             data = form.validated_data
+            lines = data.get("lines")
             note = services.credit_note_issue(
-                invoice=data["invoice"], actor=self.scope.user, amount=data["amount"], reason=data["reason"]
-            )
+                invoice=data["invoice"], actor=self.scope.user, reason=data["reason"], amount=data.get("amount"),
+                lines=[services.CreditLineInput(line_id=x["line"], quantity=x["quantity"]) for x in lines]
+                if lines is not None
+                else None,
+            )  # fmt: skip
             return Response(CreditNoteSerializer(note, context=self.get_serializer_context()).data, status=201)
 
         return idempotent(request=request, scope=self.scope, endpoint="credit-notes", create=make)

@@ -44,3 +44,13 @@ class InvoiceNotSendable(BillingError):
     """A draft or void invoice, or a customer with nowhere to send it."""
 
     kind = ErrorKind.UNPROCESSABLE
+
+
+class InvoiceLineVatInvalid(BillingError):
+    """A line's VAT category does not fit its rate, or lacks the exemption reason it needs."""
+
+
+class InvoiceVatCategoryMissing(BillingError):
+    """A draft has a line at 0 % whose VAT category is not chosen: it cannot be issued."""
+
+    kind = ErrorKind.CONFLICT

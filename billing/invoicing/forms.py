@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from billing.invoicing import selectors, services
 from billing.invoicing.errors import BillingError
 from billing.invoicing.models import AGING_LABELS, CreditNote, Invoice, InvoiceLine, Payment
+from billing.invoicing.vat import UnitCode, VatCategory, VatExemptionCode, vat_line_problems
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
 from partner_portal.lookup import CustomerField
@@ -124,6 +125,9 @@ class InvoiceDraftForm(forms.Form):
             del self.fields["customer"]  # a draft keeps its customer; only lines and notes change
 
 
+_LINE_CHOICES = frozenset({"unit_code", "vat_category", "vat_exemption_reason", "vat_exemption_code"})
+
+
 class InvoiceLineForm(forms.Form):
     # The saved line a row came from, so that what the page does not show (a subscription line's
     # subscription and period) survives an edit. Only ids of the draft's own lines are honoured.
@@ -149,9 +153,37 @@ class InvoiceLineForm(forms.Form):
         widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal", "placeholder": "0"}),
     )
 
+    unit_code = forms.ChoiceField(label=_("Unit"), choices=UnitCode.choices, initial=UnitCode.ONE, required=False)
+    # Blank: decided from the countries, the customer's VAT number and the rate when saved.
+    vat_category = forms.ChoiceField(
+        label=_("VAT category"), choices=[("", _("Automatic")), *VatCategory.choices], required=False
+    )
+    vat_exemption_reason = forms.CharField(label=_("VAT exemption reason"), max_length=300, required=False)
+    vat_exemption_code = forms.ChoiceField(
+        label=_("VATEX code"), choices=[("", "—"), *VatExemptionCode.choices], required=False
+    )
+
     def clean_tax_rate(self) -> Decimal:
         rate: Decimal | None = self.cleaned_data.get("tax_rate")
         return rate if rate is not None else Decimal("0.00")
+
+    def has_changed(self) -> bool:
+        """An extra row is empty until something but its unit and VAT choices is typed (a select always
+        posts a value, so it cannot tell a row someone filled in)."""
+        return any(name not in _LINE_CHOICES for name in self.changed_data)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("vat_category") and "tax_rate" in data:  # the service's rule, shown on the field
+            problems = vat_line_problems(
+                category=data["vat_category"],
+                rate=data["tax_rate"],
+                exemption_reason=data.get("vat_exemption_reason", ""),
+                exemption_code=data.get("vat_exemption_code", ""),
+            )
+            for name, message in problems.items():
+                self.add_error(name, message)
+        return data
 
     def line(self, saved: dict[int, InvoiceLine] | None = None) -> services.LineInput:
         data = self.cleaned_data
@@ -161,6 +193,10 @@ class InvoiceLineForm(forms.Form):
             quantity=data["quantity"],
             unit_price=data["unit_price"],
             tax_rate=data["tax_rate"],
+            vat_category=data.get("vat_category") or None,
+            vat_exemption_reason=data.get("vat_exemption_reason", ""),
+            vat_exemption_code=data.get("vat_exemption_code", ""),
+            unit_code=data.get("unit_code") or UnitCode.ONE,
             kind=source.kind if source else InvoiceLine.Kind.MANUAL,
             subscription=source.subscription if source else None,
             period_start=source.period_start if source else None,
@@ -197,6 +233,10 @@ def line_initial(lines: list[InvoiceLine]) -> list[dict[str, Any]]:
             "quantity": _plain(line.quantity),
             "unit_price": _plain(line.unit_price),
             "tax_rate": _plain(line.tax_rate),
+            "unit_code": line.unit_code,
+            "vat_category": line.vat_category,
+            "vat_exemption_reason": line.vat_exemption_reason,
+            "vat_exemption_code": line.vat_exemption_code,
         }
         for line in lines
     ]
@@ -295,8 +335,10 @@ def _open_invoice_label(invoice: Invoice) -> str:
 
 
 class CreditNoteForm(forms.Form):
+    """An amount (split across the invoice's VAT bands), or quantities of the invoice's lines."""
+
     amount = forms.DecimalField(
-        label=_("Amount to credit"), max_digits=16, decimal_places=2, min_value=Decimal("0.01"),
+        label=_("Amount to credit"), max_digits=16, decimal_places=2, min_value=Decimal("0.01"), required=False,
         widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
     )  # fmt: skip
     reason = forms.CharField(
@@ -316,6 +358,34 @@ class CreditNoteForm(forms.Form):
             "balance": invoice.balance,
             "currency": invoice.currency,
         }
+        self.line_fields: list[tuple[InvoiceLine, str]] = []
+        for line in invoice.lines.all():
+            name = f"line_{line.pk}"
+            self.fields[name] = forms.DecimalField(
+                label=line.description, required=False, max_digits=14, decimal_places=4,
+                min_value=Decimal("0.0001"), max_value=line.quantity,
+                help_text=_("Quantity to credit, at most %(quantity)s.") % {"quantity": _plain(line.quantity)},
+                widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+            )  # fmt: skip
+            self.line_fields.append((line, name))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        chosen = self.credit_lines()
+        if chosen and data.get("amount") is not None:
+            self.add_error("amount", _("Give an amount or quantities of lines, not both."))
+        elif not chosen and data.get("amount") is None and "amount" not in self.errors:
+            self.add_error("amount", _("Give an amount, or quantities of the lines to credit."))
+        return data
+
+    def credit_lines(self) -> list[services.CreditLineInput] | None:
+        data = getattr(self, "cleaned_data", {})
+        chosen = [
+            services.CreditLineInput(line_id=line.pk, quantity=data[name])
+            for line, name in self.line_fields
+            if data.get(name) is not None
+        ]
+        return chosen or None
 
 
 class InvoiceVoidForm(forms.Form):

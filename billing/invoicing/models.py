@@ -21,6 +21,14 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from billing.invoicing.vat import (
+    NEEDS_EXEMPTION,
+    ZERO_RATE_CATEGORIES,
+    UnitCode,
+    VatBand,
+    VatCategory,
+    VatExemptionCode,
+)
 from partner_portal import clock
 from partner_portal.models import Customer, Partner, User
 from partner_portal.money import MoneyField
@@ -232,6 +240,12 @@ class InvoiceLine(models.Model):
     quantity = models.DecimalField(_("quantity"), max_digits=14, decimal_places=4)
     unit_price = models.DecimalField(_("unit price"), max_digits=14, decimal_places=4)
     tax_rate = models.DecimalField(_("tax rate (%)"), max_digits=5, decimal_places=2, default=ZERO)
+    # EN 16931: the line's VAT category (UNCL5305) and, where it carries no VAT, why (text or VATEX code).
+    # Blank only on lines from before categories, and on 0 % drafts whose category could not be decided.
+    vat_category = models.CharField(_("VAT category"), max_length=2, choices=VatCategory.choices, blank=True)
+    vat_exemption_reason = models.CharField(_("VAT exemption reason"), max_length=300, blank=True)
+    vat_exemption_code = models.CharField(_("VATEX code"), max_length=20, choices=VatExemptionCode.choices, blank=True)
+    unit_code = models.CharField(_("unit"), max_length=3, choices=UnitCode.choices, default=UnitCode.ONE)
     amount = MoneyField(_("amount"))
     tax_amount = MoneyField(_("tax"))
     subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -245,6 +259,19 @@ class InvoiceLine(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(tax_rate__gte=0) & Q(tax_rate__lte=100), name="invoice_line_tax_rate_percent"
+            ),
+            # Standard rated lines carry VAT; every other category is at 0 % (billing.invoicing.vat).
+            models.CheckConstraint(
+                condition=Q(vat_category="")
+                | Q(vat_category="S", tax_rate__gt=0)
+                | Q(vat_category__in=sorted(ZERO_RATE_CATEGORIES), tax_rate=0),
+                name="invoice_line_vat_category_rate",
+            ),
+            models.CheckConstraint(
+                condition=~Q(vat_category__in=sorted(NEEDS_EXEMPTION))
+                | ~Q(vat_exemption_reason="")
+                | ~Q(vat_exemption_code=""),
+                name="invoice_line_vat_exemption_given",
             ),
         ]
 
@@ -322,7 +349,15 @@ class CreditNote(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="credit_notes")
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
     number = models.CharField(_("number"), max_length=32)
-    amount = MoneyField(_("amount"))
+    amount = MoneyField(_("amount"))  # what is credited, VAT included: net_amount + tax_amount
+    net_amount = MoneyField(_("net amount"), default=ZERO)
+    tax_amount = MoneyField(_("VAT"), default=ZERO)
+    # Net and VAT per category and rate, fixed when issued (billing.invoicing.services.credit_notes):
+    # [{"category": "S", "rate": "20.00", "net": "100.00", "tax": "20.00", "exemption": ""}, …]
+    vat_breakdown = models.JSONField(_("VAT breakdown"), default=list, blank=True)
+    # The credited invoice as the document refers to it (EN 16931 BG-3), kept with the note.
+    invoice_number = models.CharField(_("credited invoice"), max_length=32, blank=True)
+    invoice_issue_date = models.DateField(_("credited invoice's issue date"), null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3)
     reason = models.CharField(_("reason"), max_length=500)
     # The credited invoice's balance right after this note, as the document states it for good.
@@ -340,10 +375,27 @@ class CreditNote(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["partner", "number"], name="credit_note_number_unique_per_partner"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="credit_note_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount=Round(F("net_amount") + F("tax_amount"), 2)),
+                name="credit_note_amount_is_net_plus_vat",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def vat_bands(self) -> list[VatBand]:
+        return [
+            VatBand(
+                category=b["category"],
+                rate=Decimal(b["rate"]),
+                net=Decimal(b["net"]),
+                tax=Decimal(b["tax"]),
+                exemption=b.get("exemption", ""),
+            )
+            for b in self.vat_breakdown
+        ]
 
 
 class IdempotencyKeyQuerySet(TenantQuerySet["IdempotencyKey"]):

@@ -30,6 +30,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from billing.invoicing.models import ZERO, CreditNote, Invoice, InvoiceLine
+from billing.invoicing.vat import vat_bands
 from partner_portal.models import Customer, Partner
 
 STYLESHEET = "billing/pdf.css"
@@ -59,6 +60,7 @@ def invoice_html(*, invoice: Invoice) -> str:
         "invoice": invoice,
         "lines": lines,
         "tax_bands": _tax_bands(lines),
+        "vat_bands": vat_bands(lines),
         "billing_month": _billing_month(invoice.period),
         "allocations": (
             list(invoice.allocations.select_related("payment").order_by("payment__received_on", "created_at", "pk"))
@@ -95,6 +97,7 @@ def credit_note_html(*, credit_note: CreditNote) -> str:
         "invoice": invoice,
         "balance_before": balance_after + credit_note.amount,
         "balance_after": balance_after,
+        "vat_bands": credit_note.vat_bands,
         "document_number": credit_note.number,
         "created_at": credit_note.created_at,
     }

@@ -20,6 +20,7 @@ from billing.invoicing.models import (
     PaymentAllocation,
 )
 from partner_portal import clock
+from partner_portal import selectors as core_selectors
 from partner_portal.models import AuditEvent, Customer
 from partner_portal.tenancy import Scope, get_scoped_or_404
 
@@ -94,6 +95,30 @@ def invoice_export_list(
     if include_drafts or (filters is not None and filters.status == Invoice.Status.DRAFT):
         return qs
     return qs.exclude(status=Invoice.Status.DRAFT)
+
+
+@dataclass(frozen=True)
+class InvoiceReadiness:
+    """What an e-invoice of this invoice still needs: the partner's and customer's fields, and the
+    positions of its lines at 0 % without a VAT category (those alone stop it being issued)."""
+
+    gaps: core_selectors.EinvoiceGaps
+    lines_without_category: list[int]
+
+    @property
+    def ready(self) -> bool:
+        return self.gaps.ready and not self.lines_without_category
+
+
+def invoice_einvoice_readiness(*, scope: Scope, invoice: Invoice) -> InvoiceReadiness:
+    """Readiness of one invoice (the issue page's notice): the customer's VAT identifier counts when a
+    line is reverse charged (AE). Reads the invoice's lines as given (prefetched by invoice_get)."""
+    lines = list(invoice.lines.all())
+    gaps = core_selectors.einvoice_gaps(
+        scope=scope, customer=invoice.customer, reverse_charge=any(line.vat_category == "AE" for line in lines)
+    )
+    missing = [n for n, line in enumerate(lines, start=1) if not line.vat_category and line.tax_rate == 0]
+    return InvoiceReadiness(gaps=gaps, lines_without_category=missing)
 
 
 def invoice_get(*, scope: Scope, pk: int | str) -> Invoice:

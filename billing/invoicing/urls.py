@@ -14,6 +14,7 @@ urlpatterns = [
     path("invoices/<int:pk>/void/", invoices.InvoiceVoidView.as_view(), name="invoice_void"),
     path("invoices/<int:pk>/send/", invoices.InvoiceSendView.as_view(), name="invoice_send"),
     path("invoices/<int:pk>/credit/", invoices.CreditNoteCreateView.as_view(), name="credit_note_create"),
+    path("credit-notes/<int:pk>/", invoices.CreditNoteDetailView.as_view(), name="credit_note_detail"),
     path("payments/", payments.PaymentListView.as_view(), name="payment_list"),
     path("payments/new/", payments.PaymentCreateView.as_view(), name="payment_create"),
     path("invoices.csv", invoices.InvoiceCsvView.as_view(), name="invoice_csv"),

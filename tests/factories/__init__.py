@@ -18,6 +18,8 @@ class PartnerFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"partner-{n}")
     microsoft_partner_id = factory.Sequence(lambda n: f"{4000000 + n}")
     support_email = factory.LazyAttribute(lambda o: f"support@{o.slug}.example")
+    # Seller and buyer in one country: a 0 % line is zero rated unless a test says otherwise.
+    country = "GB"
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):
@@ -28,6 +30,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Customer {n:04d}")
     domain = factory.Sequence(lambda n: f"customer{n}.example")
     billing_email = factory.LazyAttribute(lambda o: f"accounts@{o.domain}")
+    country = "GB"
 
 
 class UserFactory(factory.django.DjangoModelFactory):

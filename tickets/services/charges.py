@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from billing.invoicing.models import ZERO, Invoice, InvoiceLine
 from billing.invoicing.services import LineInput, invoice_draft_create, period_bounds
 from billing.invoicing.services.support_charges import invoice_draft_lines_append
+from billing.invoicing.vat import UnitCode
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.jobs import for_each_partner
@@ -226,6 +227,7 @@ def _line(
     return LineInput(
         description=description[:300], quantity=quantity, unit_price=offering.price_amount, tax_rate=tax_rate,
         kind=InvoiceLine.Kind.SUPPORT, period_start=first, period_end=last,
+        unit_code=UnitCode.HOUR if minutes else UnitCode.ONE,
     )  # fmt: skip
 
 

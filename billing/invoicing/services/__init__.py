@@ -1,6 +1,6 @@
 """Every write of invoicing. Import from here: `from billing.invoicing.services import invoice_issue`."""
 
-from billing.invoicing.services.credit_notes import credit_note_issue
+from billing.invoicing.services.credit_notes import CreditLineInput, credit_note_issue
 from billing.invoicing.services.exports import invoice_pdf_export_request, invoice_pdf_export_run
 from billing.invoicing.services.generation import (
     GenerationResult,
@@ -25,6 +25,7 @@ from billing.invoicing.services.sending import billing_recipients, invoice_send,
 
 __all__ = [
     "AllocationInput",
+    "CreditLineInput",
     "GenerationResult",
     "LineInput",
     "billing_recipients",

@@ -2,26 +2,95 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from billing.invoicing.errors import CreditNoteInvalid
-from billing.invoicing.models import ZERO, CreditNote, Invoice, NumberSeries
+from billing.invoicing.models import ZERO, CreditNote, Invoice, InvoiceLine, NumberSeries
+from billing.invoicing.services.invoicing import line_amounts
 from billing.invoicing.services.numbering import number_next
+from billing.invoicing.vat import VatBand, vat_bands, vat_bands_json, vat_bands_split
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import User
 from partner_portal.money import quantize
 
 
+@dataclass(frozen=True)
+class CreditLineInput:
+    """Part of one line of the credited invoice: `quantity` of its units at its price and VAT."""
+
+    line_id: int
+    quantity: Decimal
+
+
+def _credited_lines(invoice: Invoice, lines: Sequence[CreditLineInput]) -> list[VatBand]:
+    """The VAT bands of the chosen lines and quantities, each line's net and VAT rounded once as on the
+    invoice (the whole of a line is its own figures)."""
+    by_id = {line.pk: line for line in InvoiceLine.objects.filter(invoice=invoice)}
+    parts: list[InvoiceLine] = []
+    for n, chosen in enumerate(lines, start=1):
+        line = by_id.get(chosen.line_id)
+        if line is None:
+            raise CreditNoteInvalid(
+                _("Line %(n)s is not a line of invoice %(number)s.") % {"n": n, "number": invoice.number},
+                fields={"lines": [_("Choose lines of the credited invoice.")]},
+            )
+        if chosen.quantity <= 0 or chosen.quantity > line.quantity:
+            message = _("Credit between 0 and %(quantity)s of “%(description)s”.") % {
+                "quantity": line.quantity.normalize(), "description": line.description,
+            }  # fmt: skip
+            raise CreditNoteInvalid(message, fields={"lines": [message]})
+        if chosen.quantity == line.quantity:
+            net, tax = line.amount, line.tax_amount
+        else:
+            net, tax = line_amounts(
+                quantity=chosen.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate, currency=invoice.currency
+            )
+        parts.append(
+            InvoiceLine(
+                vat_category=line.vat_category,
+                tax_rate=line.tax_rate,
+                amount=net,
+                tax_amount=tax,
+                vat_exemption_reason=line.vat_exemption_reason,
+                vat_exemption_code=line.vat_exemption_code,
+            )
+        )
+    if not parts:
+        raise CreditNoteInvalid(_("Choose at least one line to credit."), fields={"lines": [_("Choose a line.")]})
+    return vat_bands(parts)
+
+
 @transaction.atomic
-def credit_note_issue(*, invoice: Invoice, actor: User | None, amount: Decimal, reason: str) -> CreditNote:
-    """Credit part or all of an open invoice's balance, with a number from the credit-note series."""
+def credit_note_issue(
+    *,
+    invoice: Invoice,
+    actor: User | None,
+    reason: str,
+    amount: Decimal | None = None,
+    lines: Sequence[CreditLineInput] | None = None,
+) -> CreditNote:
+    """Credit part or all of an open invoice's balance, with a number from the credit-note series.
+
+    Either an `amount` (VAT included), split across the invoice's VAT bands in proportion to them, or
+    `lines` of the invoice with quantities. The note keeps its net, VAT per category and rate, and the
+    credited invoice's number and issue date for good."""
     invoice = Invoice.objects.select_for_update().select_related("partner", "customer").get(pk=invoice.pk)
     if not invoice.is_open:
         raise CreditNoteInvalid(_("Only an issued, unpaid or partly paid invoice can be credited."))
+    if (amount is None) == (lines is None):
+        raise ValueError("give either an amount or lines")
+    if lines is not None:
+        bands = _credited_lines(invoice, lines)
+        amount = sum((b.net + b.tax for b in bands), ZERO)
+    else:
+        assert amount is not None  # noqa: S101 - one of the two, checked above
+        bands = []
     if quantize(amount, invoice.currency) != amount or amount <= ZERO:
         raise CreditNoteInvalid(_("Enter an amount above zero in %(currency)s.") % {"currency": invoice.currency})
     if amount > invoice.balance:
@@ -31,9 +100,13 @@ def credit_note_issue(*, invoice: Invoice, actor: User | None, amount: Decimal, 
         )
     if not reason.strip():
         raise CreditNoteInvalid(_("Give a reason for the credit note."))
+    if lines is None:
+        bands = vat_bands_split(bands=vat_bands(invoice.lines.all()), amount=amount, currency=invoice.currency)
     issued_on = clock.today(invoice.partner.time_zone)
     note = CreditNote.objects.create(
         partner=invoice.partner, customer=invoice.customer, invoice=invoice, amount=amount, currency=invoice.currency,
+        net_amount=sum((b.net for b in bands), ZERO), tax_amount=sum((b.tax for b in bands), ZERO),
+        vat_breakdown=vat_bands_json(bands), invoice_number=invoice.number, invoice_issue_date=invoice.issue_date,
         reason=reason.strip(), issue_date=issued_on, issued_by=actor, invoice_balance_after=invoice.balance - amount,
         number=number_next(partner=invoice.partner, kind=NumberSeries.Kind.CREDIT_NOTE, year=issued_on.year),
     )  # fmt: skip
@@ -43,6 +116,7 @@ def credit_note_issue(*, invoice: Invoice, actor: User | None, amount: Decimal, 
     invoice.save(update_fields=["amount_credited", "balance", "status"])
     audit_record(
         partner=invoice.partner, customer=invoice.customer, actor=actor, action="credit_note.issued", target=note,
-        data={"number": note.number, "invoice": invoice.number, "amount": str(amount), "reason": note.reason},
+        data={"number": note.number, "invoice": invoice.number, "amount": str(amount), "reason": note.reason,
+              "net": str(note.net_amount), "vat": str(note.tax_amount)},
     )  # fmt: skip
     return note

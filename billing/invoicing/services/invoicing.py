@@ -14,11 +14,14 @@ from django.utils.translation import gettext as _
 from billing.invoicing.errors import (
     InvoiceAmountTooLarge,
     InvoiceHasSettlements,
+    InvoiceLineVatInvalid,
     InvoiceNotEditable,
     InvoiceTotalNegative,
+    InvoiceVatCategoryMissing,
 )
 from billing.invoicing.models import ZERO, Invoice, InvoiceLine, NumberSeries
 from billing.invoicing.services.numbering import number_next
+from billing.invoicing.vat import UnitCode, vat_category_default, vat_line_problems
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Partner, User
@@ -54,6 +57,12 @@ class LineInput:
     subscription: Subscription | None = None
     period_start: dt.date | None = None
     period_end: dt.date | None = None
+    # None: decided from the seller's and buyer's countries, the buyer's VAT number and the rate
+    # (billing.invoicing.vat.vat_category_default); a code: as chosen.
+    vat_category: str | None = None
+    vat_exemption_reason: str = ""
+    vat_exemption_code: str = ""
+    unit_code: str = UnitCode.ONE
 
 
 def line_amounts(
@@ -69,12 +78,32 @@ def line_amounts(
 
 
 def invoice_line_rows(invoice: Invoice, lines: Sequence[LineInput], *, first_position: int = 1) -> list[InvoiceLine]:
-    """Unsaved InvoiceLine rows for `lines`, each amount and its tax rounded once (see line_amounts)."""
+    """Unsaved InvoiceLine rows for `lines`, each amount and its tax rounded once (see line_amounts),
+    each with its VAT category: as given, else the default for the invoice's seller and buyer. A category
+    that does not fit its line is refused (InvoiceLineVatInvalid)."""
     rows = []
     for position, line in enumerate(lines, start=first_position):
         amount, tax = line_amounts(
             quantity=line.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate, currency=invoice.currency
         )
+        category, reason, code = line.vat_category, line.vat_exemption_reason.strip(), line.vat_exemption_code
+        if category is None:
+            default = vat_category_default(
+                seller_country=invoice.partner.country,
+                buyer_country=invoice.customer.country,
+                buyer_vat_id=invoice.customer.tax_id,
+                rate=line.tax_rate,
+            )
+            category = default.category if default else ""
+            code = code or (default.exemption_code if default else "")
+        problems = vat_line_problems(
+            category=category, rate=line.tax_rate, exemption_reason=reason, exemption_code=code
+        )
+        if problems:
+            message = _("Line %(position)s: %(problem)s") % {
+                "position": position - first_position + 1, "problem": next(iter(problems.values())),
+            }  # fmt: skip
+            raise InvoiceLineVatInvalid(message, fields={"lines": [message]})
         rows.append(
             InvoiceLine(
                 partner_id=invoice.partner_id,
@@ -85,6 +114,10 @@ def invoice_line_rows(invoice: Invoice, lines: Sequence[LineInput], *, first_pos
                 quantity=line.quantity,
                 unit_price=line.unit_price,
                 tax_rate=line.tax_rate,
+                vat_category=category,
+                vat_exemption_reason=reason,
+                vat_exemption_code=code,
+                unit_code=line.unit_code or UnitCode.ONE,
                 amount=amount,
                 tax_amount=tax,
                 subscription=line.subscription,
@@ -125,6 +158,22 @@ def invoice_total_check(invoice: Invoice) -> None:
             "below; to give money back, issue a credit note."
         ) % {"total": invoice.total, "currency": invoice.currency}
         raise InvoiceTotalNegative(message, fields={"lines": [message]})
+
+
+def invoice_vat_categories_check(invoice: Invoice) -> None:
+    """A line at 0 % must say which VAT category it is (zero rated, reverse charge, export…): a tax
+    document cannot leave the reason for charging no VAT open. Lines with VAT are standard rated."""
+    positions = [
+        str(n)
+        for n, line in enumerate(invoice.lines.order_by("position", "pk"), start=1)
+        if not line.vat_category and line.tax_rate == 0
+    ]
+    if positions:
+        message = _(
+            "Choose the VAT category of line %(lines)s: at 0 %% an invoice must say whether it is zero rated, "
+            "reverse charge, an export, exempt or outside the scope of VAT."
+        ) % {"lines": ", ".join(positions)}
+        raise InvoiceVatCategoryMissing(message, fields={"lines": [message]})
 
 
 @transaction.atomic
@@ -201,6 +250,7 @@ def invoice_issue(*, invoice: Invoice, actor: User | None, issue_date: dt.date |
     if not invoice.is_draft:
         return invoice  # issued already: a retry must not take a second number
     invoice_total_check(invoice)  # lines appended to the draft by other parts are held to it too
+    invoice_vat_categories_check(invoice)
     issued_on = issue_date or clock.today(invoice.partner.time_zone)
     invoice.number = number_next(partner=invoice.partner, kind=NumberSeries.Kind.INVOICE, year=issued_on.year)
     invoice.status = Invoice.Status.ISSUED if invoice.balance > ZERO else Invoice.Status.PAID  # nothing owed

@@ -21,7 +21,12 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from billing.invoicing import exports, selectors, services
-from billing.invoicing.errors import BillingError, InvoiceTotalNegative
+from billing.invoicing.errors import (
+    BillingError,
+    InvoiceLineVatInvalid,
+    InvoiceTotalNegative,
+    InvoiceVatCategoryMissing,
+)
 from billing.invoicing.forms import (
     CreditNoteForm,
     InvoiceDraftForm,
@@ -32,6 +37,7 @@ from billing.invoicing.forms import (
     line_initial,
 )
 from billing.invoicing.models import Invoice
+from billing.invoicing.vat import vat_bands
 from billing.invoicing.views.exports import export_filter_fields
 from partner_portal import clock
 from partner_portal.access import CUSTOMER_WRITERS, ScopedViewMixin
@@ -103,9 +109,14 @@ class InvoiceDetailView(ScopedViewMixin, TemplateView):
         is_open = invoice.is_open
         today = clock.today(self.scope.partner.time_zone)
         overdue = invoice.is_overdue(today)
+        lines = list(invoice.lines.all())
         return super().get_context_data(
             invoice=invoice,
-            lines=list(invoice.lines.all()),
+            lines=lines,
+            vat_bands=vat_bands(lines),
+            readiness=selectors.invoice_einvoice_readiness(scope=self.scope, invoice=invoice)
+            if invoice.is_draft
+            else None,
             allocations=list(selectors.invoice_allocations(invoice=invoice)),
             credit_notes=list(selectors.credit_note_list(scope=self.scope, invoice_id=invoice.pk)),
             history=list(selectors.invoice_history(scope=self.scope, invoice=invoice)),
@@ -128,7 +139,11 @@ class InvoiceDetailView(ScopedViewMixin, TemplateView):
 def _after_save(request: HttpRequest, invoice: Invoice, *, scope: Any, created: bool) -> HttpResponse:
     """ "Save draft" or "Save and issue": both end on the invoice's page with a message."""
     if request.POST.get("action") == "issue":
-        invoice = services.invoice_issue(invoice=invoice, actor=scope.user)
+        try:
+            invoice = services.invoice_issue(invoice=invoice, actor=scope.user)
+        except InvoiceVatCategoryMissing as exc:  # saved as a draft; the page says what is missing
+            messages.error(request, str(exc))
+            return redirect("invoice_detail", pk=invoice.pk)
         messages.success(request, _("Invoice %(number)s issued.") % {"number": invoice.number})
     elif created:
         messages.success(request, _("Draft saved. Issue it when it is ready; until then it can change freely."))
@@ -223,7 +238,7 @@ class InvoiceEditView(ScopedViewMixin, View):
                 lines=formset_lines(formset, saved=list(invoice.lines.select_related("subscription"))),
                 notes=form.cleaned_data["notes"].strip(),
             )
-        except InvoiceTotalNegative as exc:
+        except (InvoiceTotalNegative, InvoiceLineVatInvalid) as exc:
             form.add_error(None, str(exc))
             return self._render(request, invoice, form, formset, status=400)
         except BillingError as exc:  # issued by someone else since the page was loaded
@@ -248,7 +263,10 @@ class InvoiceIssueView(ScopedViewMixin, View):
         if not invoice.is_draft:
             return redirect("invoice_detail", pk=invoice.pk)
         today = clock.today(self.scope.partner.time_zone)
-        context = {"invoice": invoice, "lines": list(invoice.lines.all()), "today": today}
+        context = {
+            "invoice": invoice, "lines": list(invoice.lines.all()), "today": today,
+            "readiness": selectors.invoice_einvoice_readiness(scope=self.scope, invoice=invoice),
+        }  # fmt: skip
         return render(request, "billing/invoicing/invoice_issue.html", context)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -261,9 +279,12 @@ class InvoiceIssueView(ScopedViewMixin, View):
                 invoice = services.invoice_issue(invoice=invoice, actor=self.scope.user)
                 # Emailed unless finance unticked it on the issue page (the detail page's dialog sends).
                 sent_to = self._send(request, invoice) if request.POST.get("email", "yes") != "no" else []
-        except InvoiceTotalNegative as exc:
+        except (InvoiceTotalNegative, InvoiceVatCategoryMissing) as exc:
             today = clock.today(self.scope.partner.time_zone)
-            context = {"invoice": invoice, "lines": list(invoice.lines.all()), "today": today, "error": str(exc)}
+            context = {
+                "invoice": invoice, "lines": list(invoice.lines.all()), "today": today, "error": str(exc),
+                "readiness": selectors.invoice_einvoice_readiness(scope=self.scope, invoice=invoice),
+            }  # fmt: skip
             return render(request, "billing/invoicing/invoice_issue.html", context, status=400)
         if sent_to:
             messages.success(
@@ -381,10 +402,12 @@ class CreditNoteCreateView(ScopedViewMixin, View):
         form = CreditNoteForm(request.POST, invoice=invoice)
         if form.is_valid():
             try:
+                lines = form.credit_lines()
                 note = services.credit_note_issue(
                     invoice=invoice,
                     actor=self.scope.user,
-                    amount=form.cleaned_data["amount"],
+                    amount=form.cleaned_data["amount"] if lines is None else None,
+                    lines=lines,
                     reason=form.cleaned_data["reason"],
                 )
             except BillingError as exc:
@@ -401,6 +424,17 @@ class CreditNoteCreateView(ScopedViewMixin, View):
     def _not_open(self, request: HttpRequest, invoice: Invoice) -> HttpResponse:
         messages.error(request, _("Only an issued, unpaid or partly paid invoice can be credited."))
         return redirect("invoice_detail", pk=invoice.pk)
+
+
+class CreditNoteDetailView(ScopedViewMixin, TemplateView):
+    """A credit note as a tax document: the invoice it credits, its net, VAT per category and rate, total."""
+
+    allowed_roles = STAFF_ROLES
+    template_name = "billing/invoicing/credit_note_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        note = selectors.credit_note_get(scope=self.scope, pk=self.kwargs["pk"])
+        return super().get_context_data(credit_note=note, vat_bands=note.vat_bands, **kwargs)
 
 
 # ---- Payments ----------------------------------------------------------------------------------

@@ -287,7 +287,8 @@ def test_a_draft_is_edited_lines_replaced_and_removed(tenant: Tenant, client_for
     first_line = invoice.lines.order_by("position").first()
     assert page.context["formset"].initial[0] == {
         "line_id": first_line.pk, "description": "Old A", "quantity": Decimal("1"), "unit_price": Decimal("10"),
-        "tax_rate": Decimal("0"),
+        "tax_rate": Decimal("0"), "unit_code": "C62", "vat_category": "Z", "vat_exemption_reason": "",
+        "vat_exemption_code": "",
     }  # fmt: skip
     data = _lines_post(("Old A", "3", "10", "0"), ("Old B", "2", "5", "0"), ("New C", "1", "7.5", "10"), initial=2)
     data |= {"lines-1-DELETE": "on", "notes": "Updated"}
