@@ -44,3 +44,19 @@ class InvoiceNotSendable(BillingError):
     """A draft or void invoice, or a customer with nowhere to send it."""
 
     kind = ErrorKind.UNPROCESSABLE
+
+
+class PaymentVoided(BillingError):
+    """The payment was voided: nothing more can be done with its money."""
+
+    kind = ErrorKind.CONFLICT
+
+
+class PaymentCorrectionInvalid(BillingError):
+    """A void or refund asked for with missing or impossible details (the reason, the amount, the date)."""
+
+
+class PaymentHasRefunds(BillingError):
+    """Money of the payment went back to the customer: it cannot be voided as if it never came."""
+
+    kind = ErrorKind.CONFLICT

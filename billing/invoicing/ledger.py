@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.db import connection
 
-from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment, PaymentAllocation
+from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment, PaymentAllocation, Refund
 from partner_portal.models import Customer, Partner
 
 
@@ -38,9 +38,11 @@ def _tables() -> dict[str, str]:
         "payment": Payment._meta.db_table,
         "allocation": PaymentAllocation._meta.db_table,
         "credit_note": CreditNote._meta.db_table,
+        "refund": Refund._meta.db_table,
     }
 
 
+# A voided payment counts as nothing received; a reversed allocation pays nothing.
 # Each query returns (partner slug, document, figure, expected, found) for the rows that differ.
 # `{partner_filter}` narrows the documents to one partner (or to every one).
 _INVOICE_TOTALS = """
@@ -86,14 +88,15 @@ _PAYMENTS = """
 WITH allocated AS (
     SELECT a.payment_id, SUM(a.amount) AS amount FROM {allocation} a {allocation_active} GROUP BY a.payment_id
 ){payment_ctes}, checked AS (
-    SELECT p.slug, pay.id, pay.reference, pay.amount, pay.unallocated,
+    SELECT p.slug, pay.id, pay.reference, pay.unallocated,
+           CASE WHEN pay.voided_at IS NULL THEN pay.amount ELSE 0 END AS amount,
            COALESCE(allocated.amount, 0) AS allocated, {payment_other} AS other
     FROM {payment} pay JOIN {partner} p ON p.id = pay.partner_id
     LEFT JOIN allocated ON allocated.payment_id = pay.id {payment_joins}
     WHERE {partner_filter}
 )
-SELECT slug, id, reference, 'allocated and unallocated', amount, allocated + unallocated + other
-FROM checked WHERE {payment_expected} <> allocated + unallocated + other
+SELECT slug, id, reference, 'allocated, unallocated and refunded', amount, allocated + unallocated + other
+FROM checked WHERE amount <> allocated + unallocated + other
 """
 
 _CUSTOMER_CREDIT = """
@@ -112,17 +115,19 @@ LEFT JOIN allocated ON allocated.customer_id = r.customer_id AND allocated.curre
 WHERE {customer_filter} AND r.credit <> r.amount - COALESCE(allocated.amount, 0){credit_minus}
 """
 
-# The parts of the queries that the payment's later life (voids, refunds) adds to.
+# The parts of the queries for voided payments, reversed allocations and refunds.
 _PARTS: dict[str, str] = {
-    "allocation_active": "",
-    "payment_ctes": "",
-    "payment_other": "0",
-    "payment_joins": "",
-    "payment_expected": "amount",
-    "payment_live_amount": "pay.amount",
-    "credit_ctes": "",
-    "credit_minus": "",
-    "credit_joins": "",
+    "allocation_active": "WHERE a.reversed_at IS NULL",
+    "payment_ctes": ", refunded AS (SELECT r.payment_id, SUM(r.amount) AS amount FROM {refund} r GROUP BY r.payment_id)",
+    "payment_other": "COALESCE(refunded.amount, 0)",
+    "payment_joins": "LEFT JOIN refunded ON refunded.payment_id = pay.id",
+    "payment_live_amount": "CASE WHEN pay.voided_at IS NULL THEN pay.amount ELSE 0 END",
+    "credit_ctes": (
+        ", refunded AS (SELECT r.customer_id, r.currency, SUM(r.amount) AS amount FROM {refund} r"
+        " GROUP BY r.customer_id, r.currency)"
+    ),
+    "credit_minus": " - COALESCE(refunded.amount, 0)",
+    "credit_joins": "LEFT JOIN refunded ON refunded.customer_id = r.customer_id AND refunded.currency = r.currency",
 }
 
 
@@ -133,7 +138,9 @@ def _rows(sql: str, kind: str, partner: Partner | None) -> Iterator[Difference]:
     else:
         filters = {"partner_filter": "p.id = %s", "customer_filter": "p.id = %s"}
         params = [partner.pk]
-    text = sql.format(**_tables(), **_PARTS, **filters)
+    tables = _tables()
+    parts = {name: part.format(**tables) for name, part in _PARTS.items()}
+    text = sql.format(**tables, **parts, **filters)
     with connection.cursor() as cursor:
         cursor.execute(text, params)
         for slug, pk, label, figure, expected, found in cursor.fetchall():

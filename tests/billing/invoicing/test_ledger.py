@@ -107,7 +107,7 @@ def test_an_allocation_changed_behind_the_services_back_is_reported(tenant: Tena
     )
     out = failing()
     assert f"invoice {second.number}: amount paid expected 40.00, found 50.00" in out
-    assert f"payment #{payment.pk} (BACS 1): allocated and unallocated expected 200.00, found 190.00" in out
+    assert f"payment #{payment.pk} (BACS 1): allocated, unallocated and refunded expected 200.00, found 190.00" in out
     assert "(USD): credit expected 10.00, found 0.00" in out  # nor does the customer's credit
 
 
@@ -115,7 +115,7 @@ def test_a_payment_amount_that_disagrees_with_its_allocations_is_reported(tenant
     payment = ledger["payment"]
     raw("UPDATE billing_payment SET amount = 250.00 WHERE id = %s", payment.pk)
     out = failing("--partner", tenant.partner.slug)
-    assert f"payment #{payment.pk} (BACS 1): allocated and unallocated expected 250.00, found 200.00" in out
+    assert f"payment #{payment.pk} (BACS 1): allocated, unallocated and refunded expected 250.00, found 200.00" in out
 
 
 def test_customer_credit_that_disagrees_with_its_sources_is_reported(tenant: Tenant, ledger) -> None:
