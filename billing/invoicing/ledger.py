@@ -44,16 +44,17 @@ def _tables() -> dict[str, str]:
 
 # A voided payment counts as nothing received; a reversed allocation pays nothing.
 # Each query returns (partner slug, document, figure, expected, found) for the rows that differ.
-# `{partner_filter}` narrows the documents to one partner (or to every one).
+# `{in_x}` narrows the rows of alias x to one partner (or is TRUE for every partner), in the sums too,
+# so a check of one partner reads only that partner's rows.
 _INVOICE_TOTALS = """
 WITH sums AS (
     SELECT l.invoice_id, SUM(l.amount) AS subtotal, SUM(l.tax_amount) AS tax
-    FROM {line} l GROUP BY l.invoice_id
+    FROM {line} l WHERE {in_l} GROUP BY l.invoice_id
 ), checked AS (
     SELECT p.slug, i.id, i.number, i.subtotal, i.tax_total, i.total,
            COALESCE(s.subtotal, 0) AS lines_subtotal, COALESCE(s.tax, 0) AS lines_tax
     FROM {invoice} i JOIN {partner} p ON p.id = i.partner_id LEFT JOIN sums s ON s.invoice_id = i.id
-    WHERE {partner_filter}
+    WHERE {in_i}
 )
 SELECT slug, id, number, 'subtotal', lines_subtotal, subtotal FROM checked WHERE subtotal <> lines_subtotal
 UNION ALL
@@ -65,15 +66,16 @@ SELECT slug, id, number, 'total', lines_subtotal + lines_tax, total FROM checked
 
 _INVOICE_SETTLEMENTS = """
 WITH paid AS (
-    SELECT a.invoice_id, SUM(a.amount) AS amount FROM {allocation} a {allocation_active} GROUP BY a.invoice_id
+    SELECT a.invoice_id, SUM(a.amount) AS amount FROM {allocation} a
+    WHERE a.reversed_at IS NULL AND {in_a} GROUP BY a.invoice_id
 ), credited AS (
-    SELECT c.invoice_id, SUM(c.amount) AS amount FROM {credit_note} c GROUP BY c.invoice_id
+    SELECT c.invoice_id, SUM(c.amount) AS amount FROM {credit_note} c WHERE {in_c} GROUP BY c.invoice_id
 ), checked AS (
     SELECT p.slug, i.id, i.number, i.status, i.total, i.amount_paid, i.amount_credited, i.balance,
            COALESCE(paid.amount, 0) AS allocated, COALESCE(credited.amount, 0) AS credited
     FROM {invoice} i JOIN {partner} p ON p.id = i.partner_id
     LEFT JOIN paid ON paid.invoice_id = i.id LEFT JOIN credited ON credited.invoice_id = i.id
-    WHERE {partner_filter}
+    WHERE {in_i}
 )
 SELECT slug, id, number, 'amount paid', allocated, amount_paid FROM checked WHERE amount_paid <> allocated
 UNION ALL
@@ -86,63 +88,55 @@ FROM checked WHERE balance <> CASE WHEN status = 'void' THEN 0 ELSE total - allo
 
 _PAYMENTS = """
 WITH allocated AS (
-    SELECT a.payment_id, SUM(a.amount) AS amount FROM {allocation} a {allocation_active} GROUP BY a.payment_id
-){payment_ctes}, checked AS (
+    SELECT a.payment_id, SUM(a.amount) AS amount FROM {allocation} a
+    WHERE a.reversed_at IS NULL AND {in_a} GROUP BY a.payment_id
+), refunded AS (
+    SELECT r.payment_id, SUM(r.amount) AS amount FROM {refund} r WHERE {in_r} GROUP BY r.payment_id
+), checked AS (
     SELECT p.slug, pay.id, pay.reference, pay.unallocated,
            CASE WHEN pay.voided_at IS NULL THEN pay.amount ELSE 0 END AS amount,
-           COALESCE(allocated.amount, 0) AS allocated, {payment_other} AS other
+           COALESCE(allocated.amount, 0) AS allocated, COALESCE(refunded.amount, 0) AS refunded
     FROM {payment} pay JOIN {partner} p ON p.id = pay.partner_id
-    LEFT JOIN allocated ON allocated.payment_id = pay.id {payment_joins}
-    WHERE {partner_filter}
+    LEFT JOIN allocated ON allocated.payment_id = pay.id LEFT JOIN refunded ON refunded.payment_id = pay.id
+    WHERE {in_pay}
 )
-SELECT slug, id, reference, 'allocated, unallocated and refunded', amount, allocated + unallocated + other
-FROM checked WHERE amount <> allocated + unallocated + other
+SELECT slug, id, reference, 'allocated, unallocated and refunded', amount, allocated + unallocated + refunded
+FROM checked WHERE amount <> allocated + unallocated + refunded
 """
 
 _CUSTOMER_CREDIT = """
 WITH received AS (
-    SELECT pay.customer_id, pay.currency, SUM({payment_live_amount}) AS amount, SUM(pay.unallocated) AS credit
-    FROM {payment} pay GROUP BY pay.customer_id, pay.currency
+    SELECT pay.customer_id, pay.currency, SUM(CASE WHEN pay.voided_at IS NULL THEN pay.amount ELSE 0 END) AS amount,
+           SUM(pay.unallocated) AS credit
+    FROM {payment} pay WHERE {in_pay} GROUP BY pay.customer_id, pay.currency
 ), allocated AS (
     SELECT pay.customer_id, pay.currency, SUM(a.amount) AS amount
-    FROM {allocation} a JOIN {payment} pay ON pay.id = a.payment_id {allocation_active}
-    GROUP BY pay.customer_id, pay.currency
-){credit_ctes}
-SELECT p.slug, c.id, c.name || ' (' || r.currency || ')', 'credit',
-       r.amount - COALESCE(allocated.amount, 0){credit_minus}, r.credit
-FROM received r JOIN {customer} c ON c.id = r.customer_id JOIN {partner} p ON p.id = c.partner_id
-LEFT JOIN allocated ON allocated.customer_id = r.customer_id AND allocated.currency = r.currency {credit_joins}
-WHERE {customer_filter} AND r.credit <> r.amount - COALESCE(allocated.amount, 0){credit_minus}
+    FROM {allocation} a JOIN {payment} pay ON pay.id = a.payment_id
+    WHERE a.reversed_at IS NULL AND {in_a} GROUP BY pay.customer_id, pay.currency
+), refunded AS (
+    SELECT r.customer_id, r.currency, SUM(r.amount) AS amount FROM {refund} r WHERE {in_r}
+    GROUP BY r.customer_id, r.currency
+), checked AS (
+    SELECT p.slug, c.id, c.name || ' (' || rc.currency || ')' AS label, rc.credit,
+           rc.amount - COALESCE(allocated.amount, 0) - COALESCE(refunded.amount, 0) AS expected
+    FROM received rc JOIN {customer} c ON c.id = rc.customer_id JOIN {partner} p ON p.id = c.partner_id
+    LEFT JOIN allocated ON allocated.customer_id = rc.customer_id AND allocated.currency = rc.currency
+    LEFT JOIN refunded ON refunded.customer_id = rc.customer_id AND refunded.currency = rc.currency
+)
+SELECT slug, id, label, 'credit', expected, credit FROM checked WHERE credit <> expected
 """
 
-# The parts of the queries for voided payments, reversed allocations and refunds.
-_PARTS: dict[str, str] = {
-    "allocation_active": "WHERE a.reversed_at IS NULL",
-    "payment_ctes": ", refunded AS (SELECT r.payment_id, SUM(r.amount) AS amount FROM {refund} r GROUP BY r.payment_id)",
-    "payment_other": "COALESCE(refunded.amount, 0)",
-    "payment_joins": "LEFT JOIN refunded ON refunded.payment_id = pay.id",
-    "payment_live_amount": "CASE WHEN pay.voided_at IS NULL THEN pay.amount ELSE 0 END",
-    "credit_ctes": (
-        ", refunded AS (SELECT r.customer_id, r.currency, SUM(r.amount) AS amount FROM {refund} r"
-        " GROUP BY r.customer_id, r.currency)"
-    ),
-    "credit_minus": " - COALESCE(refunded.amount, 0)",
-    "credit_joins": "LEFT JOIN refunded ON refunded.customer_id = r.customer_id AND refunded.currency = r.currency",
-}
+_ALIASES = ("l", "i", "a", "c", "r", "pay")
 
 
 def _rows(sql: str, kind: str, partner: Partner | None) -> Iterator[Difference]:
-    params: list[int] = []
     if partner is None:
-        filters = {"partner_filter": "TRUE", "customer_filter": "TRUE"}
+        narrow = {f"in_{alias}": "TRUE" for alias in _ALIASES}
     else:
-        filters = {"partner_filter": "p.id = %s", "customer_filter": "p.id = %s"}
-        params = [partner.pk]
-    tables = _tables()
-    parts = {name: part.format(**tables) for name, part in _PARTS.items()}
-    text = sql.format(**tables, **parts, **filters)
+        narrow = {f"in_{alias}": f"{alias}.partner_id = %(partner)s" for alias in _ALIASES}
+    text = sql.format(**_tables(), **narrow)
     with connection.cursor() as cursor:
-        cursor.execute(text, params)
+        cursor.execute(text, {"partner": partner.pk if partner is not None else None})
         for slug, pk, label, figure, expected, found in cursor.fetchall():
             yield Difference(
                 partner=slug,

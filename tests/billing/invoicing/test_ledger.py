@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from billing.invoicing.services import credit_note_issue, payment_record
+from billing.invoicing.services import RefundSource, credit_note_issue, payment_record, refund_record
 from tests.conftest import Tenant
 from tests.factories.billing import issued, line
 
@@ -132,3 +132,18 @@ def test_another_partners_corruption_is_not_reported_for_this_partner(tenant: Te
     raw("UPDATE billing_invoice SET amount_paid = 1.00, balance = 9.00 WHERE id = %s", theirs.pk)
     assert "no differences" in check_ledger("--partner", tenant.partner.slug)
     assert f"{other_tenant.partner.slug}: invoice {theirs.number}: amount paid expected 0.00" in failing()
+
+
+def test_a_refund_changed_behind_the_services_back_is_reported(tenant: Tenant, ledger) -> None:
+    payment = ledger["payment"]
+    second = ledger["second"]
+    allocation = payment.allocations.get(invoice=second)
+    refund = refund_record(
+        payment=payment, actor=None, amount=Decimal("5.00"), refunded_on=dt.date(2026, 11, 6), reason="Dispute",
+        sources=[RefundSource(allocation=allocation, amount=Decimal("5.00"))],
+    )  # fmt: skip
+    assert "no differences" in check_ledger()
+    raw("UPDATE billing_refund SET amount = 7.00 WHERE id = %s", refund.pk)
+    out = failing()
+    assert f"payment #{payment.pk} (BACS 1): allocated, unallocated and refunded expected 200.00, found 202.00" in out
+    assert "(USD): credit expected -2.00, found 0.00" in out
