@@ -18,6 +18,12 @@ class BillingConfig(AppConfig):
 
         invoice_draft_releaser_register(reconciliation_usage_release)
 
+        # ... and into collections when a voided payment or a refund reopens a customer's invoices.
+        from billing.collections.services import collections_customer_recheck
+        from billing.invoicing.services import invoices_reopened_listener_register
+
+        invoices_reopened_listener_register(collections_customer_recheck)
+
         # The core's customer service refuses a currency change while billing holds money in the old one.
         from billing.finance.currency import customer_currency_holds
         from partner_portal.services import customer_currency_holds_register

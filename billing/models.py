@@ -25,6 +25,7 @@ from billing.invoicing.models import (
     NumberSeries,
     Payment,
     PaymentAllocation,
+    Refund,
 )
 from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport, ReconciliationLine
 
@@ -48,4 +49,5 @@ __all__ = [
     "PaymentAllocation",
     "ReconciliationImport",
     "ReconciliationLine",
+    "Refund",
 ]

@@ -61,6 +61,7 @@ def receivables_summary(*, scope: Scope) -> ReceivablesSummary:
     )
     collected = (
         Payment.objects.for_scope(scope)
+        .live()
         .filter(received_on__gte=month_start, received_on__lte=today)
         .order_by()
         .values("currency")
@@ -173,6 +174,7 @@ def payments_collected(*, scope: Scope) -> Collected:
     last_month = Q(received_on__lt=month_start)
     rows = (
         Payment.objects.for_scope(scope)
+        .live()
         .filter(received_on__gte=last_month_start, received_on__lte=today)
         .order_by()
         .values("currency")

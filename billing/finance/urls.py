@@ -10,4 +10,5 @@ urlpatterns = [
     # What is due to Microsoft, entered by hand (imports produce it too).
     path("payables/new/", views.MicrosoftPayableFormView.as_view(), name="payable_create"),
     path("payables/<int:pk>/edit/", views.MicrosoftPayableFormView.as_view(), name="payable_edit"),
+    path("payables/<int:pk>/choose/", views.MicrosoftPayableChooseView.as_view(), name="payable_choose"),
 ]

@@ -178,4 +178,31 @@ class MicrosoftPayableFormView(ScopedViewMixin, View):
     def _render(
         self, request: HttpRequest, form: MicrosoftPayableForm, payable: Any, status: int = 200
     ) -> HttpResponse:
-        return render(request, self.template_name, {"form": form, "payable": payable}, status=status)
+        context = {"form": form, "payable": payable, "can_choose": True}  # the page is for writers only
+        return render(request, self.template_name, context, status=status)
+
+
+class MicrosoftPayableChooseView(ScopedViewMixin, View):
+    """Finance picks which figure of a payable stands: the amount entered by hand or the imported one."""
+
+    allowed_roles = CUSTOMER_WRITERS
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        payable = selectors_reconciliation.microsoft_payable_get(scope=self.scope, pk=pk)
+        try:
+            saved = reconciliation_services.microsoft_payable_choose(
+                payable=payable, actor=self.scope.user, source=request.POST.get("source", "")
+            )
+        except BillingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Due to Microsoft for %(period)s: %(amount)s (%(source)s).")
+                % {
+                    "period": saved.period,
+                    "amount": money(saved.amount, saved.currency),
+                    "source": saved.get_source_display(),
+                },
+            )
+        return redirect("payable_edit", pk=payable.pk)

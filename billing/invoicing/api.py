@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
@@ -19,7 +20,7 @@ from billing.invoicing import selectors, services
 from billing.invoicing.downloads import pdf_response
 from billing.invoicing.idempotency import HEADER as IDEMPOTENCY_HEADER
 from billing.invoicing.idempotency import idempotent
-from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment
+from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment, Refund
 from billing.invoicing.vat import UnitCode, VatCategory, VatExemptionCode, vat_line_problems
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
 from partner_portal.apikit import ScopedCustomerField, query_params
@@ -237,6 +238,40 @@ class AllocationSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=16, decimal_places=2)
 
 
+class AllocationOutput(serializers.Serializer):
+    invoice = serializers.CharField()
+    number = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    reversed_at = serializers.DateTimeField(allow_null=True)
+
+
+class RefundSourceInput(serializers.Serializer):
+    invoice = serializers.IntegerField(min_value=1, help_text="An invoice this payment pays.")
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+
+
+class RefundInput(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=16, decimal_places=2)
+    refunded_on = serializers.DateField()
+    reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=500)
+    sources = RefundSourceInput(
+        many=True, required=False, default=list,
+        help_text="How much comes off each invoice the payment pays; the rest comes from the payment's credit.",
+    )  # fmt: skip
+    credit_invoices = serializers.BooleanField(
+        required=False, default=False, help_text="Credit each named invoice for its part (a credit note each)."
+    )
+
+
+class RefundSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Refund
+        fields = ["id", "payment", "amount", "currency", "refunded_on", "reference", "reason", "from_invoices",
+                  "created_at"]  # fmt: skip
+        read_only_fields = fields
+
+
 class PaymentSerializer(serializers.ModelSerializer):
     customer = ScopedCustomerField()
     allocations = serializers.SerializerMethodField()
@@ -254,14 +289,24 @@ class PaymentSerializer(serializers.ModelSerializer):
             "unallocated",
             "allocations",
             "created_at",
+            "voided_at",
+            "void_reason",
+            "refunds",
         ]
-        read_only_fields = ["id", "currency", "unallocated", "created_at"]
+        read_only_fields = ["id", "currency", "unallocated", "created_at", "voided_at", "void_reason", "refunds"]
 
-    def get_allocations(self, payment: Payment) -> list[dict[str, str]]:
+    refunds = RefundSerializer(many=True, read_only=True)
+
+    @extend_schema_field(AllocationOutput(many=True))
+    def get_allocations(self, payment: Payment) -> list[dict[str, Any]]:
+        """Every allocation, with `reversed_at` set on those a void or refund took back (history)."""
         return [
-            {"invoice": str(a.invoice_id), "number": a.invoice.number, "amount": str(a.amount)}
+            {
+                "invoice": str(a.invoice_id), "number": a.invoice.number, "amount": str(a.amount),
+                "reversed_at": a.reversed_at.isoformat() if a.reversed_at else None,
+            }
             for a in payment.allocations.all()
-        ]
+        ]  # fmt: skip
 
 
 class PaymentCreateSerializer(PaymentSerializer):
@@ -314,6 +359,44 @@ class PaymentViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
             )
 
         return idempotent(request=request, scope=self.scope, endpoint="payments", create=make)
+
+    @extend_schema(request=VoidSerializer, responses={200: PaymentSerializer})
+    @action(detail=True, methods=["post"])
+    def void(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Void a payment recorded in error, with a `reason` (required): its allocations are reversed and
+        kept as history, the invoices it paid are open again (balance and status recomputed), its credit
+        is gone, and collections look at the customer again. Voiding a voided payment changes nothing."""
+        form = VoidSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        payment = services.payment_void(
+            payment=self.get_object(), actor=self.scope.user, reason=form.validated_data["reason"]
+        )
+        return Response(
+            PaymentSerializer(self.get_queryset().get(pk=payment.pk), context=self.get_serializer_context()).data
+        )
+
+    @extend_schema(request=RefundInput, responses={201: RefundSerializer})
+    @action(detail=True, methods=["post"])
+    def refunds(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Refund money of the payment to the customer: at most what is left of it, dated between the
+        payment's date and today. It comes off the invoices named in `sources` (which owe it again, or
+        are credited with `credit_invoices`), and the rest from the payment's credit; allocated money
+        is never refunded without naming its invoice (400 with the message under `sources`)."""
+        payment = self.get_object()
+        form = RefundInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        active = {a.invoice_id: a for a in payment.allocations.all() if not a.is_reversed}
+        unknown = [s["invoice"] for s in data["sources"] if s["invoice"] not in active]
+        if unknown:
+            message = _("This payment does not pay invoice %(id)s.") % {"id": unknown[0]}
+            raise serializers.ValidationError({"sources": [message]})
+        refund = services.refund_record(
+            payment=payment, actor=self.scope.user, amount=data["amount"], refunded_on=data["refunded_on"],
+            reason=data["reason"], reference=data["reference"], credit_invoices=data["credit_invoices"],
+            sources=[services.RefundSource(allocation=active[s["invoice"]], amount=s["amount"]) for s in data["sources"]],
+        )  # fmt: skip
+        return Response(RefundSerializer(refund).data, status=status.HTTP_201_CREATED)
 
 
 class CreditLineSerializer(serializers.Serializer):

@@ -54,3 +54,19 @@ class InvoiceVatCategoryMissing(BillingError):
     """A draft has a line at 0 % whose VAT category is not chosen: it cannot be issued."""
 
     kind = ErrorKind.CONFLICT
+
+
+class PaymentVoided(BillingError):
+    """The payment was voided: nothing more can be done with its money."""
+
+    kind = ErrorKind.CONFLICT
+
+
+class PaymentCorrectionInvalid(BillingError):
+    """A void or refund asked for with missing or impossible details (the reason, the amount, the date)."""
+
+
+class PaymentHasRefunds(BillingError):
+    """Money of the payment went back to the customer: it cannot be voided as if it never came."""
+
+    kind = ErrorKind.CONFLICT

@@ -17,6 +17,7 @@ INVOICE_COLUMNS = [
 ]  # fmt: skip
 PAYMENT_COLUMNS = [
     "id",
+    "status",
     "received_on",
     "customer",
     "customer_tenant_id",
@@ -45,9 +46,11 @@ def payments_csv(payments: QuerySet[Payment]) -> Iterator[str]:
         # prefetch_related works with iterator() when a chunk size is given (Django 4.1+).
         qs = payments.select_related("customer").prefetch_related("allocations__invoice").order_by("received_on", "pk")
         for p in qs.iterator(chunk_size=2000):
-            allocated = "; ".join(f"{a.invoice.number}={a.amount}" for a in p.allocations.all())
+            # A voided payment is marked and pays nothing: its reversed allocations are not listed.
+            allocated = "; ".join(f"{a.invoice.number}={a.amount}" for a in p.allocations.all() if not a.is_reversed)
             yield [
                 p.pk,
+                "voided" if p.is_voided else "received",
                 p.received_on,
                 p.customer.name,
                 p.customer.tenant_id,

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.invoicing import selectors, services
 from billing.invoicing.errors import BillingError
-from billing.invoicing.models import AGING_LABELS, CreditNote, Invoice, InvoiceLine, Payment
+from billing.invoicing.models import AGING_LABELS, CreditNote, Invoice, InvoiceLine, Payment, PaymentAllocation, Refund
 from billing.invoicing.vat import UnitCode, VatCategory, VatExemptionCode, vat_line_problems
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
@@ -395,6 +395,60 @@ class InvoiceVoidForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Kept with the invoice and shown in its history, e.g. “Issued twice for the same month”."),
     )
+
+
+class PaymentVoidForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for voiding"),
+        max_length=Payment._meta.get_field("void_reason").max_length,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept with the payment and shown in its history, e.g. “Transfer returned by the bank”."),
+    )
+
+
+class RefundForm(forms.Form):
+    """A refund of a payment: the amount, date, reference and reason, and for each invoice the payment
+    pays, how much of the refund comes off it (`from_<allocation id>`); the rest is the payment's credit."""
+
+    amount = forms.DecimalField(
+        label=_("Amount to refund"), max_digits=16, decimal_places=2, min_value=Decimal("0.01"),
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+    )  # fmt: skip
+    refunded_on = forms.DateField(label=_("Refunded on"), widget=DATE_INPUT)
+    reference = forms.CharField(label=_("Reference"), max_length=200, required=False)
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=Refund._meta.get_field("reason").max_length,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Kept with the payment and shown in its history, e.g. “Paid twice by mistake”."),
+    )
+    credit_invoices = forms.BooleanField(
+        label=_("Credit the invoices too"),
+        required=False,
+        help_text=_(
+            "Issue a credit note for what comes off each invoice, so the customer does not owe it again "
+            "(a disputed invoice). Unticked, the invoices are open again for that part."
+        ),
+    )
+
+    def __init__(self, *args: Any, allocations: list[PaymentAllocation], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.allocations = allocations
+        for allocation in allocations:
+            self.fields[f"from_{allocation.pk}"] = forms.DecimalField(
+                label=_("From %(number)s (paid %(amount)s)")
+                % {"number": allocation.invoice.number, "amount": allocation.amount},
+                max_digits=16, decimal_places=2, min_value=Decimal("0.01"), max_value=allocation.amount,
+                required=False, widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+            )  # fmt: skip
+
+    def source_fields(self) -> list[forms.BoundField]:
+        return [self[f"from_{a.pk}"] for a in self.allocations]
+
+    def sources(self) -> list[tuple[PaymentAllocation, Decimal]]:
+        return [
+            (a, self.cleaned_data[f"from_{a.pk}"]) for a in self.allocations if self.cleaned_data.get(f"from_{a.pk}")
+        ]
 
 
 # ---- Finance: Microsoft payables, reconciliation files, usage billing ------------------------------

@@ -282,6 +282,10 @@ class InvoiceLine(models.Model):
 class PaymentQuerySet(TenantQuerySet["Payment"]):
     customer_lookup = "customer"
 
+    def live(self) -> PaymentQuerySet:
+        """Payments that stand: not voided (what totals of money received count)."""
+        return self.filter(voided_at__isnull=True)
+
 
 class Payment(models.Model):
     class Method(models.TextChoices):
@@ -300,6 +304,11 @@ class Payment(models.Model):
     unallocated = MoneyField(_("unallocated"))
     recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
     created_at = models.DateTimeField(default=clock.now)
+    # A voided payment was recorded in error (a bounced transfer, a duplicate): it keeps its row and its
+    # allocations, reversed, as history; it pays nothing and leaves no credit.
+    voided_at = models.DateTimeField(_("voided"), null=True, blank=True)
+    void_reason = models.CharField(_("reason for voiding"), max_length=500, blank=True)
+    voided_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
     objects = PaymentQuerySet.as_manager()
 
@@ -312,14 +321,25 @@ class Payment(models.Model):
             models.CheckConstraint(
                 condition=Q(unallocated__gte=0) & Q(unallocated__lte=F("amount")), name="payment_unallocated_in_range"
             ),
+            models.CheckConstraint(
+                condition=Q(voided_at__isnull=True) | Q(unallocated=0), name="payment_voided_leaves_no_credit"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} {self.received_on}"
 
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
+
 
 class AllocationQuerySet(TenantQuerySet["PaymentAllocation"]):
     customer_lookup = "invoice__customer"
+
+    def active(self) -> AllocationQuerySet:
+        """Allocations that pay their invoice: not reversed (by a void or a refund)."""
+        return self.filter(reversed_at__isnull=True)
 
 
 class PaymentAllocation(models.Model):
@@ -328,6 +348,9 @@ class PaymentAllocation(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
     amount = MoneyField(_("amount"))
     created_at = models.DateTimeField(default=clock.now)
+    # Set when the money no longer pays the invoice (the payment was voided, or refunded from here);
+    # the row stays as history, and only allocations without it count in the invoice's amount paid.
+    reversed_at = models.DateTimeField(_("reversed"), null=True, blank=True)
 
     objects = AllocationQuerySet.as_manager()
 
@@ -336,6 +359,44 @@ class PaymentAllocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount} of payment {self.payment_id} to invoice {self.invoice_id}"
+
+    @property
+    def is_reversed(self) -> bool:
+        return self.reversed_at is not None
+
+
+class RefundQuerySet(TenantQuerySet["Refund"]):
+    customer_lookup = "customer"
+
+
+class Refund(models.Model):
+    """Money of a payment given back to the customer. It comes from the payment's credit, or from
+    allocations finance chooses (their invoices owe that part again, unless credited at once); a
+    payment's allocated, unallocated and refunded money always add up to its amount."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="refunds")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = MoneyField(_("amount"))
+    currency = models.CharField(_("currency"), max_length=3)
+    refunded_on = models.DateField(_("refunded on"))
+    reference = models.CharField(_("reference"), max_length=200, blank=True)
+    reason = models.CharField(_("reason"), max_length=500)
+    # What of the amount came off invoices ({invoice number: amount}); the rest was the payment's credit.
+    from_invoices = models.JSONField(default=dict, blank=True)
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    created_at = models.DateTimeField(default=clock.now)
+
+    objects = RefundQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-refunded_on", "-pk"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} {self.refunded_on}"
 
 
 class CreditNoteQuerySet(TenantQuerySet["CreditNote"]):

@@ -63,7 +63,11 @@ def invoice_html(*, invoice: Invoice) -> str:
         "vat_bands": vat_bands(lines),
         "billing_month": _billing_month(invoice.period),
         "allocations": (
-            list(invoice.allocations.select_related("payment").order_by("payment__received_on", "created_at", "pk"))
+            list(
+                invoice.allocations.active()
+                .select_related("payment")
+                .order_by("payment__received_on", "created_at", "pk")
+            )
             if issued
             else []
         ),

@@ -18,6 +18,7 @@ from billing.invoicing.models import (
     InvoiceQuerySet,
     Payment,
     PaymentAllocation,
+    Refund,
 )
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
@@ -131,7 +132,8 @@ def invoice_get(*, scope: Scope, pk: int | str) -> Invoice:
 
 
 def invoice_allocations(*, invoice: Invoice) -> QuerySet[PaymentAllocation]:
-    return invoice.allocations.select_related("payment").order_by("created_at", "pk")
+    """The payments that pay the invoice now (reversed allocations are in its history only)."""
+    return invoice.allocations.active().select_related("payment").order_by("created_at", "pk")
 
 
 def invoices_open(*, scope: Scope, customer_id: int | None = None) -> QuerySet[Invoice]:
@@ -164,13 +166,35 @@ def payment_list(*, scope: Scope, customer_id: int | None = None) -> QuerySet[Pa
     qs = (
         Payment.objects.for_scope(scope)
         .select_related("customer")
-        .prefetch_related(Prefetch("allocations", queryset=PaymentAllocation.objects.select_related("invoice")))
+        .prefetch_related(
+            Prefetch("allocations", queryset=PaymentAllocation.objects.select_related("invoice")), "refunds"
+        )
     )
     return qs.filter(customer_id=customer_id) if customer_id else qs
 
 
 def payment_get(*, scope: Scope, pk: int | str) -> Payment:
     return get_scoped_or_404(payment_list(scope=scope), scope, pk=pk)
+
+
+def refund_list(*, scope: Scope, payment_id: int | None = None) -> QuerySet[Refund]:
+    qs = Refund.objects.for_scope(scope).select_related("customer", "payment", "recorded_by")
+    return qs.filter(payment_id=payment_id) if payment_id else qs
+
+
+def payment_allocations(*, payment: Payment) -> QuerySet[PaymentAllocation]:
+    """Every allocation of the payment, the reversed ones too (they are its history), in order."""
+    return payment.allocations.select_related("invoice").order_by("created_at", "pk")
+
+
+def payment_history(*, scope: Scope, payment: Payment) -> QuerySet[AuditEvent]:
+    """What happened to the payment, oldest first: recorded, credit used, voided, refunded."""
+    return (
+        AuditEvent.objects.for_scope(scope)
+        .filter(target_type="billing.payment", target_id=str(payment.pk))
+        .select_related("actor")
+        .order_by("created_at", "pk")
+    )
 
 
 def credit_note_list(

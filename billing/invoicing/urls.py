@@ -17,6 +17,9 @@ urlpatterns = [
     path("credit-notes/<int:pk>/", invoices.CreditNoteDetailView.as_view(), name="credit_note_detail"),
     path("payments/", payments.PaymentListView.as_view(), name="payment_list"),
     path("payments/new/", payments.PaymentCreateView.as_view(), name="payment_create"),
+    path("payments/<int:pk>/", payments.PaymentDetailView.as_view(), name="payment_detail"),
+    path("payments/<int:pk>/void/", payments.PaymentVoidView.as_view(), name="payment_void"),
+    path("payments/<int:pk>/refund/", payments.RefundCreateView.as_view(), name="refund_create"),
     path("invoices.csv", invoices.InvoiceCsvView.as_view(), name="invoice_csv"),
     path("payments.csv", payments.PaymentCsvView.as_view(), name="payment_csv"),
     # Bulk PDF export: GET lists the jobs, POST starts one (two names for the one address).

@@ -42,7 +42,7 @@ class MicrosoftPayableSerializer(serializers.ModelSerializer):
         model = MicrosoftPayable
         fields = [
             "id", "period", "amount", "currency", "due_date", "due_date_manual", "source", "reconciliation_import",
-            "notes", "created_at", "updated_at",
+            "manual_amount", "imported_amount", "notes", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -8,6 +8,7 @@ them, so the layers stay one way: finance -> reconciliation -> invoicing.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import models
@@ -29,7 +30,9 @@ class MicrosoftPayableQuerySet(TenantQuerySet["MicrosoftPayable"]):
 class MicrosoftPayable(models.Model):
     """What the partner owes Microsoft for one billing period in one currency (docs/architecture.md, "Billing").
 
-    Entered by hand or produced by a reconciliation import; finance sees receivables against it.
+    Entered by hand or produced by a reconciliation import; finance sees receivables against it. Both
+    figures are kept (`manual_amount`, `imported_amount`): an import never replaces an amount entered by
+    hand, finance chooses which stands (`source`), and `amount` is the one that stands.
     """
 
     class Source(models.TextChoices):
@@ -48,6 +51,8 @@ class MicrosoftPayable(models.Model):
         "ReconciliationImport", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     notes = models.TextField(_("notes"), blank=True)
+    manual_amount = MoneyField(_("amount entered by hand"), null=True, blank=True)
+    imported_amount = MoneyField(_("amount from reconciliation files"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=clock.now)
     updated_at = models.DateTimeField(_("updated"), default=clock.now)
 
@@ -63,6 +68,13 @@ class MicrosoftPayable(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period}: {self.amount} {self.currency}"
+
+    @property
+    def difference(self) -> Decimal | None:
+        """The imported amount less the one entered by hand, when both exist and differ."""
+        if self.manual_amount is None or self.imported_amount is None or self.manual_amount == self.imported_amount:
+            return None
+        return self.imported_amount - self.manual_amount
 
 
 class ReconciliationImportQuerySet(TenantQuerySet["ReconciliationImport"]):

@@ -24,3 +24,18 @@ def draft(customer: Customer, *lines: LineInput) -> Invoice:
 
 def issued(customer: Customer, *lines: LineInput, on: dt.date | None = None) -> Invoice:
     return invoice_issue(invoice=draft(customer, *lines), actor=None, issue_date=on or dt.date(2026, 11, 2))
+
+
+def assert_ledger_consistent() -> None:
+    """Run `check_ledger` over every partner: the final assertion of the tests that race writers."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    out = StringIO()
+    try:
+        call_command("check_ledger", stdout=out)
+    except CommandError as exc:
+        raise AssertionError(f"the ledger does not add up:\n{out.getvalue()}") from exc
+    assert "no differences" in out.getvalue()

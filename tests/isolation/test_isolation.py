@@ -114,6 +114,14 @@ def test_every_route_is_walked() -> None:
     names = {r.name for r in routes}
     # The portal's own object routes are among them (a broken walker would silently test nothing).
     assert {"customer_detail", "customer_edit", "customer_invite", "v1:customer-detail"} <= names
+    assert {
+        "payment_detail",
+        "payment_void",
+        "refund_create",
+        "payable_choose",
+        "v1:payment-void",
+        "v1:payment-refunds",
+    } <= names
     assert any(r.template == "/staff/customers/{pk}/" for r in routes)
     assert any(r.template.startswith("/api/v1/customers/{pk}") for r in routes)
 

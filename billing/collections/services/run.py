@@ -488,6 +488,20 @@ def collections_run(
         )  # fmt: skip
 
 
+def collections_customer_recheck(*, customer: Customer, actor: User | None) -> None:
+    """Money stopped paying the customer's invoices (a voided payment, a refund): after commit, run
+    the partner's collections for today, so the customer's dunning state and suspension follow the
+    reopened balances by the run's own rules. The run is idempotent, so a run today already is no harm."""
+    from billing.collections.tasks import collections_run_task  # tasks import the services
+
+    partner_id, actor_id = customer.partner_id, actor.pk if actor is not None else None
+    transaction.on_commit(
+        lambda: collections_run_task.delay(
+            partner_id=partner_id, triggered_by=CollectionRun.Trigger.PAGE, actor_id=actor_id
+        )
+    )
+
+
 def collections_run_all(
     *, run_date: dt.date | None = None, partner_slug: str | None = None, triggered_by: str = "schedule"
 ) -> list[tuple[Partner, CollectionRun]]:
@@ -506,6 +520,7 @@ __all__ = [
     "collection_notices_send",
     "collection_policy_get",
     "collection_policy_update",
+    "collections_customer_recheck",
     "collections_run",
     "collections_run_all",
     "customer_collections_hold",

@@ -20,7 +20,15 @@ from billing.invoicing.services.invoicing import (
     line_amounts,
 )
 from billing.invoicing.services.numbering import number_next
-from billing.invoicing.services.payments import AllocationInput, payment_date_check, payment_record
+from billing.invoicing.services.payments import (
+    AllocationInput,
+    RefundSource,
+    invoices_reopened_listener_register,
+    payment_date_check,
+    payment_record,
+    payment_void,
+    refund_record,
+)
 from billing.invoicing.services.sending import billing_recipients, invoice_send, invoice_send_request
 
 __all__ = [
@@ -28,6 +36,7 @@ __all__ = [
     "CreditLineInput",
     "GenerationResult",
     "LineInput",
+    "RefundSource",
     "billing_recipients",
     "credit_note_issue",
     "invoice_draft_create",
@@ -42,10 +51,13 @@ __all__ = [
     "invoice_void",
     "invoices_generate",
     "invoices_generate_all",
+    "invoices_reopened_listener_register",
     "line_amounts",
     "number_next",
     "payment_date_check",
     "payment_record",
+    "payment_void",
     "period_bounds",
     "previous_period",
+    "refund_record",
 ]

@@ -6,17 +6,40 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from billing.invoicing.errors import AllocationInvalid
-from billing.invoicing.models import ZERO, Invoice, Payment, PaymentAllocation
+from billing.invoicing.errors import AllocationInvalid, PaymentCorrectionInvalid, PaymentHasRefunds, PaymentVoided
+from billing.invoicing.models import ZERO, Invoice, Payment, PaymentAllocation, Refund
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Partner, User
 from partner_portal.money import quantize
+
+
+class SettlementListener(Protocol):
+    def __call__(self, *, customer: Customer, actor: User | None) -> None: ...
+
+
+# Parts above invoicing act when money stops paying a customer's invoices (a voided payment, a refund
+# from allocated money): collections recompute where the customer stands. Invoicing does not import
+# them (the layers contract); they register here in billing.apps.BillingConfig.ready().
+_reopened_listeners: list[SettlementListener] = []
+
+
+def invoices_reopened_listener_register(listener: SettlementListener) -> None:
+    """Have `listener(customer=..., actor=...)` run inside every transaction that reopens invoices."""
+    if listener not in _reopened_listeners:
+        _reopened_listeners.append(listener)
+
+
+def invoices_reopened(*, customer: Customer, actor: User | None) -> None:
+    for listener in _reopened_listeners:
+        listener(customer=customer, actor=actor)
 
 
 @dataclass(frozen=True)
@@ -164,3 +187,187 @@ def customer_credit_apply(*, invoice: Invoice, actor: User | None) -> Decimal:
             data={"amount": str(applied), "number": invoice.number},
         )  # fmt: skip
     return applied
+
+
+def allocation_reverse(*, allocation: PaymentAllocation, invoice: Invoice) -> None:
+    """Take an allocation's money off its invoice: the row stays as history (`reversed_at`), the
+    invoice's amount paid, balance and status are recomputed. The invoice is locked by the caller."""
+    allocation.reversed_at = clock.now()
+    allocation.save(update_fields=["reversed_at"])
+    invoice.amount_paid -= allocation.amount
+    invoice.balance += allocation.amount
+    invoice.status = invoice.settled_status()
+    invoice.save(update_fields=["amount_paid", "balance", "status"])
+
+
+def payment_lock(payment: Payment) -> Payment:
+    """The payment and the invoices it pays, locked in one order (invoices by id, then the payment, as
+    payment_record does), so a void or refund never deadlocks with a payment being recorded."""
+    invoice_ids = list(
+        PaymentAllocation.objects.filter(payment_id=payment.pk)
+        .order_by("invoice_id")
+        .values_list("invoice_id", flat=True)
+    )
+    list(Invoice.objects.select_for_update().filter(pk__in=invoice_ids).order_by("pk").values_list("pk", flat=True))
+    return Payment.objects.select_for_update().select_related("partner", "customer").get(pk=payment.pk)
+
+
+@transaction.atomic
+def payment_void(*, payment: Payment, actor: User | None, reason: str) -> Payment:
+    """Void a payment recorded in error (a bounced transfer, a duplicate): its allocations are reversed
+    and kept as history, the invoices it paid are open again (balance and status recomputed), the credit
+    it left is gone, and collections look at the customer again. A reason is required; audited.
+    Voiding a voided payment changes nothing."""
+    payment = payment_lock(payment)
+    if payment.is_voided:
+        return payment
+    reason = reason.strip()
+    if not reason:
+        message = _("Give a reason for voiding the payment.")
+        raise PaymentCorrectionInvalid(message, fields={"reason": [message]})
+    if Refund.objects.filter(payment=payment).exists():
+        raise PaymentHasRefunds(_("Part of this payment was refunded to the customer, so it cannot be voided."))
+    reopened: dict[str, str] = {}
+    allocations = payment.allocations.active().select_related("invoice").order_by("invoice_id", "pk")
+    invoices = {i.pk: i for i in Invoice.objects.filter(pk__in=[a.invoice_id for a in allocations])}
+    for allocation in allocations:
+        invoice = invoices[allocation.invoice_id]
+        allocation_reverse(allocation=allocation, invoice=invoice)
+        reopened[invoice.number] = str(allocation.amount)
+    payment.voided_at, payment.void_reason, payment.voided_by = clock.now(), reason, actor
+    payment.unallocated = ZERO
+    payment.save(update_fields=["voided_at", "void_reason", "voided_by", "unallocated"])
+    audit_record(
+        partner=payment.partner, customer=payment.customer, actor=actor, action="payment.voided", target=payment,
+        data={"amount": str(payment.amount), "reference": payment.reference, "reason": reason, "reopened": reopened},
+    )  # fmt: skip
+    if reopened:
+        invoices_reopened(customer=payment.customer, actor=actor)
+    return payment
+
+
+@dataclass(frozen=True)
+class RefundSource:
+    """How much of a refund comes off one of the payment's allocations."""
+
+    allocation: PaymentAllocation
+    amount: Decimal
+
+
+def _refund_field_error(field: str, message: str) -> PaymentCorrectionInvalid:
+    return PaymentCorrectionInvalid(message, fields={field: [message]})
+
+
+@transaction.atomic
+def refund_record(
+    *,
+    payment: Payment,
+    actor: User | None,
+    amount: Decimal,
+    refunded_on: dt.date,
+    reason: str,
+    reference: str = "",
+    sources: Sequence[RefundSource] = (),
+    credit_invoices: bool = False,
+) -> Refund:
+    """Give money of a payment back to the customer.
+
+    The rule (docs/architecture.md, "Refunds"): a refund is at most what is left of the payment (its
+    amount less earlier refunds) and comes first from the allocations finance names in `sources` —
+    each reversed and, for a part, allocated again with the rest, so its invoice owes that part again —
+    and the remainder from the payment's credit (`unallocated`). Money applied to an invoice is never
+    taken without naming it. With `credit_invoices`, each named invoice is at once credited with a
+    credit note for its part, so the customer does not owe it again (a disputed, paid invoice). Dated
+    between the payment's date and today. Audited; collections look again at a customer whose
+    invoices reopen.
+    """
+    from billing.invoicing.services.credit_notes import credit_note_issue  # credit notes sit beside payments
+
+    payment = payment_lock(payment)
+    currency = payment.currency
+    if payment.is_voided:
+        raise PaymentVoided(_("This payment is void: there is nothing to refund."))
+    if quantize(amount, currency) != amount or amount <= ZERO:
+        raise _refund_field_error("amount", _("Enter an amount above zero in %(currency)s.") % {"currency": currency})
+    refunded = Refund.objects.filter(payment=payment).aggregate(s=Sum("amount"))["s"] or ZERO
+    if amount > payment.amount - refunded:
+        raise _refund_field_error(
+            "amount",
+            _("%(amount)s is more than what is left of the payment (%(left)s).")
+            % {"amount": amount, "left": payment.amount - refunded},
+        )
+    today = clock.today(payment.partner.time_zone)
+    if refunded_on > today or refunded_on < payment.received_on:
+        raise _refund_field_error(
+            "refunded_on",
+            _("A refund is dated between the payment's date (%(received)s) and today.")
+            % {"received": date_format(payment.received_on)},
+        )
+    reason = reason.strip()
+    if not reason:
+        raise _refund_field_error("reason", _("Give a reason for the refund."))
+    active = {a.pk: a for a in payment.allocations.active().select_related("invoice")}
+    if len({s.allocation.pk for s in sources}) != len(sources):
+        raise _refund_field_error("sources", _("Each invoice can appear only once in a refund."))
+    from_invoices: dict[str, Decimal] = {}
+    for source in sources:
+        allocation = active.get(source.allocation.pk)
+        share = source.amount
+        if allocation is None:
+            raise _refund_field_error("sources", _("A refund can only come from this payment's own allocations."))
+        if quantize(share, currency) != share or share <= ZERO or share > allocation.amount:
+            raise _refund_field_error(
+                "sources",
+                _("%(amount)s is not between 0 and what this payment paid on %(number)s (%(paid)s).")
+                % {"amount": share, "number": allocation.invoice.number, "paid": allocation.amount},
+            )
+        from_invoices[allocation.invoice.number] = share
+    from_credit = amount - sum(from_invoices.values(), ZERO)
+    if from_credit < ZERO:
+        raise _refund_field_error("sources", _("The invoices named add up to more than the refund."))
+    if from_credit > payment.unallocated:
+        raise _refund_field_error(
+            "sources",
+            _(
+                "Only %(credit)s of this payment is unused credit: choose which invoices the rest comes from, "
+                "or issue a credit note first."
+            )
+            % {"credit": payment.unallocated},
+        )
+    invoices = {i.pk: i for i in Invoice.objects.filter(pk__in=[active[s.allocation.pk].invoice_id for s in sources])}
+    reopened: list[tuple[Invoice, Decimal]] = []
+    for source in sources:
+        allocation = active[source.allocation.pk]
+        invoice = invoices[allocation.invoice_id]
+        allocation_reverse(allocation=allocation, invoice=invoice)
+        rest = allocation.amount - source.amount
+        if rest > ZERO:  # the part not refunded still pays the invoice
+            PaymentAllocation.objects.create(
+                partner_id=payment.partner_id, payment=payment, invoice=invoice, amount=rest
+            )
+            invoice.amount_paid += rest
+            invoice.balance -= rest
+            invoice.status = invoice.settled_status()
+            invoice.save(update_fields=["amount_paid", "balance", "status"])
+        reopened.append((invoice, source.amount))
+    payment.unallocated -= from_credit
+    payment.save(update_fields=["unallocated"])
+    refund = Refund.objects.create(
+        partner_id=payment.partner_id, customer_id=payment.customer_id, payment=payment, amount=amount,
+        currency=currency, refunded_on=refunded_on, reference=reference.strip(), reason=reason,
+        from_invoices={number: str(share) for number, share in from_invoices.items()}, recorded_by=actor,
+    )  # fmt: skip
+    audit_record(
+        partner=payment.partner, customer=payment.customer, actor=actor, action="payment.refunded", target=payment,
+        data={
+            "amount": str(amount), "refunded_on": refunded_on.isoformat(), "reference": refund.reference,
+            "reason": reason, "from_invoices": refund.from_invoices, "from_credit": str(from_credit),
+            "credited": credit_invoices and bool(reopened),
+        },
+    )  # fmt: skip
+    if credit_invoices:
+        for invoice, share in reopened:
+            credit_note_issue(invoice=invoice, actor=actor, amount=share, reason=reason)
+    elif reopened:
+        invoices_reopened(customer=payment.customer, actor=actor)
+    return refund

@@ -1,4 +1,4 @@
-"""Payment pages: the list, its CSV, and recording a payment with its allocations."""
+"""Payment pages: the list, its CSV, a payment's page, recording a payment with its allocations, voiding one."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
+from django.views.generic import TemplateView
 
 from billing.invoicing import exports, selectors, services
 from billing.invoicing.errors import BillingError
@@ -19,8 +20,10 @@ from billing.invoicing.forms import (
     PaymentCustomerForm,
     PaymentFilterForm,
     PaymentForm,
+    PaymentVoidForm,
+    RefundForm,
 )
-from billing.invoicing.models import Invoice
+from billing.invoicing.models import ZERO, Invoice, Payment
 from billing.invoicing.views.invoices import PAGE_SIZE
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
@@ -154,3 +157,112 @@ class PaymentCreateView(ScopedViewMixin, View):
                 "currency": currency,
             }
         messages.success(request, text)
+
+
+class PaymentDetailView(ScopedViewMixin, TemplateView):
+    """A payment: what was received, the invoices it paid (reversed allocations too) and its history."""
+
+    allowed_roles = STAFF_ROLES
+    template_name = "billing/invoicing/payment_detail.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        payment = selectors.payment_get(scope=self.scope, pk=self.kwargs["pk"])
+        can_write = self.scope.has_role(CUSTOMER_WRITERS)
+        refunds = list(selectors.refund_list(scope=self.scope, payment_id=payment.pk))
+        return super().get_context_data(
+            payment=payment,
+            allocations=list(selectors.payment_allocations(payment=payment)),
+            history=list(selectors.payment_history(scope=self.scope, payment=payment)),
+            refunds=refunds,
+            refunded=sum((r.amount for r in refunds), ZERO),
+            can_void=can_write and not payment.is_voided and not refunds,
+            can_refund=can_write and not payment.is_voided and sum((r.amount for r in refunds), ZERO) < payment.amount,
+            **kwargs,
+        )
+
+
+class PaymentVoidView(ScopedViewMixin, View):
+    """Void a payment recorded in error, with a reason: the invoices it paid are open again."""
+
+    allowed_roles = CUSTOMER_WRITERS
+    template_name = "billing/invoicing/payment_void.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        payment = selectors.payment_get(scope=self.scope, pk=pk)
+        if refused := self._refused(request, payment):
+            return refused
+        return self._render(request, payment, PaymentVoidForm())
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        payment = selectors.payment_get(scope=self.scope, pk=pk)
+        if refused := self._refused(request, payment):
+            return refused
+        form = PaymentVoidForm(request.POST)
+        if form.is_valid():
+            try:
+                services.payment_void(payment=payment, actor=self.scope.user, reason=form.cleaned_data["reason"])
+            except BillingError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, _("The payment is void; the invoices it paid are open again."))
+                return redirect("payment_detail", pk=payment.pk)
+        return self._render(request, payment, form, status=400)
+
+    def _render(self, request: HttpRequest, payment: Payment, form: PaymentVoidForm, status: int = 200) -> HttpResponse:
+        context = {
+            "payment": payment,
+            "form": form,
+            "allocations": [a for a in selectors.payment_allocations(payment=payment) if not a.is_reversed],
+        }
+        return render(request, self.template_name, context, status=status)
+
+    @staticmethod
+    def _refused(request: HttpRequest, payment: Payment) -> HttpResponse | None:
+        if payment.is_voided:
+            messages.info(request, _("This payment is void already."))
+            return redirect("payment_detail", pk=payment.pk)
+        return None
+
+
+class RefundCreateView(ScopedViewMixin, View):
+    """Refund money of a payment: from its credit, or from the invoices finance names on the form."""
+
+    allowed_roles = CUSTOMER_WRITERS
+    template_name = "billing/invoicing/refund_form.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        payment = selectors.payment_get(scope=self.scope, pk=pk)
+        if payment.is_voided:
+            messages.info(request, _("This payment is void: there is nothing to refund."))
+            return redirect("payment_detail", pk=payment.pk)
+        initial = {"refunded_on": clock.today(self.scope.partner.time_zone), "amount": payment.unallocated or None}
+        return self._render(request, payment, RefundForm(initial=initial, allocations=self._allocations(payment)))
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        payment = selectors.payment_get(scope=self.scope, pk=pk)
+        form = RefundForm(request.POST, allocations=self._allocations(payment))
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                refund = services.refund_record(
+                    payment=payment, actor=self.scope.user, amount=data["amount"], refunded_on=data["refunded_on"],
+                    reason=data["reason"], reference=data["reference"], credit_invoices=data["credit_invoices"],
+                    sources=[services.RefundSource(allocation=a, amount=amount) for a, amount in form.sources()],
+                )  # fmt: skip
+            except BillingError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(
+                    request,
+                    _("Refund of %(amount)s %(currency)s recorded.")
+                    % {"amount": refund.amount, "currency": refund.currency},
+                )
+                return redirect("payment_detail", pk=payment.pk)
+        return self._render(request, payment, form, status=400)
+
+    @staticmethod
+    def _allocations(payment: Payment) -> list[Any]:
+        return [a for a in selectors.payment_allocations(payment=payment) if not a.is_reversed]
+
+    def _render(self, request: HttpRequest, payment: Payment, form: RefundForm, status: int = 200) -> HttpResponse:
+        return render(request, self.template_name, {"payment": payment, "form": form}, status=status)

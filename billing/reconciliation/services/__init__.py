@@ -6,7 +6,11 @@ from billing.reconciliation.services.imports import (
     reconciliation_import_run,
     reconciliation_import_submit,
 )
-from billing.reconciliation.services.payables import microsoft_payable_set, payable_default_due_date
+from billing.reconciliation.services.payables import (
+    microsoft_payable_choose,
+    microsoft_payable_set,
+    payable_default_due_date,
+)
 from billing.reconciliation.services.usage import (
     reconciliation_line_map,
     reconciliation_usage_bill,
@@ -15,6 +19,7 @@ from billing.reconciliation.services.usage import (
 
 __all__ = [
     "ImportSubmission",
+    "microsoft_payable_choose",
     "microsoft_payable_set",
     "payable_default_due_date",
     "reconciliation_import_create",

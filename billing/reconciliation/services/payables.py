@@ -56,7 +56,7 @@ def payable_from_imports(*, imp: ReconciliationImport, actor: User | None) -> Mi
             with transaction.atomic():
                 payable = MicrosoftPayable.objects.create(
                     partner=imp.partner, period=imp.period, currency=imp.currency, amount=amount, due_date=due,
-                    source=MicrosoftPayable.Source.IMPORT, reconciliation_import=imp,
+                    source=MicrosoftPayable.Source.IMPORT, reconciliation_import=imp, imported_amount=amount,
                 )  # fmt: skip
             audit_record(
                 partner=imp.partner, actor=actor, action="microsoft_payable.imported", target=payable,
@@ -78,13 +78,20 @@ def payable_from_imports(*, imp: ReconciliationImport, actor: User | None) -> Mi
             payable.notes = f"{payable.notes}\n{note}".strip()
     else:
         payable.due_date = due
-    payable.amount, payable.source, payable.reconciliation_import = amount, MicrosoftPayable.Source.IMPORT, imp
+    # An amount entered by hand stands until finance chooses the import's (microsoft_payable_choose):
+    # the import's figure is kept beside it, and the payable's page shows the difference.
+    manual_stands = payable.source == MicrosoftPayable.Source.MANUAL and payable.manual_amount is not None
+    payable.imported_amount, payable.reconciliation_import = amount, imp
+    if not manual_stands:
+        payable.amount, payable.source = amount, MicrosoftPayable.Source.IMPORT
     payable.updated_at = clock.now()
-    payable.save(update_fields=["amount", "source", "reconciliation_import", "due_date", "notes", "updated_at"])
+    payable.save(update_fields=["amount", "imported_amount", "source", "reconciliation_import", "due_date", "notes",
+                                "updated_at"])  # fmt: skip
     audit_record(
         partner=imp.partner, actor=actor, action="microsoft_payable.imported", target=payable,
         data={"period": imp.period, "currency": imp.currency, "amount": str(amount), "previous_amount": str(previous),
-              "due_date": payable.due_date.isoformat(), "due_date_kept": kept, "import": imp.pk},
+              "due_date": payable.due_date.isoformat(), "due_date_kept": kept, "import": imp.pk,
+              "manual_amount_kept": manual_stands},
     )  # fmt: skip
     return payable
 
@@ -120,13 +127,41 @@ def microsoft_payable_set(
     previous = payable.amount if payable is not None else None
     if payable is None:
         payable = MicrosoftPayable(partner=partner, period=period, currency=currency)
-    payable.amount, payable.due_date, payable.due_date_manual = amount, due_date, True
+    payable.amount, payable.manual_amount, payable.due_date, payable.due_date_manual = amount, amount, due_date, True
     payable.source, payable.notes, payable.updated_at = MicrosoftPayable.Source.MANUAL, notes, clock.now()
     payable.save()
     audit_record(
         partner=partner, actor=actor, action="microsoft_payable.set", target=payable,
         data={"period": period, "currency": currency, "amount": str(amount),
               "previous_amount": str(previous) if previous is not None else None, "due_date": due_date.isoformat()},
+    )  # fmt: skip
+    return payable
+
+
+@transaction.atomic
+def microsoft_payable_choose(*, payable: MicrosoftPayable, actor: User | None, source: str) -> MicrosoftPayable:
+    """Finance decides which figure stands when the amount entered by hand and the reconciliation
+    files' differ: `source` "manual" or "import". Both stay on the payable; audited. Choosing the
+    figure that already stands changes nothing."""
+    payable = MicrosoftPayable.objects.select_for_update().get(pk=payable.pk)
+    chosen = {
+        MicrosoftPayable.Source.MANUAL: payable.manual_amount,
+        MicrosoftPayable.Source.IMPORT: payable.imported_amount,
+    }
+    if source not in chosen:
+        raise PayableInvalid(_("Choose the amount entered by hand or the imported one."))
+    amount = chosen[MicrosoftPayable.Source(source)]
+    if amount is None:
+        raise PayableInvalid(_("This payable has no such amount to choose."))
+    if payable.source == source and payable.amount == amount:
+        return payable
+    previous, previous_source = payable.amount, payable.source
+    payable.amount, payable.source, payable.updated_at = amount, source, clock.now()
+    payable.save(update_fields=["amount", "source", "updated_at"])
+    audit_record(
+        partner=payable.partner, actor=actor, action="microsoft_payable.chosen", target=payable,
+        data={"period": payable.period, "currency": payable.currency, "source": source, "amount": str(amount),
+              "previous_source": previous_source, "previous_amount": str(previous)},
     )  # fmt: skip
     return payable
 

@@ -24,6 +24,7 @@ from config.celery import app as celery_app
 from subscriptions.models import Subscription, SubscriptionChange
 from tests.conftest import make_tenant, require
 from tests.factories import CustomerFactory
+from tests.factories.billing import assert_ledger_consistent
 from tests.factories.collections import DUE, invoice_due
 from tests.factories.subscriptions import SubscriptionFactory
 
@@ -82,6 +83,7 @@ def test_a_second_run_while_one_is_in_progress_is_skipped(monkeypatch: pytest.Mo
     assert SubscriptionChange.objects.count() == 1
     third = collections_service.collections_run(partner=tenant.partner, run_date=DUE)  # the lock is free again
     assert (third.status, third.details["notices_queued"]) == (CollectionRun.Status.DONE, 0)
+    assert_ledger_consistent()
 
 
 @pytest.fixture
@@ -166,3 +168,4 @@ def test_two_concurrent_runs_on_real_workers_send_once_and_patch_once(workers: P
     statuses = dict(Subscription.objects.values_list("pk", "status"))
     assert {pk for pk, status in statuses.items() if status == "suspended"} == {s.pk for s in suspended}
     assert SubscriptionChange.objects.count() == len(suspended)
+    assert_ledger_consistent()

@@ -148,7 +148,9 @@ def test_payment_without_allocations_pays_oldest_first_and_reports_credit(tenant
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["unallocated"] == "68.00"
-    assert body["allocations"] == [{"invoice": str(invoice.pk), "number": invoice.number, "amount": "432.00"}]
+    assert body["allocations"] == [
+        {"invoice": str(invoice.pk), "number": invoice.number, "amount": "432.00", "reversed_at": None}
+    ]
 
 
 def test_a_refused_payment_says_why_and_creates_nothing(tenant: Tenant, api_for) -> None:

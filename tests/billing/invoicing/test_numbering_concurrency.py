@@ -11,7 +11,7 @@ from django.db import connection, connections, transaction
 from billing.invoicing.models import Invoice
 from billing.invoicing.services import invoice_issue
 from tests.conftest import make_tenant
-from tests.factories.billing import draft
+from tests.factories.billing import assert_ledger_consistent, draft
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DAY = dt.date(2026, 11, 20)
@@ -59,6 +59,7 @@ def test_concurrent_issues_and_a_rollback_leave_no_gap_and_no_duplicate() -> Non
     assert numbers == [f"INV-2026-{n:06d}" for n in range(1, 9)]
     doomed.refresh_from_db()
     assert doomed.status == Invoice.Status.DRAFT
+    assert_ledger_consistent()
 
 
 def test_the_same_draft_issued_twice_at_once_takes_one_number() -> None:
@@ -71,3 +72,4 @@ def test_the_same_draft_issued_twice_at_once_takes_one_number() -> None:
     invoice.refresh_from_db()
     assert invoice.number == "INV-2026-000001"
     assert Invoice.objects.exclude(number="").count() == 1
+    assert_ledger_consistent()

@@ -388,14 +388,19 @@ def test_an_import_keeps_a_due_date_set_by_hand_and_says_so(tenant: Tenant) -> N
     assert (manual.amount, manual.currency, manual.source) == (Decimal("450.00"), "USD", "manual")
     _upload(tenant, _nce_file(tenant))
     payable = MicrosoftPayable.objects.get()
+    # The amount entered by hand still stands; the file's is kept beside it for finance to choose.
     assert (payable.pk, payable.amount, payable.source, payable.due_date) == (
-        manual.pk, Decimal("464.82"), "import", dt.date(2027, 1, 15),
+        manual.pk, Decimal("450.00"), "manual", dt.date(2027, 1, 15),
+    )  # fmt: skip
+    assert (payable.manual_amount, payable.imported_amount, payable.difference) == (
+        Decimal("450.00"), Decimal("464.82"), Decimal("14.82"),
     )  # fmt: skip
     assert payable.notes == "From the Partner Center invoice PDF.\nDue date 2027-01-15 kept: it was set by hand."
     event = AuditEvent.objects.get(action="microsoft_payable.imported")
     assert (event.data["previous_amount"], event.data["amount"], event.data["due_date_kept"]) == (
         "450.00", "464.82", True,
     )  # fmt: skip
+    assert event.data["manual_amount_kept"] is True
 
 
 def test_a_months_legacy_and_new_commerce_files_add_up(tenant: Tenant) -> None:

@@ -17,6 +17,7 @@ from billing.reconciliation.services import (
 from partner_portal.models import AuditEvent
 from tests.billing.invoicing.test_numbering_concurrency import _in_threads
 from tests.conftest import make_tenant, require
+from tests.factories.billing import assert_ledger_consistent
 from tests.factories.reconciliation import NEW_COMMERCE_HEADER, csv_bytes, nce_row
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,6 +56,7 @@ def test_four_workers_import_a_file_once() -> None:
     assert ReconciliationLine.objects.count() == 30
     assert list(MicrosoftPayable.objects.values_list("amount", flat=True)) == [Decimal("465.00")]
     assert AuditEvent.objects.filter(action="reconciliation.imported").count() == 1
+    assert_ledger_consistent()
 
 
 def test_usage_billed_twice_at_once_is_billed_once() -> None:
@@ -69,3 +71,4 @@ def test_usage_billed_twice_at_once_is_billed_once() -> None:
         Decimal("3.30"),
     ]
     assert ReconciliationLine.objects.filter(billed_at__isnull=True).count() == 0
+    assert_ledger_consistent()
