@@ -8,6 +8,7 @@ the parts are layered (pyproject.toml, docs/architecture.md) and this module imp
 
 from billing.collections.models import (
     DEFAULT_STEPS,
+    CollectionLease,
     CollectionPolicy,
     CollectionRun,
     CollectionStep,
@@ -31,6 +32,7 @@ from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport
 __all__ = [
     "DEFAULT_STEPS",
     "ZERO",
+    "CollectionLease",
     "CollectionPolicy",
     "CollectionRun",
     "CollectionStep",
