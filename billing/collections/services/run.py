@@ -318,9 +318,11 @@ _RANK_SQL = "CASE {0} WHEN 'remind' THEN 1 WHEN 'final_notice' THEN 2 WHEN 'susp
 # The batch's open invoices that may have a due step, with their customer's and their own dunning state.
 _OPEN_SQL = """
     FROM {invoice} i
-    JOIN {customer} c ON c.id = i.customer_id
-    LEFT JOIN {invoice_dunning} d ON d.invoice_id = i.id
-    LEFT JOIN {customer_dunning} cd ON cd.customer_id = i.customer_id
+    JOIN {customer} c ON c.id = i.customer_id AND c.id > %(low)s AND c.id <= %(high)s
+    LEFT JOIN {invoice_dunning} d
+        ON d.invoice_id = i.id AND d.customer_id > %(low)s AND d.customer_id <= %(high)s
+    LEFT JOIN {customer_dunning} cd
+        ON cd.customer_id = i.customer_id AND cd.customer_id > %(low)s AND cd.customer_id <= %(high)s
     WHERE i.partner_id = %(partner)s AND i.customer_id > %(low)s AND i.customer_id <= %(high)s
       AND i.status = ANY(%(open)s) AND i.balance > 0 AND i.due_date <= %(cutoff)s
 """
