@@ -505,6 +505,10 @@ def _chase_batch(*, partner: Partner, policy: CollectionPolicy, steps: list[Coll
             rank_harshest=_RANK_SQL.format("harshest"),
             **tables,
         )
+        # The planner cannot estimate the join to the decisions (seven columns of an array) and would
+        # nest loops over thousands of rows; hash joins are right at any batch size. For this
+        # transaction only (SET LOCAL), so it holds behind a transaction-pooling PgBouncer too.
+        cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(sql, params)
         return [_Taken(*row) for row in cursor.fetchall()]
 
