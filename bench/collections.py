@@ -220,7 +220,7 @@ def naive_run(partner: Partner, run_date: dt.date) -> None:
                 lambda: [
                     collection_notices_send_task.delay(notice_ids=pending[i : i + 100])
                     for i in range(0, len(pending), 100)
-                ]  # fmt: skip
+                ]
             )
     finally:
         subscription_status._schedule_push = original_push
