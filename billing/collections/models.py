@@ -303,3 +303,34 @@ class CollectionLease(models.Model):
 
     def __str__(self) -> str:
         return f"collections lease of partner {self.partner_id} until {self.locked_until:%Y-%m-%d %H:%M}"
+
+
+class CustomerCollectionsQuerySet(TenantQuerySet["CustomerCollections"]):
+    customer_lookup = None  # staff figures; customers see their own invoices
+
+
+class CustomerCollections(models.Model):
+    """Where a customer stood at the partner's last collections run: one row per customer with an open
+    invoice in reach of the policy, written by the run (one upsert per batch, nothing when unchanged),
+    so the overview reads a row per customer instead of summing invoices on every request."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="collections_summary")
+    run_date = models.DateField(_("as of"))
+    overdue_total = MoneyField(_("overdue total"))  # every currency added up, as on the notices
+    overdue_by_currency = models.JSONField(_("overdue per currency"), default=dict, blank=True)  # {"EUR": "10.00"}
+    overdue_count = models.PositiveIntegerField(_("overdue invoices"), default=0)
+    oldest_overdue = models.DateField(_("oldest overdue due date"), null=True, blank=True)
+    step = models.CharField(_("current step"), max_length=16, choices=CollectionStep.Action.choices, blank=True)
+    next_action_on = models.DateField(_("next action on"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), default=clock.now)
+
+    objects = CustomerCollectionsQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("collections summary of a customer")
+        verbose_name_plural = _("collections summaries of customers")
+        indexes = [models.Index(fields=["partner", "customer"], name="customer_collections_idx")]
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id}: {self.overdue_total} overdue on {self.run_date}"

@@ -45,6 +45,7 @@ from billing.collections.models import (
     CollectionPolicy,
     CollectionRun,
     CollectionStep,
+    CustomerCollections,
     CustomerDunning,
     InvoiceDunning,
     Notice,
@@ -418,6 +419,40 @@ states AS (  -- the harshest step only ever goes up; the final notice's day is k
     ON CONFLICT (invoice_id) DO UPDATE SET harshest = EXCLUDED.harshest, final_notice_on = EXCLUDED.final_notice_on,
         step_offset = EXCLUDED.step_offset, step_action = EXCLUDED.step_action, updated_at = EXCLUDED.updated_at
 ),
+summary_rows AS (  -- where each customer of the batch stands, for the overview (CustomerCollections)
+    SELECT inv.customer_id,
+           COALESCE(SUM(inv.balance) FILTER (WHERE inv.due_date < %(run_date)s::date), 0) AS total,
+           COUNT(*) FILTER (WHERE inv.due_date < %(run_date)s::date) AS n,
+           MIN(inv.due_date) FILTER (WHERE inv.due_date < %(run_date)s::date) AS oldest,
+           MAX(GREATEST({rank_inv}, {rank_fresh})) AS step_rank,
+           MIN(%(run_date)s::date + j.next_days) AS next_on
+    FROM inv LEFT JOIN judged j ON j.id = inv.id LEFT JOIN fresh f ON f.id = inv.id
+    GROUP BY inv.customer_id
+),
+by_currency AS (
+    SELECT customer_id, jsonb_object_agg(currency, total::text) AS amounts FROM overdue GROUP BY customer_id
+),
+summary AS (
+    INSERT INTO {summary} (partner_id, customer_id, run_date, overdue_total, overdue_by_currency, overdue_count,
+                           oldest_overdue, step, next_action_on, updated_at)
+    SELECT %(partner)s, s.customer_id, %(run_date)s, s.total, COALESCE(b.amounts, '{{}}'::jsonb), s.n, s.oldest,
+           CASE s.step_rank WHEN 1 THEN 'remind' WHEN 2 THEN 'final_notice' WHEN 3 THEN 'suspend' ELSE '' END,
+           s.next_on, %(now)s
+    FROM summary_rows s LEFT JOIN by_currency b ON b.customer_id = s.customer_id
+    ON CONFLICT (customer_id) DO UPDATE SET run_date = EXCLUDED.run_date, overdue_total = EXCLUDED.overdue_total,
+        overdue_by_currency = EXCLUDED.overdue_by_currency, overdue_count = EXCLUDED.overdue_count,
+        oldest_overdue = EXCLUDED.oldest_overdue, step = EXCLUDED.step, next_action_on = EXCLUDED.next_action_on,
+        updated_at = EXCLUDED.updated_at
+    WHERE ({summary}.overdue_total, {summary}.overdue_by_currency, {summary}.overdue_count, {summary}.oldest_overdue,
+           {summary}.step, {summary}.next_action_on)
+          IS DISTINCT FROM (EXCLUDED.overdue_total, EXCLUDED.overdue_by_currency, EXCLUDED.overdue_count,
+                            EXCLUDED.oldest_overdue, EXCLUDED.step, EXCLUDED.next_action_on)
+),
+summary_gone AS (  -- customers of the batch no longer in reach of the policy
+    DELETE FROM {summary}
+    WHERE partner_id = %(partner)s AND customer_id > %(low)s AND customer_id <= %(high)s
+      AND customer_id NOT IN (SELECT customer_id FROM inv)
+),
 per_customer AS (
     SELECT customer_id,
            bool_or(step_action = 'suspend' AND NOT below_minimum) AS suspend,
@@ -450,6 +485,7 @@ def _tables() -> dict[str, str]:
     return {
         "invoice": Invoice._meta.db_table, "customer": Customer._meta.db_table, "notice": Notice._meta.db_table,
         "invoice_dunning": InvoiceDunning._meta.db_table, "customer_dunning": CustomerDunning._meta.db_table,
+        "summary": CustomerCollections._meta.db_table,
     }  # fmt: skip
 
 
@@ -492,8 +528,6 @@ def _chase_batch(*, partner: Partner, policy: CollectionPolicy, steps: list[Coll
     with connection.cursor() as cursor:
         cursor.execute(_SITUATIONS_SQL.format(**tables), params)
         situations = cursor.fetchall()
-        if not situations and not _has_paused(cursor, tables, params):
-            return []
         decisions = _decide(steps, situations)
         for name in ("days", "grace", "harshest", "final", "suspended", "after_hold", "exempt", "step_offset",
                      "step_action", "next_action", "next_days", "reason"):  # fmt: skip
@@ -503,6 +537,8 @@ def _chase_batch(*, partner: Partner, policy: CollectionPolicy, steps: list[Coll
             open_invoices=_OPEN_SQL.format(**tables),
             rank_step=_RANK_SQL.format("step_action"),
             rank_harshest=_RANK_SQL.format("harshest"),
+            rank_inv=_RANK_SQL.format("inv.k_harshest"),
+            rank_fresh=_RANK_SQL.format("f.step_action"),
             **tables,
         )
         # The planner cannot estimate the join to the decisions (seven columns of an array) and would
@@ -510,22 +546,9 @@ def _chase_batch(*, partner: Partner, policy: CollectionPolicy, steps: list[Coll
         # transaction only (SET LOCAL), so it holds behind a transaction-pooling PgBouncer too.
         cursor.execute("SET LOCAL enable_nestloop = off")
         cursor.execute(sql, params)
-        return [_Taken(*row) for row in cursor.fetchall()]
-
-
-def _has_paused(cursor: Any, tables: dict[str, str], params: dict[str, Any]) -> bool:
-    """Whether a customer of the batch on a promise to pay has an invoice with a due step (its reason is noted)."""
-    cursor.execute(
-        "SELECT EXISTS (SELECT 1"
-        + _OPEN_SQL.format(**tables)
-        + """
-          AND COALESCE(c.promise_to_pay_until >= %(run_date)s::date, false)
-          AND %(run_date)s::date - i.due_date
-              >= %(first)s + CASE WHEN %(first)s > 0 THEN %(grace)s + c.collections_extra_grace_days ELSE 0 END)""",
-        params,
-    )
-    row = cursor.fetchone()
-    return bool(row and row[0])
+        taken = [_Taken(*row) for row in cursor.fetchall()]
+        cursor.execute("RESET enable_nestloop")
+        return taken
 
 
 def _chase_batch_portable(*, partner: Partner, policy: CollectionPolicy, steps: list[CollectionStep],
@@ -547,6 +570,8 @@ def _chase_batch_portable(*, partner: Partner, policy: CollectionPolicy, steps: 
     notices: list[Notice] = []
     states: list[InvoiceDunning] = []
     found: dict[int, dict[str, Any]] = {}
+    summaries: list[CustomerCollections | None] = []
+    cutoff = run_date + dt.timedelta(days=max([-s.offset_days for s in steps] + [0]))
     for customer_id, invoice_rows in by_customer.items():
         _pk, _due, _bal, _cur, _cid, name, currency, exempt, extra, promise, suspended, *_rest = invoice_rows[0]
         overdue_by_currency: dict[str, Decimal] = defaultdict(lambda: ZERO)
@@ -558,6 +583,7 @@ def _chase_batch_portable(*, partner: Partner, policy: CollectionPolicy, steps: 
         paused = promise is not None and promise >= run_date
         after_hold = promise is not None and promise < run_date
         entry: dict[str, Any] = {"name": name, "currency": currency, "total": total, "suspend": False, "reason": ""}
+        next_on: dt.date | None = None
         for pk, due, balance, invoice_currency, *_c, harshest, final_on, last_offset, last_action in invoice_rows:
             days = (run_date - due).days
             if due_step(steps, days, grace_days=grace) is None:
@@ -571,6 +597,9 @@ def _chase_batch_portable(*, partner: Partner, policy: CollectionPolicy, steps: 
             )  # fmt: skip
             decision = dunning_decision(steps, days, grace_days=grace, state=state)
             step, ahead = decision.step, decision.ahead
+            if ahead is not None:
+                on = run_date + dt.timedelta(days=ahead[1])
+                next_on = min(next_on, on) if next_on else on
             if step is None:
                 entry["reason"] = entry["reason"] or decision.reason
                 continue
@@ -595,6 +624,9 @@ def _chase_batch_portable(*, partner: Partner, policy: CollectionPolicy, steps: 
                 next_action_date=run_date + dt.timedelta(days=ahead[1]) if ahead else None,
             ))  # fmt: skip
         found[customer_id] = entry
+        summaries.append(_summary_portable(partner, customer_id, invoice_rows, states, overdue_by_currency,
+                                           next_on, run_date, cutoff))  # fmt: skip
+    _summaries_save(partner, [x for x in summaries if x is not None], low, high)
     Notice.objects.bulk_create(notices, ignore_conflicts=True, batch_size=500)
     InvoiceDunning.objects.bulk_create(
         states, update_conflicts=True, unique_fields=["invoice"], batch_size=500,
@@ -611,6 +643,37 @@ def _chase_batch_portable(*, partner: Partner, policy: CollectionPolicy, steps: 
         for pk, e in sorted(found.items())
         if made[pk] or e["suspend"] or e["reason"]
     ]
+
+
+def _summary_portable(partner: Partner, customer_id: int, invoice_rows: list[tuple[Any, ...]],
+                      states: list[InvoiceDunning], overdue_by_currency: dict[str, Decimal], next_on: dt.date | None,
+                      run_date: dt.date, cutoff: dt.date) -> CustomerCollections | None:  # fmt: skip
+    """The customer's CustomerCollections row as the batch statement computes it (None: out of reach)."""
+    in_reach = [row for row in invoice_rows if row[1] <= cutoff]
+    if not in_reach:
+        return None
+    overdue = [row for row in in_reach if is_past_due(row[1], run_date)]
+    ids = {row[0] for row in in_reach}
+    actions = [row[11] or "" for row in in_reach] + [s.harshest for s in states if s.invoice_id in ids]
+    return CustomerCollections(
+        partner=partner, customer_id=customer_id, run_date=run_date, overdue_total=sum(overdue_by_currency.values(), ZERO),
+        overdue_by_currency={c: str(a) for c, a in sorted(overdue_by_currency.items())}, overdue_count=len(overdue),
+        oldest_overdue=min((row[1] for row in overdue), default=None),
+        step=max(actions, key=lambda a: ACTION_RANK.get(a, 0), default=""), next_action_on=next_on,
+        updated_at=clock.now(),
+    )  # fmt: skip
+
+
+def _summaries_save(partner: Partner, summaries: list[CustomerCollections], low: int, high: int | None) -> None:
+    gone = CustomerCollections.objects.filter(partner=partner, customer_id__gt=low)
+    if high is not None:
+        gone = gone.filter(customer_id__lte=high)
+    gone.exclude(customer_id__in=[x.customer_id for x in summaries]).delete()
+    CustomerCollections.objects.bulk_create(
+        summaries, update_conflicts=True, unique_fields=["customer"], batch_size=500,
+        update_fields=["run_date", "overdue_total", "overdue_by_currency", "overdue_count", "oldest_overdue", "step",
+                       "next_action_on", "updated_at"],
+    )  # fmt: skip
 
 
 def _chase(*, partner: Partner, policy: CollectionPolicy, steps: list[CollectionStep], run: CollectionRun,

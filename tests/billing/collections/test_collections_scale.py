@@ -199,3 +199,43 @@ def test_two_runs_at_once_on_two_connections_do_not_both_proceed() -> None:
             thread.join(30)
         assert sorted(won) == [False, True]
         CollectionLease.objects.filter(partner=tenant.partner).update(locked_until=collections_service.LEASE_FREE)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("_fixed_clock")
+def test_the_run_keeps_a_summary_row_per_customer_that_the_overview_reads(tenant, client_for) -> None:
+    from decimal import Decimal
+
+    from billing.collections.models import CustomerCollections
+    from billing.invoicing.services import AllocationInput, payment_record
+
+    late = invoice_due(tenant.customer, DUE - dt.timedelta(days=21), "300.00")
+    invoice_due(tenant.customer, DUE - dt.timedelta(days=7), "50.00")
+    soon = invoice_due(tenant.other_customer, DUE + dt.timedelta(days=2), "20.00")
+    run_on(tenant.partner, 0)
+    summaries = {s.customer_id: s for s in CustomerCollections.objects.all()}
+    mine = summaries[tenant.customer.pk]
+    assert (mine.overdue_total, mine.overdue_count, mine.oldest_overdue) == (Decimal("350.00"), 2, late.due_date)
+    assert (mine.overdue_by_currency, mine.step, mine.next_action_on) == (
+        {"USD": "350.00"},
+        "final_notice",
+        DUE + dt.timedelta(days=7),  # the +14 reminder of the invoice 7 days late
+    )
+    theirs = summaries[tenant.other_customer.pk]
+    assert (theirs.overdue_total, theirs.oldest_overdue, theirs.step) == (Decimal("0.00"), None, "remind")
+    with clock.frozen(NOW + dt.timedelta(hours=1)):
+        run_on(tenant.partner, 0)
+    mine.refresh_from_db()
+    assert mine.updated_at == NOW  # a run again with nothing new writes nothing
+    response = client_for(tenant.agent).get("/staff/collections/")
+    rows = {r.customer.pk: r for r in response.context["rows"]}
+    assert (rows[tenant.customer.pk].customer.overdue_amount, rows[tenant.customer.pk].days_overdue) == (
+        Decimal("350.00"),
+        22,  # the page counts to today, a day after the run date
+    )
+    payment_record(
+        partner=tenant.partner, customer=tenant.other_customer, actor=None, amount=Decimal("20.00"), received_on=DUE,
+        allocations=[AllocationInput(invoice=soon, amount=Decimal("20.00"))],
+    )  # fmt: skip
+    run_on(tenant.partner, 1)
+    assert not CustomerCollections.objects.filter(customer=tenant.other_customer).exists()  # paid: out of reach
