@@ -669,8 +669,15 @@ def _summaries_save(partner: Partner, summaries: list[CustomerCollections], low:
     if high is not None:
         gone = gone.filter(customer_id__lte=high)
     gone.exclude(customer_id__in=[x.customer_id for x in summaries]).delete()
+    fields = ["overdue_total", "overdue_by_currency", "overdue_count", "oldest_overdue", "step", "next_action_on"]
+    kept = {
+        row[0]: row[1:] for row in gone.filter(customer_id__in=[x.customer_id for x in summaries]).values_list(
+            "customer_id", *fields
+        )
+    }  # fmt: skip
+    changed = [x for x in summaries if kept.get(x.customer_id) != tuple(getattr(x, f) for f in fields)]
     CustomerCollections.objects.bulk_create(
-        summaries, update_conflicts=True, unique_fields=["customer"], batch_size=500,
+        changed, update_conflicts=True, unique_fields=["customer"], batch_size=500,
         update_fields=["run_date", "overdue_total", "overdue_by_currency", "overdue_count", "oldest_overdue", "step",
                        "next_action_on", "updated_at"],
     )  # fmt: skip
