@@ -290,7 +290,7 @@ class CollectionLease(models.Model):
     than an advisory lock, so it holds across the run's many transactions and behind PgBouncer.
     """
 
-    partner = models.OneToOneField(Partner, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    partner = models.OneToOneField(Partner, on_delete=models.CASCADE, related_name="+")
     locked_until = models.DateTimeField(_("locked until"))
     owner = models.CharField(_("held by"), max_length=64, blank=True)
     taken_at = models.DateTimeField(_("taken"), null=True, blank=True)
