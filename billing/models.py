@@ -8,9 +8,11 @@ the parts are layered (pyproject.toml, docs/architecture.md) and this module imp
 
 from billing.collections.models import (
     DEFAULT_STEPS,
+    CollectionLease,
     CollectionPolicy,
     CollectionRun,
     CollectionStep,
+    CustomerCollections,
     CustomerDunning,
     InvoiceDunning,
     Notice,
@@ -32,10 +34,12 @@ from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport
 __all__ = [
     "DEFAULT_STEPS",
     "ZERO",
+    "CollectionLease",
     "CollectionPolicy",
     "CollectionRun",
     "CollectionStep",
     "CreditNote",
+    "CustomerCollections",
     "CustomerDunning",
     "ExportJob",
     "IdempotencyKey",

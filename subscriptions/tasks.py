@@ -29,6 +29,18 @@ def subscription_change_push_task(self: Any, change_id: int) -> str:
 
 
 @shared_task(acks_late=True)
+def subscription_changes_push_task(*, change_ids: list[int]) -> dict[str, int]:
+    """One attempt at each of several changes (a bulk suspension's chunk); each is claimed first, so a
+    second delivery pushes nothing twice. A transient failure waits for the sweep, which retries it at
+    its next attempt's time. Returns the count of each resulting state."""
+    from collections import Counter
+
+    from subscriptions.services import subscription_change_push
+
+    return dict(Counter(str(subscription_change_push(change_id=pk).state) for pk in change_ids))
+
+
+@shared_task(acks_late=True)
 def subscription_changes_retry_task() -> int:
     """The sweep (every few minutes, CELERY_BEAT_SCHEDULE): push changes still waiting for Microsoft."""
     from subscriptions.services import subscription_changes_push_due

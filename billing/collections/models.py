@@ -237,6 +237,10 @@ class InvoiceDunning(models.Model):
     invoice = models.OneToOneField(Invoice, on_delete=models.CASCADE, related_name="dunning")
     harshest = models.CharField(_("harshest step"), max_length=16, choices=CollectionStep.Action.choices)
     final_notice_on = models.DateField(_("final notice on"), null=True, blank=True)
+    # The step the run took last (offset as the policy had it, action): a run that finds the same step
+    # due again has nothing to write for the invoice.
+    step_offset = models.IntegerField(_("last step's days after the due date"), null=True, blank=True)
+    step_action = models.CharField(_("last step"), max_length=16, choices=CollectionStep.Action.choices, blank=True)
     updated_at = models.DateTimeField(_("updated"), default=clock.now)
 
     objects = InvoiceDunningQuerySet.as_manager()
@@ -272,3 +276,61 @@ class CustomerDunning(models.Model):
 
     def __str__(self) -> str:
         return f"customer {self.customer_id}: {'suspended' if self.suspended else 'not suspended'}"
+
+
+class CollectionLeaseQuerySet(TenantQuerySet["CollectionLease"]):
+    customer_lookup = None
+
+
+class CollectionLease(models.Model):
+    """Who runs a partner's collections now: one row per partner, taken for a while by one run.
+
+    Taken with `UPDATE … WHERE locked_until <= now` (only one run's UPDATE matches), renewed before
+    every batch, given back at the end. A crashed run's lease lapses at `locked_until`. A row rather
+    than an advisory lock, so it holds across the run's many transactions and behind PgBouncer.
+    """
+
+    partner = models.OneToOneField(Partner, on_delete=models.CASCADE, related_name="+")
+    locked_until = models.DateTimeField(_("locked until"))
+    owner = models.CharField(_("held by"), max_length=64, blank=True)
+    taken_at = models.DateTimeField(_("taken"), null=True, blank=True)
+
+    objects = CollectionLeaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("collections lease")
+        verbose_name_plural = _("collections leases")
+
+    def __str__(self) -> str:
+        return f"collections lease of partner {self.partner_id} until {self.locked_until:%Y-%m-%d %H:%M}"
+
+
+class CustomerCollectionsQuerySet(TenantQuerySet["CustomerCollections"]):
+    customer_lookup = None  # staff figures; customers see their own invoices
+
+
+class CustomerCollections(models.Model):
+    """Where a customer stood at the partner's last collections run: one row per customer with an open
+    invoice in reach of the policy, written by the run (one upsert per batch, nothing when unchanged),
+    so the overview reads a row per customer instead of summing invoices on every request."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="collections_summary")
+    run_date = models.DateField(_("as of"))
+    overdue_total = MoneyField(_("overdue total"))  # every currency added up, as on the notices
+    overdue_by_currency = models.JSONField(_("overdue per currency"), default=dict, blank=True)  # {"EUR": "10.00"}
+    overdue_count = models.PositiveIntegerField(_("overdue invoices"), default=0)
+    oldest_overdue = models.DateField(_("oldest overdue due date"), null=True, blank=True)
+    step = models.CharField(_("current step"), max_length=16, choices=CollectionStep.Action.choices, blank=True)
+    next_action_on = models.DateField(_("next action on"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), default=clock.now)
+
+    objects = CustomerCollectionsQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("collections summary of a customer")
+        verbose_name_plural = _("collections summaries of customers")
+        indexes = [models.Index(fields=["partner", "customer"], name="customer_collections_idx")]
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id}: {self.overdue_total} overdue on {self.run_date}"

@@ -1,7 +1,7 @@
 """Reads of collections for the staff pages and the customer's banner, always through a Scope.
 
-The overview is set-based: one query for the page of customers (every figure a subquery), one for
-the count, and a fixed handful for what the page shows of each row (its last notice, its open
+The overview is set-based: one query for the page of customers (the overdue figures from the
+customer's CustomerCollections row, which the daily run keeps; the rest subqueries), one for the count, and a fixed handful for what the page shows of each row (its last notice, its open
 invoices, the notices already sent for them), whatever the number of customers. "Next action and
 when" is billing.collections.next_steps, on the run's own rules, so the page says what the run will do.
 """
@@ -19,13 +19,13 @@ from django.db.models import (
     Count,
     DateField,
     DecimalField,
+    F,
     IntegerField,
     Min,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -126,10 +126,6 @@ def collections_overview(
     policy = policy or collection_policy_read(partner=scope.partner)
     lead = max([-s.offset_days for s in policy.steps] + [0])
     open_invoices = Invoice.objects.open().filter(partner=scope.partner, customer=OuterRef("pk"), balance__gt=0)
-    overdue_invoices = Invoice.objects.overdue(today).filter(
-        partner=scope.partner, customer=OuterRef("pk"), balance__gt=0
-    )
-    overdue = overdue_invoices.order_by().values("customer")
     money_field: DecimalField[Decimal, Decimal] = DecimalField(max_digits=16, decimal_places=2)
     subscriptions = Subscription.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
     suspended = subscriptions.filter(_collections_suspended(statuses=[Subscription.Status.SUSPENDED]))
@@ -151,13 +147,10 @@ def collections_overview(
         Customer.objects.for_scope(scope)
         .filter(in_collections)
         .annotate(
-            overdue_amount=Coalesce(
-                Subquery(overdue.annotate(s=Sum("balance")).values("s")), Value(ZERO), output_field=money_field
-            ),
-            overdue_count=Coalesce(
-                Subquery(overdue.annotate(c=Count("pk")).values("c")), Value(0), output_field=IntegerField()
-            ),
-            oldest_due=Subquery(overdue.annotate(m=Min("due_date")).values("m"), output_field=DateField()),
+            # As the last run left them (CustomerCollections): one row per customer, no sum over invoices.
+            overdue_amount=Coalesce("collections_summary__overdue_total", Value(ZERO), output_field=money_field),
+            overdue_count=Coalesce("collections_summary__overdue_count", Value(0), output_field=IntegerField()),
+            oldest_due=F("collections_summary__oldest_overdue"),
             next_due=Subquery(open_invoices.order_by().values("customer").annotate(m=Min("due_date")).values("m")),
             last_notice_id=Subquery(notices.order_by("-created_at", "-pk").values("pk")[:1]),
             step_reached=Subquery(furthest.values("action")[:1]),

@@ -54,6 +54,7 @@ CONFIRMED_ACTIONS = {
 SWEEP_GRACE = dt.timedelta(minutes=2)
 # How long a worker holds a claimed change before the sweep assumes it died mid-call.
 CLAIM_LEASE = dt.timedelta(minutes=10)
+PUSH_TASK_CHUNK = 500  # changes per push message when many are asked at once
 AZURE_PLAN_STEP = "Azure plan: suspend in Azure Resource Manager"
 AZURE_PLAN_STEP_REACTIVATE = "Azure plan: reactivate in Azure Resource Manager"
 
@@ -72,13 +73,18 @@ def retry_delay(attempts: int) -> dt.timedelta:
 
 
 def _schedule_push(change_ids: list[int]) -> None:
+    """After commit: one change is pushed by its own task (which retries itself); many, as a bulk
+    suspension is, go to the broker PUSH_TASK_CHUNK to a message, never one message per change."""
     if not change_ids:
         return
-    from subscriptions.tasks import subscription_change_push_task
+    from subscriptions.tasks import subscription_change_push_task, subscription_changes_push_task
 
     def push() -> None:
-        for change_id in change_ids:
-            subscription_change_push_task.delay(change_id=change_id)
+        if len(change_ids) == 1:
+            subscription_change_push_task.delay(change_id=change_ids[0])
+            return
+        for start in range(0, len(change_ids), PUSH_TASK_CHUNK):
+            subscription_changes_push_task.delay(change_ids=change_ids[start : start + PUSH_TASK_CHUNK])
 
     transaction.on_commit(push)
 

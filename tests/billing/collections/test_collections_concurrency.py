@@ -50,7 +50,7 @@ def _customers_at_every_step(partner, count: int = 6) -> list[Subscription]:
 
 
 def test_a_second_run_while_one_is_in_progress_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    require(connection.vendor == "postgresql", "the advisory lock is PostgreSQL's")
+    require(connection.vendor == "postgresql", "two runs at once need two connections (PostgreSQL)")
     tenant = make_tenant("Locked")
     _customers_at_every_step(tenant.partner)
     inside, release = threading.Event(), threading.Event()
