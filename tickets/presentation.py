@@ -108,7 +108,7 @@ def offering_context(offering: SupportOffering, plan: SupportPlan | None = None)
         "offering": offering,
         "offering_hours": offering_hours(offering),
         "offering_targets": offering_targets(offering, plan),
-        "offering_price": offering_price(offering),
+        "offering_price": plan_price(plan) if plan is not None else offering_price(offering),
         "offering_contacts": offering_contacts(offering),
         "offering_holidays": holidays,
     }

@@ -306,3 +306,9 @@ def plan_usage(*, customer: Customer, first: dt.date, last: dt.date) -> PlanUsag
         status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED],
     ).count()  # fmt: skip
     return PlanUsage(period=f"{first:%Y-%m}", minutes=int(minutes or 0), incidents=incidents)
+
+
+def plan_usage_this_month(*, customer: Customer) -> PlanUsage:
+    """What the customer used of its plan from the first of this month to today (partner's time zone)."""
+    today = clock.today(customer.partner.time_zone)
+    return plan_usage(customer=customer, first=today.replace(day=1), last=today)
