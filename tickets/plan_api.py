@@ -196,7 +196,9 @@ class CustomerSupportPlanAPIView(ScopedAPIMixin, APIView):
     def get(self, request: Request) -> Response:
         if self.scope.customer is not None:
             return Response(self._answer(self.scope.customer))
-        q = query_params(CustomerPlanQuery, request)
+        form = CustomerPlanQuery(data=dict(request.query_params.items()), context={"view": self})
+        form.is_valid(raise_exception=True)  # a customer of another partner "does not exist"
+        q = form.validated_data
         if "customer" not in q:
             raise serializers.ValidationError({"customer": ["Name the customer: ?customer=<id>."]})
         return Response(self._answer(q["customer"]))
