@@ -241,6 +241,26 @@ def _populate(victim: Tenant) -> None:
     IncidentCharge.objects.create(
         partner=victim.partner, ticket=victim_ticket, amount=Decimal("50.00"), period="2026-11"
     )
+    # Support plans: a plan (its description names the customer, so a leak shows) with SLA targets, the
+    # customer on it, its fee billed, and an offering target for one product family.
+    from tickets.models import CustomerSupportPlan, PlanCharge, SlaTarget, SupportPlan
+
+    victim_plan = SupportPlan.objects.create(
+        partner=victim.partner, name="Victim Plan", description=f"For {victim.customer.name}", price_model="monthly",
+        monthly_fee=Decimal("99.00"),
+    )  # fmt: skip
+    SlaTarget.objects.create(
+        partner=victim.partner, plan=victim_plan, severity="A", first_response_minutes=15, resolution_minutes=60
+    )
+    SlaTarget.objects.create(
+        partner=victim.partner, offering=victim_ticket.partner.support_offering, severity="B",
+        product_family="azure", first_response_minutes=30, resolution_minutes=90,
+    )  # fmt: skip
+    CustomerSupportPlan.objects.create(partner=victim.partner, customer=victim.customer, plan=victim_plan)
+    PlanCharge.objects.create(
+        partner=victim.partner, customer=victim.customer, plan=victim_plan, period="2026-11", kind="fee",
+        quantity=Decimal(1), unit_price=Decimal("99.00"), invoice=invoice, invoice_line=invoice.lines.first(),
+    )  # fmt: skip
 
 
 def _text(response) -> str:
@@ -293,6 +313,8 @@ def test_every_route_is_walked() -> None:
     names = {r.name for r in routes}
     # The portal's own object routes are among them (a broken walker would silently test nothing).
     assert {"customer_detail", "customer_edit", "customer_invite", "v1:customer-detail"} <= names
+    assert {"support_plan_list", "support_plan_edit", "customer_support_plan", "v1:support-plan-detail",
+            "v1:customer-support-plan"} <= names  # fmt: skip
     assert any(r.template == "/staff/customers/{pk}/" for r in routes)
     assert any(r.template.startswith("/api/v1/customers/{pk}") for r in routes)
 
