@@ -95,11 +95,16 @@ class CustomerPlanView(ScopedViewMixin, View):
             return self._render(request, customer, CustomerPlanForm(scope=self.scope), status=403)
         form = CustomerPlanForm(request.POST, scope=self.scope)
         if form.is_valid():
-            services.customer_plan_assign(
-                partner=self.scope.partner, customer=customer, plan=form.cleaned_data["plan"], actor=self.scope.user
-            )
-            messages.success(request, _("Support plan of %(customer)s saved.") % {"customer": customer.name})
-            return redirect("customer_support_plan", pk=customer.pk)
+            try:
+                services.customer_plan_assign(
+                    partner=self.scope.partner, customer=customer, plan=form.cleaned_data["plan"],
+                    actor=self.scope.user,
+                )  # fmt: skip
+            except PlanInvalid as exc:
+                form.add_error("plan", str(exc))
+            else:
+                messages.success(request, _("Support plan of %(customer)s saved.") % {"customer": customer.name})
+                return redirect("customer_support_plan", pk=customer.pk)
         return self._render(request, customer, form, status=400)
 
     def _render(self, request: HttpRequest, customer: Any, form: CustomerPlanForm, status: int = 200) -> HttpResponse:

@@ -133,3 +133,15 @@ def test_the_customer_sees_its_plan_on_its_support_page(tenant, client_for) -> N
         assert text in page, text
     other = client_for(tenant.other_customer_admin).get(reverse("customer_support")).content.decode()
     assert "Your support plan" not in other
+
+
+def test_a_russian_reader_sees_the_plan_in_russian(tenant, client_for) -> None:
+    offering(tenant.partner)
+    gold = plan(tenant.partner, "Gold", name_ru="Золотой", description="Priority.", description_ru="Приоритет.",
+                included_incidents=3)  # fmt: skip
+    customer_plan_assign(partner=tenant.partner, customer=tenant.customer, plan=gold, actor=None)
+    tenant.customer_admin.language = "ru"
+    tenant.customer_admin.save(update_fields=["language"])
+    page = client_for(tenant.customer_admin).get(reverse("customer_support")).content.decode()
+    for text in ("Ваш план поддержки", "Золотой", "Приоритет.", "3 обращения в месяц", "Использовано в этом месяце"):
+        assert text in page, text
