@@ -23,7 +23,7 @@ def test_admin_creates_a_plan_assigns_it_and_the_customer_sees_it(page: Page, br
     page.get_by_role("link", name="New plan").click()
     page.get_by_label("Name", exact=True).fill("Gold")
     page.get_by_label("Name in Russian").fill("Золотой")
-    page.get_by_label("Description", exact=True).fill("Priority support for the whole team.")
+    page.locator("#id_description").fill("Priority support for the whole team.")
     page.get_by_label("Price model").select_option("monthly")
     page.get_by_label("Currency").select_option("USD")
     page.get_by_label("Monthly fee").fill("199.00")
