@@ -62,8 +62,12 @@ class TargetGridMixin(forms.Form):
             for severity in Ticket.Severity.values
         ]
 
-    def targets_input(self) -> list[TargetInput]:
-        d = self.cleaned_data
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        data["target_inputs"] = self._targets(data)
+        return data
+
+    def _targets(self, d: dict[str, Any]) -> list[TargetInput]:
         rows = []
         for severity in Ticket.Severity.values:
             for column, _label in self.target_columns:
@@ -147,7 +151,7 @@ class PlanForm(TargetGridMixin):
             description_ru=d.get("description_ru", ""), price_model=d["price_model"], currency=d["currency"],
             monthly_fee=d.get("monthly_fee"), hourly_rate=d.get("hourly_rate"), incident_price=d.get("incident_price"),
             included_hours=d["included_hours"], included_incidents=d["included_incidents"],
-            is_default=d.get("is_default", False), targets=self.targets_input(),
+            is_default=d.get("is_default", False), targets=d["target_inputs"],
         )  # fmt: skip
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:

@@ -63,17 +63,15 @@ class SupportPlanFormView(ScopedViewMixin, View):
         plan = self._plan(pk)
         form = PlanForm(request.POST, plan=plan)
         if form.is_valid():
-            data = form.plan_input()
-            if form.is_valid():  # reading the targets may add errors (half a pair)
-                try:
-                    saved = services.support_plan_save(
-                        partner=self.scope.partner, actor=self.scope.user, data=data, plan=plan
-                    )
-                except PlanInvalid as exc:
-                    form.add_service_errors(exc.fields)
-                else:
-                    messages.success(request, _("Support plan %(name)s saved.") % {"name": saved.name})
-                    return redirect("support_plan_list")
+            try:
+                saved = services.support_plan_save(
+                    partner=self.scope.partner, actor=self.scope.user, data=form.plan_input(), plan=plan
+                )
+            except PlanInvalid as exc:
+                form.add_service_errors(exc.fields)
+            else:
+                messages.success(request, _("Support plan %(name)s saved.") % {"name": saved.name})
+                return redirect("support_plan_list")
         return render(request, self.template_name, {"form": form, "plan": plan}, status=400)
 
 

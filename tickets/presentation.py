@@ -5,7 +5,7 @@ Used by pages, the customer home card and the emails, so the offering reads the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils import formats
@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from partner_portal import clock
-from tickets.models import WEEKDAYS, SupportOffering, SupportPlan, Ticket
-from tickets.services.plans import PlanUsage, sla_table, sla_targets
+from tickets.models import WEEKDAYS, SupportOffering, SupportPlan
+from tickets.services.plans import PlanUsage, sla_table
 
 
 def duration_label(minutes: int | None) -> str:
@@ -43,6 +43,7 @@ class Target:
     label: str
     first_response: str
     resolution: str
+    families: list[tuple[str, str, str]] = field(default_factory=list)  # (family, first response, resolution)
 
 
 def offering_hours(offering: SupportOffering) -> list[DayHours]:
@@ -55,19 +56,20 @@ def offering_hours(offering: SupportOffering) -> list[DayHours]:
 
 
 def offering_targets(offering: SupportOffering, plan: SupportPlan | None = None) -> list[Target]:
-    """The targets per severity for every product family: the plan's where it has them, else the offering's."""
-    rows = []
-    for value, label in Ticket.Severity.choices:
-        first, resolution = sla_targets(offering=offering, plan=plan, severity=value, product_family="")
-        rows.append(
-            Target(
-                severity=value,
-                label=str(label),
-                first_response=duration_label(first),
-                resolution=duration_label(resolution),
-            )
+    """The targets per severity for every product family, and the families whose targets differ: the
+    plan's where it has them, else the offering's."""
+    return [
+        Target(
+            severity=row["severity"],
+            label=str(row["label"]),
+            first_response=duration_label(row["first"]),
+            resolution=duration_label(row["resolution"]),
+            families=[
+                (str(f["label"]), duration_label(f["first"]), duration_label(f["resolution"])) for f in row["families"]
+            ],
         )
-    return rows
+        for row in sla_table(offering=offering, plan=plan)
+    ]
 
 
 def offering_price(offering: SupportOffering) -> str:

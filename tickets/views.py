@@ -317,7 +317,7 @@ class CustomerSupportView(ScopedViewMixin, TemplateView):
         return super().get_context_data(
             page=page, status=filters.status, search=filters.search, statuses=Ticket.Status.choices,
             query=query_without(self.request, "cursor"), filtered=filters != selectors.TicketFilters(),
-            **offering_context(offering, plan), **plan_context(offering, plan, usage), **kwargs,
+            **offering_context(offering, plan), **(plan_context(offering, plan, usage) if plan else {}), **kwargs,
         )  # fmt: skip
 
 

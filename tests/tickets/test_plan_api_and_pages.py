@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from partner_portal.models import AuditEvent
 from tests.factories.tickets import offering, plan
-from tickets.models import CustomerSupportPlan, SupportPlan
+from tickets.models import CustomerSupportPlan, SlaTarget, SupportPlan
 from tickets.services import customer_plan_assign
 
 pytestmark = pytest.mark.django_db
@@ -145,3 +145,22 @@ def test_a_russian_reader_sees_the_plan_in_russian(tenant, client_for) -> None:
     page = client_for(tenant.customer_admin).get(reverse("customer_support")).content.decode()
     for text in ("Ваш план поддержки", "Золотой", "Приоритет.", "3 обращения в месяц", "Использовано в этом месяце"):
         assert text in page, text
+
+
+def test_the_offering_page_sets_targets_per_product_family(tenant, client_for) -> None:
+    offering(tenant.partner)
+    admin = client_for(tenant.admin)
+    form = {
+        "time_zone": "UTC", "hours_mon": "09:00-18:00", "contact_portal": "on", "price_model": "included",
+        "currency": "USD", "first_response_minutes_a": "60", "resolution_minutes_a": "480",
+        "first_response_minutes_b": "240", "resolution_minutes_b": "1440", "first_response_minutes_c": "480",
+        "resolution_minutes_c": "2880", "target_A_azure_first": "20", "target_A_azure_resolution": "200",
+    }  # fmt: skip
+    assert admin.post(reverse("support_offering"), form).status_code == 302
+    rows = list(SlaTarget.objects.values_list("severity", "product_family", "first_response_minutes"))
+    assert rows == [("A", "azure", 20)]
+    page = client_for(tenant.customer_admin).get(reverse("customer_support")).content.decode()
+    assert "20 minutes" in page  # the Azure row under severity A
+    refused = admin.post(reverse("support_offering"), {**form, "target_A_azure_resolution": "10"})
+    assert refused.status_code == 400
+    assert "The resolution target cannot be shorter than the first response target." in refused.content.decode()

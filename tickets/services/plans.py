@@ -107,26 +107,33 @@ def target_rows(owner: SupportOffering | SupportPlan | None) -> list[SlaTarget]:
     return list(owner.sla_targets.all())  # prefetched by the selectors where pages list many
 
 
-def sla_targets(
-    *, offering: SupportOffering, plan: SupportPlan | None, severity: str, product_family: str
+def _resolve(
+    offering: SupportOffering, plan_rows: list[SlaTarget], offering_rows: list[SlaTarget], severity: str, family: str
 ) -> tuple[int, int]:
-    """(first response, resolution) business minutes for a ticket: the most specific target wins."""
-    plan_rows, offering_rows = target_rows(plan), target_rows(offering)
-    for rows, family in ((plan_rows, product_family), (plan_rows, ""), (offering_rows, product_family)):
+    for rows, wanted in ((plan_rows, family), (plan_rows, ""), (offering_rows, family)):
         for row in rows:
-            if row.severity == severity and row.product_family == family:
+            if row.severity == severity and row.product_family == wanted:
                 return row.first_response_minutes, row.resolution_minutes
     return offering.first_response_minutes(severity), offering.resolution_minutes(severity)
 
 
+def sla_targets(
+    *, offering: SupportOffering, plan: SupportPlan | None, severity: str, product_family: str
+) -> tuple[int, int]:
+    """(first response, resolution) business minutes for a ticket: the most specific target wins."""
+    return _resolve(offering, target_rows(plan), target_rows(offering), severity, product_family)
+
+
 def sla_table(*, offering: SupportOffering, plan: SupportPlan | None) -> list[dict[str, Any]]:
-    """Per severity: the targets for every family, and the families whose targets differ from them."""
+    """Per severity: the targets for every family, and the families whose targets differ from them.
+    Reads the target rows once (none when prefetched)."""
+    plan_rows, offering_rows = target_rows(plan), target_rows(offering)
     table = []
     for severity, label in Ticket.Severity.choices:
-        general = sla_targets(offering=offering, plan=plan, severity=severity, product_family="")
+        general = _resolve(offering, plan_rows, offering_rows, severity, "")
         families = []
         for family, family_label in Ticket.ProductFamily.choices:
-            own = sla_targets(offering=offering, plan=plan, severity=severity, product_family=family)
+            own = _resolve(offering, plan_rows, offering_rows, severity, family)
             if own != general:
                 families.append({"family": family, "label": family_label, "first": own[0], "resolution": own[1]})
         table.append(
