@@ -164,3 +164,18 @@ def test_the_offering_page_sets_targets_per_product_family(tenant, client_for) -
     refused = admin.post(reverse("support_offering"), {**form, "target_A_azure_resolution": "10"})
     assert refused.status_code == 400
     assert "The resolution target cannot be shorter than the first response target." in refused.content.decode()
+
+
+def test_the_plan_lists_do_not_grow_a_query_per_plan(
+    tenant, api_for, client_for, django_assert_max_num_queries
+) -> None:
+    for name in ("One", "Two", "Three", "Four"):
+        plan(tenant.partner, name, targets=[("A", "", 15, 120), ("B", "azure", 30, 240)])
+    api, pages = api_for(tenant.admin), client_for(tenant.admin)
+    api.get("/api/v1/support-plans/")  # warm the session and the scope
+    with django_assert_max_num_queries(12):
+        listed = api.get("/api/v1/support-plans/")
+    assert [len(p["targets"]) for p in listed.json()["results"]] == [2, 2, 2, 2]
+    with django_assert_max_num_queries(16):
+        page = pages.get(reverse("support_plan_list"))
+    assert page.content.decode().count('href="/staff/support/plans/') >= 4
