@@ -23,6 +23,7 @@ from partner_portal import api, apikit, views
 from partner_portal.access import ApiDocsAccess
 from subscriptions import api as subscriptions_api
 from tickets import api as tickets_api
+from tickets import plan_api as tickets_plan_api
 
 # The Django admin signs in through allauth too: its rate limits and TOTP apply there as well.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -35,6 +36,7 @@ router.register("subscription-differences", subscriptions_api.DifferenceViewSet,
 for prefix, viewset, basename in billing_api_urls.ROUTES:
     router.register(prefix, viewset, basename=basename)
 router.register("tickets", tickets_api.TicketViewSet, basename="ticket")
+router.register("support-plans", tickets_plan_api.SupportPlanViewSet, basename="support-plan")
 router.register("entitlements", escalation_api.EntitlementViewSet, basename="entitlement")
 router.register("escalations", escalation_api.EscalationViewSet, basename="escalation")
 
@@ -45,6 +47,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("tickets/<int:pk>/escalate/", escalation_api.TicketEscalateAPIView.as_view(), name="ticket-escalate"),
     path("support-offering/", tickets_api.SupportOfferingAPIView.as_view(), name="support-offering"),
     path("partner/", api.PartnerAPIView.as_view(), name="partner"),
+    path("support-plan/", tickets_plan_api.CustomerSupportPlanAPIView.as_view(), name="customer-support-plan"),
     path("", include(router.urls)),
 ]
 

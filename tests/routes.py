@@ -199,3 +199,23 @@ def populate(victim: Tenant, *, align: bool = True) -> None:
 
     api_token_issue(user=victim.finance, name="Victim finance ERP")
     api_token_issue(user=victim.customer_admin, name="Victim customer ERP")
+    # Support plans: a plan (its description names the customer, so a leak shows) with SLA targets, the
+    # customer on it, its fee billed, and an offering target for one product family.
+    from tickets.models import CustomerSupportPlan, PlanCharge, SlaTarget, SupportPlan
+
+    victim_plan = SupportPlan.objects.create(
+        partner=victim.partner, name="Victim Plan", description=f"For {victim.customer.name}", price_model="monthly",
+        monthly_fee=Decimal("99.00"),
+    )  # fmt: skip
+    SlaTarget.objects.create(
+        partner=victim.partner, plan=victim_plan, severity="A", first_response_minutes=15, resolution_minutes=60
+    )
+    SlaTarget.objects.create(
+        partner=victim.partner, offering=victim_ticket.partner.support_offering, severity="B",
+        product_family="azure", first_response_minutes=30, resolution_minutes=90,
+    )  # fmt: skip
+    CustomerSupportPlan.objects.create(partner=victim.partner, customer=victim.customer, plan=victim_plan)
+    PlanCharge.objects.create(
+        partner=victim.partner, customer=victim.customer, plan=victim_plan, period="2026-11", kind="fee",
+        quantity=Decimal(1), unit_price=Decimal("99.00"), invoice=invoice, invoice_line=invoice.lines.first(),
+    )  # fmt: skip

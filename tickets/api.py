@@ -25,6 +25,7 @@ from partner_portal.apikit import JSONParser, ScopedCustomerField, query_params
 from partner_portal.models import User
 from tickets import selectors, services
 from tickets.models import SupportOffering, Ticket, TicketAttachment, TicketMessage
+from tickets.plan_api import TargetSerializer, targets_input
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -246,6 +247,11 @@ class HolidaySerializer(serializers.Serializer):
 
 class SupportOfferingSerializer(serializers.ModelSerializer):
     holidays = HolidaySerializer(many=True, required=False)
+    sla_overrides = TargetSerializer(
+        many=True, required=False, source="sla_targets",
+        help_text="targets of one severity for one product family, over the severity's own; given, they replace "
+        "the overrides",
+    )  # fmt: skip
     hours = serializers.JSONField(
         help_text='{"mon": [["09:00", "18:00"]], ..., "sun": []}: periods of service per weekday, HH:MM.'
     )
@@ -257,7 +263,7 @@ class SupportOfferingSerializer(serializers.ModelSerializer):
             "contact_notes_ru",
             "price_model", "price_amount", "currency", "first_response_minutes_a", "first_response_minutes_b",
             "first_response_minutes_c", "resolution_minutes_a", "resolution_minutes_b", "resolution_minutes_c",
-            "updated_at",
+            "sla_overrides", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["updated_at"]
 
@@ -294,6 +300,7 @@ class SupportOfferingAPIView(ScopedAPIMixin, APIView):
             holidays=[services.HolidayInput(date=h["date"], name=h["name"]) for h in holidays]
             if holidays is not None
             else None,
+            sla_overrides=targets_input(d["sla_targets"]) if "sla_targets" in d else None,
         )  # fmt: skip
         offering = services.support_offering_update(partner=self.scope.partner, actor=self.scope.user, data=data)
         return Response(SupportOfferingSerializer(offering).data)

@@ -1,6 +1,7 @@
 """Demo support offerings and tickets in every status, through the tickets services.
 
-Contoso charges support by the hour (one ticket's time is already billed), Fabrikam per incident.
+Contoso charges support by the hour (one ticket's time is already billed), Fabrikam per incident;
+Contoso also sells two support plans, and A. Datum is on Premium.
 Idempotent: an offering already configured and a ticket whose subject exists are left alone.
 """
 
@@ -15,13 +16,17 @@ from billing.invoicing.services import previous_period
 from partner_portal import clock
 from partner_portal.demo import DemoCore
 from partner_portal.models import Customer, Partner, User
-from tickets.models import SupportOffering, Ticket
+from tickets.models import SupportOffering, SupportPlan, Ticket
 from tickets.services import (
     HolidayInput,
     OfferingInput,
+    PlanInput,
+    TargetInput,
+    customer_plan_assign,
     support_charges_bill,
     support_offering_get,
     support_offering_update,
+    support_plan_save,
     ticket_create,
     ticket_message_add,
     ticket_status_change,
@@ -263,6 +268,32 @@ def _time(core: DemoCore, tickets: dict[str, Ticket]) -> None:
     time_entry_add(ticket=teams, agent=agent, minutes=45, billable=True, worked_on=today, note="Follow-up check")
 
 
+def _plans(core: DemoCore) -> None:
+    """Two plans at Contoso: Essential (free, the offering's targets but a working day for severity C)
+    and Premium (a monthly fee with five hours included, faster targets, Azure fastest), A. Datum on it."""
+    contoso, admin = core.partners["contoso"], core.users["admin@contoso.example"]
+    currency = core.customers["adatum.example"].currency
+    specs = [
+        PlanInput(
+            name="Essential", name_ru="Базовый", description="Business hours support at no extra charge.",
+            description_ru="Поддержка в рабочие часы без доплаты.", currency=currency,
+            targets=[TargetInput("C", "", 240, 1440)],
+        ),
+        PlanInput(
+            name="Premium", name_ru="Премиум", description="Priority support with five hours a month included.",
+            description_ru="Приоритетная поддержка, пять часов в месяц включены.",
+            price_model=SupportPlan.PriceModel.MONTHLY, monthly_fee=Decimal("450.00"), hourly_rate=Decimal("110.00"),
+            included_hours=5, currency=currency,
+            targets=[TargetInput("A", "", 15, 120), TargetInput("A", "azure", 10, 60), TargetInput("B", "", 60, 480)],
+        ),
+    ]  # fmt: skip
+    for data in specs:
+        if not SupportPlan.objects.filter(partner=contoso, name=data.name).exists():
+            plan = support_plan_save(partner=contoso, actor=admin, data=data)
+            if data.name == "Premium":
+                customer_plan_assign(partner=contoso, customer=core.customers["adatum.example"], plan=plan, actor=admin)
+
+
 def seed_demo(core: DemoCore) -> None:
     _offerings(core)
     created: dict[str, Ticket] = {}
@@ -271,3 +302,4 @@ def seed_demo(core: DemoCore) -> None:
         if ticket is not None:
             created[spec.subject] = ticket
     _time(core, created)
+    _plans(core)

@@ -25,3 +25,7 @@ class TicketInvalid(TicketError):
 
 class AttachmentRefused(TicketError):
     """An upload that is too large, of a type not allowed, or whose content does not match its name."""
+
+
+class PlanInvalid(TicketError):
+    """A support plan (or an assignment) that cannot be saved; `fields` holds a message list per field."""

@@ -22,6 +22,7 @@ from partner_portal.money import CURRENCY_CHOICES
 from partner_portal.tenancy import Scope
 from tickets import selectors
 from tickets.models import WEEKDAYS, SupportOffering, Ticket
+from tickets.plan_forms import TargetGridMixin
 from tickets.services import HolidayInput, OfferingInput
 from tickets.services.attachments import ALLOWED_TYPES, MAX_FILES
 
@@ -278,8 +279,11 @@ def _hours_text(periods: list[list[str]]) -> str:
     return ", ".join(f"{start}-{end}" for start, end in periods)
 
 
-class SupportOfferingForm(forms.Form):
-    """The offering page: hours as "09:00-12:00, 13:00-18:00" per weekday, holidays one per line."""
+class SupportOfferingForm(TargetGridMixin):
+    """The offering page: hours as "09:00-12:00, 13:00-18:00" per weekday, holidays one per line, and
+    targets per product family over each severity's own."""
+
+    grid_with_any = False  # the severity's targets for every family are the fields above
 
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=[])
     contact_portal = forms.BooleanField(label=_("Customers open tickets in the portal"), required=False)
@@ -333,6 +337,7 @@ class SupportOfferingForm(forms.Form):
             self.fields[f"resolution_minutes_{severity.lower()}"] = forms.IntegerField(
                 label=_("Severity %(severity)s: resolution (minutes)") % {"severity": severity}, min_value=1
             )
+        self.add_target_fields(list(offering.sla_targets.all()) if offering.pk else [])
 
     @property
     def hour_fields(self) -> list[forms.BoundField]:
@@ -387,7 +392,7 @@ class SupportOfferingForm(forms.Form):
             first_response_minutes_a=d["first_response_minutes_a"], first_response_minutes_b=d["first_response_minutes_b"],
             first_response_minutes_c=d["first_response_minutes_c"], resolution_minutes_a=d["resolution_minutes_a"],
             resolution_minutes_b=d["resolution_minutes_b"], resolution_minutes_c=d["resolution_minutes_c"],
-            holidays=d["holiday_inputs"],
+            holidays=d["holiday_inputs"], sla_overrides=d["target_inputs"],
         )  # fmt: skip
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:

@@ -407,3 +407,192 @@ class IncidentCharge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id}: {self.amount}"
+
+
+# ---- Support plans and SLA targets per product family -------------------------------------------
+
+
+class SupportPlanQuerySet(TenantQuerySet["SupportPlan"]):
+    customer_lookup = None  # a customer reads only its own plan, through its assignment
+
+
+class SupportPlan(models.Model):
+    """What a partner sells its customers as support: SLA targets, what is included each month, the price.
+
+    Its SLA targets (`SlaTarget` rows) override the offering's; a severity without a row of the plan
+    keeps the offering's target.
+    """
+
+    class PriceModel(models.TextChoices):
+        INCLUDED = "included", _("Included (free)")
+        PER_INCIDENT = "per_incident", _("Per incident")
+        HOURLY = "hourly", _("Hourly rate")
+        MONTHLY = "monthly", _("Monthly fee")
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(_("name"), max_length=100)
+    name_ru = models.CharField(_("name in Russian"), max_length=100, blank=True)
+    description = models.TextField(_("description"), blank=True)
+    description_ru = models.TextField(_("description in Russian"), blank=True)
+    price_model = models.CharField(
+        _("price model"), max_length=16, choices=PriceModel.choices, default=PriceModel.INCLUDED
+    )
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    monthly_fee = MoneyField(_("monthly fee"), null=True, blank=True)
+    hourly_rate = MoneyField(_("hourly rate"), null=True, blank=True, help_text=_("For hours beyond those included."))
+    incident_price = MoneyField(
+        _("price per incident"), null=True, blank=True, help_text=_("For incidents beyond those included.")
+    )
+    included_hours = models.PositiveIntegerField(_("included hours per month"), default=0)
+    included_incidents = models.PositiveIntegerField(_("included incidents per month"), default=0)
+    is_default = models.BooleanField(_("default plan"), default=False)
+    created_at = models.DateTimeField(_("created"), default=clock.now)
+    updated_at = models.DateTimeField(_("updated"), default=clock.now)
+
+    objects = SupportPlanQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("support plan")
+        verbose_name_plural = _("support plans")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "name"], name="support_plan_name_unique"),
+            # One default plan per partner: it applies to every customer without a plan of its own.
+            models.UniqueConstraint(fields=["partner"], condition=Q(is_default=True), name="support_plan_one_default"),
+            models.CheckConstraint(
+                condition=~Q(price_model="monthly") | Q(monthly_fee__gt=0), name="support_plan_monthly_has_fee"
+            ),
+            models.CheckConstraint(
+                condition=~Q(price_model="hourly") | Q(hourly_rate__gt=0), name="support_plan_hourly_has_rate"
+            ),
+            models.CheckConstraint(
+                condition=~Q(price_model="per_incident") | Q(incident_price__gt=0),
+                name="support_plan_per_incident_has_price",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        return self.name_ru if translation.get_language() == "ru" and self.name_ru else self.name
+
+    @property
+    def display_description(self) -> str:
+        return self.description_ru if translation.get_language() == "ru" and self.description_ru else self.description
+
+
+class SlaTargetQuerySet(TenantQuerySet["SlaTarget"]):
+    customer_lookup = None
+
+
+class SlaTarget(models.Model):
+    """An SLA target of the offering for one product family, or of a plan (for every family or one).
+
+    The offering's targets per severity for every family are its own columns; these rows override them.
+    A ticket's targets come from the most specific row (`tickets.services.plans.sla_targets`).
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    offering = models.ForeignKey(
+        SupportOffering, on_delete=models.CASCADE, null=True, blank=True, related_name="sla_targets"
+    )
+    plan = models.ForeignKey(SupportPlan, on_delete=models.CASCADE, null=True, blank=True, related_name="sla_targets")
+    severity = models.CharField(_("severity"), max_length=1, choices=Ticket.Severity.choices)
+    product_family = models.CharField(
+        _("product family"), max_length=16, choices=Ticket.ProductFamily.choices, blank=True,
+        help_text=_("Empty: every product family."),
+    )  # fmt: skip
+    first_response_minutes = models.PositiveIntegerField(_("first response (business minutes)"))
+    resolution_minutes = models.PositiveIntegerField(_("resolution (business minutes)"))
+
+    objects = SlaTargetQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("SLA target")
+        verbose_name_plural = _("SLA targets")
+        ordering = ["severity", "product_family", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(offering__isnull=False, plan__isnull=True) | Q(offering__isnull=True, plan__isnull=False),
+                name="sla_target_one_owner",
+            ),
+            # The offering's targets for every family are its columns: its rows name a family.
+            models.CheckConstraint(
+                condition=Q(offering__isnull=True) | ~Q(product_family=""), name="sla_target_offering_names_family"
+            ),
+            models.CheckConstraint(
+                condition=Q(first_response_minutes__gt=0)
+                & Q(resolution_minutes__gte=models.F("first_response_minutes")),
+                name="sla_target_minutes_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["offering", "severity", "product_family"], name="sla_target_unique_offering"
+            ),
+            models.UniqueConstraint(fields=["plan", "severity", "product_family"], name="sla_target_unique_plan"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.severity} {self.product_family or '*'}: {self.first_response_minutes}/{self.resolution_minutes}"
+
+
+class CustomerSupportPlanQuerySet(TenantQuerySet["CustomerSupportPlan"]):
+    customer_lookup = "customer"
+
+
+class CustomerSupportPlan(models.Model):
+    """The plan a customer is on. A customer without a row is on the partner's default plan, if any."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="support_plan")
+    plan = models.ForeignKey(SupportPlan, on_delete=models.PROTECT, related_name="assignments")
+    assigned_at = models.DateTimeField(_("assigned"), default=clock.now)
+    assigned_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    objects = CustomerSupportPlanQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("customer's support plan")
+        verbose_name_plural = _("customers' support plans")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.plan_id}"
+
+
+class PlanChargeQuerySet(TenantQuerySet["PlanCharge"]):
+    customer_lookup = None
+
+
+class PlanCharge(models.Model):
+    """A plan's charge for a customer and month: the fee, or the hours or incidents beyond the allowance.
+
+    One row per (customer, period, kind), so a second billing run adds nothing. Deleting the draft it
+    went on nulls `invoice`, which makes the charge billable again.
+    """
+
+    class Kind(models.TextChoices):
+        FEE = "fee", _("Monthly fee")
+        HOURS = "hours", _("Hours beyond the plan")
+        INCIDENTS = "incidents", _("Incidents beyond the plan")
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey(SupportPlan, on_delete=models.PROTECT, related_name="charges")
+    period = models.CharField(max_length=7)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    quantity = models.DecimalField(max_digits=12, decimal_places=4)
+    unit_price = MoneyField(_("unit price"))
+    invoice = models.ForeignKey(Invoice, on_delete=models.SET_NULL, null=True, related_name="+")
+    invoice_line = models.ForeignKey(InvoiceLine, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(default=clock.now)
+
+    objects = PlanChargeQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "period", "kind"], name="plan_charge_once_per_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.period} {self.kind}"

@@ -13,9 +13,17 @@ from django.db.models import BooleanField, Case, Count, Prefetch, Q, QuerySet, S
 
 from billing.invoicing.models import Invoice
 from partner_portal import clock
-from partner_portal.models import STAFF_ROLES, Membership
+from partner_portal.models import STAFF_ROLES, Customer, Membership
 from partner_portal.tenancy import Scope, get_scoped_or_404
-from tickets.models import SupportOffering, Ticket, TicketAttachment, TicketMessage, TimeEntry
+from tickets.models import (
+    CustomerSupportPlan,
+    SupportOffering,
+    SupportPlan,
+    Ticket,
+    TicketAttachment,
+    TicketMessage,
+    TimeEntry,
+)
 
 # A ticket is "breaching soon" when a due time it has not met falls within this window.
 NEAR_BREACH = dt.timedelta(hours=2)
@@ -244,3 +252,50 @@ def customer_support_card(*, scope: Scope) -> dict[str, object]:
         "contacts": offering_contacts(offering),
         "tickets": customer_ticket_summary(scope=scope),
     }
+
+
+# ---- Support plans --------------------------------------------------------------------------------
+
+PLAN_SORTS: dict[str, tuple[str, bool]] = {
+    "name": ("name", False),
+    "-name": ("name", True),
+    "-created": ("created_at", True),
+    "created": ("created_at", False),
+}
+
+
+@dataclass(frozen=True)
+class PlanFilters:
+    search: str = ""
+    price_model: str = ""
+
+
+def support_plan_list(*, scope: Scope, filters: PlanFilters | None = None) -> QuerySet[SupportPlan]:
+    """The partner's plans with how many customers have each, their SLA targets prefetched. Staff only:
+    a customer scope gets none (customers read their own plan through `customer_plan_for`)."""
+    filters = filters or PlanFilters()
+    qs = SupportPlan.objects.for_scope(scope)
+    if filters.search:
+        qs = qs.filter(Q(name__icontains=filters.search) | Q(name_ru__icontains=filters.search))
+    if filters.price_model:
+        qs = qs.filter(price_model=filters.price_model)
+    return qs.annotate(customer_count=Count("assignments")).prefetch_related("sla_targets")
+
+
+def support_plan_get(*, scope: Scope, pk: int) -> SupportPlan:
+    return get_scoped_or_404(SupportPlan.objects.prefetch_related("sla_targets"), scope, pk=pk)
+
+
+def customer_plan_for(*, scope: Scope, customer: Customer) -> tuple[SupportPlan | None, bool]:
+    """(the plan the customer is on, whether it is the partner's default) within the scope."""
+    assignment = (
+        CustomerSupportPlan.objects.for_scope(scope)
+        .filter(customer=customer)
+        .select_related("plan")
+        .prefetch_related("plan__sla_targets")
+        .first()
+    )
+    if assignment is not None:
+        return assignment.plan, False
+    default = SupportPlan.objects.filter(partner=scope.partner, is_default=True).prefetch_related("sla_targets").first()
+    return default, default is not None

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tickets import views
+from tickets import plan_views, views
 
 urlpatterns = [
     path("staff/tickets/", views.TicketListView.as_view(), name="ticket_list"),
@@ -14,6 +14,10 @@ urlpatterns = [
     path("staff/tickets/<int:pk>/edit/", views.TicketEditView.as_view(), name="ticket_edit"),
     path("staff/tickets/<int:pk>/time/", views.TicketTimeView.as_view(), name="ticket_time"),
     path("staff/support/offering/", views.SupportOfferingView.as_view(), name="support_offering"),
+    path("staff/support/plans/", plan_views.SupportPlanListView.as_view(), name="support_plan_list"),
+    path("staff/support/plans/new/", plan_views.SupportPlanFormView.as_view(), name="support_plan_create"),
+    path("staff/support/plans/<int:pk>/", plan_views.SupportPlanFormView.as_view(), name="support_plan_edit"),
+    path("staff/customers/<int:pk>/support-plan/", plan_views.CustomerPlanView.as_view(), name="customer_support_plan"),
     path("my/support/", views.CustomerSupportView.as_view(), name="customer_support"),
     path("my/tickets/new/", views.CustomerTicketCreateView.as_view(), name="customer_ticket_create"),
     path("my/tickets/<int:pk>/", views.CustomerTicketDetailView.as_view(), name="customer_ticket_detail"),

@@ -39,7 +39,7 @@ from tickets.forms import (
     TimeEntryForm,
 )
 from tickets.models import Ticket
-from tickets.presentation import offering_context
+from tickets.presentation import offering_context, plan_context
 
 PAGE_SIZE = 25
 
@@ -310,10 +310,14 @@ class CustomerSupportView(ScopedViewMixin, TemplateView):
             qs, sort_field="created_at", descending=True, cursor=self.request.GET.get("cursor"), size=PAGE_SIZE
         )
         offering = selectors.support_offering_for(scope=self.scope)
+        customer = self.scope.customer
+        assert customer is not None  # noqa: S101 - customer roles only
+        plan, _default = selectors.customer_plan_for(scope=self.scope, customer=customer)
+        usage = services.plan_usage_this_month(customer=customer) if plan is not None else None
         return super().get_context_data(
             page=page, status=filters.status, search=filters.search, statuses=Ticket.Status.choices,
             query=query_without(self.request, "cursor"), filtered=filters != selectors.TicketFilters(),
-            **offering_context(offering), **kwargs,
+            **offering_context(offering, plan), **(plan_context(offering, plan, usage) if plan else {}), **kwargs,
         )  # fmt: skip
 
 

@@ -14,8 +14,8 @@ from tests.browser.conftest import sign_in
 from tests.conftest import make_tenant
 from tests.factories.billing import issued, line
 from tests.factories.subscriptions import SubscriptionFactory
-from tests.factories.tickets import ticket
-from tickets.services import ticket_message_add
+from tests.factories.tickets import plan, ticket
+from tickets.services import customer_plan_assign, ticket_message_add
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -76,6 +76,9 @@ def test_staff_and_customer_pages(page: Page, browser: Browser, live_server) -> 
     long_subject = "Outlook" * 30  # 210 characters without a break
     t = ticket(tenant.customer, opened_by=tenant.customer_admin, subject=long_subject[:200])
     ticket_message_add(ticket=t, author=tenant.agent, body="Could you send a screenshot?", internal=False)
+    gold = plan(tenant.partner, "Gold", price_model="monthly", monthly_fee="199.00", included_hours=4,
+                targets=[("A", "", 15, 120), ("A", "azure", 10, 60)])  # fmt: skip
+    customer_plan_assign(partner=tenant.partner, customer=tenant.customer, plan=gold, actor=None)
     axe = Axe()
 
     blocked = _csp_watch(page)
@@ -85,6 +88,8 @@ def test_staff_and_customer_pages(page: Page, browser: Browser, live_server) -> 
         "/staff/subscriptions/", "/staff/billing/", "/staff/billing/invoices/", f"/staff/billing/invoices/{invoice.pk}/",
         "/staff/billing/invoices/new/", "/staff/billing/payments/", "/staff/tickets/", f"/staff/tickets/{t.pk}/",
         "/staff/collections/", "/staff/collections/policy/", "/staff/escalation/", "/staff/support/offering/",
+        "/staff/support/plans/", "/staff/support/plans/new/", f"/staff/support/plans/{gold.pk}/",
+        f"/staff/customers/{tenant.customer.pk}/support-plan/",
     ]  # fmt: skip
     problems = [p for path in staff_pages for p in _problems(page, axe, path)]
 

@@ -50,3 +50,14 @@ def ticket(customer: Customer, *, opened_by: User | None = None, **fields: Any) 
 
 def upload(name: str = "screenshot.png", content: bytes = PNG, content_type: str = "image/png") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def plan(partner: Partner, name: str = "Standard", *, targets: list[tuple[str, str, int, int]] = (), **fields: Any):  # type: ignore[assignment,no-untyped-def]
+    """A support plan through the service: `targets` as (severity, family or "", first, resolution)."""
+    from tickets.services import PlanInput, TargetInput, support_plan_save
+
+    for money in ("monthly_fee", "hourly_rate", "incident_price"):
+        if isinstance(fields.get(money), str):
+            fields[money] = Decimal(fields[money])
+    data = PlanInput(name=name, targets=[TargetInput(*t) for t in targets], **fields)
+    return support_plan_save(partner=partner, actor=None, data=data)

@@ -122,6 +122,8 @@ def test_every_route_is_walked() -> None:
         "v1:payment-void",
         "v1:payment-refunds",
     } <= names
+    assert {"support_plan_list", "support_plan_edit", "customer_support_plan", "v1:support-plan-detail",
+            "v1:customer-support-plan"} <= names  # fmt: skip
     assert any(r.template == "/staff/customers/{pk}/" for r in routes)
     assert any(r.template.startswith("/api/v1/customers/{pk}") for r in routes)
 

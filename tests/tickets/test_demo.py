@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from tickets.models import SupportOffering, Ticket, TicketMessage, TimeEntry
+from tickets.models import CustomerSupportPlan, SupportOffering, SupportPlan, Ticket, TicketMessage, TimeEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -16,6 +16,8 @@ def _counts() -> tuple[int, ...]:
         TicketMessage.objects.count(),
         TimeEntry.objects.count(),
         SupportOffering.objects.count(),
+        SupportPlan.objects.count(),
+        CustomerSupportPlan.objects.count(),
     )
 
 
@@ -38,3 +40,6 @@ def test_seed_demo_tickets() -> None:
     assert list(billed.values_list("minutes", flat=True)) == [90]
     assert TimeEntry.objects.filter(ticket=teams, billable=False).count() == 1
     assert TimeEntry.objects.filter(ticket=teams, billable=True, billed_invoice__isnull=True).count() == 1
+    plans = dict(SupportPlan.objects.filter(partner__slug="contoso").values_list("name", "price_model"))
+    assert plans == {"Essential": "included", "Premium": "monthly"}
+    assert CustomerSupportPlan.objects.get().customer.domain == "adatum.example"

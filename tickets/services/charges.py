@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 
-from billing.invoicing.models import ZERO, Invoice, InvoiceLine
+from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.services import LineInput, invoice_draft_create, period_bounds
 from billing.invoicing.services.support_charges import invoice_draft_lines_append
 from billing.invoicing.vat import UnitCode
@@ -20,10 +20,11 @@ from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.jobs import for_each_partner
 from partner_portal.models import Customer, Partner, User
-from subscriptions.models import Subscription
 from tickets.errors import TicketInvalid
 from tickets.models import IncidentCharge, SupportOffering, Ticket, TimeEntry
+from tickets.services.drafts import draft_for, tax_rate_for
 from tickets.services.offering import support_offering_get
+from tickets.services.plan_billing import plan_charges_bill, plan_customers
 from tickets.services.tickets import is_staff_of
 
 SIXTY = Decimal(60)
@@ -77,32 +78,6 @@ class SupportBillingResult:
     skipped_other_currency: int = 0
 
 
-def _tax_rate(customer: Customer, draft: Invoice | None) -> Decimal:
-    """Support is taxed like what the customer already buys: the draft's lines, else its subscriptions."""
-    if draft is not None:
-        rate = InvoiceLine.objects.filter(invoice=draft).order_by("position", "pk").values_list("tax_rate", flat=True)
-        if first := rate.first():
-            return first
-    sub_rate = Subscription.objects.filter(customer=customer).order_by("-pk").values_list("tax_rate", flat=True).first()
-    return sub_rate if sub_rate is not None else ZERO
-
-
-def _draft_for(customer: Customer, period: str) -> Invoice | None:
-    """The draft support charges of `period` go on: the one generated for the period, else the draft
-    support billing made for it before."""
-    drafts = Invoice.objects.filter(customer=customer, status=Invoice.Status.DRAFT)
-    draft = drafts.filter(period=period).first()
-    if draft is not None:
-        return draft
-    earlier = TimeEntry.objects.filter(ticket__customer=customer, billed_invoice__status=Invoice.Status.DRAFT)
-    earlier_incidents = IncidentCharge.objects.filter(ticket__customer=customer, period=period)
-    used = [
-        *earlier.values_list("billed_invoice_id", flat=True),
-        *earlier_incidents.values_list("invoice_id", flat=True),
-    ]
-    return drafts.filter(period="", pk__in=used).order_by("-pk").first()
-
-
 def _hours(minutes: int) -> Decimal:
     return (Decimal(minutes) / SIXTY).quantize(Decimal("0.0001"))
 
@@ -122,10 +97,15 @@ def support_charges_bill(*, partner: Partner, period: str, actor: User | None) -
     first, last = period_bounds(period)
     offering = support_offering_get(partner)
     result = SupportBillingResult(period=period)
+    plans = plan_charges_bill(partner=partner, period=period, actor=actor)
+    result.lines, result.invoices = plans.lines, list(plans.invoices)
+    result.skipped_other_currency = plans.skipped_other_currency
+    default_plan, own_plans = plan_customers(partner)
     price = offering.price_amount
-    if price is None or offering.price_model not in (
-        SupportOffering.PriceModel.HOURLY,
-        SupportOffering.PriceModel.PER_INCIDENT,
+    if (
+        price is None
+        or default_plan is not None  # every customer is on a plan: the plans price support
+        or offering.price_model not in (SupportOffering.PriceModel.HOURLY, SupportOffering.PriceModel.PER_INCIDENT)
     ):
         return result
     charges: dict[int, list[tuple[Ticket, int, list[TimeEntry]]]] = defaultdict(list)
@@ -135,6 +115,7 @@ def support_charges_bill(*, partner: Partner, period: str, actor: User | None) -
             TimeEntry.objects.for_partner(partner)
             .unbilled()
             .filter(worked_on__lte=last)
+            .exclude(ticket__customer_id__in=list(own_plans))
             .select_for_update(of=("self",))
             .select_related("ticket__customer")
             .order_by("ticket_id", "worked_on", "pk")
@@ -155,6 +136,7 @@ def support_charges_bill(*, partner: Partner, period: str, actor: User | None) -
             .filter(
                 resolved_at__gte=start, resolved_at__lt=end, status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED]
             )
+            .exclude(customer_id__in=list(own_plans))
             .select_related("customer")
             .order_by("customer_id", "number")
         )
@@ -170,12 +152,12 @@ def support_charges_bill(*, partner: Partner, period: str, actor: User | None) -
     now = clock.now()
     for customer_id, items in charges.items():
         customer = customers[customer_id]
-        draft = _draft_for(customer, period)
+        draft = draft_for(customer, period)
         currency = draft.currency if draft is not None else customer.currency
         if currency != offering.currency:
             result.skipped_other_currency += len(items)
             continue
-        tax_rate = _tax_rate(customer, draft)
+        tax_rate = tax_rate_for(customer, draft)
         with translation.override(customer.language):
             inputs = [_line(offering, ticket, minutes, tax_rate, first, last) for ticket, minutes, _e in items]
             notes = _("Support, %(month)s.") % {"month": formats.date_format(first, "F Y")}

@@ -21,6 +21,7 @@ from partner_portal.models import Membership, Role, User
 from tickets.models import Ticket, TicketMessage
 from tickets.presentation import duration_label, offering_context
 from tickets.services.offering import support_offering_get
+from tickets.services.plans import customer_plan, sla_targets
 
 CUSTOMER_EVENTS = ("created", "staff_reply", "status")
 STAFF_EVENTS = ("created", "customer_reply")
@@ -101,13 +102,18 @@ def ticket_notify(*, event: str, ticket_id: int, message_id: int | None = None, 
     if event in CUSTOMER_EVENTS:
         recipients = customer_recipients(ticket)
         if recipients:
+            plan = customer_plan(ticket.customer)
+            first, resolution = sla_targets(
+                offering=offering, plan=plan, severity=ticket.severity,
+                product_family=ticket.product_family,
+            )  # fmt: skip
             with translation.override(ticket.customer.language):
                 context = {
                     "event": event, "ticket": ticket, "message": message, "partner": ticket.partner,
                     "url": base + reverse("customer_ticket_detail", args=[ticket.pk]),
-                    "first_response_target": duration_label(offering.first_response_minutes(ticket.severity)),
-                    "resolution_target": duration_label(offering.resolution_minutes(ticket.severity)),
-                    **offering_context(offering),
+                    "first_response_target": duration_label(first),
+                    "resolution_target": duration_label(resolution),
+                    **offering_context(offering, plan=plan),
                 }  # fmt: skip
                 body, html = _render("ticket_customer", context)
                 emails.append(_email(_customer_subject(event, ticket), body, html, recipients, offering.contact_email))

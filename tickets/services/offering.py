@@ -18,6 +18,7 @@ from partner_portal.models import Partner, User, validate_time_zone
 from partner_portal.money import CURRENCY_CHOICES, quantize
 from tickets.errors import OfferingInvalid
 from tickets.models import WEEKDAYS, SupportHoliday, SupportOffering, validate_hours
+from tickets.services.plans import TargetInput, targets_errors, targets_replace
 
 TARGET_FIELDS = (
     "first_response_minutes_a",
@@ -56,6 +57,8 @@ class OfferingInput:
     resolution_minutes_b: int = 1440
     resolution_minutes_c: int = 2880
     holidays: Sequence[HolidayInput] | None = field(default=None)  # None: keep the holidays as they are
+    # Targets of one severity for one product family, over the severity's above; None: keep them.
+    sla_overrides: Sequence[TargetInput] | None = field(default=None)
 
 
 def support_offering_get(partner: Partner) -> SupportOffering:
@@ -126,6 +129,8 @@ def _errors(data: OfferingInput) -> dict[str, list[str]]:
                 f"resolution_minutes_{severity}",
                 _("The resolution target cannot be shorter than the first response target."),
             )
+    if data.sla_overrides is not None:
+        errors.update(targets_errors(data.sla_overrides, family_required=True, field="sla_overrides"))
     if data.holidays is not None:
         dates = [h.date for h in data.holidays]
         if len(dates) != len(set(dates)):
@@ -167,6 +172,8 @@ def support_offering_update(*, partner: Partner, actor: User | None, data: Offer
         SupportHoliday.objects.bulk_create(
             SupportHoliday(partner=partner, offering=offering, date=h.date, name=h.name.strip()) for h in data.holidays
         )
+    if data.sla_overrides is not None:
+        targets_replace(owner=offering, partner=partner, targets=data.sla_overrides)
     after = _snapshot(offering, holidays=data.holidays)
     changed = {k: after[k] for k in after if before.get(k) != after[k]}
     audit_record(partner=partner, actor=actor, action="support_offering.updated", target=offering, data=changed)
@@ -187,6 +194,8 @@ def _snapshot(offering: SupportOffering, holidays: Sequence[HolidayInput] | None
         "currency": offering.currency,
         **{name: getattr(offering, name) for name in TARGET_FIELDS},
     }
+    if offering.pk:
+        values["sla_overrides"] = [str(t) for t in offering.sla_targets.order_by("severity", "product_family")]
     if holidays is not None:
         values["holidays"] = [f"{h.date.isoformat()} {h.name}" for h in sorted(holidays, key=lambda h: h.date)]
     elif offering.pk:

@@ -28,6 +28,7 @@ from tickets.errors import TicketInvalid, TransitionNotAllowed
 from tickets.models import SupportOffering, Ticket, TicketMessage
 from tickets.services.attachments import attachment_store, attachments_check
 from tickets.services.offering import support_offering_get
+from tickets.services.plans import customer_plan, sla_targets
 
 S = Ticket.Status
 
@@ -85,13 +86,21 @@ def _offering(ticket: Ticket) -> SupportOffering:
 
 
 def sla_due_times(
-    *, offering: SupportOffering, severity: str, start: dt.datetime
+    *,
+    offering: SupportOffering,
+    severity: str,
+    start: dt.datetime,
+    customer: Customer | None = None,
+    product_family: str = "",
 ) -> tuple[dt.datetime | None, dt.datetime | None]:
-    """(first response due, resolution due) for a ticket of `severity` opened at `start`."""
+    """(first response due, resolution due) for a ticket of `severity` and `product_family` opened at
+    `start`: the targets of the customer's plan where it has them, else the offering's."""
+    plan = customer_plan(customer) if customer is not None else None
+    first, resolution = sla_targets(offering=offering, plan=plan, severity=severity, product_family=product_family)
     try:
         return (
-            sla.add_business_minutes(offering, start, offering.first_response_minutes(severity)),
-            sla.add_business_minutes(offering, start, offering.resolution_minutes(severity)),
+            sla.add_business_minutes(offering, start, first),
+            sla.add_business_minutes(offering, start, resolution),
         )
     except sla.NoBusinessHours:
         return None, None
@@ -149,7 +158,9 @@ def ticket_create(
     attachments_check(list(files))
     offering = support_offering_get(partner)
     now = clock.now()
-    first_due, resolution_due = sla_due_times(offering=offering, severity=severity, start=now)
+    first_due, resolution_due = sla_due_times(
+        offering=offering, severity=severity, start=now, customer=customer, product_family=product_family
+    )
     for attempt in range(5):
         try:
             with transaction.atomic():  # a savepoint: a concurrent open taking the same number retries
@@ -214,8 +225,8 @@ class TicketChanges:
 
 @transaction.atomic
 def ticket_update(*, ticket: Ticket, actor: User | None, changes: TicketChanges) -> Ticket:
-    """Change a ticket's fields (staff). A new severity recomputes the due times from the opening time,
-    unless due times are given explicitly. Audited with what changed."""
+    """Change a ticket's fields (staff). A new severity or product family recomputes the due times from
+    the opening time, unless due times are given explicitly. Audited with what changed."""
     ticket = Ticket.objects.select_for_update().select_related("partner", "customer").get(pk=ticket.pk)
     changed: dict[str, Any] = {}
     for name in ("subject", "description", "category", "product_family"):
@@ -228,9 +239,11 @@ def ticket_update(*, ticket: Ticket, actor: User | None, changes: TicketChanges)
     if changes.severity is not None and changes.severity != ticket.severity:
         ticket.severity = changes.severity
         changed["severity"] = changes.severity
+    if "severity" in changed or "product_family" in changed:  # the targets depend on both
         first_due, resolution_due = sla_due_times(
-            offering=_offering(ticket), severity=ticket.severity, start=ticket.created_at
-        )
+            offering=_offering(ticket), severity=ticket.severity, start=ticket.created_at,
+            customer=ticket.customer, product_family=ticket.product_family,
+        )  # fmt: skip
         if ticket.first_responded_at is None:
             ticket.first_response_due = first_due
         ticket.resolution_due = resolution_due
