@@ -64,6 +64,7 @@ bench: $(STAMP)
 	$(PY) bench/customer_list.py
 	$(PY) bench/pdf_export.py
 	$(PY) bench/partner_center_sync.py
+	$(PY) bench/lists.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

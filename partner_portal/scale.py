@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 
@@ -35,7 +36,7 @@ def rand(expr: str, salt: int, seed: int, modulo: int = 1_000_000) -> str:
     return f"mod(abs(hashint8extended(({expr})::bigint, {seed * 1009 + salt})), {modulo})::int"
 
 
-def execute(sql: str, params: dict[str, object] | None = None) -> int:
+def execute(sql: str, params: dict[str, Any] | None = None) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params or {})
         return max(cursor.rowcount, 0)

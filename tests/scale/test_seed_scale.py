@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Count, F, Max, Q, Sum
 
-from billing.invoicing.models import Invoice, InvoiceLine, NumberSeries, Payment, PaymentAllocation
+from billing.invoicing.models import Invoice, NumberSeries, Payment, PaymentAllocation
 from partner_portal.models import AuditEvent, Customer, Partner
 from subscriptions.models import Subscription
 from tests.conftest import require
@@ -57,9 +57,8 @@ def test_the_small_seed_keeps_every_invariant(postgres: None) -> None:
     # Numbers: unique, gapless per year, and the series ends at the last one.
     for series in NumberSeries.objects.filter(partner=partner, kind="INV"):
         numbers = sorted(
-            int(n.rsplit("-", 1)[1]) for n in invoices.filter(number__startswith=f"INV-{series.year}-").values_list(
-                "number", flat=True
-            )
+            int(n.rsplit("-", 1)[1])
+            for n in invoices.filter(number__startswith=f"INV-{series.year}-").values_list("number", flat=True)
         )
         assert numbers == list(range(1, series.last_number + 1))
     assert sum(NumberSeries.objects.filter(partner=partner).values_list("last_number", flat=True)) == invoices.count()
@@ -70,13 +69,16 @@ def test_the_small_seed_keeps_every_invariant(postgres: None) -> None:
     assert not invoices.exclude(balance=F("total") - F("amount_paid") - F("amount_credited")).exists()
     payments = Payment.objects.filter(partner=partner).annotate(allocated=Sum("allocations__amount"))
     assert not payments.exclude(allocated=F("amount") - F("unallocated")).exists()
-    assert PaymentAllocation.objects.filter(partner=partner).exclude(payment__customer=F("invoice__customer")).count() == 0
+    assert (
+        PaymentAllocation.objects.filter(partner=partner).exclude(payment__customer=F("invoice__customer")).count() == 0
+    )
 
     # About 10 % open, some partly paid, over a spread of due dates; most paid.
     statuses = dict(invoices.values_list("status").annotate(n=Count("pk")))
     open_share = (statuses.get("issued", 0) + statuses.get("partially_paid", 0)) / invoices.count()
     assert 0.05 < open_share < 0.15
-    assert statuses.get("partially_paid", 0) > 0 and statuses["paid"] > invoices.count() * 0.8
+    assert statuses.get("partially_paid", 0) > 0
+    assert statuses["paid"] > invoices.count() * 0.8
     assert invoices.filter(status="issued").values("due_date").distinct().count() >= 8
 
     # Suspended subscriptions by collections, tickets in every status, one customer's long history.

@@ -77,8 +77,15 @@ class Command(BaseCommand):
                     big_customer_invoices=options["big_customer_invoices"],
                 )
                 added = {"customers": customers_seed(run, customers=customers)}
+                # Statistics after each big insert: without them the next part's plan joins rows the
+                # planner believes are not there (nested loops over hundreds of thousands of rows).
+                fresh = customers >= 1_000 or number % 100 == 0
+                if fresh:
+                    analyze(["partner_portal_customer"])
                 for part in parts:
                     added.update(part.seed_scale(run))
+                    if fresh:
+                        analyze(list(getattr(part, "TABLES", ())))
                     tables.update(getattr(part, "TABLES", ()))
                 added["audit events"] = audit_seed(run) + added.get("audit events", 0)
             if len(targets) == 1 or number % 100 == 0 or number == len(targets) - 1:
