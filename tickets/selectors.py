@@ -14,6 +14,7 @@ from django.db.models import BooleanField, Case, Count, Prefetch, Q, QuerySet, S
 from billing.invoicing.models import Invoice
 from partner_portal import clock
 from partner_portal.models import STAFF_ROLES, Membership
+from partner_portal.search import search_with_customer
 from partner_portal.tenancy import Scope, get_scoped_or_404
 from tickets.models import SupportOffering, Ticket, TicketAttachment, TicketMessage, TimeEntry
 
@@ -73,13 +74,13 @@ def _due_flags(qs: QuerySet[Ticket], now: dt.datetime) -> QuerySet[Ticket]:
     )
 
 
-def _search(qs: QuerySet[Ticket], term: str) -> QuerySet[Ticket]:
+def _search(qs: QuerySet[Ticket], scope: Scope, term: str) -> QuerySet[Ticket]:
     term = term.strip()
-    match = Q(subject__icontains=term) | Q(customer__name__icontains=term) | Q(customer__domain__icontains=term)
+    own = Q(subject__icontains=term)
     digits = term.upper().removeprefix("T-").lstrip("0")
     if digits.isdigit():
-        match |= Q(number=int(digits))
-    return qs.filter(match)
+        own |= Q(number=int(digits))
+    return search_with_customer(qs, scope=scope, own=own, term=term)
 
 
 def ticket_list(*, scope: Scope, filters: TicketFilters | None = None) -> QuerySet[Ticket]:
@@ -88,7 +89,7 @@ def ticket_list(*, scope: Scope, filters: TicketFilters | None = None) -> QueryS
     qs = _due_flags(Ticket.objects.for_scope(scope).select_related("customer", "assignee"), now)
     f = filters or TicketFilters()
     if f.search:
-        qs = _search(qs, f.search)
+        qs = _search(qs, scope, f.search)
     if f.status:
         qs = qs.filter(status=f.status)
     if f.category:

@@ -8,7 +8,7 @@ round), so total = subtotal + tax = the sum of the lines, and balance = total - 
 
 from __future__ import annotations
 
-from partner_portal.scale import ScaleRun, customer_numbers_sql, execute, rand
+from partner_portal.scale import ScaleRun, analyze, customer_numbers_sql, execute, rand
 
 MONTHS = 10  # monthly invoices per customer, for the periods before this month
 TABLES = (
@@ -119,6 +119,7 @@ def seed_scale(run: ScaleRun) -> dict[str, int]:
         """
         invoices += _insert_invoices(run, big)
         _series_sync(run)
+    analyze(["billing_invoice"])  # the lines and payments below join the invoices just written
     lines = execute(
         f"""
         INSERT INTO billing_invoiceline (
@@ -134,31 +135,37 @@ def seed_scale(run: ScaleRun) -> dict[str, int]:
         """,
         {"partner": p},
     )
-    # One payment per paid or partly paid invoice, allocated to it in full; received between the issue
-    # date and shortly after the due date.
+    analyze(["billing_invoiceline"])
+    # One payment per paid or partly paid invoice that has none, its reference the invoice's number,
+    # received between the issue date and shortly after the due date; then each payment is allocated in
+    # full to the invoice its reference names.
     payments = execute(
         f"""
-        WITH todo AS (
-            SELECT i.id, i.customer_id, i.number, i.currency, i.amount_paid, i.issue_date, i.due_date
-            FROM billing_invoice i
-            WHERE i.partner_id = %(partner)s AND i.amount_paid > 0
-              AND NOT EXISTS (SELECT 1 FROM billing_paymentallocation a WHERE a.invoice_id = i.id)
-        ),
-        pay AS (
-            INSERT INTO billing_payment (
-                partner_id, customer_id, amount, currency, received_on, method, reference, unallocated,
-                recorded_by_id, created_at)
-            SELECT %(partner)s, t.customer_id, t.amount_paid, t.currency,
-                   least(t.issue_date + {rand("t.id", 22, s, 50)}, %(today)s::date),
-                   (ARRAY['bank_transfer','card','other'])[1 + {rand("t.id", 23, s, 3)}], t.number, 0,
-                   %(actor)s, least(t.issue_date + {rand("t.id", 22, s, 50)}, %(today)s::date)::timestamptz
-            FROM todo t ORDER BY t.id
-            RETURNING id, reference, amount, created_at
-        )
-        INSERT INTO billing_paymentallocation (partner_id, payment_id, invoice_id, amount, created_at)
-        SELECT %(partner)s, pay.id, t.id, pay.amount, pay.created_at
-        FROM pay JOIN todo t ON t.number = pay.reference
+        INSERT INTO billing_payment (
+            partner_id, customer_id, amount, currency, received_on, method, reference, unallocated,
+            recorded_by_id, created_at)
+        SELECT %(partner)s, i.customer_id, i.amount_paid, i.currency,
+               least(i.issue_date + {rand("i.id", 22, s, 50)}, %(today)s::date),
+               (ARRAY['bank_transfer','card','other'])[1 + {rand("i.id", 23, s, 3)}], i.number, 0,
+               %(actor)s, least(i.issue_date + {rand("i.id", 22, s, 50)}, %(today)s::date)::timestamptz
+        FROM billing_invoice i
+        WHERE i.partner_id = %(partner)s AND i.amount_paid > 0
+          AND NOT EXISTS (SELECT 1 FROM billing_paymentallocation a WHERE a.invoice_id = i.id)
+        ORDER BY i.id
         """,
         {"partner": p, "today": run.today, "actor": run.staff.pk},
+    )
+    analyze(["billing_payment"])
+    execute(
+        """
+        INSERT INTO billing_paymentallocation (partner_id, payment_id, invoice_id, amount, created_at)
+        SELECT y.partner_id, y.id, i.id, y.amount, y.created_at
+        FROM billing_payment y
+        JOIN billing_invoice i ON i.partner_id = y.partner_id AND i.number = y.reference
+        WHERE y.partner_id = %(partner)s AND y.unallocated = 0
+          AND NOT EXISTS (SELECT 1 FROM billing_paymentallocation a WHERE a.payment_id = y.id)
+        ORDER BY y.id
+        """,
+        {"partner": p},
     )
     return {"invoices": invoices, "invoice lines": lines, "payments": payments}
