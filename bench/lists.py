@@ -34,7 +34,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, reset_queries  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
@@ -44,6 +44,7 @@ from partner_portal.models import Customer, Membership, Partner, Role, User  # n
 
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "100000"))
 BIG_CUSTOMER_INVOICES = int(os.environ.get("BENCH_BIG_CUSTOMER_INVOICES", "20000"))
+PARTNER = os.environ.get("BENCH_PARTNER", "scale")
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 DEPTH = int(os.environ.get("BENCH_DEPTH", "100"))  # next links followed for the deep page
 RESULTS = ROOT / "bench" / "results.json"
@@ -74,6 +75,7 @@ API_SEARCH = {"customers": {"search": "0054321"}, "invoices": {"search": "INV-20
 
 
 def measure(fn: Callable[[], Any]) -> dict[str, float | int]:
+    reset_queries()  # DEBUG keeps the last 9,000 queries; once full, the capture below would count none
     with CaptureQueriesContext(connection) as captured:
         fn()
     samples = []
@@ -116,9 +118,14 @@ def deep_page(client: Client, url: str, api: bool) -> str | None:
 
 def raw_sql_of(client: Client, url: str, table: str) -> dict[str, float | int] | None:
     """The page's own query of its rows (the one on its table with a LIMIT), run alone as raw SQL."""
+    reset_queries()
     with CaptureQueriesContext(connection) as captured:
         get_ok(client, url)
-    candidates = [q["sql"] for q in captured if f'FROM "{table}"' in q["sql"] and "LIMIT" in q["sql"]]
+    candidates = [
+        q["sql"]
+        for q in captured
+        if f'FROM "{table}"' in q["sql"] and "LIMIT" in q["sql"] and not q["sql"].startswith("SELECT COUNT")
+    ]
     if not candidates:
         return None
     sql = candidates[0]
@@ -128,7 +135,16 @@ def raw_sql_of(client: Client, url: str, table: str) -> dict[str, float | int] |
             cursor.execute(sql)
             cursor.fetchall()
 
-    return measure(run)
+    measured = measure(run)
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, TIMING OFF) {sql}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    print(plan, file=sys.stderr)
+    # The plan in a few words: the indexes it reads (or that it scans the whole table).
+    used = sorted(set(re.findall(r"(?:Index|Index Only|Bitmap Index) Scan (?:Backward )?using (\w+)", plan)))
+    seq = sorted(set(re.findall(r"Seq Scan on (\w+)", plan)))
+    measured["plan"] = ", ".join(used + [f"seq scan {t}" for t in seq])  # type: ignore[assignment]
+    return measured
 
 
 TABLES = {
@@ -145,9 +161,15 @@ TABLES = {
 
 
 def main() -> None:
-    call_command("seed_scale", customers=CUSTOMERS, big_customer_invoices=BIG_CUSTOMER_INVOICES, stdout=sys.stderr)
-    partner = Partner.objects.get(slug="scale")
-    admin = User.objects.get(email="admin@scale.scale.example")
+    call_command(
+        "seed_scale",
+        customers=CUSTOMERS,
+        partner=PARTNER,
+        big_customer_invoices=BIG_CUSTOMER_INVOICES,
+        stdout=sys.stderr,
+    )
+    partner = Partner.objects.get(slug=PARTNER)
+    admin = User.objects.get(email=f"admin@{PARTNER}.scale.example")
     superuser, _ = User.objects.get_or_create(
         email="bench-superuser@scale.example", defaults={"is_staff": True, "is_superuser": True}
     )
@@ -181,14 +203,14 @@ def main() -> None:
         if admin_path:
             admin_base = f"/admin/{admin_path}/"
             row["admin 1"] = measure(lambda u=admin_base: get_ok(django_admin, u))
-            row["admin deep"] = measure(lambda u=f"{admin_base}?p={DEPTH * 25 // 100}": get_ok(django_admin, u))
+            row["admin deep"] = measure(lambda u=f"{admin_base}?p={DEPTH * 25 // 100 + 1}": get_ok(django_admin, u))
         results["lists"][name] = row
         print(name, json.dumps(row), file=sys.stderr)
 
     # The self-service page of the customer with the long history: its first page and one deep in.
     big = Customer.objects.filter(partner=partner).order_by("pk").first()
     assert big is not None
-    owner, created = User.objects.get_or_create(email="bench-owner@customer0.example")
+    owner, created = User.objects.get_or_create(email=f"bench-owner@{PARTNER}.customer0.example")
     if created:
         Membership.objects.create(user=owner, partner=partner, customer=big, role=Role.CUSTOMER_ADMIN)
     customer = Client()
@@ -223,6 +245,10 @@ def write_table(results: dict[str, Any]) -> None:
     ]
     for name, row in results["lists"].items():
         lines.append(f"| {name} | " + " | ".join(cell(row.get(c)) for c in columns) + " |")
+    lines += ["", "The page query's plan (EXPLAIN ANALYZE on the seeded data):", ""]
+    for name, row in results["lists"].items():
+        if row.get("raw SQL page 1"):
+            lines.append(f"- {name}: {row['raw SQL page 1'].get('plan') or '—'}")
     own = results["self-service"]
     lines += [
         "",
