@@ -117,10 +117,11 @@ def ticket_list(*, scope: Scope, filters: TicketFilters | None = None) -> QueryS
 
 
 def ticket_queue_counts(*, scope: Scope) -> dict[str, int]:
-    """How many tickets each queue tab holds, in one query."""
+    """How many tickets each queue tab holds, in one query. Every tab holds active tickets only, so only
+    those are read (through the partner and status index), not the partner's whole history."""
     breached, near = _flags(clock.now())
     active = Q(status__in=Ticket.ACTIVE_STATUSES)
-    return Ticket.objects.for_scope(scope).aggregate(
+    return Ticket.objects.for_scope(scope).filter(active).aggregate(
         mine=Count("pk", filter=active & Q(assignee_id=scope.user.pk)),
         unassigned=Count("pk", filter=active & Q(assignee__isnull=True)),
         breaching=Count("pk", filter=breached | near),
