@@ -121,12 +121,16 @@ def ticket_queue_counts(*, scope: Scope) -> dict[str, int]:
     those are read (through the partner and status index), not the partner's whole history."""
     breached, near = _flags(clock.now())
     active = Q(status__in=Ticket.ACTIVE_STATUSES)
-    return Ticket.objects.for_scope(scope).filter(active).aggregate(
-        mine=Count("pk", filter=active & Q(assignee_id=scope.user.pk)),
-        unassigned=Count("pk", filter=active & Q(assignee__isnull=True)),
-        breaching=Count("pk", filter=breached | near),
-        escalated=Count("pk", filter=Q(status=Ticket.Status.ESCALATED)),
-        active=Count("pk", filter=active),
+    return (
+        Ticket.objects.for_scope(scope)
+        .filter(active)
+        .aggregate(
+            mine=Count("pk", filter=active & Q(assignee_id=scope.user.pk)),
+            unassigned=Count("pk", filter=active & Q(assignee__isnull=True)),
+            breaching=Count("pk", filter=breached | near),
+            escalated=Count("pk", filter=Q(status=Ticket.Status.ESCALATED)),
+            active=Count("pk", filter=active),
+        )
     )
 
 
