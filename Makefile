@@ -72,6 +72,7 @@ bench: $(STAMP)
 	$(PY) bench/pdf_export.py
 	$(PY) bench/partner_center_sync.py
 	$(PY) bench/collections.py
+	$(PY) bench/lists.py
 
 # The Docker Compose stack end to end (build, health, sign-in, a PDF export in the worker, beat's
 # schedule, data kept across down/up), under a project of its own that it removes afterwards. Prints

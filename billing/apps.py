@@ -9,6 +9,8 @@ class BillingConfig(AppConfig):
     name = "billing"
     # Seeded by `manage.py seed_demo`: invoices, payments, collections and payables, so it composes the parts.
     demo_module = "billing.finance.demo"
+    # Rows for `manage.py seed_scale` (bench data): invoices, lines, payments and allocations.
+    scale_module = "billing.invoicing.scale"
 
     def ready(self) -> None:
         # Wiring across the parts that the layers do not allow as imports: invoicing calls back into

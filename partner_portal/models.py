@@ -239,6 +239,7 @@ class Customer(models.Model):
         indexes = [
             models.Index(fields=["partner", "name", "id"], name="customer_partner_name_idx"),
             models.Index(fields=["partner", "created_at", "id"], name="customer_partner_created_idx"),
+            models.Index(fields=["partner", "credit_days", "id"], name="customer_partner_credit_idx"),
         ]
 
     def __str__(self) -> str:
@@ -406,7 +407,12 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["partner", "target_type", "target_id"], name="audit_target_idx")]
+        indexes = [
+            models.Index(fields=["partner", "target_type", "target_id"], name="audit_target_idx"),
+            # The audit log's pages, newest first, and its action filter.
+            models.Index(fields=["partner", "created_at", "id"], name="audit_partner_created_idx"),
+            models.Index(fields=["partner", "action", "created_at", "id"], name="audit_partner_action_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.target_repr}"

@@ -123,7 +123,14 @@ class Subscription(models.Model):
                 name="subscription_microsoft_id_unique_per_partner",
             ),
         ]
-        indexes = [models.Index(fields=["partner", "status"], name="subscription_status_idx")]
+        indexes = [
+            models.Index(fields=["partner", "status"], name="subscription_status_idx"),
+            # The subscription list's sorts.
+            models.Index(fields=["partner", "product", "id"], name="subscription_product_idx"),
+            models.Index(fields=["partner", "created_at", "id"], name="subscription_created_idx"),
+            models.Index(fields=["partner", "quantity", "id"], name="subscription_quantity_idx"),
+            models.Index(fields=["partner", "status", "id"], name="subscription_status_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.product} × {self.quantity}"
@@ -436,7 +443,10 @@ class SubscriptionDifference(models.Model):
                 name="subscription_difference_one_open",
             ),
         ]
-        indexes = [models.Index(fields=["partner", "state", "found_at"], name="subscription_difference_idx")]
+        indexes = [
+            models.Index(fields=["partner", "state", "found_at"], name="subscription_difference_idx"),
+            models.Index(fields=["partner", "found_at", "id"], name="subscription_diff_found_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.field}: {self.portal_value} / {self.microsoft_value}"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from partner_portal.search import search_with_customer
 from partner_portal.tenancy import Scope, get_scoped_or_404
 from subscriptions.models import (
     PartnerCenterAccount,
@@ -52,12 +53,8 @@ def subscription_list(
     f = filters or SubscriptionFilters()
     if f.search:
         term = f.search.strip()
-        qs = qs.filter(
-            Q(product__icontains=term)
-            | Q(microsoft_subscription_id__iexact=term)
-            | Q(customer__name__icontains=term)
-            | Q(customer__domain__icontains=term)
-        )
+        own = Q(product__icontains=term) | Q(microsoft_subscription_id__iexact=term)
+        qs = search_with_customer(qs, scope=scope, own=own, term=term)
     if f.status:
         qs = qs.filter(status=f.status)
     if f.customer_id:

@@ -46,7 +46,7 @@ class SubscriptionListView(KeysetListView):
         return rows, self.filters != selectors.SubscriptionFilters()
 
     def count_rows(self, rows: Any) -> int:
-        return selectors.subscription_list(scope=self.scope, filters=self.filters).count()
+        return super().count_rows(selectors.subscription_list(scope=self.scope, filters=self.filters))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(

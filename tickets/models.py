@@ -252,6 +252,9 @@ class Ticket(models.Model):
             models.Index(fields=["partner", "status", "created_at", "id"], name="ticket_partner_status_idx"),
             models.Index(fields=["partner", "assignee", "status"], name="ticket_partner_assignee_idx"),
             models.Index(fields=["customer", "created_at", "id"], name="ticket_customer_idx"),
+            # The queue's sorts without a status filter.
+            models.Index(fields=["partner", "created_at", "id"], name="ticket_partner_created_idx"),
+            models.Index(fields=["partner", "updated_at", "id"], name="ticket_partner_updated_idx"),
         ]
 
     def __str__(self) -> str:

@@ -14,6 +14,7 @@ from django.db.models import BooleanField, Case, Count, Prefetch, Q, QuerySet, S
 from billing.invoicing.models import Invoice
 from partner_portal import clock
 from partner_portal.models import STAFF_ROLES, Customer, Membership
+from partner_portal.search import search_with_customer
 from partner_portal.tenancy import Scope, get_scoped_or_404
 from tickets.models import (
     CustomerSupportPlan,
@@ -81,13 +82,13 @@ def _due_flags(qs: QuerySet[Ticket], now: dt.datetime) -> QuerySet[Ticket]:
     )
 
 
-def _search(qs: QuerySet[Ticket], term: str) -> QuerySet[Ticket]:
+def _search(qs: QuerySet[Ticket], scope: Scope, term: str) -> QuerySet[Ticket]:
     term = term.strip()
-    match = Q(subject__icontains=term) | Q(customer__name__icontains=term) | Q(customer__domain__icontains=term)
+    own = Q(subject__icontains=term)
     digits = term.upper().removeprefix("T-").lstrip("0")
     if digits.isdigit():
-        match |= Q(number=int(digits))
-    return qs.filter(match)
+        own |= Q(number=int(digits))
+    return search_with_customer(qs, scope=scope, own=own, term=term)
 
 
 def ticket_list(*, scope: Scope, filters: TicketFilters | None = None) -> QuerySet[Ticket]:
@@ -96,7 +97,7 @@ def ticket_list(*, scope: Scope, filters: TicketFilters | None = None) -> QueryS
     qs = _due_flags(Ticket.objects.for_scope(scope).select_related("customer", "assignee"), now)
     f = filters or TicketFilters()
     if f.search:
-        qs = _search(qs, f.search)
+        qs = _search(qs, scope, f.search)
     if f.status:
         qs = qs.filter(status=f.status)
     if f.category:
@@ -124,15 +125,20 @@ def ticket_list(*, scope: Scope, filters: TicketFilters | None = None) -> QueryS
 
 
 def ticket_queue_counts(*, scope: Scope) -> dict[str, int]:
-    """How many tickets each queue tab holds, in one query."""
+    """How many tickets each queue tab holds, in one query. Every tab holds active tickets only, so only
+    those are read (through the partner and status index), not the partner's whole history."""
     breached, near = _flags(clock.now())
     active = Q(status__in=Ticket.ACTIVE_STATUSES)
-    return Ticket.objects.for_scope(scope).aggregate(
-        mine=Count("pk", filter=active & Q(assignee_id=scope.user.pk)),
-        unassigned=Count("pk", filter=active & Q(assignee__isnull=True)),
-        breaching=Count("pk", filter=breached | near),
-        escalated=Count("pk", filter=Q(status=Ticket.Status.ESCALATED)),
-        active=Count("pk", filter=active),
+    return (
+        Ticket.objects.for_scope(scope)
+        .filter(active)
+        .aggregate(
+            mine=Count("pk", filter=active & Q(assignee_id=scope.user.pk)),
+            unassigned=Count("pk", filter=active & Q(assignee__isnull=True)),
+            breaching=Count("pk", filter=breached | near),
+            escalated=Count("pk", filter=Q(status=Ticket.Status.ESCALATED)),
+            active=Count("pk", filter=active),
+        )
     )
 
 

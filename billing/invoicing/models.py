@@ -192,6 +192,13 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["partner", "status", "due_date"], name="invoice_status_due_idx"),
             models.Index(fields=["customer", "status"], name="invoice_customer_idx"),
+            # The invoice list's sorts and status filter; amounts are sorted within one currency.
+            models.Index(fields=["partner", "created_at", "id"], name="invoice_partner_created_idx"),
+            models.Index(fields=["partner", "status", "created_at", "id"], name="invoice_partner_status_idx"),
+            models.Index(fields=["partner", "currency", "total", "id"], name="invoice_partner_total_idx"),
+            models.Index(fields=["partner", "currency", "balance", "id"], name="invoice_partner_balance_idx"),
+            # A customer's invoices, newest first (its page and the self-service page).
+            models.Index(fields=["customer", "created_at", "id"], name="invoice_customer_created_idx"),
         ]
 
     def __str__(self) -> str:
@@ -324,6 +331,10 @@ class Payment(models.Model):
             models.CheckConstraint(
                 condition=Q(voided_at__isnull=True) | Q(unallocated=0), name="payment_voided_leaves_no_credit"
             ),
+        ]
+        indexes = [
+            models.Index(fields=["partner", "received_on", "id"], name="payment_partner_received_idx"),
+            models.Index(fields=["customer", "received_on", "id"], name="payment_customer_received_idx"),
         ]
 
     def __str__(self) -> str:

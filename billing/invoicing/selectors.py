@@ -23,6 +23,7 @@ from billing.invoicing.models import (
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
 from partner_portal.models import AuditEvent, Customer
+from partner_portal.search import search_with_customer
 from partner_portal.tenancy import Scope, get_scoped_or_404
 
 # Sort keys the invoice list offers: name -> (model field, descending).
@@ -66,9 +67,7 @@ def invoice_list(*, scope: Scope, filters: InvoiceFilters | None = None) -> Quer
     f = filters or InvoiceFilters()
     if f.search:
         term = f.search.strip()
-        qs = qs.filter(
-            Q(number__icontains=term) | Q(customer__name__icontains=term) | Q(customer__domain__icontains=term)
-        )
+        qs = search_with_customer(qs, scope=scope, own=Q(number__icontains=term), term=term)
     if f.status == OPEN:
         qs = qs.open()
     elif f.status:

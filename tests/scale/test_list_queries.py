@@ -1,0 +1,130 @@
+"""Every staff list page and API list runs at most ten queries whatever the rows: on the seeded data of
+`seed_scale`, for the first page, the next page through its link, a filter and a search."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import urlencode
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from billing.invoicing.models import Invoice
+from partner_portal.models import Customer, Membership, Role, User
+from tests.conftest import require
+
+pytestmark = pytest.mark.django_db
+
+MAX_QUERIES = 10
+
+# (URL name, a filter, a search)
+PAGES = [
+    ("customer_list", {"currency": "EUR"}, {"q": "Contoso"}),
+    ("audit_log", {"action": "invoice.issued"}, {"q": "INV-"}),
+    ("invoice_list", {"status": "open"}, {"q": "INV-"}),
+    ("payment_list", {}, {}),
+    ("subscription_list", {"status": "suspended"}, {"q": "Azure"}),
+    ("subscription_difference_list", {"state": "open"}, {"q": "Customer"}),
+    ("ticket_list", {"status": "open"}, {"q": "Invoice"}),
+    ("escalation_list", {}, {}),
+    ("collections_overview", {}, {}),
+]
+APIS = [
+    ("customer-list", {"currency": "EUR"}, {"search": "Contoso"}),
+    ("invoice-list", {"status": "paid"}, {"search": "INV-"}),
+    ("payment-list", {}, {}),
+    ("credit-note-list", {}, {}),
+    ("subscription-list", {"status": "suspended"}, {"search": "Azure"}),
+    ("subscription-difference-list", {"state": "open"}, {}),
+    ("ticket-list", {"status": "open"}, {"search": "Invoice"}),
+    ("escalation-list", {}, {}),
+    ("notice-list", {}, {}),
+]
+
+
+@pytest.fixture
+def admin() -> User:
+    require(connection.vendor == "postgresql", "seed_scale writes PostgreSQL SQL")
+    call_command("seed_scale", customers=60, seed=2, stdout=io.StringIO())
+    return User.objects.get(email="admin@scale.scale.example")
+
+
+@pytest.mark.parametrize(("name", "filters", "search"), PAGES, ids=[p[0] for p in PAGES])
+def test_list_pages_run_a_fixed_number_of_queries(
+    admin: User, name: str, filters: dict[str, str], search: dict[str, str], django_assert_max_num_queries
+) -> None:
+    client = Client()
+    client.force_login(admin)
+    url = reverse(name)
+    with django_assert_max_num_queries(MAX_QUERIES):
+        first = client.get(url)
+    assert first.status_code == 200
+    page = first.context["page"]
+    if name not in ("escalation_list", "subscription_difference_list", "collections_overview"):
+        assert page.next_cursor, "the seeded data fills more than one page"
+        with django_assert_max_num_queries(MAX_QUERIES):
+            second = client.get(f"{url}?{urlencode({'cursor': page.next_cursor})}")
+        assert second.status_code == 200
+        assert {r.pk for r in second.context["page"].items}.isdisjoint(r.pk for r in page.items)
+    for query in (filters, search):
+        if query:
+            with django_assert_max_num_queries(MAX_QUERIES):
+                assert client.get(f"{url}?{urlencode(query)}").status_code == 200
+
+
+@pytest.mark.parametrize(("name", "filters", "search"), APIS, ids=[a[0] for a in APIS])
+def test_api_lists_run_a_fixed_number_of_queries(
+    admin: User, name: str, filters: dict[str, str], search: dict[str, str], django_assert_max_num_queries
+) -> None:
+    api = APIClient()
+    api.force_authenticate(admin)
+    url = reverse(f"api:{name}") if ":" not in name else reverse(name)
+    with django_assert_max_num_queries(MAX_QUERIES):
+        first = api.get(url)
+    assert first.status_code == 200, first.content
+    if first.data.get("next"):
+        with django_assert_max_num_queries(MAX_QUERIES):
+            assert api.get(first.data["next"]).status_code == 200
+    for query in (filters, search):
+        if query:
+            with django_assert_max_num_queries(MAX_QUERIES):
+                assert api.get(f"{url}?{urlencode(query)}").status_code == 200
+
+
+def test_the_self_service_page_of_a_long_history_runs_a_fixed_number_of_queries(
+    admin: User, django_assert_max_num_queries
+) -> None:
+    call_command("seed_scale", customers=60, seed=2, big_customer_invoices=120, stdout=io.StringIO())
+    customer = Customer.objects.filter(partner=admin.membership.partner).order_by("pk").first()
+    assert Invoice.objects.filter(customer=customer).count() == 130
+    user = User.objects.create_user(email="owner@customer0.example")
+    Membership.objects.create(user=user, partner=customer.partner, customer=customer, role=Role.CUSTOMER_ADMIN)
+    client = Client()
+    client.force_login(user)
+    # Not a list page but a page of several cards (account, payments, subscriptions, collections,
+    # support); its count stays the same whatever the history and however deep the invoices are paged.
+    with django_assert_max_num_queries(20) as few:
+        first = client.get(reverse("customer_home"))
+    cursor = first.context["invoices"].next_cursor
+    assert cursor
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get(f"{reverse('customer_home')}?{urlencode({'cursor': cursor})}").status_code == 200
+
+
+def test_a_long_list_counts_up_to_its_limit(admin: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    from partner_portal.views import CustomerListView
+
+    client = Client()
+    client.force_login(admin)
+    assert "<strong>60</strong> customers" in client.get(reverse("customer_list")).content.decode()
+    monkeypatch.setattr(CustomerListView, "count_limit", 50)
+    page = client.get(reverse("customer_list")).content.decode()
+    assert "<strong>50+</strong> customers" in page
+    # A filter that selects fewer rows than the limit counts them exactly.
+    assert (
+        "<strong>15</strong> customers match" in client.get(reverse("customer_list") + "?currency=EUR").content.decode()
+    )
