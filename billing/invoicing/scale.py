@@ -124,10 +124,12 @@ def seed_scale(run: ScaleRun) -> dict[str, int]:
         f"""
         INSERT INTO billing_invoiceline (
             partner_id, invoice_id, position, kind, description, quantity, unit_price, tax_rate, amount,
-            tax_amount, subscription_id, period_start, period_end)
+            tax_amount, subscription_id, period_start, period_end, vat_category, vat_exemption_reason,
+            vat_exemption_code, unit_code)
         SELECT i.partner_id, i.id, row_number() OVER (PARTITION BY i.id ORDER BY s.id), 'subscription',
                left(s.product, 300), s.quantity, s.unit_price, s.tax_rate, {_LINE_AMOUNT}, {_LINE_TAX}, s.id,
-               (i.issue_date - interval '1 month')::date, i.issue_date - 1
+               (i.issue_date - interval '1 month')::date, i.issue_date - 1,
+               CASE WHEN s.tax_rate > 0 THEN 'S' ELSE '' END, '', '', 'C62'
         FROM billing_invoice i JOIN subscriptions_subscription s ON s.customer_id = i.customer_id
         WHERE i.partner_id = %(partner)s
           AND NOT EXISTS (SELECT 1 FROM billing_invoiceline l WHERE l.invoice_id = i.id)
@@ -143,11 +145,11 @@ def seed_scale(run: ScaleRun) -> dict[str, int]:
         f"""
         INSERT INTO billing_payment (
             partner_id, customer_id, amount, currency, received_on, method, reference, unallocated,
-            recorded_by_id, created_at)
+            recorded_by_id, created_at, void_reason)
         SELECT %(partner)s, i.customer_id, i.amount_paid, i.currency,
                least(i.issue_date + {rand("i.id", 22, s, 50)}, %(today)s::date),
                (ARRAY['bank_transfer','card','other'])[1 + {rand("i.id", 23, s, 3)}], i.number, 0,
-               %(actor)s, least(i.issue_date + {rand("i.id", 22, s, 50)}, %(today)s::date)::timestamptz
+               %(actor)s, least(i.issue_date + {rand("i.id", 22, s, 50)}, %(today)s::date)::timestamptz, ''
         FROM billing_invoice i
         WHERE i.partner_id = %(partner)s AND i.amount_paid > 0
           AND NOT EXISTS (SELECT 1 FROM billing_paymentallocation a WHERE a.invoice_id = i.id)
