@@ -267,6 +267,10 @@ class NoticeDecideView(ScopedViewMixin, View):
                 status = services.collection_notice_send_again(partner_id=partner_id, notice_id=notice.pk, actor=actor)
                 if status == Notice.Status.SENT:
                     messages.success(request, _("Notice %(notice)s sent again.") % {"notice": notice})
+                elif status == Notice.Status.CANCELLED:
+                    messages.info(
+                        request, _("Notice %(notice)s not sent: its invoice was settled.") % {"notice": notice}
+                    )
                 else:
                     messages.error(request, _("Notice %(notice)s could not be sent again.") % {"notice": notice})
             else:

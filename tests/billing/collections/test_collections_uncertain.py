@@ -4,6 +4,7 @@ Message-ID, for staff to mark as sent or to send again."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.core import mail
@@ -17,6 +18,7 @@ from billing.collections.services import (
     collection_notice_send,
     collection_notice_send_again,
 )
+from billing.invoicing.services import AllocationInput, payment_record
 from partner_portal import clock
 from partner_portal.models import AuditEvent
 from tests.factories.collections import DUE, invoice_due, run_on
@@ -196,3 +198,15 @@ def test_another_partners_staff_get_a_404(other_tenant, client_for, uncertain) -
         assert client_for(other_tenant.admin).post(reverse(name, args=[uncertain.pk])).status_code == 404
     uncertain.refresh_from_db()
     assert uncertain.status == "uncertain"
+
+
+def test_send_again_after_the_invoice_was_settled_sends_nothing(tenant, client_for, uncertain) -> None:
+    payment_record(
+        partner=tenant.partner, customer=tenant.customer, actor=None, amount=Decimal("100.00"), received_on=DUE,
+        allocations=[AllocationInput(invoice=uncertain.invoice, amount=Decimal("100.00"))],
+    )  # fmt: skip
+    page = client_for(tenant.finance).post(reverse("collection_notice_send_again", args=[uncertain.pk]), follow=True)
+    assert "its invoice was settled" in page.content.decode()
+    uncertain.refresh_from_db()
+    assert uncertain.status == "cancelled"
+    assert len(mail.outbox) == 1
