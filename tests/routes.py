@@ -125,6 +125,10 @@ def populate(victim: Tenant, *, align: bool = True) -> None:
     draft(victim.customer)
     # Collections: the policy, a run and its notice (the invoice is a week overdue on the run's date).
     collections_run(partner=victim.partner, run_date=invoice.due_date + dt.timedelta(days=7))
+    # ... left uncertain (its worker died while sending), so that "mark as sent" and "send again" would act.
+    from billing.collections.models import Notice
+
+    Notice.objects.filter(partner=victim.partner).update(status=Notice.Status.UNCERTAIN, message_id="<n@victim>")
     ExportJob.objects.create(partner=victim.partner, requested_by=victim.finance, total=1)
     rows = [nce_row(customer_id=str(victim.customer.tenant_id), customer_name=victim.customer.name),
             nce_row(customer_id="00000000-0000-4000-8000-0000000000ff", customer_name="Unmatched Ltd")]  # fmt: skip

@@ -13,3 +13,7 @@ class CollectionPolicyInvalid(BillingError):
 
 class CollectionHoldInvalid(BillingError):
     """A promise to pay with a date in the past or no reason."""
+
+
+class NoticeNotUncertain(BillingError):
+    """Marking sent or sending again a notice that is not `uncertain` (someone decided already)."""

@@ -171,6 +171,9 @@ class Notice(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
         CANCELLED = "cancelled", _("Not sent: settled meanwhile")
+        # The worker died while sending: the mail server may or may not have the message. Never resent
+        # by itself; staff mark it sent (found in the mail log) or send it again.
+        UNCERTAIN = "uncertain", _("Sent or not: check the mail log")
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="collection_notices")
@@ -191,6 +194,10 @@ class Notice(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # The email's Message-ID, stored when the notice is claimed, before the email leaves: the one to look
+    # for in the mail log. "Send again" gives a new one; the earlier ones are kept, oldest first.
+    message_id = models.CharField(_("Message-ID"), max_length=255, blank=True)
+    earlier_message_ids = models.JSONField(_("earlier Message-IDs"), default=list, blank=True)
 
     objects = NoticeQuerySet.as_manager()
 

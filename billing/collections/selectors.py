@@ -282,6 +282,20 @@ def notice_list(*, scope: Scope, customer_id: int | None = None, run_id: int | N
     return qs
 
 
+def notice_uncertain_list(*, scope: Scope) -> QuerySet[Notice]:
+    """Notices whose worker died while sending them (sent or not: staff check the mail log), oldest first."""
+    return (
+        Notice.objects.for_scope(scope)
+        .filter(status=Notice.Status.UNCERTAIN)
+        .select_related("invoice", "customer")
+        .order_by("claimed_at", "pk")
+    )
+
+
+def notice_uncertain_get(*, scope: Scope, pk: int | str) -> Notice:
+    return get_scoped_or_404(Notice.objects.for_scope(scope).select_related("invoice", "customer"), scope, pk=pk)
+
+
 # ---- One customer: the banner and the staff panel ---------------------------------------------------
 
 

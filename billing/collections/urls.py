@@ -8,5 +8,11 @@ urlpatterns = [
     path("runs/", views.CollectionRunListView.as_view(), name="collection_run_list"),
     path("runs/start/", views.CollectionRunStartView.as_view(), name="collection_run_start"),
     path("runs/<int:pk>/", views.CollectionRunDetailView.as_view(), name="collection_run_detail"),
+    path("notices/<int:pk>/mark-sent/", views.NoticeDecideView.as_view(), name="collection_notice_mark_sent"),
+    path(
+        "notices/<int:pk>/send-again/",
+        views.NoticeDecideView.as_view(send_again=True),
+        name="collection_notice_send_again",
+    ),
     path("customers/<int:pk>/hold/", views.CustomerCollectionsHoldView.as_view(), name="customer_collections_hold"),
 ]

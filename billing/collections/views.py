@@ -22,7 +22,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from billing.collections import selectors, services, wording
-from billing.collections.errors import CollectionPolicyInvalid
+from billing.collections.errors import CollectionPolicyInvalid, NoticeNotUncertain
 from billing.collections.forms import (
     CollectionHoldForm,
     CollectionPolicyForm,
@@ -30,7 +30,7 @@ from billing.collections.forms import (
     CollectionStepFormSet,
     minimums_text,
 )
-from billing.collections.models import CollectionRun
+from billing.collections.models import CollectionRun, Notice
 from billing.invoicing.errors import BillingError
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
@@ -42,6 +42,7 @@ from partner_portal.pagination import keyset_page, query_without
 PAGE_SIZE = 25
 STEPS_PREFIX = "steps"
 RUN_NOTICES = 200  # notices listed on a run's page
+UNCERTAIN_NOTICES = 50  # uncertain notices listed on the overview (the count says how many in all)
 
 
 class CollectionsOverviewView(KeysetListView):
@@ -63,6 +64,7 @@ class CollectionsOverviewView(KeysetListView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
+        uncertain = selectors.notice_uncertain_list(scope=self.scope)
         return {
             **context,
             "rows": selectors.collections_overview_rows(
@@ -72,6 +74,8 @@ class CollectionsOverviewView(KeysetListView):
             "last_run": selectors.collection_run_list(scope=self.scope).first(),
             "today": clock.today(self.scope.partner.time_zone),
             "can_run": self.scope.has_role(CUSTOMER_WRITERS),
+            "uncertain_notices": list(uncertain[:UNCERTAIN_NOTICES]),
+            "uncertain_count": uncertain.count(),
         }
 
 
@@ -208,6 +212,7 @@ class CollectionRunDetailView(ScopedViewMixin, TemplateView):
             errors=[str(e) if not isinstance(e, dict) else e for e in details.get("errors", [])],
             notices=list(notices[:RUN_NOTICES]),
             notice_count=notices.count(),
+            can_run=self.scope.has_role(CUSTOMER_WRITERS),
             **kwargs,
         )
 
@@ -244,6 +249,36 @@ class CollectionRunStartView(ScopedViewMixin, View):
                 },
             )
         return redirect("collection_run_detail", pk=run.pk)
+
+
+class NoticeDecideView(ScopedViewMixin, View):
+    """POST on an uncertain notice: "mark as sent" (found in the mail log) or "send again" (new
+    Message-ID). Admins and finance, as for a run; another partner's notice is a 404."""
+
+    allowed_roles = CUSTOMER_WRITERS
+    http_method_names = ["post"]
+    send_again = False
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        notice = selectors.notice_uncertain_get(scope=self.scope, pk=pk)
+        partner_id, actor = self.scope.partner.pk, self.scope.user
+        try:
+            if self.send_again:
+                status = services.collection_notice_send_again(partner_id=partner_id, notice_id=notice.pk, actor=actor)
+                if status == Notice.Status.SENT:
+                    messages.success(request, _("Notice %(notice)s sent again.") % {"notice": notice})
+                elif status == Notice.Status.CANCELLED:
+                    messages.info(
+                        request, _("Notice %(notice)s not sent: its invoice was settled.") % {"notice": notice}
+                    )
+                else:
+                    messages.error(request, _("Notice %(notice)s could not be sent again.") % {"notice": notice})
+            else:
+                services.collection_notice_mark_sent(partner_id=partner_id, notice_id=notice.pk, actor=actor)
+                messages.success(request, _("Notice %(notice)s marked as sent.") % {"notice": notice})
+        except NoticeNotUncertain as exc:
+            messages.info(request, _("Nothing done: the notice is now “%(status)s”.") % {"status": exc})
+        return redirect("collections_overview")
 
 
 class CustomerCollectionsHoldView(ScopedViewMixin, View):

@@ -2,7 +2,9 @@
 
 from billing.collections.services.run import (
     StepInput,
+    collection_notice_mark_sent,
     collection_notice_send,
+    collection_notice_send_again,
     collection_notices_send,
     collection_policy_get,
     collection_policy_update,
@@ -10,11 +12,14 @@ from billing.collections.services.run import (
     collections_run,
     collections_run_all,
     customer_collections_hold,
+    notices_uncertain_mark,
 )
 
 __all__ = [
     "StepInput",
+    "collection_notice_mark_sent",
     "collection_notice_send",
+    "collection_notice_send_again",
     "collection_notices_send",
     "collection_policy_get",
     "collection_policy_update",
@@ -22,4 +27,5 @@ __all__ = [
     "collections_run",
     "collections_run_all",
     "customer_collections_hold",
+    "notices_uncertain_mark",
 ]

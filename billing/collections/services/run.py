@@ -54,9 +54,12 @@ from billing.collections.rules import DunningState, due_step, dunning_decision
 from billing.collections.services.notices import (
     MAX_SEND_ATTEMPTS,
     SEND_CLAIM_STALE_AFTER,
+    collection_notice_mark_sent,
     collection_notice_message,
     collection_notice_send,
+    collection_notice_send_again,
     collection_notices_send,
+    notices_uncertain_mark,
 )
 from billing.collections.services.policy import (
     StepInput,
@@ -398,10 +401,10 @@ fresh AS (  -- a step the invoice did not have last: the only rows written
 notices AS (
     INSERT INTO {notice} (partner_id, customer_id, invoice_id, run_id, offset_days, action, amount_due,
                           overdue_total, days_overdue, next_action, next_action_date, status, recipient,
-                          attempts, created_at, error)
+                          attempts, created_at, error, message_id, earlier_message_ids)
     SELECT %(partner)s, f.customer_id, f.id, %(run)s, f.step_offset, f.step_action, f.balance,
            COALESCE(co.total, 0), f.days, f.next_action, %(run_date)s::date + f.next_days, 'pending', '',
-           0, %(now)s, ''
+           0, %(now)s, '', '', '[]'::jsonb
     FROM fresh f LEFT JOIN customer_overdue co ON co.customer_id = f.customer_id
     WHERE NOT (f.step_action = 'suspend' AND f.harshest = 'suspend')  -- told once: no second suspension notice
     ORDER BY f.customer_id, f.due_date, f.id
@@ -751,16 +754,17 @@ def _suspend(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date, a
 
 
 def _notices_left_over(partner: Partner) -> list[int]:
-    """Notices an earlier run made that still wait: failed ones with attempts left, claims of dead
-    workers, and pending ones whose message was lost (older than a claim's lapse). What this run made
-    went to the broker after each batch; a pending notice of a few minutes is on its way already."""
+    """Notices an earlier run made that still wait: failed ones with attempts left and pending ones
+    whose message was lost (older than a claim's lapse). What this run made went to the broker after
+    each batch; a pending notice of a few minutes is on its way already. Claims of dead workers are
+    not resent: they become `uncertain` for staff to decide (the email may have left)."""
+    notices_uncertain_mark(partner_id=partner.pk)
     stale = clock.now() - SEND_CLAIM_STALE_AFTER
     return list(
         Notice.objects.filter(partner=partner)
         .filter(
             Q(status=Notice.Status.PENDING, created_at__lt=stale)
             | Q(status=Notice.Status.FAILED, attempts__lt=MAX_SEND_ATTEMPTS)
-            | Q(status=Notice.Status.SENDING, claimed_at__lt=stale)
         )
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -868,8 +872,10 @@ def collections_run_all(
 
 __all__ = [
     "StepInput",
+    "collection_notice_mark_sent",
     "collection_notice_message",
     "collection_notice_send",
+    "collection_notice_send_again",
     "collection_notices_send",
     "collection_policy_get",
     "collection_policy_update",

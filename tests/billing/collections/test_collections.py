@@ -402,15 +402,15 @@ def test_a_notice_is_claimed_once(tenant, on_commit) -> None:
     assert len(mail.outbox) == 1
 
 
-def test_a_claim_of_a_dead_worker_lapses(tenant) -> None:
+def test_a_claim_of_a_dead_worker_is_never_sent_again_by_itself(tenant) -> None:
     invoice = invoice_due(tenant.customer, DUE, "100.00")
     run_on(tenant.partner, 7)
     notice = Notice.objects.get(invoice=invoice)
     Notice.objects.filter(pk=notice.pk).update(status="sending", claimed_at=clock.now() - dt.timedelta(minutes=5))
     assert collection_notice_send(notice_id=notice.pk) == "sending"  # another worker may still be at it
     Notice.objects.filter(pk=notice.pk).update(claimed_at=clock.now() - dt.timedelta(hours=1))
-    assert collection_notice_send(notice_id=notice.pk) == "sent"
-    assert len(mail.outbox) == 1
+    assert collection_notice_send(notice_id=notice.pk) == "sending"  # the email may have left: staff decide
+    assert mail.outbox == []
 
 
 def test_a_notice_settled_before_sending_is_cancelled(tenant) -> None:
