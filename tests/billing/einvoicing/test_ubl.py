@@ -4,6 +4,7 @@ Peppol rules: what the portal sends passes with no fatal finding, and a broken d
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -13,6 +14,7 @@ from billing.einvoicing.validation import validate_ubl
 from billing.invoicing.models import Invoice
 from billing.invoicing.services import LineInput, credit_note_issue
 from partner_portal.models import Customer, Partner
+from tests.conftest import Tenant
 from tests.factories import CustomerFactory, PartnerFactory
 from tests.factories.billing import draft, issued
 
@@ -207,3 +209,79 @@ def test_a_line_without_a_vat_category_fires_br_co_04() -> None:
 def test_a_draft_has_no_e_invoice() -> None:
     with pytest.raises(ValueError, match="draft"):
         invoice_ubl(invoice=draft(_buyer(_seller())))
+
+
+# --- downloads ------------------------------------------------------------------------------------
+
+
+def _einvoice_tenant(tenant: Tenant) -> None:
+    seller = _seller()
+    Partner.objects.filter(pk=tenant.partner.pk).update(
+        **{f: getattr(seller, f) for f in EINVOICE_PARTNER_FIELDS}, default_currency="EUR"
+    )
+    Customer.objects.filter(pk=tenant.customer.pk).update(
+        street="Meir 1", city="Antwerp", post_code="2000", country="BE", tax_id="BE0417497106",
+        peppol_scheme="0208", peppol_id="0417497106", buyer_reference="PO-4711", currency="EUR",
+    )  # fmt: skip
+    tenant.partner.refresh_from_db()
+    tenant.customer.refresh_from_db()
+
+
+EINVOICE_PARTNER_FIELDS = (
+    "street", "city", "post_code", "country", "tax_id", "legal_registration_id", "peppol_scheme", "peppol_id",
+    "iban", "bic",
+)  # fmt: skip
+
+
+def test_staff_and_the_customer_download_the_invoice_and_credit_note_as_valid_ubl(
+    tenant: Tenant, client_for: Any, api_for: Any
+) -> None:
+    _einvoice_tenant(tenant)
+    invoice = issued(tenant.customer, _line("Microsoft 365 E3", "10", "36.00", "21.00"))
+    note = credit_note_issue(invoice=invoice, actor=None, reason="Seat cancelled", amount=Decimal("43.56"))
+
+    for response in (
+        api_for(tenant.finance).get(f"/api/v1/invoices/{invoice.pk}/ubl/"),
+        client_for(tenant.customer_admin).get(f"/documents/invoices/{invoice.pk}.xml"),
+        api_for(tenant.customer_member).get(f"/api/v1/credit-notes/{note.pk}/ubl/"),
+        client_for(tenant.finance).get(f"/documents/credit-notes/{note.pk}.xml"),
+    ):
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/xml"
+        assert response["Content-Disposition"].startswith("attachment; filename=")
+        _assert_valid(response.content)
+
+
+def test_the_pages_link_the_ubl_download(tenant: Tenant, client_for: Any) -> None:
+    invoice = issued(tenant.customer, _line("Microsoft 365 E3", "10", "36.00", "20.00"))
+    note = credit_note_issue(invoice=invoice, actor=None, reason="Seat cancelled", amount=Decimal("10.00"))
+    staff = client_for(tenant.finance)
+
+    assert (
+        f"/documents/invoices/{invoice.pk}.xml" in staff.get(f"/staff/billing/invoices/{invoice.pk}/").content.decode()
+    )
+    assert (
+        f"/documents/credit-notes/{note.pk}.xml"
+        in staff.get(f"/staff/billing/credit-notes/{note.pk}/").content.decode()
+    )
+    home = client_for(tenant.customer_admin).get("/my/").content.decode()
+    assert f"/documents/invoices/{invoice.pk}.xml" in home
+    assert "UBL (Peppol)" in home
+
+
+def test_a_draft_has_no_ubl_download_and_another_customer_gets_nothing(
+    tenant: Tenant, client_for: Any, api_for: Any
+) -> None:
+    draft_invoice = draft(tenant.customer)
+    invoice = issued(tenant.customer, _line("Microsoft 365 E3", "1", "36.00", "20.00"))
+
+    response = api_for(tenant.finance).get(f"/api/v1/invoices/{draft_invoice.pk}/ubl/")
+    assert response.status_code == 404
+    assert "draft" in response.json()["detail"]
+    assert client_for(tenant.finance).get(f"/documents/invoices/{draft_invoice.pk}.xml").status_code == 404
+    assert (
+        f"/documents/invoices/{draft_invoice.pk}.xml"
+        not in client_for(tenant.finance).get(f"/staff/billing/invoices/{draft_invoice.pk}/").content.decode()
+    )
+    assert client_for(tenant.other_customer_admin).get(f"/documents/invoices/{invoice.pk}.xml").status_code == 404
+    assert api_for(tenant.other_customer_admin).get(f"/api/v1/invoices/{invoice.pk}/ubl/").status_code == 404
