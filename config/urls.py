@@ -98,6 +98,8 @@ urlpatterns = [
     # Documents both staff and customer users download; scoped like every page.
     path("documents/invoices/<int:pk>.pdf", billing_downloads.InvoicePdfView.as_view(), name="invoice_pdf"),
     path("documents/credit-notes/<int:pk>.pdf", billing_downloads.CreditNotePdfView.as_view(), name="credit_note_pdf"),
+    path("documents/invoices/<int:pk>.xml", billing_downloads.InvoiceUblView.as_view(), name="invoice_ubl"),
+    path("documents/credit-notes/<int:pk>.xml", billing_downloads.CreditNoteUblView.as_view(), name="credit_note_ubl"),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[ApiDocsAccess]), name="api_schema"),
     path(

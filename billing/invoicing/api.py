@@ -9,15 +9,23 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from billing.einvoicing import ubl
 from billing.invoicing import pdf as billing_pdf
 from billing.invoicing import selectors, services
-from billing.invoicing.downloads import pdf_response
+from billing.invoicing.downloads import DRAFT_HAS_NO_EINVOICE, invoice_ubl_response, pdf_response, xml_response
 from billing.invoicing.idempotency import HEADER as IDEMPOTENCY_HEADER
 from billing.invoicing.idempotency import idempotent
 from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment, Refund
@@ -25,6 +33,9 @@ from billing.invoicing.vat import UnitCode, VatCategory, VatExemptionCode, vat_l
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
 from partner_portal.apikit import ScopedCustomerField, query_params
 
+UBL_RESPONSE = OpenApiResponse(
+    response=OpenApiTypes.BINARY, description="The document as UBL 2.1 XML (Peppol BIS Billing 3.0)."
+)
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
     str,
@@ -226,6 +237,15 @@ class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
         """The invoice as a PDF, in the customer's language."""
         invoice = self.get_object()
         return pdf_response(billing_pdf.invoice_pdf(invoice=invoice), billing_pdf.invoice_pdf_filename(invoice))
+
+    @extend_schema(responses={(200, "application/xml"): UBL_RESPONSE})
+    @action(detail=True, methods=["get"])
+    def ubl(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The issued invoice as a Peppol BIS Billing 3.0 UBL 2.1 Invoice; a draft is not found."""
+        invoice = self.get_object()
+        if invoice.is_draft:
+            raise NotFound(DRAFT_HAS_NO_EINVOICE)
+        return invoice_ubl_response(invoice)
 
     def _out(self, invoice: Invoice) -> Any:
         return InvoiceSerializer(
@@ -478,3 +498,10 @@ class CreditNoteViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
             return Response(CreditNoteSerializer(note, context=self.get_serializer_context()).data, status=201)
 
         return idempotent(request=request, scope=self.scope, endpoint="credit-notes", create=make)
+
+    @extend_schema(responses={(200, "application/xml"): UBL_RESPONSE})
+    @action(detail=True, methods=["get"])
+    def ubl(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The credit note as a Peppol BIS Billing 3.0 UBL 2.1 CreditNote."""
+        note = self.get_object()
+        return xml_response(ubl.credit_note_ubl(credit_note=note), ubl.credit_note_ubl_filename(note))

@@ -1,12 +1,16 @@
-"""PDF downloads for staff and customer users. Scoped like every page: a customer user gets only its
-own issued invoices and credit notes; anything else is 404."""
+"""PDF and e-invoice (Peppol BIS Billing 3.0 UBL) downloads for staff and customer users. Scoped like
+every page: a customer user gets only its own issued invoices and credit notes; anything else is 404.
+A draft has a PDF preview for staff but no e-invoice: it has no number yet."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy
 from django.views import View
 
+from billing.einvoicing import ubl
 from billing.invoicing import pdf, selectors
+from billing.invoicing.models import Invoice
 from partner_portal.access import ScopedViewMixin
 
 
@@ -15,6 +19,23 @@ def pdf_response(content: bytes, filename: str, *, inline: bool = False) -> Http
     response["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+DRAFT_HAS_NO_EINVOICE = gettext_lazy("A draft invoice has no e-invoice: issue it first.")
+
+
+def xml_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def invoice_ubl_response(invoice: Invoice) -> HttpResponse:
+    """The issued invoice as UBL; a draft is not found (it has no e-invoice)."""
+    if invoice.is_draft:
+        raise Http404(str(DRAFT_HAS_NO_EINVOICE))
+    return xml_response(ubl.invoice_ubl(invoice=invoice), ubl.invoice_ubl_filename(invoice))
 
 
 class InvoicePdfView(ScopedViewMixin, View):
@@ -31,3 +52,14 @@ class CreditNotePdfView(ScopedViewMixin, View):
         return pdf_response(
             pdf.credit_note_pdf(credit_note=note), pdf.credit_note_pdf_filename(note), inline="inline" in request.GET
         )
+
+
+class InvoiceUblView(ScopedViewMixin, View):
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return invoice_ubl_response(selectors.invoice_get(scope=self.scope, pk=pk))
+
+
+class CreditNoteUblView(ScopedViewMixin, View):
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        note = selectors.credit_note_get(scope=self.scope, pk=pk)
+        return xml_response(ubl.credit_note_ubl(credit_note=note), ubl.credit_note_ubl_filename(note))
