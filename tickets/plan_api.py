@@ -194,10 +194,12 @@ class CustomerSupportPlanAPIView(ScopedAPIMixin, APIView):
 
     @extend_schema(parameters=[CustomerPlanQuery], responses={200: CustomerPlanSerializer})
     def get(self, request: Request) -> Response:
+        form = CustomerPlanQuery(data=dict(request.query_params.items()), context={"view": self})
+        # Read for every caller, so a malformed ?customer= is a 400 also for a customer user (who always
+        # gets their own plan); a customer of another partner "does not exist".
+        form.is_valid(raise_exception=True)
         if self.scope.customer is not None:
             return Response(self._answer(self.scope.customer))
-        form = CustomerPlanQuery(data=dict(request.query_params.items()), context={"view": self})
-        form.is_valid(raise_exception=True)  # a customer of another partner "does not exist"
         q = form.validated_data
         if "customer" not in q:
             raise serializers.ValidationError({"customer": ["Name the customer: ?customer=<id>."]})
