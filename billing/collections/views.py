@@ -65,6 +65,9 @@ class CollectionsOverviewView(KeysetListView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         uncertain = selectors.notice_uncertain_list(scope=self.scope)
+        # One query in the usual case: the count is asked for only when there are more than are listed.
+        shown = list(uncertain[: UNCERTAIN_NOTICES + 1])
+        uncertain_count = len(shown) if len(shown) <= UNCERTAIN_NOTICES else uncertain.count()
         return {
             **context,
             "rows": selectors.collections_overview_rows(
@@ -74,8 +77,8 @@ class CollectionsOverviewView(KeysetListView):
             "last_run": selectors.collection_run_list(scope=self.scope).first(),
             "today": clock.today(self.scope.partner.time_zone),
             "can_run": self.scope.has_role(CUSTOMER_WRITERS),
-            "uncertain_notices": list(uncertain[:UNCERTAIN_NOTICES]),
-            "uncertain_count": uncertain.count(),
+            "uncertain_notices": shown[:UNCERTAIN_NOTICES],
+            "uncertain_count": uncertain_count,
         }
 
 
