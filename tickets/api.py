@@ -21,7 +21,8 @@ from rest_framework.views import APIView
 
 from billing.invoicing.models import Invoice
 from partner_portal.access import ALL_ROLES, STAFF_MANAGERS, ScopedAPIMixin
-from partner_portal.apikit import JSONParser, ScopedCustomerField, query_params
+from partner_portal.apikit import ScopedCustomerField, query_params
+from partner_portal.apiparsers import JSONParser
 from partner_portal.models import User
 from tickets import selectors, services
 from tickets.models import SupportOffering, Ticket, TicketAttachment, TicketMessage

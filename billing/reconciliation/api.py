@@ -25,7 +25,7 @@ from billing.reconciliation import selectors, services
 from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport
 from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
-from partner_portal.apikit import JSONParser
+from partner_portal.apiparsers import JSONParser
 
 MAX_UPLOAD_BYTES = 256 * 1024 * 1024  # a 100,000-line new-commerce file is about 70 MB
 PERIOD_PATTERN = invoicing_selectors.PERIOD_PATTERN

@@ -307,9 +307,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["partner_portal.access.HasMembership"],
     # JSON bodies are bounded in size (DATA_UPLOAD_MAX_MEMORY_SIZE) and depth, and refuse text the
-    # database cannot store (partner_portal.apikit.JSONParser).
+    # database cannot store (partner_portal.apiparsers.JSONParser).
     "DEFAULT_PARSER_CLASSES": [
-        "partner_portal.apikit.JSONParser",
+        "partner_portal.apiparsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
