@@ -51,6 +51,14 @@ class DemoPartner:
     currency: str = "USD"
 
 
+# The people behind the demo staff logins, so pages and emails show names as they would in use.
+STAFF_NAMES = {
+    "admin@contoso.example": "Olivia Bennett",
+    "finance@contoso.example": "Marcus Reid",
+    "agent@contoso.example": "Priya Shah",
+    "admin@fabrikam.example": "Daniel Ortiz",
+}
+
 PARTNERS = [
     DemoPartner(
         slug="contoso",
@@ -169,8 +177,8 @@ PARTNERS = [
 ]
 
 
-def _user(email: str, *, language: str = "en") -> User:
-    user, created = User.objects.get_or_create(email=email, defaults={"language": language})
+def _user(email: str, *, full_name: str = "", language: str = "en") -> User:
+    user, created = User.objects.get_or_create(email=email, defaults={"language": language, "full_name": full_name})
     if created:
         user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password"])
@@ -212,7 +220,7 @@ def seed_core() -> DemoCore:
         )
         result.partners[spec.slug] = partner
         for email, role in spec.staff.items():
-            user = _user(email)
+            user = _user(email, full_name=STAFF_NAMES.get(email, ""))
             Membership.objects.get_or_create(user=user, defaults={"partner": partner, "role": role})
             result.users[email] = user
         admin = result.users[next(iter(spec.staff))]
@@ -239,7 +247,7 @@ def seed_core() -> DemoCore:
                 )
             result.customers[c.domain] = customer
             if c.user:
-                user = _user(c.user, language=c.language)
+                user = _user(c.user, full_name=c.contact, language=c.language)
                 Membership.objects.get_or_create(
                     user=user, defaults={"partner": partner, "customer": customer, "role": Role.CUSTOMER_ADMIN}
                 )
