@@ -359,12 +359,20 @@ class CreditNoteForm(forms.Form):
             "currency": invoice.currency,
         }
         self.line_fields: list[tuple[InvoiceLine, str]] = []
+        credited = services.lines_credited(invoice)
         for line in invoice.lines.all():
             name = f"line_{line.pk}"
+            done = credited.get(line.pk, services.LineCredited()).quantity
+            left = line.quantity - done
+            if done:
+                help_text = _("Quantity to credit, at most %(quantity)s (%(credited)s credited already).") % {
+                    "quantity": _plain(left), "credited": _plain(done),
+                }  # fmt: skip
+            else:
+                help_text = _("Quantity to credit, at most %(quantity)s.") % {"quantity": _plain(left)}
             self.fields[name] = forms.DecimalField(
                 label=line.description, required=False, max_digits=14, decimal_places=4,
-                min_value=Decimal("0.0001"), max_value=line.quantity,
-                help_text=_("Quantity to credit, at most %(quantity)s.") % {"quantity": _plain(line.quantity)},
+                min_value=Decimal("0.0001"), max_value=left, help_text=help_text, disabled=left <= 0,
                 widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
             )  # fmt: skip
             self.line_fields.append((line, name))

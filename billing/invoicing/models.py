@@ -427,6 +427,9 @@ class CreditNote(models.Model):
     # Net and VAT per category and rate, fixed when issued (billing.invoicing.services.credit_notes):
     # [{"category": "S", "rate": "20.00", "net": "100.00", "tax": "20.00", "exemption": ""}, …]
     vat_breakdown = models.JSONField(_("VAT breakdown"), default=list, blank=True)
+    # The invoice lines a note by lines credits, so a later note credits only what is left of each:
+    # [{"line": 12, "quantity": "2", "net": "40.00", "tax": "8.00"}, …]; empty for a note by amount.
+    credited_lines = models.JSONField(_("credited lines"), default=list, blank=True)
     # The credited invoice as the document refers to it (EN 16931 BG-3), kept with the note.
     invoice_number = models.CharField(_("credited invoice"), max_length=32, blank=True)
     invoice_issue_date = models.DateField(_("credited invoice's issue date"), null=True, blank=True)

@@ -1,6 +1,6 @@
 """Every write of invoicing. Import from here: `from billing.invoicing.services import invoice_issue`."""
 
-from billing.invoicing.services.credit_notes import CreditLineInput, credit_note_issue
+from billing.invoicing.services.credit_notes import CreditLineInput, LineCredited, credit_note_issue, lines_credited
 from billing.invoicing.services.exports import invoice_pdf_export_request, invoice_pdf_export_run
 from billing.invoicing.services.generation import (
     GenerationResult,
@@ -35,6 +35,7 @@ __all__ = [
     "AllocationInput",
     "CreditLineInput",
     "GenerationResult",
+    "LineCredited",
     "LineInput",
     "RefundSource",
     "billing_recipients",
@@ -53,6 +54,7 @@ __all__ = [
     "invoices_generate_all",
     "invoices_reopened_listener_register",
     "line_amounts",
+    "lines_credited",
     "number_next",
     "payment_date_check",
     "payment_record",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -28,11 +29,38 @@ class CreditLineInput:
     quantity: Decimal
 
 
-def _credited_lines(invoice: Invoice, lines: Sequence[CreditLineInput]) -> list[VatBand]:
-    """The VAT bands of the chosen lines and quantities, each line's net and VAT rounded once as on the
-    invoice (the whole of a line is its own figures)."""
+@dataclass(frozen=True)
+class LineCredited:
+    """What earlier credit notes took off one invoice line."""
+
+    quantity: Decimal = ZERO
+    net: Decimal = ZERO
+    tax: Decimal = ZERO
+
+
+def lines_credited(invoice: Invoice) -> dict[int, LineCredited]:
+    """Per invoice line, the quantity, net and VAT that the invoice's credit notes by lines credited."""
+    credited: dict[int, LineCredited] = {}
+    for entries in CreditNote.objects.filter(invoice=invoice).values_list("credited_lines", flat=True):
+        for entry in entries:
+            before = credited.get(entry["line"], LineCredited())
+            credited[entry["line"]] = LineCredited(
+                quantity=before.quantity + Decimal(entry["quantity"]),
+                net=before.net + Decimal(entry["net"]),
+                tax=before.tax + Decimal(entry["tax"]),
+            )
+    return credited
+
+
+def _credited_lines(invoice: Invoice, lines: Sequence[CreditLineInput]) -> tuple[list[VatBand], list[dict[str, Any]]]:
+    """The VAT bands of the chosen lines and quantities, and what the note credits of each line.
+
+    Each line's net and VAT are rounded once as on the invoice; a line is credited at most once in all,
+    so the note that credits what is left of a line takes exactly the rest of its figures."""
     by_id = {line.pk: line for line in InvoiceLine.objects.filter(invoice=invoice)}
+    earlier = lines_credited(invoice)
     parts: list[InvoiceLine] = []
+    entries: list[dict[str, Any]] = []
     for n, chosen in enumerate(lines, start=1):
         line = by_id.get(chosen.line_id)
         if line is None:
@@ -40,13 +68,18 @@ def _credited_lines(invoice: Invoice, lines: Sequence[CreditLineInput]) -> list[
                 _("Line %(n)s is not a line of invoice %(number)s.") % {"n": n, "number": invoice.number},
                 fields={"lines": [_("Choose lines of the credited invoice.")]},
             )
-        if chosen.quantity <= 0 or chosen.quantity > line.quantity:
+        before = earlier.get(line.pk, LineCredited())
+        left = line.quantity - before.quantity
+        if left <= 0:
+            message = _("“%(description)s” has been credited in full already.") % {"description": line.description}
+            raise CreditNoteInvalid(message, fields={"lines": [message]})
+        if chosen.quantity <= 0 or chosen.quantity > left:
             message = _("Credit between 0 and %(quantity)s of “%(description)s”.") % {
-                "quantity": line.quantity.normalize(), "description": line.description,
+                "quantity": left.normalize(), "description": line.description,
             }  # fmt: skip
             raise CreditNoteInvalid(message, fields={"lines": [message]})
-        if chosen.quantity == line.quantity:
-            net, tax = line.amount, line.tax_amount
+        if chosen.quantity == left:
+            net, tax = line.amount - before.net, line.tax_amount - before.tax
         else:
             net, tax = line_amounts(
                 quantity=chosen.quantity, unit_price=line.unit_price, tax_rate=line.tax_rate, currency=invoice.currency
@@ -61,9 +94,10 @@ def _credited_lines(invoice: Invoice, lines: Sequence[CreditLineInput]) -> list[
                 vat_exemption_code=line.vat_exemption_code,
             )
         )
+        entries.append({"line": line.pk, "quantity": str(chosen.quantity), "net": str(net), "tax": str(tax)})
     if not parts:
         raise CreditNoteInvalid(_("Choose at least one line to credit."), fields={"lines": [_("Choose a line.")]})
-    return vat_bands(parts)
+    return vat_bands(parts), entries
 
 
 @transaction.atomic
@@ -85,8 +119,9 @@ def credit_note_issue(
         raise CreditNoteInvalid(_("Only an issued, unpaid or partly paid invoice can be credited."))
     if (amount is None) == (lines is None):
         raise ValueError("give either an amount or lines")
+    credited_lines: list[dict[str, Any]] = []
     if lines is not None:
-        bands = _credited_lines(invoice, lines)
+        bands, credited_lines = _credited_lines(invoice, lines)
         amount = sum((b.net + b.tax for b in bands), ZERO)
     else:
         assert amount is not None  # noqa: S101 - one of the two, checked above
@@ -106,7 +141,7 @@ def credit_note_issue(
     note = CreditNote.objects.create(
         partner=invoice.partner, customer=invoice.customer, invoice=invoice, amount=amount, currency=invoice.currency,
         net_amount=sum((b.net for b in bands), ZERO), tax_amount=sum((b.tax for b in bands), ZERO),
-        vat_breakdown=vat_bands_json(bands), invoice_number=invoice.number, invoice_issue_date=invoice.issue_date,
+        vat_breakdown=vat_bands_json(bands), credited_lines=credited_lines, invoice_number=invoice.number, invoice_issue_date=invoice.issue_date,
         reason=reason.strip(), issue_date=issued_on, issued_by=actor, invoice_balance_after=invoice.balance - amount,
         number=number_next(partner=invoice.partner, kind=NumberSeries.Kind.CREDIT_NOTE, year=issued_on.year),
     )  # fmt: skip

@@ -87,6 +87,49 @@ def test_a_credit_per_line(tenant: Tenant) -> None:
 
 
 @pytest.mark.django_db
+def test_a_line_is_credited_at_most_once_in_all_and_the_last_part_takes_exactly_the_rest(tenant: Tenant) -> None:
+    # 3 × 33.33 at 20 %: the line is 99.99 net and 20.00 VAT; a third is 33.33 and 6.67 (rounded up)
+    invoice = issued(tenant.customer, line("Seats", "3", "33.33", "20"), line("Support", "1", "500.00", "20"))
+    seats, _support = invoice.lines.order_by("position")
+
+    def credit(quantity: str) -> CreditNote:
+        return credit_note_issue(
+            invoice=invoice, actor=tenant.finance, reason="Seats returned",
+            lines=[CreditLineInput(line_id=seats.pk, quantity=D(quantity))],
+        )  # fmt: skip
+
+    first, second = credit("1"), credit("1")
+    assert (first.net_amount, first.tax_amount) == (D("33.33"), D("6.67"))
+    with pytest.raises(CreditNoteInvalid, match="between 0 and 1 of"):
+        credit("2")  # the invoice's balance would allow it; the line has only one seat left
+    last = credit("1")
+    assert (last.net_amount, last.tax_amount) == (D("33.33"), D("6.66"))  # the cent the rounding took
+    assert sum(n.net_amount for n in (first, second, last)) == seats.amount
+    assert sum(n.tax_amount for n in (first, second, last)) == seats.tax_amount
+    with pytest.raises(CreditNoteInvalid, match="credited in full already"):
+        credit("1")
+
+
+@pytest.mark.django_db
+def test_the_credit_page_offers_only_what_is_left_of_each_line(tenant: Tenant, client_for) -> None:
+    invoice = issued(tenant.customer, line("Seats", "10", "10.00", "20"), line("Support", "1", "500.00", "20"))
+    seats, support = invoice.lines.order_by("position")
+    credit_note_issue(
+        invoice=invoice, actor=tenant.finance, reason="Returned",
+        lines=[CreditLineInput(line_id=seats.pk, quantity=D(4)), CreditLineInput(line_id=support.pk, quantity=D(1))],
+    )  # fmt: skip
+    client = client_for(tenant.finance)
+    html = client.get(f"/staff/billing/invoices/{invoice.pk}/credit/").content.decode()
+    assert "at most 6 (4 credited already)" in html
+    response = client.post(
+        f"/staff/billing/invoices/{invoice.pk}/credit/", {"reason": "Again", f"line_{seats.pk}": "7"}
+    )
+    assert response.status_code == 400  # the form again, with the error
+    assert "less than or equal to 6" in response.content.decode()
+    assert invoice.credit_notes.count() == 1
+
+
+@pytest.mark.django_db
 def test_the_api_credits_lines_and_answers_the_breakdown(tenant: Tenant, api_for) -> None:
     invoice = issued(tenant.customer, line("Seats", "10", "10.00", "20"))
     seat = invoice.lines.get()
