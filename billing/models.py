@@ -16,6 +16,7 @@ from billing.collections.models import (
     CustomerDunning,
     InvoiceDunning,
     Notice,
+    NoticeTemplate,
 )
 from billing.invoicing.models import (
     ZERO,
@@ -48,6 +49,7 @@ __all__ = [
     "InvoiceLine",
     "MicrosoftPayable",
     "Notice",
+    "NoticeTemplate",
     "NumberSeries",
     "Payment",
     "PaymentAllocation",

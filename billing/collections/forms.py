@@ -183,3 +183,39 @@ class CollectionHoldForm(forms.Form):
         if until < self.today:
             raise forms.ValidationError(_("Choose today or a later day."))
         return until
+
+
+class NoticeTemplateForm(forms.Form):
+    """A step's notice wording in both languages. The per-field check is the service's own
+    (notice_template_errors), so the page refuses exactly what the service refuses."""
+
+    subject_en = forms.CharField(label=_("Subject (English)"), max_length=250, strip=False)
+    body_en = forms.CharField(label=_("Text (English)"), widget=forms.Textarea(attrs={"rows": 14}), strip=False)
+    subject_ru = forms.CharField(label=_("Subject (Russian)"), max_length=250, strip=False)
+    body_ru = forms.CharField(label=_("Text (Russian)"), widget=forms.Textarea(attrs={"rows": 14}), strip=False)
+
+    def clean(self) -> dict[str, Any]:
+        from billing.collections.services import notice_template_errors  # services import the forms' models
+
+        data = super().clean() or {}
+        texts = {name: str(data.get(name) or "") for name in self.fields if name not in self.errors}
+        for name, messages in notice_template_errors(texts).items():
+            if name in texts:
+                for message in messages:
+                    self.add_error(name, message)
+        return data
+
+
+class NoticePreviewForm(forms.Form):
+    """Whose real figures a preview or a test send shows, and in which language."""
+
+    customer = forms.TypedChoiceField(label=_("Customer"), coerce=int)
+    language = forms.ChoiceField(label=_("Language"), choices=[("en", _("English")), ("ru", _("Russian"))])
+
+    def __init__(self, *args: Any, customers: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].choices = [(c.pk, c.name) for c in customers]  # type: ignore[attr-defined]
+
+
+class DryRunForm(forms.Form):
+    date = forms.DateField(label=_("Run date"), widget=DATE_INPUT, required=False)

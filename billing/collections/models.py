@@ -341,3 +341,44 @@ class CustomerCollections(models.Model):
 
     def __str__(self) -> str:
         return f"customer {self.customer_id}: {self.overdue_total} overdue on {self.run_date}"
+
+
+class NoticeTemplateQuerySet(TenantQuerySet["NoticeTemplate"]):
+    customer_lookup = None  # the wording is the partner's; customers read only the emails they get
+
+
+class NoticeTemplate(models.Model):
+    """A partner's own wording of the notice of one policy step, in English and Russian.
+
+    Keyed by the step (its offset and action), so it follows the step through policy edits that keep
+    it. Without a row the step's notice uses the built-in wording; "reset to default" deletes the row.
+    The texts are plain text with `{{ variable }}` placeholders only (billing.collections.notice_text).
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    offset_days = models.IntegerField(_("days after the due date"))
+    action = models.CharField(_("action"), max_length=16, choices=CollectionStep.Action.choices)
+    subject_en = models.CharField(_("subject (English)"), max_length=250)
+    body_en = models.TextField(_("text (English)"))
+    subject_ru = models.CharField(_("subject (Russian)"), max_length=250)
+    body_ru = models.TextField(_("text (Russian)"))
+    updated_at = models.DateTimeField(_("updated"), default=clock.now)
+    updated_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    objects = NoticeTemplateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("notice template")
+        verbose_name_plural = _("notice templates")
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "offset_days", "action"], name="notice_template_one_per_step"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offset_days:+d} {self.action}"
+
+    def texts(self, language: str) -> tuple[str, str]:
+        """(subject, body) in `language` (en or ru)."""
+        if language == "ru":
+            return self.subject_ru, self.body_ru
+        return self.subject_en, self.body_en

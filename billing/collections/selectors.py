@@ -19,6 +19,7 @@ from django.db.models import (
     Count,
     DateField,
     DecimalField,
+    Exists,
     F,
     IntegerField,
     Min,
@@ -38,6 +39,7 @@ from billing.collections.models import (
     CustomerDunning,
     InvoiceDunning,
     Notice,
+    NoticeTemplate,
 )
 from billing.collections.next_steps import NextAction, OpenInvoice, next_action, next_suspension
 from billing.invoicing.models import ZERO, Invoice
@@ -412,3 +414,41 @@ def customer_collections_status(*, scope: Scope, customer: Customer) -> Collecti
         extra_grace_days=customer.collections_extra_grace_days,
         today=today,
     )
+
+
+# ---- Notice wording: the steps, their templates and customers to preview with -----------------------
+
+PREVIEW_CUSTOMERS = 200  # customers offered for a preview (those with an issued invoice, by name)
+
+
+@dataclass(frozen=True)
+class StepTemplateRow:
+    step: CollectionStep
+    template: NoticeTemplate | None
+
+
+def collection_step_get(*, scope: Scope, pk: int | str) -> CollectionStep:
+    return get_scoped_or_404(CollectionStep.objects.select_related("policy"), scope, pk=pk)
+
+
+def notice_template_rows(*, scope: Scope, policy: CollectionPolicy) -> list[StepTemplateRow]:
+    """The policy's steps by offset, each with the partner's wording of its notice (None: built-in)."""
+    steps = list(CollectionStep.objects.for_scope(scope).filter(policy=policy).order_by("offset_days"))
+    templates = {(t.offset_days, t.action): t for t in NoticeTemplate.objects.for_scope(scope)}
+    return [StepTemplateRow(step=s, template=templates.get((s.offset_days, s.action))) for s in steps]
+
+
+def notice_preview_customers(*, scope: Scope) -> QuerySet[Customer]:
+    """Customers with an issued invoice to preview a notice with, by name."""
+    invoices = Invoice.objects.filter(customer=OuterRef("pk"), due_date__isnull=False).exclude(
+        status__in=(Invoice.Status.DRAFT, Invoice.Status.VOID)
+    )
+    return Customer.objects.for_scope(scope).filter(Exists(invoices)).order_by("name", "pk")[:PREVIEW_CUSTOMERS]
+
+
+def collection_next_run_date(*, scope: Scope) -> dt.date:
+    """The date the next scheduled run works on: today in the partner's time zone, or tomorrow once
+    today's run is done (runs are daily; a run again the same day does nothing new)."""
+    today = clock.today(scope.partner.time_zone)
+    done = collection_run_list(scope=scope).filter(run_date=today, status=CollectionRun.Status.DONE).exists()
+    return today + dt.timedelta(days=1) if done else today

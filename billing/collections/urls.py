@@ -1,10 +1,17 @@
 from django.urls import path
 
-from billing.collections import views
+from billing.collections import template_views, views
 
 urlpatterns = [
     path("", views.CollectionsOverviewView.as_view(), name="collections_overview"),
     path("policy/", views.CollectionPolicyView.as_view(), name="collection_policy_edit"),
+    path("notices/wording/", template_views.NoticeTemplateListView.as_view(), name="collection_notice_templates"),
+    path(
+        "notices/wording/<int:pk>/",
+        template_views.NoticeTemplateEditView.as_view(),
+        name="collection_notice_template_edit",
+    ),
+    path("runs/dry-run/", template_views.CollectionDryRunView.as_view(), name="collection_dry_run"),
     path("runs/", views.CollectionRunListView.as_view(), name="collection_run_list"),
     path("runs/start/", views.CollectionRunStartView.as_view(), name="collection_run_start"),
     path("runs/<int:pk>/", views.CollectionRunDetailView.as_view(), name="collection_run_detail"),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0018_notice_message_id_and_uncertain_status'),
+        ('billing', '0019_notice_templates'),
     ]
 
     operations = [

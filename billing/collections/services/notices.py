@@ -20,13 +20,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, NullIf
-from django.template.loader import render_to_string
-from django.utils import translation
 
 from billing.collections.errors import NoticeNotUncertain
-from billing.collections.models import CollectionRun, CollectionStep, Notice
-from billing.collections.services.policy import collection_policy_get
-from billing.invoicing import pdf
+from billing.collections.models import CollectionRun, Notice
+from billing.collections.services.notice_templates import notice_email
 from billing.invoicing.models import ZERO
 from billing.invoicing.services import billing_recipients
 from partner_portal import clock
@@ -85,31 +82,12 @@ def notices_uncertain_mark(*, partner_id: int) -> list[int]:
 
 
 def collection_notice_message(*, notice: Notice) -> EmailMultiAlternatives:
-    """The notice's email (text, HTML, the invoice PDF) in the customer's language, ready to send."""
-    invoice, customer, partner = notice.invoice, notice.customer, notice.partner
-    next_action = notice.next_action
-    if next_action == CollectionStep.Action.SUSPEND and customer.collections_exempt:
-        next_action = ""  # never suspended: do not threaten it
-    context = {
-        "notice": notice, "invoice": invoice, "customer": customer, "partner": partner,
-        "days_late": max(notice.days_overdue, 0), "days_left": max(-notice.days_overdue, 0),
-        "next_action": next_action, "next_action_date": notice.next_action_date,
-    }  # fmt: skip
-    policy = collection_policy_get(partner=partner)
-    context.update(suspend_scope=policy.suspend_scope, reactivate_automatically=policy.reactivate_automatically)
-    with translation.override(customer.language):
-        subject = " ".join(render_to_string("emails/collections_notice_subject.txt", context).split())
-        body = render_to_string("emails/collections_notice.txt", context)
-        html = render_to_string("emails/collections_notice.html", context)
-        attachment = pdf.invoice_pdf(invoice=invoice)
-        filename = pdf.invoice_pdf_filename(invoice)
+    """The notice's email (text, HTML, the invoice PDF) in the customer's language, ready to send: in the
+    partner's wording of the step if it has one, else the built-in one (notice_templates.notice_email)."""
     headers = {"Message-ID": notice.message_id} if notice.message_id else None
-    message = EmailMultiAlternatives(
-        subject, body, settings.DEFAULT_FROM_EMAIL, billing_recipients(customer), headers=headers
+    return notice_email(
+        notice=notice, to=billing_recipients(notice.customer), language=notice.customer.language, headers=headers
     )
-    message.attach_alternative(html, "text/html")
-    message.attach(filename, attachment, "application/pdf")
-    return message
 
 
 def collection_notice_send(*, notice_id: int) -> str:
