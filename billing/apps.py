@@ -26,6 +26,12 @@ class BillingConfig(AppConfig):
 
         invoices_reopened_listener_register(collections_customer_recheck)
 
+        # ... and into online payments when an email carries a pay link (does the partner take cards?).
+        from billing.invoicing.paylink import pay_link_provider_check_register
+        from billing.payments_online.selectors import online_payments_enabled
+
+        pay_link_provider_check_register(lambda partner_id: online_payments_enabled(partner_id=partner_id))
+
         # The core's customer service refuses a currency change while billing holds money in the old one.
         from billing.finance.currency import customer_currency_holds
         from partner_portal.services import customer_currency_holds_register

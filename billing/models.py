@@ -29,6 +29,7 @@ from billing.invoicing.models import (
     PaymentAllocation,
     Refund,
 )
+from billing.payments_online.models import OnlineCheckout, PaymentProviderAccount, ProviderEvent
 from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport, ReconciliationLine
 
 __all__ = [
@@ -49,8 +50,11 @@ __all__ = [
     "MicrosoftPayable",
     "Notice",
     "NumberSeries",
+    "OnlineCheckout",
     "Payment",
     "PaymentAllocation",
+    "PaymentProviderAccount",
+    "ProviderEvent",
     "ReconciliationImport",
     "ReconciliationLine",
     "Refund",

@@ -28,6 +28,7 @@ from billing.collections.models import CollectionRun, CollectionStep, Notice
 from billing.collections.services.policy import collection_policy_get
 from billing.invoicing import pdf
 from billing.invoicing.models import ZERO
+from billing.invoicing.paylink import invoice_pay_url
 from billing.invoicing.services import billing_recipients
 from partner_portal import clock
 from partner_portal.audit import audit_record
@@ -94,6 +95,7 @@ def collection_notice_message(*, notice: Notice) -> EmailMultiAlternatives:
         "notice": notice, "invoice": invoice, "customer": customer, "partner": partner,
         "days_late": max(notice.days_overdue, 0), "days_left": max(-notice.days_overdue, 0),
         "next_action": next_action, "next_action_date": notice.next_action_date,
+        "pay_url": invoice_pay_url(invoice),
     }  # fmt: skip
     policy = collection_policy_get(partner=partner)
     context.update(suspend_scope=policy.suspend_scope, reactivate_automatically=policy.reactivate_automatically)
