@@ -135,7 +135,7 @@ class CustomerCheckoutView(ScopedViewMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         pk = request.GET.get("checkout", "")
         if not pk.isdigit():
-            raise Http404
+            return redirect("customer_home")
         checkout = selectors.checkout_get(scope=self.scope, pk=pk)
         context = {
             "checkout": checkout,
