@@ -120,7 +120,7 @@ def test_an_expired_pay_link_is_refused(tenant, demo_partner, settings) -> None:
     link = pay_link_token(invoice)
     real_time = time.time
     # django.core.signing dates tokens on the system clock: 31 days on, the link has expired.
-    with mock.patch.object(time, "time", lambda: real_time() + 31 * 86400):
+    with mock.patch.object(time, "time", return_value=real_time() + 31 * 86400):
         answer = Client().get(f"/pay/{link}/")
         posted = Client().post(f"/pay/{link}/")
     assert answer.status_code == 404
