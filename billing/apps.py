@@ -7,8 +7,8 @@ class BillingConfig(AppConfig):
     billing.models."""
 
     name = "billing"
-    # Seeded by `manage.py seed_demo`: invoices, payments, collections and payables, so it composes the parts.
-    demo_module = "billing.finance.demo"
+    # Seeded by `manage.py seed_demo`: invoices, payments, collections, payables and the demo payment provider.
+    demo_module = "billing.demo"
     # Rows for `manage.py seed_scale` (bench data): invoices, lines, payments and allocations.
     scale_module = "billing.invoicing.scale"
 
