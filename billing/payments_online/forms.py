@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -7,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from billing.payments_online.models import PaymentProviderAccount
 
 
-def _secret_field(label: str, help_text: str) -> forms.CharField:
+def _secret_field(label: Any, help_text: Any) -> forms.CharField:
     return forms.CharField(
         label=label, required=False, max_length=500, strip=True, help_text=help_text,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),

@@ -6,6 +6,7 @@ STRIPE_CA_BUNDLE when set (always verified)."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import requests
 import stripe
@@ -33,7 +34,7 @@ class StripeProvider:
         )
 
     def checkout_create(self, request: CheckoutRequest) -> CheckoutStarted:
-        params: stripe.checkout.Session.CreateParams = {
+        params: dict[str, Any] = {
             "mode": "payment",
             "line_items": [
                 {
@@ -55,7 +56,8 @@ class StripeProvider:
             params["customer_email"] = request.customer_email
         try:
             session = self._client.v1.checkout.sessions.create(
-                params=params, options={"idempotency_key": f"portal-checkout-{request.reference}"}
+                params=params,  # type: ignore[arg-type]  # built as a plain dict; the library's TypedDict is nested
+                options={"idempotency_key": f"portal-checkout-{request.reference}"},
             )
         except stripe.StripeError as exc:
             logger.warning("Stripe refused checkout %s: %s", request.reference, exc)

@@ -169,7 +169,7 @@ def _reactivation_ask(customer: Customer) -> None:
 def _take_back(*, checkout: OnlineCheckout, amount: Decimal, reason: str, reference: str) -> None:
     """Record money the provider gave back from a card payment: from its credit first, then off the
     invoices it paid (newest allocation first), which owe that part again."""
-    payment = Payment.objects.get(pk=checkout.payment_id)
+    payment = Payment.objects.get(pk=checkout.payment_id or 0)
     amount = min(amount, payment.amount - sum((r.amount for r in payment.refunds.all()), ZERO))
     if amount <= ZERO:
         return
