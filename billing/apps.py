@@ -7,8 +7,8 @@ class BillingConfig(AppConfig):
     billing.models."""
 
     name = "billing"
-    # Seeded by `manage.py seed_demo`: invoices, payments, collections and payables, so it composes the parts.
-    demo_module = "billing.finance.demo"
+    # Seeded by `manage.py seed_demo`: invoices, payments, collections, payables and the demo payment provider.
+    demo_module = "billing.demo"
     # Rows for `manage.py seed_scale` (bench data): invoices, lines, payments and allocations.
     scale_module = "billing.invoicing.scale"
 
@@ -25,6 +25,12 @@ class BillingConfig(AppConfig):
         from billing.invoicing.services import invoices_reopened_listener_register
 
         invoices_reopened_listener_register(collections_customer_recheck)
+
+        # ... and into online payments when an email carries a pay link (does the partner take cards?).
+        from billing.invoicing.paylink import pay_link_provider_check_register
+        from billing.payments_online.selectors import online_payments_enabled
+
+        pay_link_provider_check_register(lambda partner_id: online_payments_enabled(partner_id=partner_id))
 
         # The core's customer service refuses a currency change while billing holds money in the old one.
         from billing.finance.currency import customer_currency_holds

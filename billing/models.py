@@ -30,6 +30,7 @@ from billing.invoicing.models import (
     PaymentAllocation,
     Refund,
 )
+from billing.payments_online.models import OnlineCheckout, PaymentProviderAccount, ProviderEvent
 from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport, ReconciliationLine
 
 __all__ = [
@@ -51,8 +52,11 @@ __all__ = [
     "Notice",
     "NoticeTemplate",
     "NumberSeries",
+    "OnlineCheckout",
     "Payment",
     "PaymentAllocation",
+    "PaymentProviderAccount",
+    "ProviderEvent",
     "ReconciliationImport",
     "ReconciliationLine",
     "Refund",

@@ -14,6 +14,7 @@ from django.views.generic import TemplateView
 from billing.collections import selectors as collections_selectors
 from billing.finance import selectors as finance_selectors
 from billing.invoicing import selectors as billing_selectors
+from billing.payments_online import selectors as online_payments_selectors
 from partner_portal import clock, selectors
 from partner_portal.access import ScopedViewMixin
 from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES
@@ -73,6 +74,7 @@ class CustomerHomeView(ScopedViewMixin, TemplateView):
             credit_notes=list(billing_selectors.credit_note_list(scope=self.scope)[:CUSTOMER_RECENT_ROWS]),
             subscriptions=list(subscription_selectors.subscription_list(scope=self.scope)),
             collections=collections_selectors.customer_collections_status(scope=self.scope, customer=customer),
+            pay_enabled=online_payments_selectors.online_payments_enabled(partner_id=customer.partner_id),
             support=ticket_selectors.customer_support_card(scope=self.scope),
             today=clock.today(self.scope.partner.time_zone),
             **kwargs,

@@ -166,6 +166,19 @@ def partner_center(settings):
         yield fake
 
 
+@pytest.fixture
+def stripe_fake(settings):
+    """A stand-in Stripe API over TLS on a local port (tests/fakes/stripe.py), with the Stripe client
+    pointed at it and its test CA trusted (verification stays on)."""
+    from tests.fakes.stripe import FakeStripe
+
+    with FakeStripe() as fake:
+        settings.STRIPE_API_URL = fake.url
+        settings.STRIPE_CA_BUNDLE = fake.ca_bundle
+        settings.STRIPE_TIMEOUT_SECONDS = 5
+        yield fake
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Files the portal writes (exports, uploads) go to a fresh folder per test."""

@@ -237,6 +237,14 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CSP Billing Portal <
 # The portal's public address, for links in emails sent by workers (which have no request to read it from).
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Online payments (billing.payments_online): Stripe's API host (docs.stripe.com/api), a CA bundle for a
+# test double, and whether partners may pick the demo provider that plays the hosted checkout itself.
+STRIPE_API_URL = env.str("STRIPE_API_URL", default="https://api.stripe.com")
+STRIPE_CA_BUNDLE = env.str("STRIPE_CA_BUNDLE", default="")
+STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
+PAYMENTS_DEMO_PROVIDER = env.bool("PAYMENTS_DEMO_PROVIDER", default=False)
+# Pay links in invoice emails and notices are signed and expire after this many days.
+PAY_LINK_MAX_AGE_DAYS = env.int("PAY_LINK_MAX_AGE_DAYS", default=60)
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 else:

@@ -12,3 +12,6 @@ STORAGES = {
 
 # whitenoise looks for the collected files at start-up; an empty folder is enough here.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# The demo payment provider plays Stripe's hosted checkout inside the portal: no keys needed.
+PAYMENTS_DEMO_PROVIDER = env.bool("PAYMENTS_DEMO_PROVIDER", default=True)

@@ -20,3 +20,6 @@ CELERY_TASK_EAGER_PROPAGATES = True
 
 # whitenoise looks for the collected files at start-up; an empty folder is enough here.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# The demo payment provider is available to tests (the browser test pays through it).
+PAYMENTS_DEMO_PROVIDER = True

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from billing.invoicing import pdf
 from billing.invoicing.errors import InvoiceNotSendable
 from billing.invoicing.models import Invoice
+from billing.invoicing.paylink import invoice_pay_url
 from billing.invoicing.tasks import invoice_send_task
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Membership, Role, User
@@ -55,7 +56,10 @@ def invoice_send_request(*, invoice: Invoice, actor: User | None, again: bool = 
 
 def invoice_message(*, invoice: Invoice, recipients: list[str]) -> EmailMultiAlternatives:
     """The invoice email (text, HTML, PDF) in the customer's language."""
-    context = {"invoice": invoice, "customer": invoice.customer, "partner": invoice.partner}
+    context = {
+        "invoice": invoice, "customer": invoice.customer, "partner": invoice.partner,
+        "pay_url": invoice_pay_url(invoice),
+    }  # fmt: skip
     with translation.override(invoice.customer.language):
         subject = " ".join(render_to_string("emails/invoice_subject.txt", context).split())
         body = render_to_string("emails/invoice.txt", context)

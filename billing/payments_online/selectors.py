@@ -1,0 +1,57 @@
+"""Reads of online payments for pages and for the pay link."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from billing.invoicing.models import Invoice
+from billing.invoicing.paylink import PayLinkInvalid, pay_link_read
+from billing.payments_online.models import OnlineCheckout, PaymentProviderAccount
+from partner_portal.tenancy import Scope, get_scoped_or_404
+
+CHECKOUTS_SHOWN = 20
+
+
+def online_payments_enabled(*, partner_id: int) -> bool:
+    """Whether the partner takes card payments: a provider account this installation can use. One query."""
+    providers = [PaymentProviderAccount.Provider.STRIPE]
+    if settings.PAYMENTS_DEMO_PROVIDER:
+        providers.append(PaymentProviderAccount.Provider.DEMO)
+    return PaymentProviderAccount.objects.filter(partner_id=partner_id, provider__in=providers).exists()
+
+
+def provider_account(*, scope: Scope) -> PaymentProviderAccount | None:
+    return PaymentProviderAccount.objects.for_scope(scope).first()
+
+
+def checkout_list(*, scope: Scope) -> QuerySet[OnlineCheckout]:
+    """Recent checkouts, newest first, with what staff need to see (refunded, disputed)."""
+    return (
+        OnlineCheckout.objects.for_scope(scope)
+        .select_related("customer", "invoice", "payment")
+        .order_by("-created_at", "-pk")[:CHECKOUTS_SHOWN]
+    )
+
+
+def checkout_get(*, scope: Scope, pk: int | str) -> OnlineCheckout:
+    return get_scoped_or_404(OnlineCheckout.objects.select_related("invoice"), scope, pk=pk)
+
+
+def pay_link_invoice(*, token: str) -> Invoice:
+    """The issued invoice a pay link names, with its partner; PayLinkInvalid when the link is forged,
+    expired, or its invoice is gone or a draft."""
+    invoice_id, partner_id = pay_link_read(token)
+    invoice = (
+        Invoice.objects.select_related("partner", "customer")
+        .exclude(status=Invoice.Status.DRAFT)
+        .filter(pk=invoice_id, partner_id=partner_id)
+        .first()
+    )
+    if invoice is None:
+        raise PayLinkInvalid(expired=False)
+    return invoice
+
+
+def pay_link_last_checkout(*, invoice: Invoice) -> OnlineCheckout | None:
+    return OnlineCheckout.objects.filter(partner_id=invoice.partner_id, invoice=invoice).order_by("-pk").first()

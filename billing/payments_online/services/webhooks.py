@@ -1,0 +1,221 @@
+"""Webhooks are the truth: only an event signed with the partner's endpoint secret records money.
+
+Each event is verified with the Stripe library (`stripe.Webhook.construct_event`: the
+`Stripe-Signature` header's HMAC-SHA256 of "<t>.<payload>", within Stripe's five-minute tolerance),
+then stored once under a unique (partner, event id) in the same transaction as what it records, so a
+replay, a retry or two deliveries at once record nothing twice. Events handled
+(docs.stripe.com/api/events/types):
+
+- `checkout.session.completed` / `checkout.session.async_payment_succeeded` with `payment_status`
+  "paid": the payment is recorded through `payment_record` (method card, the payment intent as
+  reference) on the invoices the checkout was for; what they no longer owe is the customer's credit.
+  A customer held suspended by collections is rechecked at once, so the run asks for reactivation
+  when the overdue total is now under the policy's minimum.
+- `checkout.session.expired`: the checkout is closed.
+- `charge.refunded`: the newly refunded part (`amount_refunded` is cumulative) is recorded through
+  `refund_record`, from the payment's credit first, then off its invoices, which owe it again.
+- `charge.dispute.created`: the checkout is flagged disputed for staff and the disputed amount is taken
+  back the same way (Stripe withdraws it at once), so the balance reopens.
+Anything else is stored and left alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal
+from typing import Any
+
+import stripe
+from django.db import transaction
+
+from billing.collections.services import collections_customer_recheck
+from billing.collections.services.run import COLLECTIONS_SOURCE
+from billing.invoicing.models import ZERO, Invoice, Payment
+from billing.invoicing.services import AllocationInput, RefundSource, payment_record, refund_record
+from billing.payments_online.errors import WebhookRefused
+from billing.payments_online.models import OnlineCheckout, PaymentProviderAccount, ProviderEvent
+from billing.payments_online.providers.base import from_minor_units
+from partner_portal import clock
+from partner_portal.audit import audit_record
+from partner_portal.models import Customer, Partner
+from subscriptions.models import Subscription
+from subscriptions.secrets import secret_decrypt
+
+logger = logging.getLogger(__name__)
+
+
+def _account(partner_ref: str) -> PaymentProviderAccount:
+    partners = Partner.objects.filter(slug=partner_ref)
+    if partner_ref.isdigit():
+        partners = Partner.objects.filter(pk=int(partner_ref)) | partners
+    account = PaymentProviderAccount.objects.select_related("partner").filter(partner__in=partners).first()
+    if account is None:
+        raise WebhookRefused("no payment provider account at this address")
+    return account
+
+
+def webhook_receive(*, partner_ref: str, payload: bytes, signature: str) -> ProviderEvent | None:
+    """Verify, store and apply one webhook delivery. Returns the stored event, or None when it was
+    stored before (a replay: nothing happens). WebhookRefused when it is not signed with the
+    partner's secret; nothing is stored then."""
+    account = _account(partner_ref)
+    try:
+        secret = secret_decrypt(account.webhook_secret_encrypted)
+        stripe.Webhook.construct_event(payload, signature, secret)
+        data = json.loads(payload)
+    except (stripe.SignatureVerificationError, ValueError) as exc:
+        raise WebhookRefused(str(exc)) from exc
+    if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str):
+        raise WebhookRefused("not an event")
+    with transaction.atomic():
+        event, created = ProviderEvent.objects.get_or_create(
+            partner=account.partner, event_id=data["id"],
+            defaults={"provider": account.provider, "type": data["type"], "payload": data},
+        )  # fmt: skip
+        if not created:
+            return None
+        outcome, checkout = _apply(account.partner, data)
+        event.outcome, event.checkout = outcome[:200], checkout
+        event.save(update_fields=["outcome", "checkout"])
+    return event
+
+
+def _object(data: dict[str, Any]) -> dict[str, Any]:
+    obj = (data.get("data") or {}).get("object") or {}
+    return obj if isinstance(obj, dict) else {}
+
+
+def _apply(partner: Partner, data: dict[str, Any]) -> tuple[str, OnlineCheckout | None]:
+    kind, obj = data["type"], _object(data)
+    if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        return _session_paid(partner, obj)
+    if kind == "checkout.session.expired":
+        checkout = _checkout(partner, session_id=obj.get("id"))
+        if checkout is None:
+            return "ignored: unknown checkout", None
+        if checkout.status == OnlineCheckout.Status.OPEN:
+            checkout.status = OnlineCheckout.Status.EXPIRED
+            checkout.save(update_fields=["status"])
+        return "checkout closed", checkout
+    if kind == "charge.refunded":
+        return _charge_refunded(partner, obj)
+    if kind == "charge.dispute.created":
+        return _dispute_created(partner, obj)
+    return "ignored", None
+
+
+def _checkout(partner: Partner, *, session_id: Any = None, intent_id: Any = None) -> OnlineCheckout | None:
+    checkouts = OnlineCheckout.objects.select_for_update().select_related("customer", "customer__partner")
+    if isinstance(session_id, str) and session_id:
+        return checkouts.filter(partner=partner, session_id=session_id).first()
+    if isinstance(intent_id, str) and intent_id:
+        return checkouts.filter(partner=partner, payment_intent_id=intent_id).first()
+    return None
+
+
+def _session_paid(partner: Partner, session: dict[str, Any]) -> tuple[str, OnlineCheckout | None]:
+    checkout = _checkout(partner, session_id=session.get("id"))
+    if checkout is None:
+        return "ignored: unknown checkout", None
+    if session.get("payment_status") != "paid":
+        return "waiting: not paid yet", checkout
+    if checkout.payment_id is not None:
+        return "already recorded", checkout
+    currency = str(session.get("currency") or "").upper()
+    amount = from_minor_units(int(session.get("amount_total") or 0), currency or checkout.currency)
+    if currency != checkout.currency or amount <= ZERO:
+        logger.error("checkout %s paid %s %s, expected %s", checkout.pk, amount, currency, checkout.currency)
+        return f"refused: paid {amount} {currency}, expected {checkout.currency}", checkout
+    customer = checkout.customer
+    left = amount
+    allocations = []
+    invoices = Invoice.objects.select_for_update().filter(pk__in=[int(k) for k in checkout.invoices], customer=customer)
+    for invoice in invoices.order_by("due_date", "pk"):
+        share = min(Decimal(checkout.invoices[str(invoice.pk)]), invoice.balance, left)
+        if invoice.is_open and share > ZERO:
+            allocations.append(AllocationInput(invoice=invoice, amount=share))
+            left -= share
+    intent = session.get("payment_intent")
+    reference = intent if isinstance(intent, str) and intent else str(session.get("id"))
+    payment = payment_record(
+        partner=partner, customer=customer, actor=None, amount=amount,
+        received_on=clock.today(partner.time_zone), method=Payment.Method.CARD, reference=reference,
+        allocations=allocations,
+    )  # fmt: skip
+    checkout.status, checkout.payment = OnlineCheckout.Status.PAID, payment
+    checkout.payment_intent_id = reference
+    checkout.save(update_fields=["status", "payment", "payment_intent_id"])
+    audit_record(
+        partner=partner, customer=customer, actor=None, action="payments.online_paid", target=checkout,
+        data={"amount": str(amount), "currency": currency, "reference": reference, "payment": payment.pk},
+    )  # fmt: skip
+    _reactivation_ask(customer)
+    return "payment recorded", checkout
+
+
+def _reactivation_ask(customer: Customer) -> None:
+    """A customer collections hold suspended: have collections look again now (after commit), so the
+    reactivation is asked for at once when the payment brought the overdue total under the minimum."""
+    held = Subscription.objects.filter(
+        customer=customer,
+        suspension_source=COLLECTIONS_SOURCE,
+        status__in=(Subscription.Status.SUSPENDED, Subscription.Status.SUSPENSION_PENDING),
+    ).exists()
+    if held:
+        collections_customer_recheck(customer=customer, actor=None)
+
+
+def _take_back(*, checkout: OnlineCheckout, amount: Decimal, reason: str, reference: str) -> None:
+    """Record money the provider gave back from a card payment: from its credit first, then off the
+    invoices it paid (newest allocation first), which owe that part again."""
+    payment = Payment.objects.get(pk=checkout.payment_id or 0)
+    amount = min(amount, payment.amount - sum((r.amount for r in payment.refunds.all()), ZERO))
+    if amount <= ZERO:
+        return
+    rest = amount - min(payment.unallocated, amount)
+    sources = []
+    for allocation in payment.allocations.active().order_by("-pk"):
+        if rest <= ZERO:
+            break
+        share = min(rest, allocation.amount)
+        sources.append(RefundSource(allocation=allocation, amount=share))
+        rest -= share
+    refund_record(
+        payment=payment, actor=None, amount=amount, refunded_on=max(clock.today(checkout.customer.partner.time_zone),
+                                                                    payment.received_on),
+        reason=reason, reference=reference, sources=sources,
+    )  # fmt: skip
+
+
+def _charge_refunded(partner: Partner, charge: dict[str, Any]) -> tuple[str, OnlineCheckout | None]:
+    checkout = _checkout(partner, intent_id=charge.get("payment_intent"))
+    if checkout is None or checkout.payment_id is None:
+        return "ignored: unknown payment", checkout
+    total = from_minor_units(int(charge.get("amount_refunded") or 0), checkout.currency)
+    new = total - checkout.amount_refunded
+    if new <= ZERO:
+        return "already recorded", checkout
+    _take_back(checkout=checkout, amount=new, reason="Refunded through the card provider",
+               reference=str(charge.get("id") or ""))  # fmt: skip
+    checkout.amount_refunded = total
+    if total >= checkout.amount:
+        checkout.status = OnlineCheckout.Status.REFUNDED
+    checkout.save(update_fields=["amount_refunded", "status"])
+    return "refund recorded", checkout
+
+
+def _dispute_created(partner: Partner, dispute: dict[str, Any]) -> tuple[str, OnlineCheckout | None]:
+    checkout = _checkout(partner, intent_id=dispute.get("payment_intent"))
+    if checkout is None or checkout.payment_id is None:
+        return "ignored: unknown payment", checkout
+    amount = from_minor_units(int(dispute.get("amount") or 0), checkout.currency)
+    _take_back(checkout=checkout, amount=amount, reason=f"Card dispute ({dispute.get('reason') or 'no reason'})",
+               reference=str(dispute.get("id") or ""))  # fmt: skip
+    checkout.disputed, checkout.status = True, OnlineCheckout.Status.DISPUTED
+    checkout.save(update_fields=["disputed", "status"])
+    audit_record(
+        partner=partner, customer=checkout.customer, actor=None, action="payments.disputed", target=checkout,
+        data={"amount": str(amount), "reason": str(dispute.get("reason") or ""), "dispute": str(dispute.get("id"))},
+    )  # fmt: skip
+    return "dispute recorded", checkout
