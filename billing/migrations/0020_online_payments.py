@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0018_notice_message_id_and_uncertain_status'),
+        ('billing', '0019_notice_templates'),
         ('partner_portal', '0008_list_indexes_and_name_search'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

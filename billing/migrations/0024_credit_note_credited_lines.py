@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0019_notice_templates'),
+        ('billing', '0020_online_payments'),
     ]
 
     operations = [

@@ -26,6 +26,7 @@ from billing.collections.models import CollectionPolicy, CollectionStep, Notice,
 from billing.collections.services.policy import collection_policy_get
 from billing.invoicing import pdf
 from billing.invoicing.models import ZERO, Invoice
+from billing.invoicing.paylink import invoice_pay_url
 from billing.templatetags.money import money
 from partner_portal import clock
 from partner_portal.audit import audit_record
@@ -58,9 +59,9 @@ class NoticeContent:
 
 
 def _pay_url(*, notice: Notice) -> str:
-    """The link a customer follows to pay the notice's invoice online: empty until a pay link
-    provider is set up. The one place a provider plugs in."""
-    return ""
+    """The signed link a customer follows to pay the notice's invoice online: empty while the partner
+    has no payment provider connected."""
+    return invoice_pay_url(notice.invoice)
 
 
 def notice_template_get(*, partner: Partner, offset_days: int, action: str) -> NoticeTemplate | None:
@@ -207,6 +208,7 @@ def _builtin_content(*, notice: Notice, policy: CollectionPolicy) -> NoticeConte
         "days_late": max(notice.days_overdue, 0), "days_left": max(-notice.days_overdue, 0),
         "next_action": next_action, "next_action_date": notice.next_action_date,
         "suspend_scope": policy.suspend_scope, "reactivate_automatically": policy.reactivate_automatically,
+        "pay_url": _pay_url(notice=notice),
     }  # fmt: skip
     subject = " ".join(render_to_string("emails/collections_notice_subject.txt", context).split())
     return NoticeContent(

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 from django.core import mail
+from django.test import Client
 
 from billing.collections import notice_text
 from billing.collections.errors import NoticeTemplateInvalid
@@ -21,6 +22,7 @@ from billing.collections.services import (
     notice_template_save,
     notice_template_test_send,
 )
+from billing.payments_online.services import payment_provider_account_set
 from partner_portal import clock
 from partner_portal.models import AuditEvent
 from subscriptions.models import SubscriptionChange
@@ -206,3 +208,20 @@ def test_the_dry_run_lists_what_the_run_then_does_and_changes_nothing(tenant, dj
     assert sorted(made) == sorted((n.invoice_number, n.action, n.offset_days) for n in dry.notices)
     changes = list(SubscriptionChange.objects.values_list("subscription_id", "wanted_status"))
     assert changes == [(c.subscription_id, c.wanted) for c in dry.changes]
+
+
+def test_with_a_payment_provider_both_wordings_carry_the_invoices_pay_link(tenant, settings) -> None:
+    settings.PAYMENTS_DEMO_PROVIDER = True
+    payment_provider_account_set(partner=tenant.partner, actor=tenant.admin, provider="demo")
+    invoice = invoice_due(tenant.customer, DUE, "1200.00")
+    notice = Notice(
+        partner=tenant.partner, customer=tenant.customer, invoice=invoice, offset_days=7, action="remind",
+        amount_due=invoice.balance, overdue_total=invoice.balance, days_overdue=7,
+        next_action="remind", next_action_date=DUE + dt.timedelta(days=14),
+    )  # fmt: skip
+    built_in = notice_content(notice=notice, language="en")
+    own = notice_content(notice=notice, language="en", draft=_draft())
+    for content in (built_in, own):
+        [link] = [word for word in content.text.split() if "/pay/" in word]
+        assert Client().get(link.removeprefix(settings.PORTAL_BASE_URL.rstrip("/"))).status_code == 200
+    assert "/pay/" in built_in.html
