@@ -108,7 +108,13 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "id", "number", "customer", "status", "currency", "period", "issue_date", "due_date", "lines",
             "subtotal", "tax_total", "total", "amount_paid", "amount_credited", "balance", "notes", "created_at",
         ]  # fmt: skip
-        read_only_fields = [f for f in fields if f not in ("customer", "lines", "notes")]
+        read_only_fields = [f for f in fields if f not in ("customer", "lines", "notes", "issue_date", "due_date")]
+        extra_kwargs = {
+            "issue_date": {"help_text": "Of a draft: the date issuing gives it (within a year of today); null: the day "
+                           "it is issued."},
+            "due_date": {"help_text": "Of a draft: the date it falls due (not before the issue date); null: the "
+                         "customer's credit days after the issue date."},
+        }  # fmt: skip
 
     def validate_lines(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not value:
@@ -119,6 +125,12 @@ class InvoiceSerializer(serializers.ModelSerializer):
 class InvoiceUpdateSerializer(serializers.Serializer):
     lines = InvoiceLineSerializer(many=True, required=False)
     notes = serializers.CharField(required=False, allow_blank=True)
+    issue_date = serializers.DateField(
+        required=False, allow_null=True, help_text="Within a year of today; null: the day the draft is issued."
+    )
+    due_date = serializers.DateField(
+        required=False, allow_null=True, help_text="Not before the issue date; null: after the customer's credit days."
+    )
 
 
 class VoidSerializer(serializers.Serializer):
@@ -178,6 +190,7 @@ class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
             invoice = services.invoice_draft_create(
                 partner=self.scope.partner, customer=form.validated_data["customer"], actor=self.scope.user,
                 lines=_lines(form.validated_data["lines"]), notes=form.validated_data.get("notes", ""),
+                issue_date=form.validated_data.get("issue_date"), due_date=form.validated_data.get("due_date"),
             )  # fmt: skip
             return Response(self._out(invoice), status=status.HTTP_201_CREATED)
 
@@ -188,10 +201,12 @@ class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
         invoice = self.get_object()
         form = InvoiceUpdateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        lines = form.validated_data.get("lines")
+        data = form.validated_data
+        lines = data.get("lines")
         invoice = services.invoice_draft_update(
             invoice=invoice, actor=self.scope.user, lines=_lines(lines) if lines is not None else None,
-            notes=form.validated_data.get("notes"),
+            notes=data.get("notes"), issue_date=data.get("issue_date", services.UNCHANGED),
+            due_date=data.get("due_date", services.UNCHANGED),
         )  # fmt: skip
         return Response(self._out(invoice))
 

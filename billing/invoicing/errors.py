@@ -70,3 +70,12 @@ class PaymentHasRefunds(BillingError):
     """Money of the payment went back to the customer: it cannot be voided as if it never came."""
 
     kind = ErrorKind.CONFLICT
+
+
+class InvoiceDatesInvalid(BillingError):
+    """A draft's issue or due date out of bounds: due before issue, or an issue date more than a year
+    before or after today."""
+
+
+class InvoiceLineSubscriptionInvalid(BillingError):
+    """A line linked to a subscription of another customer than the invoice's."""

@@ -20,6 +20,8 @@ from partner_portal.lookup import CustomerField
 from partner_portal.models import Customer
 from partner_portal.money import CURRENCY_CHOICES
 from partner_portal.tenancy import Scope
+from subscriptions import selectors as subscription_selectors
+from subscriptions.models import Subscription
 
 PERIOD = re.compile(selectors.PERIOD_PATTERN)
 
@@ -103,7 +105,8 @@ def _scoped_customers(scope: Scope) -> Any:
 
 
 class InvoiceDraftForm(forms.Form):
-    """The head of a draft: the customer (when creating) and the notes printed on the invoice."""
+    """The head of a draft: the customer (when creating), the dates when not those issuing sets, and
+    the notes printed on the invoice."""
 
     customer = CustomerField(
         label=_("Customer"),
@@ -116,32 +119,85 @@ class InvoiceDraftForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Printed on the invoice, e.g. a purchase order number."),
     )
+    # Blank: issuing dates the invoice today and makes it due after the customer's credit days.
+    issue_date = forms.DateField(
+        label=_("Issue date"),
+        required=False,
+        widget=DATE_INPUT,
+        help_text=_("Leave blank to date the invoice on the day it is issued."),
+    )
+    due_date = forms.DateField(
+        label=_("Due date"),
+        required=False,
+        widget=DATE_INPUT,
+        help_text=_("Leave blank for the customer's credit terms, counted from the issue date."),
+    )
 
     def __init__(self, *args: Any, scope: Scope, with_customer: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if with_customer:
             self.fields["customer"].queryset = _scoped_customers(scope)  # type: ignore[attr-defined]
         else:
-            del self.fields["customer"]  # a draft keeps its customer; only lines and notes change
+            del self.fields["customer"]  # a draft keeps its customer; only lines, dates and notes change
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        issue, due = data.get("issue_date"), data.get("due_date")
+        if issue and due and due < issue:  # the service's rule (which also bounds the issue date), on the field
+            self.add_error("due_date", _("The due date cannot be before the issue date."))
+        return data
+
+
+class SubscriptionSelect(forms.Select):
+    """The subscription picker: each option carries what choosing it fills in on its line."""
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option: dict[str, Any] = super().create_option(name, value, *args, **kwargs)
+        subscription = getattr(value, "instance", None)
+        if subscription is not None:
+            option["attrs"].update(
+                {
+                    "data-description": subscription.product,
+                    "data-quantity": str(subscription.quantity),
+                    "data-unit-price": str(_plain(subscription.unit_price)),
+                    "data-tax-rate": str(_plain(subscription.tax_rate)),
+                }
+            )
+        return option
+
+
+class SubscriptionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.product} · {obj.quantity} × {_plain(obj.unit_price)}"
 
 
 _LINE_CHOICES = frozenset({"unit_code", "vat_category", "vat_exemption_reason", "vat_exemption_code"})
+# What a line takes from its subscription when left blank.
+_FROM_SUBSCRIPTION = {"description": "product", "quantity": "quantity", "unit_price": "unit_price"}
 
 
 class InvoiceLineForm(forms.Form):
     # The saved line a row came from, so that what the page does not show (a subscription line's
     # subscription and period) survives an edit. Only ids of the draft's own lines are honoured.
     line_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    description = forms.CharField(label=_("Description"), max_length=300)
+    # One of the invoice's customer's subscriptions (the queryset is given per page); the line keeps
+    # the link, and what is left blank of description, quantity and price is taken from it.
+    subscription = SubscriptionChoiceField(
+        label=_("Subscription"),
+        queryset=Subscription.objects.none(),
+        required=False,
+        empty_label=_("No subscription"),
+        widget=SubscriptionSelect(attrs={"data-line-subscription": ""}),
+    )
+    # Required unless a subscription fills them (checked in clean()).
+    description = forms.CharField(label=_("Description"), max_length=300, required=False)
     quantity = forms.DecimalField(
-        label=_("Quantity"), max_digits=14, decimal_places=4, min_value=Decimal(0), widget=forms.NumberInput(
-            attrs={"step": "any", "inputmode": "decimal"}
-        ),
+        label=_("Quantity"), max_digits=14, decimal_places=4, min_value=Decimal(0), required=False,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )  # fmt: skip
     unit_price = forms.DecimalField(
-        label=_("Unit price"), max_digits=14, decimal_places=4, widget=forms.NumberInput(
-            attrs={"step": "any", "inputmode": "decimal"}
-        ),
+        label=_("Unit price"), max_digits=14, decimal_places=4, required=False,
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
     )  # fmt: skip
     # Optional, so that a row left empty stays empty (an untouched row is ignored); blank means 0 %.
     tax_rate = forms.DecimalField(
@@ -163,6 +219,11 @@ class InvoiceLineForm(forms.Form):
         label=_("VATEX code"), choices=[("", "—"), *VatExemptionCode.choices], required=False
     )
 
+    def __init__(self, *args: Any, subscriptions: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if subscriptions is not None:
+            self.fields["subscription"].queryset = subscriptions  # type: ignore[attr-defined]
+
     def clean_tax_rate(self) -> Decimal:
         rate: Decimal | None = self.cleaned_data.get("tax_rate")
         return rate if rate is not None else Decimal("0.00")
@@ -174,6 +235,15 @@ class InvoiceLineForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        subscription = data.get("subscription")
+        for name, source in _FROM_SUBSCRIPTION.items():
+            if name in self.errors or data.get(name) not in (None, ""):
+                continue
+            if subscription is not None:
+                value = getattr(subscription, source)
+                data[name] = value if name == "description" else Decimal(value)
+            else:
+                self.add_error(name, self.fields[name].error_messages["required"])
         if data.get("vat_category") and "tax_rate" in data:  # the service's rule, shown on the field
             problems = vat_line_problems(
                 category=data["vat_category"],
@@ -186,8 +256,14 @@ class InvoiceLineForm(forms.Form):
         return data
 
     def line(self, saved: dict[int, InvoiceLine] | None = None) -> services.LineInput:
+        """The row as a line. A saved line keeps its kind and period while its subscription stays the
+        same; a line newly linked to a subscription is a subscription line."""
         data = self.cleaned_data
         source = (saved or {}).get(data.get("line_id") or 0)
+        subscription = data.get("subscription")
+        kind = InvoiceLine.Kind.SUBSCRIPTION if subscription else InvoiceLine.Kind.MANUAL
+        if source is not None and source.subscription_id != (subscription.pk if subscription else None):
+            source = None  # linked to another subscription, or to none: a line of its own now
         return services.LineInput(
             description=data["description"].strip(),
             quantity=data["quantity"],
@@ -197,8 +273,8 @@ class InvoiceLineForm(forms.Form):
             vat_exemption_reason=data.get("vat_exemption_reason", ""),
             vat_exemption_code=data.get("vat_exemption_code", ""),
             unit_code=data.get("unit_code") or UnitCode.ONE,
-            kind=source.kind if source else InvoiceLine.Kind.MANUAL,
-            subscription=source.subscription if source else None,
+            kind=source.kind if source else kind,
+            subscription=subscription,
             period_start=source.period_start if source else None,
             period_end=source.period_end if source else None,
         )
@@ -224,11 +300,20 @@ InvoiceLineFormSet = forms.formset_factory(
 )
 
 
+def customer_subscriptions(*, scope: Scope, customer: Customer | None) -> Any:
+    """The subscriptions a draft's lines may be billed for: its customer's, within the scope; none
+    while the customer is not known."""
+    if customer is None:
+        return Subscription.objects.none()
+    return subscription_selectors.subscription_list(scope=scope, customer_id=customer.pk)
+
+
 def line_initial(lines: list[InvoiceLine]) -> list[dict[str, Any]]:
     """A draft's saved lines as the formset's initial rows (numbers without trailing zeros)."""
     return [
         {
             "line_id": line.pk,
+            "subscription": line.subscription_id,
             "description": line.description,
             "quantity": _plain(line.quantity),
             "unit_price": _plain(line.unit_price),

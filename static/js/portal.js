@@ -1,6 +1,7 @@
 /* CSP Billing Portal: the only script. Opens the menu on small screens, dismisses alerts, asks
  * before irreversible actions (data-confirm), adds and removes rows of the invoice editor
- * (data-formset-add, data-line-remove) and shows its amounts and totals as one types (data-line-editor),
+ * (data-formset-add, data-line-remove), shows its amounts and totals as one types (data-line-editor) and
+ * fills a line from the subscription picked for it (data-line-subscription),
  * moves the progress bar of a running job (data-poll-url) and offers matching customers as one types
  * in a customer box (data-lookup).
  * Everything works without it: the menu is then always open, alerts simply stay, actions go ahead
@@ -173,8 +174,13 @@
       }
     }
     rows.addEventListener("input", update);
-    rows.addEventListener("change", update);
-    // A new invoice is in its customer's currency: follow the customer box.
+    rows.addEventListener("change", function (event) {
+      if (event.target.matches("[data-line-subscription]")) {
+        fillFromSubscription(event.target);
+      }
+      update();
+    });
+    // A new invoice is in its customer's currency and offers its subscriptions: follow the customer box.
     var form = rows.closest("form");
     if (form) {
       form.addEventListener("lookup:chosen", function (event) {
@@ -182,9 +188,87 @@
           rows.setAttribute("data-currency", event.detail.currency);
           update();
         }
+        if (event.detail && event.detail.id) {
+          loadSubscriptions(rows, event.detail.id);
+        }
       });
     }
     update();
+  }
+
+  // A subscription picked for a line fills in its description, quantity, unit price and tax rate.
+  function fillFromSubscription(select) {
+    var option = select.options[select.selectedIndex];
+    var row = select.closest("[data-line-row]");
+    if (!option || !option.value || !row) {
+      return;
+    }
+    [
+      ["description", "data-description"],
+      ["quantity", "data-quantity"],
+      ["unit_price", "data-unit-price"],
+      ["tax_rate", "data-tax-rate"],
+    ].forEach(function (pair) {
+      var input = row.querySelector("[name$='-" + pair[0] + "']");
+      if (input && option.hasAttribute(pair[1])) {
+        input.value = option.getAttribute(pair[1]);
+      }
+    });
+  }
+
+  // The pickers of a new invoice offer the chosen customer's subscriptions (from the API), in every
+  // row and in the template of rows still to be added; hidden while the customer has none.
+  function loadSubscriptions(rows, customerId) {
+    var url = rows.getAttribute("data-subscriptions-url");
+    if (!url) {
+      return;
+    }
+    var query = "?customer=" + encodeURIComponent(customerId) + "&page_size=100";
+    fetch(url + query, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) {
+        return response.ok ? response.json() : { results: [] };
+      })
+      .then(function (page) {
+        var subscriptions = page.results || [];
+        var add = document.querySelector("[data-formset-add='" + rows.id + "']");
+        var template = add && document.getElementById(add.getAttribute("data-formset-template"));
+        var scopes = [rows].concat(template ? [template.content] : []);
+        scopes.forEach(function (scope) {
+          scope.querySelectorAll("[data-line-subscription]").forEach(function (select) {
+            fillOptions(select, subscriptions);
+            var box = select.closest(".line-subscription");
+            if (box) {
+              box.hidden = subscriptions.length === 0;
+            }
+          });
+        });
+      })
+      .catch(function () {});
+  }
+
+  function fillOptions(select, subscriptions) {
+    var blank = select.options[0];
+    select.innerHTML = "";
+    if (blank && !blank.value) {
+      select.appendChild(blank);
+    }
+    subscriptions.forEach(function (subscription) {
+      var option = document.createElement("option");
+      var price = plain(subscription.unit_price);
+      option.value = String(subscription.id);
+      option.textContent = subscription.product + " · " + subscription.quantity + " × " + price;
+      option.setAttribute("data-description", subscription.product);
+      option.setAttribute("data-quantity", String(subscription.quantity));
+      option.setAttribute("data-unit-price", price);
+      option.setAttribute("data-tax-rate", plain(subscription.tax_rate));
+      select.appendChild(option);
+    });
+  }
+
+  // "36.0000" -> "36", "36.5000" -> "36.5": what someone would have typed (as the server shows them).
+  function plain(text) {
+    var value = String(text || "0");
+    return value.indexOf(".") < 0 ? value : value.replace(/0+$/, "").replace(/\.$/, "");
   }
 
   // A running job's progress: ask its JSON status every second ({status, done, total, percent}) and

@@ -10,7 +10,9 @@ from billing.invoicing.services.generation import (
     previous_period,
 )
 from billing.invoicing.services.invoicing import (
+    UNCHANGED,
     LineInput,
+    invoice_dates_check,
     invoice_draft_create,
     invoice_draft_delete,
     invoice_draft_releaser_register,
@@ -32,6 +34,7 @@ from billing.invoicing.services.payments import (
 from billing.invoicing.services.sending import billing_recipients, invoice_send, invoice_send_request
 
 __all__ = [
+    "UNCHANGED",
     "AllocationInput",
     "CreditLineInput",
     "GenerationResult",
@@ -40,6 +43,7 @@ __all__ = [
     "RefundSource",
     "billing_recipients",
     "credit_note_issue",
+    "invoice_dates_check",
     "invoice_draft_create",
     "invoice_draft_delete",
     "invoice_draft_releaser_register",

@@ -9,11 +9,14 @@ from decimal import Decimal
 from typing import Protocol
 
 from django.db import transaction
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from billing.invoicing.errors import (
     InvoiceAmountTooLarge,
+    InvoiceDatesInvalid,
     InvoiceHasSettlements,
+    InvoiceLineSubscriptionInvalid,
     InvoiceLineVatInvalid,
     InvoiceNotEditable,
     InvoiceTotalNegative,
@@ -29,6 +32,15 @@ from partner_portal.money import MONEY_LIMIT, quantize
 from subscriptions.models import Subscription
 
 HUNDRED = Decimal(100)
+# How far from today a draft's issue date may be set, either way (like a promise to pay: at most a year).
+ISSUE_DATE_REACH = dt.timedelta(days=366)
+
+
+class _Unchanged:
+    """The default of an optional argument that may also be set to None (a date cleared)."""
+
+
+UNCHANGED = _Unchanged()
 
 
 class DraftReleaser(Protocol):
@@ -138,7 +150,36 @@ def _amounts_check(rows: Sequence[InvoiceLine]) -> None:
         raise InvoiceAmountTooLarge(message, fields={"lines": [message]})
 
 
+def _subscriptions_check(invoice: Invoice, lines: Sequence[LineInput]) -> None:
+    """A line billed for a subscription names one of the invoice's own customer's subscriptions."""
+    for position, line in enumerate(lines, start=1):
+        if line.subscription is not None and line.subscription.customer_id != invoice.customer_id:
+            message = _("Line %(position)s: the subscription is not one of this customer's.") % {"position": position}
+            raise InvoiceLineSubscriptionInvalid(message, fields={"lines": [message]})
+
+
+def invoice_dates_check(*, partner: Partner, issue_date: dt.date | None, due_date: dt.date | None) -> None:
+    """The issue and due dates a draft may be given: an issue date within a year of today (in the
+    partner's time zone) either way, and a due date on or after the issue date (today when none is
+    set, as issuing then dates the invoice today). Refused with the field at fault."""
+    today = clock.today(partner.time_zone)
+    if issue_date is not None and abs(issue_date - today) > ISSUE_DATE_REACH:
+        message = _("The issue date must be within a year of today (%(earliest)s to %(latest)s).") % {
+            "earliest": date_format(today - ISSUE_DATE_REACH), "latest": date_format(today + ISSUE_DATE_REACH),
+        }  # fmt: skip
+        raise InvoiceDatesInvalid(message, fields={"issue_date": [message]})
+    if due_date is not None and due_date < (issue_date or today):
+        if issue_date is None:
+            message = _("The due date cannot be before the issue date, today (%(date)s) unless one is set.") % {
+                "date": date_format(today)
+            }
+        else:
+            message = _("The due date cannot be before the issue date (%(date)s).") % {"date": date_format(issue_date)}
+        raise InvoiceDatesInvalid(message, fields={"due_date": [message]})
+
+
 def _write_lines(invoice: Invoice, lines: Sequence[LineInput]) -> None:
+    _subscriptions_check(invoice, lines)
     InvoiceLine.objects.filter(invoice=invoice).delete()
     rows = invoice_line_rows(invoice, lines)
     _amounts_check(rows)
@@ -185,43 +226,68 @@ def invoice_draft_create(
     lines: Sequence[LineInput],
     notes: str = "",
     period: str = "",
+    issue_date: dt.date | None = None,
+    due_date: dt.date | None = None,
 ) -> Invoice:
-    """A draft in the customer's currency. Drafts take no number and change freely until issued."""
+    """A draft in the customer's currency. Drafts take no number and change freely until issued.
+    `issue_date` and `due_date` override what issuing would set (today; today plus the credit days)."""
     if customer.partner_id != partner.pk:
         raise ValueError("customer belongs to another partner")
-    invoice = Invoice(partner=partner, customer=customer, currency=customer.currency, notes=notes, period=period)
+    invoice_dates_check(partner=partner, issue_date=issue_date, due_date=due_date)
+    invoice = Invoice(
+        partner=partner, customer=customer, currency=customer.currency, notes=notes, period=period,
+        issue_date=issue_date, due_date=due_date,
+    )  # fmt: skip
     invoice.save()
     _write_lines(invoice, lines)
     invoice_total_check(invoice)
     invoice.save(update_fields=["subtotal", "tax_total", "total", "balance"])
     audit_record(
         partner=partner, customer=customer, actor=actor, action="invoice.drafted", target=invoice,
-        data={"total": str(invoice.total), "lines": len(lines)},
+        data={"total": str(invoice.total), "lines": len(lines), **_dates_data(invoice)},
     )  # fmt: skip
     return invoice
 
 
 @transaction.atomic
 def invoice_draft_update(
-    *, invoice: Invoice, actor: User | None, lines: Sequence[LineInput] | None = None, notes: str | None = None
+    *,
+    invoice: Invoice,
+    actor: User | None,
+    lines: Sequence[LineInput] | None = None,
+    notes: str | None = None,
+    issue_date: dt.date | _Unchanged | None = UNCHANGED,
+    due_date: dt.date | _Unchanged | None = UNCHANGED,
 ) -> Invoice:
-    """Replace a draft's lines and/or notes. Anything but a draft is refused: issued is immutable."""
-    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    """Replace a draft's lines, notes and/or date overrides (None clears one: issuing then sets it).
+    Anything but a draft is refused: issued is immutable."""
+    invoice = Invoice.objects.select_for_update().select_related("partner").get(pk=invoice.pk)
     if not invoice.is_draft:
         raise InvoiceNotEditable(
             _("Invoice %(number)s is issued and cannot change; issue a credit note.") % {"number": invoice.number}
         )
+    if not isinstance(issue_date, _Unchanged):
+        invoice.issue_date = issue_date
+    if not isinstance(due_date, _Unchanged):
+        invoice.due_date = due_date
+    invoice_dates_check(partner=invoice.partner, issue_date=invoice.issue_date, due_date=invoice.due_date)
     if lines is not None:
         _write_lines(invoice, lines)
         invoice_total_check(invoice)
     if notes is not None:
         invoice.notes = notes
-    invoice.save(update_fields=["subtotal", "tax_total", "total", "balance", "notes"])
+    invoice.save(update_fields=["subtotal", "tax_total", "total", "balance", "notes", "issue_date", "due_date"])
     audit_record(
         partner=invoice.partner, customer=invoice.customer, actor=actor, action="invoice.draft_updated", target=invoice,
-        data={"total": str(invoice.total)},
+        data={"total": str(invoice.total), **_dates_data(invoice)},
     )  # fmt: skip
     return invoice
+
+
+def _dates_data(invoice: Invoice) -> dict[str, str]:
+    """A draft's date overrides, for its audit event (none when issuing will set them)."""
+    dates = {"issue_date": invoice.issue_date, "due_date": invoice.due_date}
+    return {name: value.isoformat() for name, value in dates.items() if value is not None}
 
 
 @transaction.atomic
@@ -245,17 +311,24 @@ def invoice_draft_delete(*, invoice: Invoice, actor: User | None) -> None:
 @transaction.atomic
 def invoice_issue(*, invoice: Invoice, actor: User | None, issue_date: dt.date | None = None) -> Invoice:
     """Issue a draft: take the next number of the partner's series, fix the dates, freeze it, and
-    apply the customer's available credit. Idempotent: issuing an issued invoice changes nothing."""
+    apply the customer's available credit. Idempotent: issuing an issued invoice changes nothing.
+
+    The dates: `issue_date` if given, else the draft's own issue date, else today; the draft's due date,
+    else the issue date plus the customer's credit days. They are checked again (a day has passed, or
+    a due date set alone is now before today)."""
     invoice = Invoice.objects.select_for_update().select_related("partner", "customer").get(pk=invoice.pk)
     if not invoice.is_draft:
         return invoice  # issued already: a retry must not take a second number
     invoice_total_check(invoice)  # lines appended to the draft by other parts are held to it too
     invoice_vat_categories_check(invoice)
-    issued_on = issue_date or clock.today(invoice.partner.time_zone)
+    issued_on = issue_date or invoice.issue_date or clock.today(invoice.partner.time_zone)
+    due_on = invoice.due_date or issued_on + dt.timedelta(days=invoice.customer.credit_days)
+    if invoice.issue_date is not None or invoice.due_date is not None:  # staff chose them: the rule holds
+        invoice_dates_check(partner=invoice.partner, issue_date=issued_on, due_date=due_on)
     invoice.number = number_next(partner=invoice.partner, kind=NumberSeries.Kind.INVOICE, year=issued_on.year)
     invoice.status = Invoice.Status.ISSUED if invoice.balance > ZERO else Invoice.Status.PAID  # nothing owed
     invoice.issue_date = issued_on
-    invoice.due_date = issued_on + dt.timedelta(days=invoice.customer.credit_days)
+    invoice.due_date = due_on
     invoice.issued_at = clock.now()
     invoice.save(update_fields=["number", "status", "issue_date", "due_date", "issued_at"])
     audit_record(

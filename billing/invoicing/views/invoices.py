@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
@@ -23,6 +24,9 @@ from django.views.generic import TemplateView
 from billing.invoicing import exports, selectors, services
 from billing.invoicing.errors import (
     BillingError,
+    InvoiceAmountTooLarge,
+    InvoiceDatesInvalid,
+    InvoiceLineSubscriptionInvalid,
     InvoiceLineVatInvalid,
     InvoiceTotalNegative,
     InvoiceVatCategoryMissing,
@@ -33,6 +37,7 @@ from billing.invoicing.forms import (
     InvoiceFilterForm,
     InvoiceLineFormSet,
     InvoiceVoidForm,
+    customer_subscriptions,
     formset_lines,
     line_initial,
 )
@@ -141,7 +146,7 @@ def _after_save(request: HttpRequest, invoice: Invoice, *, scope: Any, created: 
     if request.POST.get("action") == "issue":
         try:
             invoice = services.invoice_issue(invoice=invoice, actor=scope.user)
-        except InvoiceVatCategoryMissing as exc:  # saved as a draft; the page says what is missing
+        except (InvoiceVatCategoryMissing, InvoiceDatesInvalid) as exc:  # saved as a draft; the page says why
             messages.error(request, str(exc))
             return redirect("invoice_detail", pk=invoice.pk)
         messages.success(request, _("Invoice %(number)s issued.") % {"number": invoice.number})
@@ -163,9 +168,40 @@ def _not_editable(request: HttpRequest, invoice: Invoice) -> HttpResponse:
     return redirect("invoice_detail", pk=invoice.pk)
 
 
-def _editor_context(currency: str) -> dict[str, str]:
-    """What the editor's script needs to show amounts as one types: the currency and the minor units."""
-    return {"currency": currency, "currency_exponents": json.dumps(CURRENCY_EXPONENTS)}
+def _editor_context(currency: str, formset: Any) -> dict[str, Any]:
+    """What the editor's script needs to show amounts as one types (the currency and the minor units)
+    and to offer a newly chosen customer's subscriptions; whether the customer has any to pick."""
+    return {
+        "currency": currency,
+        "currency_exponents": json.dumps(CURRENCY_EXPONENTS),
+        "subscriptions_url": reverse("v1:subscription-list"),
+        "has_subscriptions": formset.form_kwargs["subscriptions"].exists(),
+    }
+
+
+def _lines_formset(scope: Any, customer: Any, data: Any = None, **kwargs: Any) -> Any:
+    """The editor's lines, whose subscription picker offers the customer's subscriptions only."""
+    subscriptions = customer_subscriptions(scope=scope, customer=customer)
+    return InvoiceLineFormSet(data, prefix=LINES_PREFIX, form_kwargs={"subscriptions": subscriptions}, **kwargs)
+
+
+# A draft refused as a whole: the message goes on the form, on its field when it names one (the dates).
+EDITOR_REFUSALS = (
+    InvoiceTotalNegative,
+    InvoiceLineVatInvalid,
+    InvoiceAmountTooLarge,
+    InvoiceDatesInvalid,
+    InvoiceLineSubscriptionInvalid,
+)
+
+
+def _refusal_on_form(form: InvoiceDraftForm, exc: BillingError) -> None:
+    named = [name for name in exc.fields if name in form.fields]
+    for name in named:
+        for message in exc.fields[name]:
+            form.add_error(name, message)
+    if not named:
+        form.add_error(None, str(exc))
 
 
 class InvoiceCreateView(ScopedViewMixin, View):
@@ -175,12 +211,12 @@ class InvoiceCreateView(ScopedViewMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         preselect = request.GET.get("customer", "")
         form = InvoiceDraftForm(scope=self.scope, initial={"customer": preselect} if preselect.isdigit() else {})
-        return self._render(request, form, InvoiceLineFormSet(prefix=LINES_PREFIX))
+        return self._render(request, form, _lines_formset(self.scope, self._customer(form)))
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = InvoiceDraftForm(request.POST, scope=self.scope)
-        formset = InvoiceLineFormSet(request.POST, prefix=LINES_PREFIX)
         valid = form.is_valid()
+        formset = _lines_formset(self.scope, self._customer(form), request.POST)
         valid = formset.is_valid() and valid
         if not valid:
             return self._render(request, form, formset, status=400)
@@ -191,19 +227,26 @@ class InvoiceCreateView(ScopedViewMixin, View):
                 actor=self.scope.user,
                 lines=formset_lines(formset),
                 notes=form.cleaned_data["notes"].strip(),
+                issue_date=form.cleaned_data["issue_date"],
+                due_date=form.cleaned_data["due_date"],
             )
-        except BillingError as exc:  # the lines as a whole break a rule (a negative total)
-            form.add_error(None, str(exc))
+        except BillingError as exc:  # the lines as a whole break a rule (a negative total), or the dates
+            _refusal_on_form(form, exc)
             return self._render(request, form, formset, status=400)
         return _after_save(request, invoice, scope=self.scope, created=True)
 
-    def _render(self, request: HttpRequest, form: InvoiceDraftForm, formset: Any, status: int = 200) -> HttpResponse:
-        # The chosen customer's currency when the page knows it (the script follows a new choice).
+    def _customer(self, form: InvoiceDraftForm) -> Any:
+        """The chosen customer, or the one the page was opened for, when the page knows it."""
         customer = (getattr(form, "cleaned_data", None) or {}).get("customer")
         if customer is None and str(form.initial.get("customer", "")).isdigit():
             customer = form.fields["customer"].queryset.filter(pk=form.initial["customer"]).first()  # type: ignore[attr-defined]
+        return customer
+
+    def _render(self, request: HttpRequest, form: InvoiceDraftForm, formset: Any, status: int = 200) -> HttpResponse:
+        # The chosen customer's currency when the page knows it (the script follows a new choice).
+        customer = self._customer(form)
         currency = customer.currency if customer is not None else self.scope.partner.default_currency
-        context = {"form": form, "formset": formset, **_editor_context(currency)}
+        context = {"form": form, "formset": formset, **_editor_context(currency, formset)}
         return render(request, self.template_name, context, status=status)
 
 
@@ -217,8 +260,9 @@ class InvoiceEditView(ScopedViewMixin, View):
         invoice = selectors.invoice_get(scope=self.scope, pk=pk)
         if not invoice.is_draft:
             return _not_editable(request, invoice)
-        form = InvoiceDraftForm(scope=self.scope, with_customer=False, initial={"notes": invoice.notes})
-        formset = InvoiceLineFormSet(prefix=LINES_PREFIX, initial=line_initial(list(invoice.lines.all())))
+        initial = {"notes": invoice.notes, "issue_date": invoice.issue_date, "due_date": invoice.due_date}
+        form = InvoiceDraftForm(scope=self.scope, with_customer=False, initial=initial)
+        formset = _lines_formset(self.scope, invoice.customer, initial=line_initial(list(invoice.lines.all())))
         return self._render(request, invoice, form, formset)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -226,7 +270,7 @@ class InvoiceEditView(ScopedViewMixin, View):
         if not invoice.is_draft:
             return _not_editable(request, invoice)
         form = InvoiceDraftForm(request.POST, scope=self.scope, with_customer=False)
-        formset = InvoiceLineFormSet(request.POST, prefix=LINES_PREFIX)
+        formset = _lines_formset(self.scope, invoice.customer, request.POST)
         valid = form.is_valid()
         valid = formset.is_valid() and valid
         if not valid:
@@ -237,9 +281,11 @@ class InvoiceEditView(ScopedViewMixin, View):
                 actor=self.scope.user,
                 lines=formset_lines(formset, saved=list(invoice.lines.select_related("subscription"))),
                 notes=form.cleaned_data["notes"].strip(),
+                issue_date=form.cleaned_data["issue_date"],
+                due_date=form.cleaned_data["due_date"],
             )
-        except (InvoiceTotalNegative, InvoiceLineVatInvalid) as exc:
-            form.add_error(None, str(exc))
+        except EDITOR_REFUSALS as exc:
+            _refusal_on_form(form, exc)
             return self._render(request, invoice, form, formset, status=400)
         except BillingError as exc:  # issued by someone else since the page was loaded
             messages.error(request, str(exc))
@@ -249,7 +295,7 @@ class InvoiceEditView(ScopedViewMixin, View):
     def _render(
         self, request: HttpRequest, invoice: Invoice, form: InvoiceDraftForm, formset: Any, status: int = 200
     ) -> HttpResponse:
-        context = {"form": form, "formset": formset, "invoice": invoice, **_editor_context(invoice.currency)}
+        context = {"form": form, "formset": formset, "invoice": invoice, **_editor_context(invoice.currency, formset)}
         return render(request, self.template_name, context, status=status)
 
 
@@ -279,7 +325,7 @@ class InvoiceIssueView(ScopedViewMixin, View):
                 invoice = services.invoice_issue(invoice=invoice, actor=self.scope.user)
                 # Emailed unless finance unticked it on the issue page (the detail page's dialog sends).
                 sent_to = self._send(request, invoice) if request.POST.get("email", "yes") != "no" else []
-        except (InvoiceTotalNegative, InvoiceVatCategoryMissing) as exc:
+        except (InvoiceTotalNegative, InvoiceVatCategoryMissing, InvoiceDatesInvalid) as exc:
             today = clock.today(self.scope.partner.time_zone)
             context = {
                 "invoice": invoice, "lines": list(invoice.lines.all()), "today": today, "error": str(exc),

@@ -286,7 +286,7 @@ def test_a_draft_is_edited_lines_replaced_and_removed(tenant: Tenant, client_for
     assert page.status_code == 200
     first_line = invoice.lines.order_by("position").first()
     assert page.context["formset"].initial[0] == {
-        "line_id": first_line.pk, "description": "Old A", "quantity": Decimal("1"), "unit_price": Decimal("10"),
+        "line_id": first_line.pk, "subscription": None, "description": "Old A", "quantity": Decimal("1"), "unit_price": Decimal("10"),
         "tax_rate": Decimal("0"), "unit_code": "C62", "vat_category": "Z", "vat_exemption_reason": "",
         "vat_exemption_code": "",
     }  # fmt: skip
@@ -315,6 +315,7 @@ def test_editing_keeps_what_the_page_does_not_show_of_a_subscription_line(tenant
     foreign_line = other.lines.get()
     data = _lines_post(("Microsoft 365 E3 — November", "12", "36", "0"), ("Extra", "1", "5", "0"), initial=1)
     data |= {"lines-0-line_id": str(saved.pk), "lines-1-line_id": str(foreign_line.pk)}  # a forged id is ignored
+    data |= {"lines-0-subscription": str(subscription.pk)}  # the picker shows the line's subscription
     client_for(tenant.finance).post(f"/staff/billing/invoices/{invoice.pk}/edit/", data)
     first, second = invoice.lines.order_by("position")
     assert (first.quantity, first.kind, first.subscription_id, first.period_start, first.period_end) == (
