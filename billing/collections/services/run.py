@@ -964,9 +964,7 @@ def collections_customers_changed(*, customer_ids: Collection[int]) -> None:
     """The customers' open balances changed (an invoice issued or voided, a payment, a credit note):
     the next run looks at them again, whatever day it had them down for. One UPDATE, in the caller's
     transaction; registered with invoicing in billing.apps."""
-    CustomerDunning.objects.filter(customer_id__in=list(customer_ids), recheck_on__isnull=False).update(
-        recheck_on=None
-    )
+    CustomerDunning.objects.filter(customer_id__in=list(customer_ids), recheck_on__isnull=False).update(recheck_on=None)
 
 
 def collections_run_all(
