@@ -109,7 +109,7 @@ def _state(partner: Partner) -> dict[str, Any]:
                 "next_action",
                 "next_action_date",
             )
-        ),  # fmt: skip
+        ),
         "invoices": sorted(
             (invoices[i], harshest, final_on)
             for i, harshest, final_on in InvoiceDunning.objects.filter(partner=partner).values_list(
@@ -121,7 +121,7 @@ def _state(partner: Partner) -> dict[str, Any]:
             for c in CustomerDunning.objects.filter(partner=partner, suspended=True).values_list(
                 "customer_id", flat=True
             )
-        ),  # fmt: skip
+        ),
         "subscriptions": sorted(
             (customers[c], status, source)
             for c, status, source in Subscription.objects.filter(partner=partner).values_list(
@@ -141,7 +141,7 @@ def _state(partner: Partner) -> dict[str, Any]:
                 "step",
                 "next_action_on",
             )
-        ),  # fmt: skip
+        ),
     }
 
 
