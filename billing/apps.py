@@ -32,6 +32,13 @@ class BillingConfig(AppConfig):
 
         pay_link_provider_check_register(lambda partner_id: online_payments_enabled(partner_id=partner_id))
 
+        # ... and into collections whenever a customer's open balances change, so its run looks at the
+        # customer again (the run otherwise skips customers until their next step comes).
+        from billing.collections.services import collections_customers_changed
+        from billing.invoicing.services import customer_balances_listener_register
+
+        customer_balances_listener_register(collections_customers_changed)
+
         # The core's customer service refuses a currency change while billing holds money in the old one.
         from billing.finance.currency import customer_currency_holds
         from partner_portal.services import customer_currency_holds_register

@@ -5,6 +5,7 @@ The rules that apply them live in `billing.collections.rules` (pure) and `billin
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.db import models
@@ -274,8 +275,23 @@ class CustomerDunning(models.Model):
     customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="dunning")
     suspended = models.BooleanField(_("suspended by collections"), default=False)
     updated_at = models.DateTimeField(_("updated"), default=clock.now)
+    # When the run next has something to decide for the customer (a step comes, an invoice falls
+    # overdue or into reach of the policy, a promise to pay ends); NULL: at the next run. Cleared by
+    # every change of the customer's open balances (billing.invoicing.services.listeners) and by a
+    # suspension or reactivation; the customer's terms and the policy as the run saw them are kept
+    # beside it, so a change of either makes the customer due too. NEVER_AGAIN: nothing ahead.
+    recheck_on = models.DateField(_("next checked on"), null=True, blank=True)
+    checked_on = models.DateField(_("last checked on"), null=True, blank=True)
+    # At the suspension step: checked at every run while a subscription it could suspend is active.
+    at_suspension = models.BooleanField(_("at the suspension step"), default=False)
+    seen_policy = models.CharField(max_length=64, blank=True)  # the policy's fingerprint
+    seen_exempt = models.BooleanField(null=True, blank=True)
+    seen_extra_grace = models.PositiveSmallIntegerField(null=True, blank=True)
+    seen_promise = models.DateField(null=True, blank=True)
 
     objects = CustomerDunningQuerySet.as_manager()
+
+    NEVER_AGAIN = dt.date(9999, 12, 31)
 
     class Meta:
         verbose_name = _("dunning state of a customer")

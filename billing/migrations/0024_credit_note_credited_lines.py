@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0020_online_payments'),
+        ('billing', '0021_collections_recheck'),
     ]
 
     operations = [

@@ -25,10 +25,12 @@ writes nothing. Elsewhere (SQLite) the same rules run per batch in Python.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -292,13 +294,14 @@ def _customer_ranges(partner: Partner) -> Iterable[tuple[int, int | None]]:
 
 
 def _customers_suspended(*, partner: Partner, customer_ids: set[int], suspended: bool) -> None:
-    """Record the customers as suspended by collections, or no longer (one upsert)."""
+    """Record the customers as suspended by collections, or no longer (one upsert); the next run
+    looks at them again (a suspended customer is told nothing more, a released one can be chased)."""
     if not customer_ids:
         return
     CustomerDunning.objects.bulk_create(
-        [CustomerDunning(partner=partner, customer_id=pk, suspended=suspended, updated_at=clock.now())
+        [CustomerDunning(partner=partner, customer_id=pk, suspended=suspended, updated_at=clock.now(), recheck_on=None)
          for pk in sorted(customer_ids)],
-        update_conflicts=True, unique_fields=["customer"], update_fields=["suspended", "updated_at"],
+        update_conflicts=True, unique_fields=["customer"], update_fields=["suspended", "updated_at", "recheck_on"],
     )  # fmt: skip
 
 
@@ -322,7 +325,7 @@ _RANK_SQL = "CASE {0} WHEN 'remind' THEN 1 WHEN 'final_notice' THEN 2 WHEN 'susp
 # The batch's open invoices that may have a due step, with their customer's and their own dunning state.
 _OPEN_SQL = """
     FROM {invoice} i
-    JOIN {customer} c ON c.id = i.customer_id AND c.id > %(low)s AND c.id <= %(high)s
+    JOIN {customer} c ON c.id = i.customer_id AND c.id > %(low)s AND c.id <= %(high)s AND c.id = ANY(%(due)s)
     LEFT JOIN {invoice_dunning} d
         ON d.invoice_id = i.id AND d.customer_id > %(low)s AND d.customer_id <= %(high)s
     LEFT JOIN {customer_dunning} cd
@@ -361,6 +364,7 @@ WITH inv AS (
                >= %(first)s + CASE WHEN %(first)s > 0 THEN %(grace)s + c.collections_extra_grace_days ELSE 0 END
                AS has_step,
            d.final_notice_on, d.step_offset AS last_offset, COALESCE(d.step_action, '') AS last_action,
+           c.promise_to_pay_until AS promise,
            {key_columns}
     {open_invoices}
 ),
@@ -454,7 +458,7 @@ summary AS (
 summary_gone AS (  -- customers of the batch no longer in reach of the policy
     DELETE FROM {summary}
     WHERE partner_id = %(partner)s AND customer_id > %(low)s AND customer_id <= %(high)s
-      AND customer_id NOT IN (SELECT customer_id FROM inv)
+      AND customer_id = ANY(%(due)s) AND customer_id NOT IN (SELECT customer_id FROM inv)
 ),
 per_customer AS (
     SELECT customer_id,
@@ -468,6 +472,40 @@ paused AS (
 ),
 made AS (
     SELECT customer_id, array_agg(id ORDER BY id) AS ids FROM notices GROUP BY customer_id
+),
+later AS (  -- open invoices not in reach of the policy yet: the day the earliest comes into it
+    SELECT i.customer_id, MIN(i.due_date) - %(lead)s AS on_day
+    FROM {invoice} i
+    WHERE i.partner_id = %(partner)s AND i.customer_id > %(low)s AND i.customer_id <= %(high)s
+      AND i.customer_id = ANY(%(due)s) AND i.status = ANY(%(open)s) AND i.balance > 0 AND i.due_date > %(cutoff)s
+    GROUP BY 1
+),
+soon AS (  -- in reach: the day an invoice falls overdue (totals change), reaches its first step, or a promise ends
+    SELECT customer_id,
+           LEAST(MIN(due_date + 1) FILTER (WHERE due_date >= %(run_date)s::date),
+                 MIN(due_date + %(first)s + CASE WHEN %(first)s > 0 THEN k_grace ELSE 0 END) FILTER (WHERE NOT has_step),
+                 MIN(promise + 1) FILTER (WHERE paused)) AS on_day
+    FROM inv GROUP BY 1
+),
+ahead AS (  -- the next step of each invoice the policy acts on, as the decisions give it
+    SELECT customer_id, MIN(%(run_date)s::date + next_days) AS on_day FROM judged GROUP BY 1
+),
+rechecks AS (  -- when the run next has something to decide for each customer it looked at
+    INSERT INTO {customer_dunning} (partner_id, customer_id, suspended, updated_at, recheck_on, checked_on,
+                                    at_suspension, seen_policy, seen_exempt, seen_extra_grace, seen_promise)
+    SELECT %(partner)s, c.id, false, %(now)s,
+           COALESCE(LEAST(l.on_day, s.on_day, a.on_day), %(never)s::date), %(run_date)s, COALESCE(pc.suspend, false),
+           %(policy_key)s, c.collections_exempt, c.collections_extra_grace_days, c.promise_to_pay_until
+    FROM {customer} c
+    LEFT JOIN later l ON l.customer_id = c.id
+    LEFT JOIN soon s ON s.customer_id = c.id
+    LEFT JOIN ahead a ON a.customer_id = c.id
+    LEFT JOIN per_customer pc ON pc.customer_id = c.id
+    WHERE c.partner_id = %(partner)s AND c.id > %(low)s AND c.id <= %(high)s AND c.id = ANY(%(due)s)
+    ON CONFLICT (customer_id) DO UPDATE SET recheck_on = EXCLUDED.recheck_on, checked_on = EXCLUDED.checked_on,
+        at_suspension = EXCLUDED.at_suspension, seen_policy = EXCLUDED.seen_policy,
+        seen_exempt = EXCLUDED.seen_exempt, seen_extra_grace = EXCLUDED.seen_extra_grace,
+        seen_promise = EXCLUDED.seen_promise
 )
 SELECT c.id, c.name, c.currency, COALESCE(co.total, 0), COALESCE(made.ids, '{{}}'), COALESCE(pc.suspend, false),
        CASE WHEN pz.customer_id IS NOT NULL THEN 'promise_to_pay'
@@ -514,15 +552,69 @@ def _decide(steps: list[CollectionStep], situations: Iterable[tuple[Any, ...]]) 
     return columns
 
 
+# The partner's customers the run has something to decide for today, in one statement: never looked
+# at, due by their recheck day, looked at for a later day (a run for an earlier date), under another
+# policy or other terms than now, or at the suspension step with a subscription it could still suspend.
+_DUE_SQL = """
+SELECT c.id FROM {customer} c
+LEFT JOIN {customer_dunning} cd ON cd.customer_id = c.id
+WHERE c.partner_id = %(partner)s AND (
+    cd.id IS NULL OR cd.recheck_on IS NULL OR cd.recheck_on <= %(run_date)s OR cd.checked_on > %(run_date)s
+    OR cd.seen_policy <> %(policy_key)s
+    OR cd.seen_exempt IS DISTINCT FROM c.collections_exempt
+    OR cd.seen_extra_grace IS DISTINCT FROM c.collections_extra_grace_days
+    OR cd.seen_promise IS DISTINCT FROM c.promise_to_pay_until
+    OR (cd.at_suspension AND EXISTS (
+        SELECT 1 FROM {subscription} s WHERE s.customer_id = c.id AND s.status = ANY(%(suspendable)s)))
+)
+ORDER BY c.id
+"""
+
+
+def _policy_key(policy: CollectionPolicy, steps: Iterable[CollectionStep]) -> str:
+    """A fingerprint of what the run's decisions depend on in the policy: a change makes every customer due."""
+    shape = {
+        "min": str(policy.min_amount), "mins": {c: str(a) for c, a in sorted((policy.min_amounts or {}).items())},
+        "grace": policy.grace_days, "scope": policy.suspend_scope,
+        "steps": [(s.offset_days, str(s.action)) for s in sorted(steps, key=lambda s: s.offset_days)],
+    }  # fmt: skip
+    return hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()
+
+
+def _due_customers(*, partner: Partner, policy: CollectionPolicy, steps: list[CollectionStep],
+                   run_date: dt.date) -> list[int]:  # fmt: skip
+    """The ids of the customers the run has something to decide for on `run_date` (see _DUE_SQL)."""
+    tables = {**_tables(), "subscription": Subscription._meta.db_table}
+    params = {
+        "partner": partner.pk, "run_date": run_date, "policy_key": _policy_key(policy, steps),
+        "suspendable": list(_SUSPENDABLE),
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(_DUE_SQL.format(**tables), params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _due_batches(due: list[int]) -> Iterable[tuple[int, int | None, list[int]]]:
+    """The due customers in batches of BATCH_SIZE: (low, high] and their ids."""
+    low = 0
+    for start in range(0, len(due), BATCH_SIZE):
+        ids = due[start : start + BATCH_SIZE]
+        yield low, ids[-1], ids
+        low = ids[-1]
+
+
 def _chase_batch(*, partner: Partner, policy: CollectionPolicy, steps: list[CollectionStep], run: CollectionRun,
-                 run_date: dt.date, low: int, high: int | None) -> list[_Taken]:  # fmt: skip
+                 run_date: dt.date, low: int, high: int | None, due: list[int] | None = None) -> list[_Taken]:  # fmt: skip
     """Two statements for a batch of customers, whatever its number of invoices: the distinct
-    situations, then the notices and dunning states written and a row per customer of what was done."""
+    situations, then the notices and dunning states written, the day each customer is due again,
+    and a row per customer of what was done. Only the customers of `due` in (low, high]."""
     offsets = [s.offset_days for s in steps]
+    lead = max([-o for o in offsets] + [0])
     params: dict[str, Any] = {
         "partner": partner.pk, "low": low, "high": high if high is not None else 2**62, "run": run.pk,
         "open": list(Invoice.OPEN_STATUSES), "run_date": run_date, "now": clock.now(),
-        "cutoff": run_date + dt.timedelta(days=max([-o for o in offsets] + [0])),
+        "cutoff": run_date + dt.timedelta(days=lead), "lead": lead, "never": CustomerDunning.NEVER_AGAIN,
+        "policy_key": _policy_key(policy, steps), "due": due if due is not None else [],
         "top": max(offsets), "first": min(offsets), "grace": policy.grace_days, "min_amount": policy.min_amount,
         "m_currency": list((policy.min_amounts or {}).keys()),
         "m_amount": [Decimal(v) for v in (policy.min_amounts or {}).values()],
@@ -692,12 +784,21 @@ def _chase(*, partner: Partner, policy: CollectionPolicy, steps: list[Collection
     in its own transaction; the batch's notices go to the broker after its commit, in chunks."""
     if not steps:
         return
-    for low, high in _customer_ranges(partner):
+    batches: Iterable[tuple[int, int | None, list[int] | None]]
+    if connection.vendor == "postgresql":  # only the customers with something to decide today
+        batches = _due_batches(_due_customers(partner=partner, policy=policy, steps=steps, run_date=run_date))
+    else:
+        batches = ((low, high, None) for low, high in _customer_ranges(partner))
+    for low, high, due in batches:
         if owner:
             _lease_renew(partner, owner)
         with transaction.atomic():
-            batch = _chase_batch if connection.vendor == "postgresql" else _chase_batch_portable
-            taken = batch(partner=partner, policy=policy, steps=steps, run=run, run_date=run_date, low=low, high=high)
+            if due is not None:
+                taken = _chase_batch(partner=partner, policy=policy, steps=steps, run=run, run_date=run_date,
+                                     low=low, high=high, due=due)  # fmt: skip
+            else:
+                taken = _chase_batch_portable(partner=partner, policy=policy, steps=steps, run=run, run_date=run_date,
+                                              low=low, high=high)  # fmt: skip
             entries: dict[int, dict[str, Any]] = {}
             to_suspend: list[int] = []
             notice_ids: list[int] = []
@@ -859,6 +960,13 @@ def collections_customer_recheck(*, customer: Customer, actor: User | None) -> N
     )
 
 
+def collections_customers_changed(*, customer_ids: Collection[int]) -> None:
+    """The customers' open balances changed (an invoice issued or voided, a payment, a credit note):
+    the next run looks at them again, whatever day it had them down for. One UPDATE, in the caller's
+    transaction; registered with invoicing in billing.apps."""
+    CustomerDunning.objects.filter(customer_id__in=list(customer_ids), recheck_on__isnull=False).update(recheck_on=None)
+
+
 def collections_run_all(
     *, run_date: dt.date | None = None, partner_slug: str | None = None, triggered_by: str = "schedule"
 ) -> list[tuple[Partner, CollectionRun]]:
@@ -880,6 +988,7 @@ __all__ = [
     "collection_policy_get",
     "collection_policy_update",
     "collections_customer_recheck",
+    "collections_customers_changed",
     "collections_run",
     "collections_run_all",
     "customer_collections_hold",

@@ -21,6 +21,7 @@ from billing.invoicing.services.invoicing import (
     invoice_void,
     line_amounts,
 )
+from billing.invoicing.services.listeners import customer_balances_changed, customer_balances_listener_register
 from billing.invoicing.services.numbering import number_next
 from billing.invoicing.services.payments import (
     AllocationInput,
@@ -43,6 +44,8 @@ __all__ = [
     "RefundSource",
     "billing_recipients",
     "credit_note_issue",
+    "customer_balances_changed",
+    "customer_balances_listener_register",
     "invoice_dates_check",
     "invoice_draft_create",
     "invoice_draft_delete",

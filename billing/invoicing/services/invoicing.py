@@ -23,6 +23,7 @@ from billing.invoicing.errors import (
     InvoiceVatCategoryMissing,
 )
 from billing.invoicing.models import ZERO, Invoice, InvoiceLine, NumberSeries
+from billing.invoicing.services.listeners import customer_balances_changed
 from billing.invoicing.services.numbering import number_next
 from billing.invoicing.vat import UnitCode, vat_category_default, vat_line_problems
 from partner_portal import clock
@@ -338,6 +339,7 @@ def invoice_issue(*, invoice: Invoice, actor: User | None, issue_date: dt.date |
     from billing.invoicing.services.payments import customer_credit_apply  # payments build on invoicing
 
     customer_credit_apply(invoice=invoice, actor=actor)
+    customer_balances_changed(customer_ids=[invoice.customer_id])
     invoice.refresh_from_db()
     return invoice
 
@@ -364,4 +366,5 @@ def invoice_void(*, invoice: Invoice, actor: User | None, reason: str) -> Invoic
         partner=invoice.partner, customer=invoice.customer, actor=actor, action="invoice.voided", target=invoice,
         data={"number": invoice.number, "reason": invoice.void_reason},
     )  # fmt: skip
+    customer_balances_changed(customer_ids=[invoice.customer_id])
     return invoice

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from billing.invoicing.errors import AllocationInvalid, PaymentCorrectionInvalid, PaymentHasRefunds, PaymentVoided
 from billing.invoicing.models import ZERO, Invoice, Payment, PaymentAllocation, Refund
+from billing.invoicing.services.listeners import customer_balances_changed
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Partner, User
@@ -161,6 +162,7 @@ def payment_record(
             "credit": str(payment.unallocated),
         },
     )  # fmt: skip
+    customer_balances_changed(customer_ids=[customer.pk])
     return payment
 
 
@@ -186,6 +188,7 @@ def customer_credit_apply(*, invoice: Invoice, actor: User | None) -> Decimal:
             partner=invoice.partner, customer=invoice.customer, actor=actor, action="credit.applied", target=invoice,
             data={"amount": str(applied), "number": invoice.number},
         )  # fmt: skip
+        customer_balances_changed(customer_ids=[invoice.customer_id])
     return applied
 
 
@@ -198,6 +201,7 @@ def allocation_reverse(*, allocation: PaymentAllocation, invoice: Invoice) -> No
     invoice.balance += allocation.amount
     invoice.status = invoice.settled_status()
     invoice.save(update_fields=["amount_paid", "balance", "status"])
+    customer_balances_changed(customer_ids=[invoice.customer_id])
 
 
 def payment_lock(payment: Payment) -> Payment:
