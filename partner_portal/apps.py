@@ -7,7 +7,7 @@ class PartnerPortalConfig(AppConfig):
     verbose_name = _("Partner portal")
 
     def ready(self) -> None:
-        from allauth.account.signals import password_changed, password_reset, password_set, user_logged_in
+        from allauth.account.signals import user_logged_in
         from allauth.mfa import signals
         from django.contrib.auth.signals import user_logged_in as session_opened
         from django.contrib.auth.signals import user_login_failed
@@ -16,12 +16,10 @@ class PartnerPortalConfig(AppConfig):
         from partner_portal import checks  # noqa: F401 - registers the deploy checks
         from partner_portal.mfa import record_enrolment
         from partner_portal.middleware import logcontext_request_finished, staff_session_started
-        from partner_portal.signin_audit import record_sign_in, record_sign_in_failed, revoke_tokens_on_password_change
+        from partner_portal.signin_audit import record_sign_in, record_sign_in_failed
 
         signals.authenticator_added.connect(record_enrolment, dispatch_uid="portal-mfa-enrolment")
         user_logged_in.connect(record_sign_in, dispatch_uid="portal-audit-sign-in")
         user_login_failed.connect(record_sign_in_failed, dispatch_uid="portal-audit-sign-in-failed")
         session_opened.connect(staff_session_started, dispatch_uid="portal-session-started")
         request_finished.connect(logcontext_request_finished, dispatch_uid="portal-log-context-cleared")
-        for signal, name in ((password_changed, "changed"), (password_set, "set"), (password_reset, "reset")):
-            signal.connect(revoke_tokens_on_password_change, dispatch_uid=f"portal-tokens-end-password-{name}")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import models
+from django.http import HttpRequest
 
 from partner_portal.models import AuditEvent, Customer, Partner, User
 
@@ -31,3 +35,38 @@ def audit_record(
         target_repr=str(target)[:200],
         data=data or {},
     )
+
+
+# Who is acting, for changes noticed below the services (a password set, an account deactivated, in
+# `User.save`): the one a service names with `acting(...)`, else the signed-in user of the request
+# being answered (`RequestIdMiddleware` binds it; DRF hands its authenticated user to the same request).
+_ACTOR: contextvars.ContextVar[User | None] = contextvars.ContextVar("portal_audit_actor", default=None)
+_REQUEST: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar("portal_audit_request", default=None)
+
+
+@contextmanager
+def acting(actor: User | None) -> Iterator[None]:
+    token = _ACTOR.set(actor)
+    try:
+        yield
+    finally:
+        _ACTOR.reset(token)
+
+
+@contextmanager
+def request_bound(request: HttpRequest) -> Iterator[None]:
+    token = _REQUEST.set(request)
+    try:
+        yield
+    finally:
+        _REQUEST.reset(token)
+
+
+def current_actor() -> User | None:
+    """The acting user, or None for the system (a job, a command, a shell)."""
+    actor = _ACTOR.get()
+    if actor is not None:
+        return actor
+    request = _REQUEST.get()
+    user = getattr(request, "user", None) if request is not None else None
+    return user if isinstance(user, User) and user.is_authenticated else None

@@ -15,7 +15,7 @@ from django.utils import translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from partner_portal import clock, logcontext, mfa
+from partner_portal import audit, clock, logcontext, mfa
 from partner_portal.tenancy import request_scope
 
 
@@ -33,7 +33,8 @@ class RequestIdMiddleware:
         logcontext.clear()
         logcontext.bind(request_id=request_id)
         request.request_id = request_id  # type: ignore[attr-defined]
-        response = self.get_response(request)
+        with audit.request_bound(request):  # who acts, for changes audited below the services
+            response = self.get_response(request)
         response[logcontext.REQUEST_ID_HEADER] = request_id
         return response
 

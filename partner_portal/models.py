@@ -70,8 +70,49 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = _("user")
         verbose_name_plural = _("users")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._remember_access()
+
     def __str__(self) -> str:
         return self.email
+
+    def _remember_access(self) -> None:
+        # Read from __dict__: a deferred field must not cost a query here.
+        self._stored_password: str | None = self.__dict__.get("password")
+        self._stored_active: bool | None = self.__dict__.get("is_active")
+
+    def _access_ending(self, update_fields: Any) -> str | None:
+        """Why this save ends the account's API tokens, if it does: "password" when a new password is
+        set (`set_password`: allauth's change, reset and set, the Django admin, `changepassword`, any
+        service) or password sign-in is switched off; "deactivated" when the account stops being active.
+        A hash upgraded on sign-in (`check_password`) keeps the password and ends nothing."""
+        if self._state.adding:
+            return None
+        saved = set(update_fields) if update_fields is not None else None
+        if saved is None or "password" in saved:
+            if self._password is not None:  # type: ignore[attr-defined]  # set by set_password, cleared by save
+                return "password"
+            was_usable = self._stored_password is not None and not self._stored_password.startswith("!")
+            if was_usable and not self.has_usable_password():
+                return "password"
+        if (saved is None or "is_active" in saved) and self._stored_active and not self.is_active:
+            return "deactivated"
+        return None
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saves the user; a new password or a deactivation also deletes every API token of the account,
+        audited (`partner_portal.services.api_tokens_revoke_all`). The check sits here, where Django
+        itself notices a password change, so no way of changing either (pages, API, admin, commands,
+        services) can miss it."""
+        reason = self._access_ending(kwargs.get("update_fields"))
+        super().save(*args, **kwargs)
+        self._remember_access()
+        if reason is not None:
+            from partner_portal.audit import current_actor
+            from partner_portal.services import api_tokens_revoke_all
+
+            api_tokens_revoke_all(user=self, actor=current_actor(), reason=reason)
 
     def get_full_name(self) -> str:
         return self.full_name or self.email

@@ -21,7 +21,7 @@ from knox.models import get_digest_token
 from knox.settings import CONSTANTS
 
 from partner_portal import clock
-from partner_portal.audit import audit_record
+from partner_portal.audit import acting, audit_record
 from partner_portal.errors import ErrorKind, InvitationInvalid, PortalError, RoleNotAllowed, TeamChangeRefused
 from partner_portal.models import (
     CUSTOMER_ROLES,
@@ -427,8 +427,8 @@ def membership_deactivate(*, membership: Membership, actor: User) -> Membership:
         return membership
     _refuse_losing_the_last_admin(membership)
     user.is_active = False
-    user.save(update_fields=["is_active"])
-    api_tokens_revoke_all(user=user, actor=actor, reason="deactivated")
+    with acting(actor):  # the save deletes the member's API tokens, audited as the admin's doing
+        user.save(update_fields=["is_active"])
     audit_record(
         partner=membership.partner,
         customer=membership.customer,
@@ -510,7 +510,8 @@ def api_token_revoke(*, token: ApiToken, actor: User) -> None:
 
 @transaction.atomic
 def api_tokens_revoke_all(*, user: User, actor: User | None, reason: str) -> int:
-    """Delete every API token of a user (password changed or reset, account deactivated)."""
+    """Delete every API token of a user. `User.save` calls it whenever a password is set or an account
+    deactivated, whatever made the change; `reason` is "password" or "deactivated"."""
     deleted, _rows = ApiToken.objects.filter(user=user).delete()
     membership = getattr(user, "membership", None)
     if deleted and membership is not None:

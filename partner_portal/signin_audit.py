@@ -1,4 +1,4 @@
-"""Sign-ins, failed sign-ins and lockouts in the audit log; API tokens end with a password change.
+"""Sign-ins, failed sign-ins and lockouts in the audit log.
 
 An event belongs to the partner of the account it is about. A failed sign-in for an address without a
 membership has no partner: it is written to the log only, without the address.
@@ -72,11 +72,3 @@ def record_code_failed(request: HttpRequest | None, user: User) -> None:
 def record_lockout(request: HttpRequest | None, email: str) -> None:
     """Too many failed attempts: the attempt was refused without checking the password."""
     _about_email(email, "auth.locked_out", request)
-
-
-def revoke_tokens_on_password_change(sender: Any, request: HttpRequest | None, user: User, **_: Any) -> None:
-    """allauth's `password_changed`, `password_set` and `password_reset`: every API token of the
-    account ends with its old password."""
-    from partner_portal.services import api_tokens_revoke_all
-
-    api_tokens_revoke_all(user=user, actor=user, reason="password")

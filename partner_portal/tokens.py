@@ -2,8 +2,8 @@
 
 A token is refused once its expiry has passed (`clock.now()`, so tests and hand-run checks pin it) and
 when its user is inactive. Refused tokens are not deleted here: the owner still sees them as expired in
-their list until they remove them, and password changes, resets and deactivation delete them all
-(`partner_portal.services.api_tokens_revoke_all`).
+their list until they remove them. Setting a password and deactivating an account, whatever does it,
+delete them all (`User.save` calls `partner_portal.services.api_tokens_revoke_all`).
 """
 
 from __future__ import annotations
