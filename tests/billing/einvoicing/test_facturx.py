@@ -71,7 +71,7 @@ def test_credit_note_factur_x_carries_its_type_381_cii() -> None:
 
     content = credit_note_facturx_pdf(credit_note=note)
 
-    filename, xml = get_facturx_xml_from_pdf(content, check_xsd=True)
+    _filename, xml = get_facturx_xml_from_pdf(content, check_xsd=True)
     assert xml == credit_note_cii(credit_note=note)
     assert content == credit_note_facturx_pdf(credit_note=note)
 
