@@ -101,6 +101,20 @@ urlpatterns = [
     path("documents/credit-notes/<int:pk>.pdf", billing_downloads.CreditNotePdfView.as_view(), name="credit_note_pdf"),
     path("documents/invoices/<int:pk>.xml", billing_downloads.InvoiceUblView.as_view(), name="invoice_ubl"),
     path("documents/credit-notes/<int:pk>.xml", billing_downloads.CreditNoteUblView.as_view(), name="credit_note_ubl"),
+    path("documents/invoices/<int:pk>-cii.xml", billing_downloads.InvoiceCiiView.as_view(), name="invoice_cii"),
+    path(
+        "documents/credit-notes/<int:pk>-cii.xml", billing_downloads.CreditNoteCiiView.as_view(), name="credit_note_cii"
+    ),
+    path(
+        "documents/invoices/<int:pk>-factur-x.pdf",
+        billing_downloads.InvoiceFacturxView.as_view(),
+        name="invoice_facturx",
+    ),
+    path(
+        "documents/credit-notes/<int:pk>-factur-x.pdf",
+        billing_downloads.CreditNoteFacturxView.as_view(),
+        name="credit_note_facturx",
+    ),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[ApiDocsAccess]), name="api_schema"),
     path(

@@ -216,6 +216,14 @@ class CustomerQuerySet(TenantQuerySet["Customer"]):
     customer_lookup = "pk"
 
 
+class EinvoiceFormat(models.TextChoices):
+    """What the invoice email carries for a customer (the downloads offer every format regardless)."""
+
+    PDF = "pdf", _("PDF only")
+    FACTURX = "facturx", _("Factur-X (PDF/A-3 with the CII XML inside)")
+    UBL = "ubl", _("PDF with the UBL XML (Peppol BIS Billing 3.0) attached")
+
+
 class Customer(models.Model):
     """A customer of a partner, identified at Microsoft by its tenant ID."""
 
@@ -253,6 +261,13 @@ class Customer(models.Model):
         help_text=_("The reference the buyer asks for on every invoice; for German public buyers the Leitweg-ID."),
     )
     order_reference = models.CharField(_("order reference"), max_length=100, blank=True)
+    einvoice_format = models.CharField(
+        _("invoice email format"),
+        max_length=10,
+        choices=EinvoiceFormat.choices,
+        default=EinvoiceFormat.PDF,
+        help_text=_("What the invoice email carries: the PDF, a Factur-X PDF, or the PDF and the UBL XML."),
+    )
     currency = models.CharField(_("currency"), max_length=3, choices=CURRENCY_CHOICES, default="USD")
     language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.EN)
     credit_days = models.PositiveSmallIntegerField(

@@ -25,7 +25,16 @@ from rest_framework.response import Response
 from billing.einvoicing import ubl
 from billing.invoicing import pdf as billing_pdf
 from billing.invoicing import selectors, services
-from billing.invoicing.downloads import DRAFT_HAS_NO_EINVOICE, invoice_ubl_response, pdf_response, xml_response
+from billing.invoicing.downloads import (
+    DRAFT_HAS_NO_EINVOICE,
+    credit_note_cii_response,
+    credit_note_facturx_response,
+    invoice_cii_response,
+    invoice_facturx_response,
+    invoice_ubl_response,
+    pdf_response,
+    xml_response,
+)
 from billing.invoicing.idempotency import HEADER as IDEMPOTENCY_HEADER
 from billing.invoicing.idempotency import idempotent
 from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment, Refund
@@ -35,6 +44,13 @@ from partner_portal.apikit import ScopedCustomerField, query_params
 
 UBL_RESPONSE = OpenApiResponse(
     response=OpenApiTypes.BINARY, description="The document as UBL 2.1 XML (Peppol BIS Billing 3.0)."
+)
+CII_RESPONSE = OpenApiResponse(
+    response=OpenApiTypes.BINARY, description="The document as UN/CEFACT CII D16B XML (EN 16931, Factur-X EN 16931)."
+)
+FACTURX_RESPONSE = OpenApiResponse(
+    response=OpenApiTypes.BINARY,
+    description="The document's PDF as Factur-X: PDF/A-3b with the CII embedded as factur-x.xml.",
 )
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
@@ -261,6 +277,25 @@ class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
         if invoice.is_draft:
             raise NotFound(DRAFT_HAS_NO_EINVOICE)
         return invoice_ubl_response(invoice)
+
+    @extend_schema(responses={(200, "application/xml"): CII_RESPONSE})
+    @action(detail=True, methods=["get"])
+    def cii(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The issued invoice as a UN/CEFACT CII (EN 16931), the XML its Factur-X PDF carries; a draft is
+        not found."""
+        invoice = self.get_object()
+        if invoice.is_draft:
+            raise NotFound(DRAFT_HAS_NO_EINVOICE)
+        return invoice_cii_response(invoice)
+
+    @extend_schema(responses={(200, "application/pdf"): FACTURX_RESPONSE})
+    @action(detail=True, methods=["get"], url_path="factur-x")
+    def facturx(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The issued invoice as a Factur-X PDF (EN 16931 profile); a draft is not found."""
+        invoice = self.get_object()
+        if invoice.is_draft:
+            raise NotFound(DRAFT_HAS_NO_EINVOICE)
+        return invoice_facturx_response(invoice)
 
     def _out(self, invoice: Invoice) -> Any:
         return InvoiceSerializer(
@@ -520,3 +555,15 @@ class CreditNoteViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
         """The credit note as a Peppol BIS Billing 3.0 UBL 2.1 CreditNote."""
         note = self.get_object()
         return xml_response(ubl.credit_note_ubl(credit_note=note), ubl.credit_note_ubl_filename(note))
+
+    @extend_schema(responses={(200, "application/xml"): CII_RESPONSE})
+    @action(detail=True, methods=["get"])
+    def cii(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The credit note as a UN/CEFACT CII of type 381 (EN 16931)."""
+        return credit_note_cii_response(self.get_object())
+
+    @extend_schema(responses={(200, "application/pdf"): FACTURX_RESPONSE})
+    @action(detail=True, methods=["get"], url_path="factur-x")
+    def facturx(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The credit note's PDF as Factur-X (EN 16931 profile)."""
+        return credit_note_facturx_response(self.get_object())

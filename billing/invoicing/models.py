@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
@@ -156,6 +157,17 @@ class Invoice(models.Model):
     issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
     voided_at = models.DateTimeField(_("voided"), null=True, blank=True)
     void_reason = models.CharField(_("reason for voiding"), max_length=500, blank=True)
+    # Units of the partner's accounting currency per unit of the invoice currency, for the VAT total in
+    # the accounting currency an e-invoice states (EN 16931 BT-6, BT-111); blank: no conversion stated.
+    tax_currency_rate = models.DecimalField(
+        _("VAT currency exchange rate"),
+        max_digits=18,
+        decimal_places=8,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.00000001"))],
+        help_text=_("Units of the partner's accounting currency per unit of the invoice currency."),
+    )
 
     objects = InvoiceQuerySet.as_manager()
 

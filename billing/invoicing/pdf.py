@@ -140,12 +140,18 @@ def _render(template_name: str, *, partner: Partner, customer: Customer, context
         )
 
 
-def _pdf(html: str) -> bytes:
+def pdf_document(html: str) -> weasyprint.Document:
+    """The laid-out document of a page of `invoice_html` or `credit_note_html`, ready for `write_pdf`
+    (the Factur-X PDF adds its attachment and metadata to it)."""
     # No URL is fetched: the stylesheet is inlined and the templates reference nothing else. An
     # empty allow-list turns any slip (an <img src="https://...">) into a logged refusal, not a request.
     fetcher = weasyprint.URLFetcher(allowed_protocols=())
-    document = weasyprint.HTML(string=html, base_url=_stylesheet_path().parent.as_uri(), url_fetcher=fetcher)
-    pdf: bytes = document.write_pdf()
+    html_document = weasyprint.HTML(string=html, base_url=_stylesheet_path().parent.as_uri(), url_fetcher=fetcher)
+    return html_document.render()
+
+
+def _pdf(html: str) -> bytes:
+    pdf: bytes = pdf_document(html).write_pdf()
     return pdf
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0021_collections_recheck'),
+        ('billing', '0022_einvoice_tax_currency'),
     ]
 
     operations = [
