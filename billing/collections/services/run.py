@@ -585,7 +585,7 @@ def _due_customers(*, partner: Partner, policy: CollectionPolicy, steps: list[Co
                    run_date: dt.date) -> list[int]:  # fmt: skip
     """The ids of the customers the run has something to decide for on `run_date` (see _DUE_SQL)."""
     tables = {**_tables(), "subscription": Subscription._meta.db_table}
-    params = {
+    params: dict[str, Any] = {
         "partner": partner.pk, "run_date": run_date, "policy_key": _policy_key(policy, steps),
         "suspendable": list(_SUSPENDABLE),
     }  # fmt: skip
