@@ -55,6 +55,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("PARTNER_CENTER_POLL_SECONDS", "2", False, "pause between polls of a 202's Location"),
     Variable("PARTNER_CENTER_POLL_TRIES", "10", False, "polls of a 202's Location"),
     Variable("PARTNER_CENTER_SECRET_KEY", "", False, "key encrypting partners' client secrets; derived from SECRET_KEY"),
+    Variable("SUPPORT_MAILBOX_CA_BUNDLE", "", False, "PEM file of certificate authorities trusted for support mailboxes"),
+    Variable("SUPPORT_MAILBOX_TIMEOUT_SECONDS", "30", False, "time-out of one call to a support mailbox (IMAP)"),
     Variable("DEFAULT_FROM_EMAIL", "CSP Billing Portal <no-reply@portal.example>", False, "sender of every email"),
     Variable("PORTAL_BASE_URL", "http://127.0.0.1:8000", True, "the portal's public address, for links in emails"),
     Variable("TRUSTED_PROXY_COUNT", "0", False, "number of reverse proxies in front of the portal"),
