@@ -22,7 +22,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 # Debian packages the tests need: Chromium for browser tests, poppler for checking PDFs, fonts
-# with Cyrillic glyphs for WeasyPrint. Installed only when missing (needs root, as on CI).
+# with Cyrillic glyphs for WeasyPrint, Dovecot as the IMAP server the support mailbox tests read.
+# Installed only when missing (needs root, as on CI).
 system-deps:
 	@missing=""; \
 	test -x $(CHROMIUM) || missing="$$missing chromium"; \
@@ -30,6 +31,7 @@ system-deps:
 	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
 	test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || missing="$$missing fonts-dejavu-core"; \
 	test -d /usr/share/fonts/truetype/liberation2 || missing="$$missing fonts-liberation2"; \
+	test -x /usr/sbin/dovecot || missing="$$missing dovecot-imapd"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

@@ -46,3 +46,7 @@ class TimeEntryAdmin(ReadOnlyAdmin):
     list_display = ("ticket", "agent", "minutes", "billable", "worked_on", "billed_invoice")
     list_filter = ("billable", "partner")
     list_select_related = ("ticket", "agent", "billed_invoice")
+
+
+# The support mailboxes and the quarantine: the operator connects a partner's mailbox here.
+from tickets.mailbox import admin as mailbox_admin  # noqa: E402, F401

@@ -29,3 +29,13 @@ class AttachmentRefused(TicketError):
 
 class PlanInvalid(TicketError):
     """A support plan (or an assignment) that cannot be saved; `fields` holds a message list per field."""
+
+
+class MailboxInvalid(TicketError):
+    """Support mailbox settings that cannot be saved; `fields` holds a message list per field."""
+
+
+class InboundEmailDecided(TicketError):
+    """A quarantined email that was accepted or dropped already."""
+
+    kind = ErrorKind.CONFLICT

@@ -294,6 +294,8 @@ class TicketMessage(models.Model):
     author = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     body = models.TextField(_("message"))
     internal = models.BooleanField(_("internal note"), default=False)
+    # Who sent it by email when no user of the portal did (a customer's billing contact): "Name <address>".
+    email_from = models.CharField(_("sent by email from"), max_length=400, blank=True)
     created_at = models.DateTimeField(_("sent"), default=clock.now)
 
     objects = TicketMessageQuerySet.as_manager()
@@ -599,3 +601,24 @@ class PlanCharge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.period} {self.kind}"
+
+
+# The support mailbox's models live in their package; imported here so Django registers them with the app.
+from tickets.mailbox.models import InboundEmail, SupportMailbox, TicketEmail  # noqa: E402
+
+__all__ = [
+    "CustomerSupportPlan",
+    "InboundEmail",
+    "IncidentCharge",
+    "PlanCharge",
+    "SlaTarget",
+    "SupportHoliday",
+    "SupportMailbox",
+    "SupportOffering",
+    "SupportPlan",
+    "Ticket",
+    "TicketAttachment",
+    "TicketEmail",
+    "TicketMessage",
+    "TimeEntry",
+]

@@ -20,3 +20,12 @@ def support_charges_bill_task(*, period: str | None = None) -> dict[str, int]:
 
     results = [result for _partner, result in support_charges_bill_all(period=period)]
     return {"lines": sum(r.lines for r in results), "invoices": sum(len(r.invoices) for r in results)}
+
+
+@shared_task(acks_late=True)
+def support_mailboxes_read_task() -> dict[str, int]:
+    """Read every partner's support mailbox into tickets; returns messages read and mailboxes down."""
+    from tickets.mailbox.services import support_mailboxes_read_all
+
+    results = [result for _partner, result in support_mailboxes_read_all()]
+    return {"read": sum(r.read for r in results), "unavailable": sum(1 for r in results if r.error)}

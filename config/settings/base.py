@@ -198,6 +198,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "escalation.tasks.escalation_checks_run_task",
         "schedule": 300,
     },
+    # Every 2 minutes: read every partner's support mailbox (IMAP) into tickets. A message is processed
+    # once (unique per mailbox by UID and Message-ID) and a mailbox is read by one worker at a time (a
+    # lease), so a doubled beat reads nothing twice; a mailbox that is down is simply tried next time.
+    "support-mailboxes-read": {
+        "task": "tickets.tasks.support_mailboxes_read_task",
+        "schedule": 120,
+    },
 }
 
 # --- Partner Center (docs/architecture.md, "Subscriptions and Partner Center") ------------------
@@ -233,6 +240,10 @@ PARTNER_CENTER_POLL_TRIES = env.int("PARTNER_CENTER_POLL_TRIES", default=10)
 PARTNER_CENTER_SECRET_KEY = env.str("PARTNER_CENTER_SECRET_KEY", default="")
 
 # --- Email -----------------------------------------------------------------------------------
+# Support mailboxes (IMAP over TLS, always verified): a PEM file of certificate authorities trusted
+# instead of the system's (a private mail server's, a test CA); the time-out of one IMAP call.
+SUPPORT_MAILBOX_CA_BUNDLE = env.str("SUPPORT_MAILBOX_CA_BUNDLE", default="")
+SUPPORT_MAILBOX_TIMEOUT_SECONDS = env.float("SUPPORT_MAILBOX_TIMEOUT_SECONDS", default=30.0)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CSP Billing Portal <no-reply@portal.example>")
 # The portal's public address, for links in emails sent by workers (which have no request to read it from).
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")

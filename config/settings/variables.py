@@ -61,6 +61,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("PAYMENTS_DEMO_PROVIDER", "false", False,
              "true: the demo payment provider inside the portal may be chosen (development and the demo)"),
     Variable("PAY_LINK_MAX_AGE_DAYS", "60", False, "days a pay link in an email stays valid"),
+    Variable("SUPPORT_MAILBOX_CA_BUNDLE", "", False, "PEM file of certificate authorities trusted for support mailboxes"),
+    Variable("SUPPORT_MAILBOX_TIMEOUT_SECONDS", "30", False, "time-out of one call to a support mailbox (IMAP)"),
     Variable("DEFAULT_FROM_EMAIL", "CSP Billing Portal <no-reply@portal.example>", False, "sender of every email"),
     Variable("PORTAL_BASE_URL", "http://127.0.0.1:8000", True, "the portal's public address, for links in emails"),
     Variable("TRUSTED_PROXY_COUNT", "0", False, "number of reverse proxies in front of the portal"),

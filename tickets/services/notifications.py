@@ -3,7 +3,8 @@
 Customers get the confirmation of a new ticket (with the support offering), the staff's public
 replies and status changes, in the customer's language. The assignee (or, while unassigned, the
 partner's support agents and admins) get new tickets and customer replies in their own language.
-Internal notes are never emailed.
+Internal notes are never emailed. Every email threads with the ticket's others and asks for replies at
+the partner's support mailbox when it has one (tickets.mailbox.threading), so answers return to the ticket.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from partner_portal.models import Membership, Role, User
+from tickets.mailbox.threading import message_id_new, reply_address, thread_headers, ticket_emails_record
 from tickets.models import Ticket, TicketMessage
 from tickets.presentation import duration_label, offering_context
 from tickets.services.offering import support_offering_get
@@ -99,6 +101,8 @@ def ticket_notify(*, event: str, ticket_id: int, message_id: int | None = None, 
     emails: list[EmailMultiAlternatives] = []
     offering = support_offering_get(ticket.partner)
     base = _base_url()
+    mailbox = reply_address(ticket.partner_id)
+    headers = thread_headers(ticket)
     if event in CUSTOMER_EVENTS:
         recipients = customer_recipients(ticket)
         if recipients:
@@ -116,7 +120,12 @@ def ticket_notify(*, event: str, ticket_id: int, message_id: int | None = None, 
                     **offering_context(offering, plan=plan),
                 }  # fmt: skip
                 body, html = _render("ticket_customer", context)
-                emails.append(_email(_customer_subject(event, ticket), body, html, recipients, offering.contact_email))
+                emails.append(
+                    _email(
+                        _customer_subject(event, ticket), body, html, recipients,
+                        mailbox or offering.contact_email, headers,
+                    )
+                )  # fmt: skip
     if event in STAFF_EVENTS:
         for user in staff_recipients(ticket):
             with translation.override(user.language):
@@ -125,16 +134,19 @@ def ticket_notify(*, event: str, ticket_id: int, message_id: int | None = None, 
                     "url": base + reverse("ticket_detail", args=[ticket.pk]),
                 }  # fmt: skip
                 body, html = _render("ticket_staff", context)
-                emails.append(_email(_staff_subject(event, ticket), body, html, [user.email], ""))
+                emails.append(_email(_staff_subject(event, ticket), body, html, [user.email], mailbox, headers))
     if not emails:
         return 0
+    ticket_emails_record(ticket=ticket, event=event, sent=[(e.extra_headers["Message-ID"], e.to) for e in emails])
     return get_connection().send_messages(emails) or 0
 
 
-def _email(subject: str, body: str, html: str, to: list[str], reply_to: str) -> EmailMultiAlternatives:
+def _email(
+    subject: str, body: str, html: str, to: list[str], reply_to: str, headers: dict[str, str]
+) -> EmailMultiAlternatives:
     email = EmailMultiAlternatives(
         subject=" ".join(subject.split())[:250], body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=to,
-        reply_to=[reply_to] if reply_to else None,
+        reply_to=[reply_to] if reply_to else None, headers={**headers, "Message-ID": message_id_new()},
     )  # fmt: skip
     email.attach_alternative(html, "text/html")
     return email

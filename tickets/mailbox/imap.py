@@ -1,0 +1,97 @@
+"""The IMAP client of support mailboxes: implicit TLS (port 993), certificates always verified.
+
+RFC 9051 (IMAP4rev2) / RFC 3501: a folder's messages are read by UID (`UID SEARCH UID n:*`, `UID FETCH
+n (BODY.PEEK[])`, which leaves the \\Seen flag alone), and UIDs only mean the same message while the
+folder's UIDVALIDITY stays the same. Every failure to reach or read the mailbox is MailboxUnavailable:
+the reader stops, records the error and tries again on its next run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import re
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.conf import settings
+
+_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+
+
+class MailboxUnavailable(Exception):
+    """The mailbox could not be reached, signed in to or read; nothing was processed from this point."""
+
+
+@dataclass(frozen=True)
+class MailboxAddress:
+    host: str
+    port: int
+    username: str
+    password: str
+    folder: str = "INBOX"
+
+
+def tls_context() -> ssl.SSLContext:
+    bundle = getattr(settings, "SUPPORT_MAILBOX_CA_BUNDLE", "") or None
+    return ssl.create_default_context(cafile=bundle)
+
+
+class MailboxConnection:
+    """One signed-in session with the folder selected read-only."""
+
+    def __init__(self, client: imaplib.IMAP4_SSL, uidvalidity: int) -> None:
+        self._client = client
+        self.uidvalidity = uidvalidity
+
+    def uids_after(self, last_uid: int, *, limit: int) -> list[int]:
+        """UIDs above `last_uid`, oldest first, at most `limit`. ("n:*" always names the last message,
+        even when its UID is below n, so the answer is filtered.)"""
+        status, data = self._client.uid("SEARCH", f"UID {last_uid + 1}:*")
+        if status != "OK":
+            raise MailboxUnavailable(f"UID SEARCH failed: {data!r}")
+        uids = sorted(int(u) for u in (data[0] or b"").split() if int(u) > last_uid)
+        return uids[:limit]
+
+    def fetch(self, uid: int) -> bytes:
+        status, data = self._client.uid("FETCH", str(uid), "(BODY.PEEK[])")
+        if status != "OK":
+            raise MailboxUnavailable(f"UID FETCH {uid} failed: {data!r}")
+        for part in data:
+            if isinstance(part, tuple) and len(part) == 2:
+                return bytes(part[1])
+        raise MailboxUnavailable(f"UID FETCH {uid} returned no message")
+
+
+@contextmanager
+def mailbox_session(address: MailboxAddress) -> Iterator[MailboxConnection]:
+    """Connect with TLS, sign in and select the folder read-only; any failure is MailboxUnavailable."""
+    timeout = float(getattr(settings, "SUPPORT_MAILBOX_TIMEOUT_SECONDS", 30.0))
+    try:
+        client = imaplib.IMAP4_SSL(address.host, address.port, ssl_context=tls_context(), timeout=timeout)
+    except (OSError, ssl.SSLError, imaplib.IMAP4.error) as exc:
+        raise MailboxUnavailable(f"cannot connect to {address.host}:{address.port}: {exc}") from exc
+    try:
+        try:
+            client.login(address.username, address.password)
+            status, data = client.select(_quote(address.folder), readonly=True)
+            if status != "OK":
+                raise MailboxUnavailable(f"cannot open the folder {address.folder}: {data!r}")
+            lines = [line for line in client.untagged_responses.get("OK", []) if isinstance(line, bytes)]
+            found = [_UIDVALIDITY.search(line) for line in lines]
+            given = [v for v in client.untagged_responses.get("UIDVALIDITY", []) if isinstance(v, bytes)]
+            values = given or [m.group(1) for m in found if m]
+            if not values:
+                raise MailboxUnavailable("the server did not give the folder's UIDVALIDITY")
+            yield MailboxConnection(client, int(values[-1]))
+        except (TimeoutError, OSError, ssl.SSLError, imaplib.IMAP4.error) as exc:
+            raise MailboxUnavailable(str(exc) or exc.__class__.__name__) from exc
+    finally:
+        with contextlib.suppress(OSError, imaplib.IMAP4.error):  # the connection may be gone already
+            client.logout()
+
+
+def _quote(folder: str) -> str:
+    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
