@@ -49,6 +49,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "collections.notice_marked_sent": _("Collections notice marked as sent"),
     "collections.notice_sent_again": _("Collections notice sent again"),
     "collections.run_finished": _("Collections run finished"),
+    "collections.run_interrupted": _("Collections run interrupted: closed by the next run"),
     "collections.notice_template_saved": _("Notice wording changed"),
     "collections.notice_template_reset": _("Notice wording reset to the default"),
     "collections.notice_template_test_sent": _("Test notice emailed to staff"),

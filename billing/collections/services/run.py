@@ -37,7 +37,7 @@ from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
@@ -150,6 +150,28 @@ def _lease_take(partner: Partner, owner: str) -> bool:
         locked_until=now + LEASE_TTL, owner=owner, taken_at=now
     )
     return taken == 1
+
+
+def _runs_interrupted_close(partner: Partner) -> list[int]:
+    """Close the partner's runs still `running` as failed, audited; their ids. Called by the run that
+    has just taken the lease: a lease is free only when its run gave it back or stopped renewing it,
+    so a run still `running` then had its worker killed (or lost its lease and stops at its next
+    batch). Without this its row would say "running" for ever."""
+    closed = []
+    now = clock.now()
+    for run in CollectionRun.objects.filter(partner=partner, status=CollectionRun.Status.RUNNING).order_by("pk"):
+        message = "interrupted: the run stopped before it finished (its worker died); a later run did what was left"
+        details = {**run.details, "errors": [*run.details.get("errors", []), message]}
+        updated = CollectionRun.objects.filter(pk=run.pk, status=CollectionRun.Status.RUNNING).update(
+            status=CollectionRun.Status.FAILED, finished_at=now, errors_count=F("errors_count") + 1, details=details
+        )
+        if updated:
+            closed.append(run.pk)
+            audit_record(
+                partner=partner, action="collections.run_interrupted", target=run,
+                data={"run_date": run.run_date.isoformat(), "started_at": run.started_at.isoformat()},
+            )  # fmt: skip
+    return closed
 
 
 def _lease_renew(partner: Partner, owner: str) -> None:
@@ -901,6 +923,7 @@ def collections_run(
     run: CollectionRun | None = None
     outcome = _Outcome()
     try:
+        _runs_interrupted_close(partner)
         policy = collection_policy_get(partner=partner)
         steps = list(policy.steps.all())
         run = CollectionRun.objects.create(partner=partner, run_date=run_date, triggered_by=triggered_by, actor=actor)
