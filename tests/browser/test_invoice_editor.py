@@ -1,8 +1,10 @@
 """The draft editor shows each line's amount and the invoice's totals as one types, rounded as the
-server rounds them, and a row added in the browser can be removed again."""
+server rounds them, a row added in the browser can be removed again, a line can be filled from a
+subscription, the dates can be set by hand, and a draft can be discarded."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 
@@ -14,6 +16,7 @@ from tests.browser.conftest import sign_in
 from tests.conftest import make_tenant
 from tests.factories import CustomerFactory
 from tests.factories.billing import draft, line
+from tests.factories.subscriptions import SubscriptionFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -97,3 +100,65 @@ def test_a_new_invoice_follows_the_chosen_customers_currency(page: Page, live_se
     page.get_by_role("listbox", name="Matching customers").get_by_role("option").first.click()
     expect(box).to_have_value("Yamato KK")
     expect(row.locator("[data-line-amount]")).to_have_text("1\xa0JPY")  # 0.5 rounds half-up to 1 yen
+
+
+def test_a_line_picked_from_a_subscription_and_overridden_dates_reach_the_issued_invoice(
+    page: Page, live_server
+) -> None:
+    tenant = make_tenant("Alpha")
+    seats = SubscriptionFactory(
+        customer=tenant.customer, product="Microsoft 365 E5", quantity=12, unit_price=Decimal("54.75")
+    )
+    invoice = draft(tenant.customer, line("Placeholder", "1", "1.00", "0"))
+    page.on("dialog", lambda dialog: dialog.accept())  # "Issue this invoice?"
+    sign_in(page, tenant.finance.email)
+    page.goto(f"/staff/billing/invoices/{invoice.pk}/edit/")
+    row = page.locator("#invoice-lines [data-line-row]").first
+    row.locator("[data-line-subscription]").select_option(str(seats.pk))
+    expect(row.locator("input[name$='-description']")).to_have_value("Microsoft 365 E5")
+    expect(row.locator("input[name$='-quantity']")).to_have_value("12")
+    expect(row.locator("[data-line-amount]")).to_have_text("657.00\xa0USD")  # 12 × 54.75
+    page.get_by_label("Issue date").fill("2026-11-02")
+    page.get_by_label("Due date").fill("2026-12-17")
+    page.click("button[name=action][value=save]")
+    page.get_by_role("button", name="Issue invoice").click()
+    expect(page.locator("h1")).to_contain_text(re.compile(r"INV-"))
+
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.ISSUED
+    assert (invoice.issue_date, invoice.due_date) == (dt.date(2026, 11, 2), dt.date(2026, 12, 17))
+    (only,) = invoice.lines.all()
+    assert (only.subscription_id, only.description, only.amount) == (seats.pk, "Microsoft 365 E5", Decimal("657.00"))
+
+
+def test_a_due_date_before_the_issue_date_is_refused_on_the_field_and_nothing_is_lost(page: Page, live_server) -> None:
+    tenant = make_tenant("Alpha")
+    invoice = draft(tenant.customer, line("Seats", "2", "10.00", "0"))
+    sign_in(page, tenant.finance.email)
+    page.goto(f"/staff/billing/invoices/{invoice.pk}/edit/")
+    page.locator("#invoice-lines [data-line-row]").first.locator("input[name$='-description']").fill("Seats, renamed")
+    page.get_by_label("Issue date").fill("2026-11-10")
+    page.get_by_label("Due date").fill("2026-11-01")
+    page.click("button[name=action][value=save]")
+    expect(page.get_by_text("The due date cannot be before the issue date.")).to_be_visible()
+    expect(page.locator("#invoice-lines input[name$='-description']").first).to_have_value("Seats, renamed")
+    invoice.refresh_from_db()
+    assert invoice.issue_date is None  # nothing saved
+    assert invoice.lines.get().description == "Seats"
+
+
+def test_a_draft_is_discarded_from_its_page(page: Page, live_server) -> None:
+    tenant = make_tenant("Alpha")
+    keep = draft(tenant.customer, line("Keep", "1", "5.00", "0"))
+    gone = draft(tenant.customer, line("Discard me", "1", "5.00", "0"))
+    sign_in(page, tenant.finance.email)
+    page.goto(f"/staff/billing/invoices/{gone.pk}/")
+    page.once("dialog", lambda dialog: dialog.dismiss())  # "Cancel" keeps the draft
+    page.get_by_role("button", name="Delete draft").click()
+    expect(page.get_by_role("button", name="Delete draft")).to_be_visible()
+    assert Invoice.objects.filter(pk=gone.pk).exists()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete draft").click()
+    expect(page).to_have_url(re.compile(r"/staff/billing/invoices/(\?.*)?$"))
+    assert list(Invoice.objects.values_list("pk", flat=True)) == [keep.pk]
