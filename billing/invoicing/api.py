@@ -41,6 +41,7 @@ from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment, 
 from billing.invoicing.vat import UnitCode, VatCategory, VatExemptionCode, vat_line_problems
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
 from partner_portal.apikit import ScopedCustomerField, query_params
+from subscriptions import selectors as subscription_selectors
 
 UBL_RESPONSE = OpenApiResponse(
     response=OpenApiTypes.BINARY, description="The document as UBL 2.1 XML (Peppol BIS Billing 3.0)."
@@ -76,6 +77,14 @@ class InvoiceQuery(serializers.Serializer):
     overdue = serializers.BooleanField(required=False, help_text="Only invoices past their due date")
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedSubscriptionField(serializers.PrimaryKeyRelatedField):
+    """A subscription of the caller's scope, by id; the service checks it is the invoice's customer's."""
+
+    def get_queryset(self) -> Any:
+        return subscription_selectors.subscription_list(scope=self.context["view"].scope)
+
+
 class InvoiceLineSerializer(serializers.ModelSerializer):
     quantity = serializers.DecimalField(max_digits=14, decimal_places=4, min_value=0)
     unit_price = serializers.DecimalField(max_digits=14, decimal_places=4)
@@ -92,12 +101,17 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
     )
     vat_exemption_code = serializers.ChoiceField(choices=VatExemptionCode.choices, required=False, allow_blank=True)
     unit_code = serializers.ChoiceField(choices=UnitCode.choices, default=UnitCode.ONE, help_text="UN/ECE rec. 20")
+    subscription = ScopedSubscriptionField(
+        required=False,
+        allow_null=True,
+        help_text="id of one of the invoice's customer's subscriptions that the line bills; null: a line of its own.",
+    )
 
     class Meta:
         model = InvoiceLine
         fields = [
             "description", "quantity", "unit_price", "unit_code", "tax_rate", "vat_category", "vat_exemption_reason",
-            "vat_exemption_code", "amount", "tax_amount",
+            "vat_exemption_code", "subscription", "amount", "tax_amount",
         ]  # fmt: skip
         read_only_fields = ["amount", "tax_amount"]
 
@@ -174,6 +188,8 @@ def _lines(data: list[dict[str, Any]]) -> list[services.LineInput]:
             vat_exemption_reason=d.get("vat_exemption_reason", ""),
             vat_exemption_code=d.get("vat_exemption_code", ""),
             unit_code=d.get("unit_code", UnitCode.ONE),
+            subscription=d.get("subscription"),
+            kind=InvoiceLine.Kind.SUBSCRIPTION if d.get("subscription") else InvoiceLine.Kind.MANUAL,
         )
         for d in data
     ]

@@ -6,9 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from billing.invoicing.models import CreditNote, Invoice, Payment
+from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment
 from tests.conftest import Tenant
+from tests.factories import CustomerFactory
 from tests.factories.billing import draft, issued
+from tests.factories.subscriptions import SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -286,3 +288,31 @@ def test_payments_filter_by_customer_and_refuse_an_unknown_method(tenant: Tenant
     assert [p["customer"] for p in listed] == [tenant.customer.pk]
     refused = client.get("/api/v1/payments/?method=cheque-ish")
     assert (refused.status_code, list(refused.json()["fields"])) == (400, ["method"])
+
+
+def test_a_line_names_the_subscription_it_bills_and_only_one_of_the_customers_own(
+    tenant: Tenant, other_tenant: Tenant, api_for
+) -> None:
+    seats = SubscriptionFactory(customer=tenant.customer, quantity=4, unit_price=Decimal("20.00"))
+    sibling = SubscriptionFactory(customer=CustomerFactory(partner=tenant.partner))  # same partner, other customer
+    strangers = SubscriptionFactory(customer=other_tenant.customer)
+    client = api_for(tenant.finance)
+    line = {"description": "Seats", "quantity": "4", "unit_price": "20.00", "subscription": seats.pk}
+
+    created = client.post("/api/v1/invoices/", {"customer": tenant.customer.pk, "lines": [line]})
+    assert created.status_code == 201, created.json()
+    assert created.json()["lines"][0]["subscription"] == seats.pk
+    saved = Invoice.objects.get(pk=created.json()["id"]).lines.get()
+    assert (saved.subscription_id, saved.kind) == (seats.pk, InvoiceLine.Kind.SUBSCRIPTION)
+
+    refused = client.post(
+        "/api/v1/invoices/", {"customer": tenant.customer.pk, "lines": [{**line, "subscription": sibling.pk}]}
+    )
+    assert refused.status_code == 400
+    assert "subscription is not one of this customer's" in str(refused.json())
+    hidden = client.post(
+        "/api/v1/invoices/", {"customer": tenant.customer.pk, "lines": [{**line, "subscription": strangers.pk}]}
+    )
+    assert hidden.status_code == 400  # another partner's subscription "does not exist"
+    assert "does not exist" in str(hidden.json()["fields"]["lines"])
+    assert Invoice.objects.filter(customer=tenant.customer).count() == 1
