@@ -13,7 +13,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import cast
 
 from django.db.models import (
     Count,
@@ -27,6 +26,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -36,8 +36,6 @@ from billing.collections.models import (
     CollectionPolicy,
     CollectionRun,
     CollectionStep,
-    CustomerDunning,
-    InvoiceDunning,
     Notice,
     NoticeTemplate,
 )
@@ -310,7 +308,8 @@ class CollectionsStatus:
     pending: list[Subscription]  # suspension asked of Microsoft, not confirmed yet
     reactivating: list[Subscription]  # reactivation asked of Microsoft after a collections suspension
     overdue: Decimal
-    overdue_invoices: list[Invoice]
+    overdue_count: int
+    overdue_invoices: list[Invoice]  # the oldest BANNER_INVOICES of them, for the banner to name
     next_action: NextAction | None
     next_suspension: dt.date | None  # when the run would suspend if nothing is paid meanwhile
     held_until: dt.date | None  # a promise to pay still holding today
@@ -320,6 +319,11 @@ class CollectionsStatus:
     credit_days: int | None
     extra_grace_days: int
     today: dt.date
+
+    @property
+    def overdue_unnamed(self) -> int:
+        """Overdue invoices the banner counts without naming them."""
+        return self.overdue_count - len(self.overdue_invoices)
 
     @property
     def is_suspended(self) -> bool:
@@ -339,20 +343,13 @@ class CollectionsStatus:
         return (self.next_suspension - self.today).days if self.next_suspension else 0
 
 
-def _open_row(invoice: Invoice) -> OpenInvoice:
-    """An open invoice with its dunning state, read with select_related("dunning", "customer__dunning")."""
-    state: InvoiceDunning | None = getattr(invoice, "dunning", None)
-    customer_state: CustomerDunning | None = getattr(invoice.customer, "dunning", None)
-    return OpenInvoice(
-        invoice.pk, invoice.number, cast(dt.date, invoice.due_date), invoice.balance,
-        state.harshest if state else "", state.final_notice_on if state else None,
-        bool(customer_state and customer_state.suspended),
-    )  # fmt: skip
+BANNER_INVOICES = 5  # overdue invoices the banner names; it counts the rest
 
 
 def customer_collections_status(*, scope: Scope, customer: Customer) -> CollectionsStatus:
-    """Five queries: the policy and its steps, the customer's subscriptions touched by collections,
-    its open invoices, and the notices already sent for them."""
+    """Seven queries whatever the customer's history: the policy and its steps, the subscriptions
+    touched by collections, its open invoices as plain rows, the notices already sent for them, the
+    overdue sum and count, and the oldest overdue invoices the banner names."""
     today = clock.today(scope.partner.time_zone)
     policy = collection_policy_read(partner=scope.partner)
     touched = list(
@@ -364,16 +361,11 @@ def customer_collections_status(*, scope: Scope, customer: Customer) -> Collecti
         )
         .order_by("product", "pk")
     )
-    invoices = list(
-        Invoice.objects.for_scope(scope)
-        .filter(customer=customer, balance__gt=0, due_date__isnull=False)
-        .open()
-        .select_related("dunning", "customer__dunning")
-        .order_by("due_date", "pk")
-    )
-    open_rows = [_open_row(i) for i in invoices if i.due_date]
-    sent = _sent_steps([i.pk for i in invoices]) if invoices else set()
-    overdue_invoices = [i for i in invoices if i.is_overdue(today)]
+    open_rows = _open_invoices_by_customer([customer.pk]).get(customer.pk, [])
+    sent = _sent_steps([i.pk for i in open_rows]) if open_rows else set()
+    overdue = Invoice.objects.for_scope(scope).filter(customer=customer, balance__gt=0).overdue(today)
+    overdue_sums = overdue.aggregate(total=Sum("balance"), count=Count("pk"))
+    overdue_invoices = list(overdue.order_by("due_date", "pk")[:BANNER_INVOICES]) if overdue_sums["count"] else []
     held = (
         customer.promise_to_pay_until
         if customer.promise_to_pay_until and customer.promise_to_pay_until >= today
@@ -385,7 +377,8 @@ def customer_collections_status(*, scope: Scope, customer: Customer) -> Collecti
         suspended=[s for s in touched if s.status == Subscription.Status.SUSPENDED],
         pending=[s for s in touched if s.status == Subscription.Status.SUSPENSION_PENDING],
         reactivating=[s for s in touched if s.status == Subscription.Status.REACTIVATION_PENDING],
-        overdue=sum((i.balance for i in overdue_invoices), ZERO),
+        overdue=overdue_sums["total"] or ZERO,
+        overdue_count=overdue_sums["count"],
         overdue_invoices=overdue_invoices,
         next_action=next_action(
             steps=policy.steps,

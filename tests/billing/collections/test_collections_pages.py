@@ -320,6 +320,30 @@ def test_the_suspension_banner_says_what_why_and_how_and_goes_once_paid(tenant: 
     assert b"data-collections-banner" not in client.get("/my/").content
 
 
+def test_the_banner_names_the_oldest_overdue_invoices_and_counts_the_rest(
+    tenant: Tenant, client_for, on_commit
+) -> None:
+    _suspended_customer(tenant, on_commit)  # INV-2026-000001, 432.00, 30 days overdue
+    for days in range(2, 9):  # seven more, each overdue by fewer days than the one before
+        invoice_due(tenant.customer, _days_ago(30 - days), "10.00")
+    client = client_for(tenant.customer_admin)
+    client.get("/my/")  # the session's first request reads what later ones find cached
+    with CaptureQueriesContext(connection) as eight:
+        html = client.get("/my/").content.decode()
+    assert "Why: 502.00\xa0USD is overdue on 8 invoices:" in html
+    named = re.findall(r"INV-2026-0000\d\d</a>", html.split("Why:", 1)[1].split("</p>", 1)[0])
+    assert named == [f"INV-2026-00000{n}</a>" for n in range(1, 6)]  # the five oldest, oldest first
+    assert "(10.00\xa0USD) and 3 more." in html
+
+    for days in range(9, 20):
+        invoice_due(tenant.customer, _days_ago(30 - days), "10.00")
+    with CaptureQueriesContext(connection) as nineteen:
+        html = client.get("/my/").content.decode()
+    assert "overdue on 19 invoices:" in html
+    assert "and 14 more." in html
+    assert len(nineteen) == len(eight)  # the banner does not read more rows one by one
+
+
 def test_a_softer_notice_when_suspension_is_days_away(tenant: Tenant, client_for) -> None:
     SubscriptionFactory(customer=tenant.customer)
     invoice_due(tenant.customer, _days_ago(26), "250.00")
