@@ -13,6 +13,8 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from partner_portal import identifiers
+
 # ISO 3166-1 alpha-2, the officially assigned codes.
 ISO_3166_ALPHA2 = frozenset(
     """
@@ -50,7 +52,6 @@ PEPPOL_EAS_CODES = (
 )  # fmt: skip
 PEPPOL_SCHEME_CHOICES = [(code, code) for code in PEPPOL_EAS_CODES]
 
-_IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
 _BIC = re.compile(r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$")
 
 
@@ -68,22 +69,9 @@ def validate_country_code(value: str) -> None:
         )
 
 
-def iban_is_valid(value: str) -> bool:
-    """ISO 13616: two letters, two check digits, the account; moved four characters to the end and
-    letters read as numbers (A=10 … Z=35), the whole is 1 modulo 97."""
-    iban = compact(value)
-    if not _IBAN.match(iban):
-        return False
-    digits = "".join(str(int(ch, 36)) for ch in iban[4:] + iban[:4])
-    return int(digits) % 97 == 1
-
-
 def validate_iban(value: str) -> None:
-    if not iban_is_valid(value):
-        raise ValidationError(
-            _("This is not a valid IBAN: check the country code, the check digits and the account number."),
-            code="invalid_iban",
-        )
+    """The model field's validator: `identifiers.validate_iban` (format, the country's length, mod 97)."""
+    identifiers.validate_iban(value)
 
 
 def validate_bic(value: str) -> None:

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from knox.models import AbstractAuthToken
 from knox.settings import CONSTANTS
 
-from partner_portal import clock
+from partner_portal import clock, identifiers
 from partner_portal.einvoice_fields import (
     PEPPOL_SCHEME_CHOICES,
     compact,
@@ -195,21 +195,32 @@ class Partner(models.Model):
         if self.cloud == self.Cloud.GERMANY:
             raise ValidationError({"cloud": GERMANY_CLOSED_MESSAGE})
         self.iban, self.bic = compact(self.iban), compact(self.bic)
-        peppol_pair_check(self.peppol_scheme, self.peppol_id)
+        self.peppol_id = peppol_pair_check(self.peppol_scheme, self.peppol_id)
 
     @property
     def cloud_is_closed(self) -> bool:
         return self.cloud == self.Cloud.GERMANY
 
 
-def peppol_pair_check(scheme: str, value: str) -> None:
-    """A Peppol participant identifier is a scheme and a value: both or neither."""
-    if scheme and not value.strip():
+def peppol_pair_check(scheme: str, value: str) -> str:
+    """A Peppol participant identifier is a scheme and a value: both or neither, and a value of a
+    scheme the portal knows the format or check digits of must pass them (`identifiers`), so a typo
+    is refused where it is typed rather than by the receiver's access point. Returns the value as
+    stored: compact for those schemes, stripped otherwise."""
+    value = value.strip()
+    if scheme and not value:
         raise ValidationError(
             {"peppol_id": _("Enter the identifier of the Peppol scheme %(scheme)s.") % {"scheme": scheme}}
         )
-    if value.strip() and not scheme:
+    if value and not scheme:
         raise ValidationError({"peppol_scheme": _("Choose the Peppol scheme (EAS code) of this identifier.")})
+    known = identifiers.EAS_SCHEMES.get(scheme)
+    if known is None or not value:
+        return value
+    try:
+        return known.validate(value)
+    except ValidationError as exc:
+        raise ValidationError({"peppol_id": exc.messages}) from exc
 
 
 class CustomerQuerySet(TenantQuerySet["Customer"]):
@@ -303,7 +314,7 @@ class Customer(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        peppol_pair_check(self.peppol_scheme, self.peppol_id)
+        self.peppol_id = peppol_pair_check(self.peppol_scheme, self.peppol_id)
 
 
 class Role(models.TextChoices):

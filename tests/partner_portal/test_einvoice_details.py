@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 
-from partner_portal.einvoice_fields import iban_is_valid
+from partner_portal.einvoice_fields import validate_iban
 from partner_portal.models import AuditEvent, Partner
 from partner_portal.services import FieldsInvalid, partner_update
 from tests.conftest import Tenant
@@ -20,11 +21,16 @@ pytestmark = pytest.mark.django_db
         ("fr14 2004 1010 0505 0001 3m02 606", True),
         ("DE89 3704 0044 0532 0130 01", False),  # one digit off: mod 97 fails
         ("DE00370400440532013000", False),
+        ("DE8937040044053201300", False),  # the digits of a German IBAN, one short of its 22 characters
         ("1234", False),
     ],
 )
 def test_iban_check_digits(iban: str, valid: bool) -> None:
-    assert iban_is_valid(iban) is valid
+    if valid:
+        validate_iban(iban)
+    else:
+        with pytest.raises(ValidationError):
+            validate_iban(iban)
 
 
 def test_partner_update_normalises_and_audits(tenant: Tenant) -> None:
@@ -86,7 +92,7 @@ def test_settings_page_saves_and_shows_errors(tenant: Tenant, client_for) -> Non
     form = {"name": "Alpha Partners", "country": "DE", "iban": "DE89370400440532013001"}
     response = client.post("/staff/settings/", form)
     assert response.status_code == 400
-    assert "not a valid IBAN" in response.content.decode()
+    assert "IBAN: the check digits do not match; look for a typo." in response.content.decode()
     form["iban"] = "DE89370400440532013000"
     form["street"] = "Unter den Linden 1"
     assert client.post("/staff/settings/", form).status_code == 302
@@ -148,3 +154,25 @@ def test_customer_form_refuses_a_bad_country(tenant: Tenant, client_for) -> None
     assert client.post(url, form).status_code == 302
     tenant.customer.refresh_from_db()
     assert (tenant.customer.country, tenant.customer.street) == ("DE", "Hauptstraße 5")
+
+
+def test_a_belgian_enterprise_number_with_a_typo_is_refused_where_it_is_typed(
+    tenant: Tenant, client_for, api_for
+) -> None:
+    url = f"/api/v1/customers/{tenant.customer.pk}/"
+    refused = api_for(tenant.finance).patch(url, {"peppol_scheme": "0208", "peppol_id": "0403.019.262"}, format="json")
+    assert refused.status_code == 400  # 0403019261 is right: mod 97 gives its last two digits
+    assert "check digits do not match" in str(refused.json()["fields"]["peppol_id"])
+    tenant.customer.refresh_from_db()
+    assert tenant.customer.peppol_id == ""
+
+    accepted = api_for(tenant.finance).patch(url, {"peppol_scheme": "0208", "peppol_id": "0403.019.261"}, format="json")
+    assert accepted.status_code == 200, accepted.json()
+    tenant.customer.refresh_from_db()
+    assert tenant.customer.peppol_id == "0403019261"  # stored as the e-invoice carries it
+
+    page = client_for(tenant.admin).post(
+        "/staff/settings/", {"name": "Alpha Partners", "peppol_scheme": "9930", "peppol_id": "DE 136 695 977"}
+    )
+    assert "check digits do not match" in page.content.decode()
+    assert Partner.objects.get(pk=tenant.partner.pk).peppol_id == ""

@@ -10,8 +10,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
-from billing.einvoicing import identifiers
-from billing.einvoicing.identifiers import (
+from billing.einvoicing.validation import RULES_DIR, validate_ubl
+from partner_portal import identifiers
+from partner_portal.identifiers import (
     validate_be_enterprise_number,
     validate_be_vat,
     validate_de_vat,
@@ -23,7 +24,6 @@ from billing.einvoicing.identifiers import (
     validate_participant_id,
     validate_se_organisation_number,
 )
-from billing.einvoicing.validation import RULES_DIR, validate_ubl
 
 EXAMPLES = Path(__file__).parent / "examples"
 
