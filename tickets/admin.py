@@ -50,3 +50,6 @@ class TimeEntryAdmin(ReadOnlyAdmin):
 
 # The support mailboxes and the quarantine: the operator connects a partner's mailbox here.
 from tickets.mailbox import admin as mailbox_admin  # noqa: E402, F401
+
+# Canned replies: for looking; the staff pages check their variables and audit changes.
+from tickets.canned import admin as canned_admin  # noqa: E402, F401

@@ -606,7 +606,11 @@ class PlanCharge(models.Model):
 # The support mailbox's models live in their package; imported here so Django registers them with the app.
 from tickets.mailbox.models import InboundEmail, SupportMailbox, TicketEmail  # noqa: E402
 
+# Canned replies likewise.
+from tickets.canned.models import CannedReply  # noqa: E402
+
 __all__ = [
+    "CannedReply",
     "CustomerSupportPlan",
     "InboundEmail",
     "IncidentCharge",
