@@ -75,6 +75,7 @@ class TicketListView(KeysetListView):
             "view": self.filters.view,
             "tab_query": query_without(self.request, "cursor", "view"),
             "assign_form": BulkAssignForm(scope=self.scope),
+            "can_manage_canned": self.scope.has_role(CANNED_REPLY_MANAGERS),
             "now": clock.now(),
         }
 

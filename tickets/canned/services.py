@@ -148,6 +148,7 @@ def canned_reply_delete(*, partner: Partner, actor: User | None, reply: CannedRe
     """Delete a canned reply. Replies already sent with it keep their text. Audited with its title."""
     if reply.partner_id != partner.pk:
         raise CannedReplyInvalid(_("The canned reply belongs to another partner."))
+    reply = CannedReply.objects.select_for_update().get(pk=reply.pk)  # its title and count as they are now
     audit_record(
         partner=partner, actor=actor, action="canned_reply.deleted", target=reply,
         data={"title": reply.title, "use_count": reply.use_count},
