@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from partner_portal.access import ScopedViewMixin
@@ -34,7 +34,7 @@ class CannedReplyListView(KeysetListView):
     filter_form_class = CannedReplyFilterForm
     sorts = selectors.CANNED_REPLY_SORTS
     default_sort = "-used"
-    pagination_label = _lazy("Pages of canned replies")
+    pagination_label = gettext_lazy("Pages of canned replies")
 
     def list_rows(self, form: Any) -> tuple[Any, bool]:
         filters = form.filters() if form is not None else selectors.CannedReplyFilters()
