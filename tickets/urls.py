@@ -25,7 +25,9 @@ urlpatterns = [
     path("staff/support/plans/<int:pk>/", plan_views.SupportPlanFormView.as_view(), name="support_plan_edit"),
     path("staff/support/canned-replies/", canned_views.CannedReplyListView.as_view(), name="canned_reply_list"),
     path("staff/support/canned-replies/new/", canned_views.CannedReplyFormView.as_view(), name="canned_reply_create"),
-    path("staff/support/canned-replies/<int:pk>/", canned_views.CannedReplyFormView.as_view(), name="canned_reply_edit"),
+    path(
+        "staff/support/canned-replies/<int:pk>/", canned_views.CannedReplyFormView.as_view(), name="canned_reply_edit"
+    ),
     path(
         "staff/support/canned-replies/<int:pk>/delete/",
         canned_views.CannedReplyDeleteView.as_view(),

@@ -164,7 +164,6 @@ class TicketDetailView(ScopedViewMixin, TemplateView):
             **kwargs,
         )
 
-
     def _reply_form(self, ticket: Ticket) -> ReplyForm:
         """The reply form; `?canned_reply=<id>` (the picker without its script) starts it from that canned
         reply filled in for this ticket."""

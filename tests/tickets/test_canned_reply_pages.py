@@ -100,13 +100,16 @@ def test_another_partners_canned_reply_is_not_found(tenant, other_tenant, client
         reverse("canned_reply_delete", args=[theirs.pk]),
     ):
         assert agent.get(url).status_code == 404
-    assert agent.post(reverse("canned_reply_edit", args=[theirs.pk]), {"title": "Mine", "body_en": "x"}).status_code == 404
+    assert (
+        agent.post(reverse("canned_reply_edit", args=[theirs.pk]), {"title": "Mine", "body_en": "x"}).status_code == 404
+    )
     assert agent.post(reverse("canned_reply_delete", args=[theirs.pk])).status_code == 404
     t = ticket(tenant.customer)
     assert agent.get(reverse("ticket_canned_reply", args=[t.pk, theirs.pk])).status_code == 404
     # Nor through the page's picker, nor the list, nor when a reply names it.
     page = agent.get(f"{reverse('ticket_detail', args=[t.pk])}?canned_reply={theirs.pk}").content.decode()
-    assert "Their secret answer" not in page and "Theirs" not in page
+    assert "Their secret answer" not in page
+    assert "Theirs" not in page
     assert "Their secret answer" not in agent.get(reverse("canned_reply_list")).content.decode()
     sent = agent.post(reverse("ticket_reply", args=[t.pk]), {"body": "Hello", "canned_reply": str(theirs.pk)})
     assert sent.status_code == 302  # the reply goes; the foreign id counts for nothing
@@ -125,7 +128,8 @@ def test_the_picker_fills_in_the_text_for_the_ticket_and_sending_counts_a_use(te
     t = ticket(tenant.customer)
     agent = client_for(tenant.agent)
     page = agent.get(reverse("ticket_detail", args=[t.pk])).content.decode()
-    assert 'data-canned-picker' in page and "Password reset" in page
+    assert "data-canned-picker" in page
+    assert "Password reset" in page
     assert reverse("ticket_canned_reply", args=[t.pk, reply.pk]) in page
     assert "js/canned_replies.js" in page
 
@@ -148,7 +152,8 @@ def test_the_picker_fills_in_the_text_for_the_ticket_and_sending_counts_a_use(te
     )
     assert sent.status_code == 302
     reply.refresh_from_db()
-    assert reply.use_count == 1 and reply.last_used_at is not None
+    assert reply.use_count == 1
+    assert reply.last_used_at is not None
     assert TicketMessage.objects.get(ticket=t, internal=False).body.endswith("Dana Agent Thanks!")
     # A reply written without a canned reply counts nothing.
     agent.post(reverse("ticket_reply", args=[t.pk]), {"body": "Anything else?"})
@@ -180,7 +185,8 @@ def test_the_list_searches_sorts_and_pages_in_a_fixed_number_of_queries(
         first = agent.get(url)
     page = first.context["page"]
     assert page.items[0].title == "Answer 07"  # most used first
-    assert len(page.items) == 25 and page.next_cursor
+    assert len(page.items) == 25
+    assert page.next_cursor
     with django_assert_max_num_queries(10):
         second = agent.get(f"{url}?{urlencode({'cursor': page.next_cursor})}")
     assert len(second.context["page"].items) == 5

@@ -38,9 +38,7 @@ class CannedReply(models.Model):
         ordering = ["-use_count", "title", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["partner", "title"], name="canned_reply_title_unique"),
-            models.CheckConstraint(
-                condition=~models.Q(body_en="", body_ru=""), name="canned_reply_has_a_text"
-            ),
+            models.CheckConstraint(condition=~models.Q(body_en="", body_ru=""), name="canned_reply_has_a_text"),
         ]
         indexes = [
             # The list's sorts (and the picker's "most used first"), each ending with the keyset's id.

@@ -123,9 +123,7 @@ def canned_reply_save(
     if errors:
         raise CannedReplyInvalid(fields=errors)
     created = reply is None
-    reply = (
-        CannedReply(partner=partner) if reply is None else CannedReply.objects.select_for_update().get(pk=reply.pk)
-    )
+    reply = CannedReply(partner=partner) if reply is None else CannedReply.objects.select_for_update().get(pk=reply.pk)
     changed = _changed(reply, data)
     if not created and not changed:
         return reply
