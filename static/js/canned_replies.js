@@ -25,6 +25,12 @@
     if (!select || !box) {
       return; // no reply box on this page: the form keeps working without the script
     }
+    // Emptying the reply box forgets the canned reply: what is sent then no longer starts from it.
+    box.addEventListener("input", function () {
+      if (used && !box.value.trim()) {
+        used.value = "";
+      }
+    });
     form.addEventListener("submit", function (event) {
       var option = select.options[select.selectedIndex];
       var url = option && option.getAttribute("data-url");

@@ -38,6 +38,14 @@ def test_agent_inserts_a_canned_reply_and_the_customer_reads_it(page: Page, brow
     expect(box).to_have_value("Hello Alpha Customer One, we assigned the licence (T-000001).")
     expect(page.locator("[data-canned-status]")).to_contain_text("Licence assigned")
     assert page.url.endswith(f"/staff/tickets/{t.pk}/")  # the script inserted it; the page did not reload
+    used = page.locator("#id_canned_reply")
+    expect(used).to_have_value(str(CannedReply.objects.get().pk))
+    box.fill("")  # emptied: what is sent no longer starts from the canned reply
+    expect(used).to_have_value("")
+    page.select_option("#canned-reply-choice", label="Licence assigned")
+    page.get_by_role("button", name="Insert").click()
+    expect(box).to_have_value("Hello Alpha Customer One, we assigned the licence (T-000001).")
+    expect(used).to_have_value(str(CannedReply.objects.get().pk))
     box.press("End")
     box.type(" Sign out and in again.")
     page.locator("form[action$='/reply/'] button[type=submit]").click()
