@@ -223,3 +223,9 @@ def populate(victim: Tenant, *, align: bool = True) -> None:
         partner=victim.partner, customer=victim.customer, plan=victim_plan, period="2026-11", kind="fee",
         quantity=Decimal(1), unit_price=Decimal("99.00"), invoice=invoice, invoice_line=invoice.lines.first(),
     )  # fmt: skip
+    # Canned replies: one whose text names the customer, so a leak shows.
+    from tickets.models import CannedReply
+
+    CannedReply.objects.create(
+        partner=victim.partner, title="Victim canned reply", body_en=f"Dear {victim.customer.name}, {{agent}}"
+    )

@@ -48,5 +48,7 @@ class TimeEntryAdmin(ReadOnlyAdmin):
     list_select_related = ("ticket", "agent", "billed_invoice")
 
 
-# The support mailboxes and the quarantine: the operator connects a partner's mailbox here.
+# The support mailboxes and the quarantine: the operator connects a partner's mailbox here. Canned
+# replies: for looking; the staff pages check their variables and audit changes.
+from tickets.canned import admin as canned_admin  # noqa: E402, F401
 from tickets.mailbox import admin as mailbox_admin  # noqa: E402, F401

@@ -1,7 +1,7 @@
 """Demo support offerings and tickets in every status, through the tickets services.
 
 Contoso charges support by the hour (one ticket's time is already billed), Fabrikam per incident;
-Contoso also sells two support plans, and A. Datum is on Premium.
+Contoso also sells two support plans, and A. Datum is on Premium; its agents have three canned replies.
 Idempotent: an offering already configured and a ticket whose subject exists are left alone.
 """
 
@@ -16,6 +16,8 @@ from billing.invoicing.services import previous_period
 from partner_portal import clock
 from partner_portal.demo import DemoCore
 from partner_portal.models import Customer, Partner, User
+from tickets.canned.models import CannedReply
+from tickets.canned.services import CannedReplyInput, canned_reply_save
 from tickets.models import SupportOffering, SupportPlan, Ticket
 from tickets.services import (
     HolidayInput,
@@ -294,6 +296,35 @@ def _plans(core: DemoCore) -> None:
                 customer_plan_assign(partner=contoso, customer=core.customers["adatum.example"], plan=plan, actor=admin)
 
 
+CANNED_REPLIES = [
+    CannedReplyInput(
+        title="Licence assigned",
+        body_en="Hello {customer},\n\nthe licence is assigned. Please sign out and in again; it can take up to an "
+        "hour to show.\n\n{agent}",
+        body_ru="Здравствуйте, {customer}!\n\nЛицензия назначена. Выйдите и войдите снова; она может появиться в "
+        "течение часа.\n\n{agent}",
+    ),
+    CannedReplyInput(
+        title="Waiting for a screenshot",
+        body_en="Hello {customer},\n\nto go on with {ticket_number} we need a screenshot of the error.\n\n{agent}",
+        body_ru="Здравствуйте, {customer}!\n\nЧтобы продолжить работу по {ticket_number}, пришлите снимок экрана с "
+        "ошибкой.\n\n{agent}",
+    ),
+    CannedReplyInput(
+        title="Out of hours",
+        body_en="Hello {customer},\n\nthank you for {ticket_number}. Our support hours are {offering_hours}; we "
+        "answer on the next working day.\n\n{agent}",
+    ),
+]
+
+
+def _canned_replies(core: DemoCore) -> None:
+    contoso, agent = core.partners["contoso"], core.users["agent@contoso.example"]
+    for data in CANNED_REPLIES:
+        if not CannedReply.objects.filter(partner=contoso, title=data.title).exists():
+            canned_reply_save(partner=contoso, actor=agent, data=data)
+
+
 def seed_demo(core: DemoCore) -> None:
     _offerings(core)
     created: dict[str, Ticket] = {}
@@ -303,3 +334,4 @@ def seed_demo(core: DemoCore) -> None:
             created[spec.subject] = ticket
     _time(core, created)
     _plans(core)
+    _canned_replies(core)

@@ -39,3 +39,8 @@ class InboundEmailDecided(TicketError):
     """A quarantined email that was accepted or dropped already."""
 
     kind = ErrorKind.CONFLICT
+
+
+class CannedReplyInvalid(TicketError):
+    """A canned reply that cannot be saved (unknown variable, no text, title taken); `fields` holds a
+    message list per field."""

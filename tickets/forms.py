@@ -222,11 +222,14 @@ class ReplyForm(forms.Form):
         label=_("Internal note (only your team sees it)"), required=False,
     )  # fmt: skip
     attachments = MultipleFileField(label=_("Attachments"), help_text=ATTACHMENT_HELP)
+    # The canned reply the text started from (set by the picker), so sending counts a use of it.
+    canned_reply = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, staff: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not staff:
             del self.fields["internal"]
+            del self.fields["canned_reply"]
 
 
 class StatusForm(forms.Form):

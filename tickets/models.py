@@ -603,10 +603,13 @@ class PlanCharge(models.Model):
         return f"{self.customer_id} {self.period} {self.kind}"
 
 
-# The support mailbox's models live in their package; imported here so Django registers them with the app.
+# The support mailbox's and the canned replies' models live in their packages; imported here so Django
+# registers them with the app.
+from tickets.canned.models import CannedReply  # noqa: E402
 from tickets.mailbox.models import InboundEmail, SupportMailbox, TicketEmail  # noqa: E402
 
 __all__ = [
+    "CannedReply",
     "CustomerSupportPlan",
     "InboundEmail",
     "IncidentCharge",

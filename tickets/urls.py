@@ -3,6 +3,7 @@
 from django.urls import path
 
 from tickets import plan_views, views
+from tickets.canned import views as canned_views
 
 urlpatterns = [
     path("staff/tickets/", views.TicketListView.as_view(), name="ticket_list"),
@@ -13,10 +14,25 @@ urlpatterns = [
     path("staff/tickets/<int:pk>/status/", views.TicketStatusView.as_view(), name="ticket_status"),
     path("staff/tickets/<int:pk>/edit/", views.TicketEditView.as_view(), name="ticket_edit"),
     path("staff/tickets/<int:pk>/time/", views.TicketTimeView.as_view(), name="ticket_time"),
+    path(
+        "staff/tickets/<int:pk>/canned-replies/<int:reply_pk>/",
+        canned_views.TicketCannedReplyView.as_view(),
+        name="ticket_canned_reply",
+    ),
     path("staff/support/offering/", views.SupportOfferingView.as_view(), name="support_offering"),
     path("staff/support/plans/", plan_views.SupportPlanListView.as_view(), name="support_plan_list"),
     path("staff/support/plans/new/", plan_views.SupportPlanFormView.as_view(), name="support_plan_create"),
     path("staff/support/plans/<int:pk>/", plan_views.SupportPlanFormView.as_view(), name="support_plan_edit"),
+    path("staff/support/canned-replies/", canned_views.CannedReplyListView.as_view(), name="canned_reply_list"),
+    path("staff/support/canned-replies/new/", canned_views.CannedReplyFormView.as_view(), name="canned_reply_create"),
+    path(
+        "staff/support/canned-replies/<int:pk>/", canned_views.CannedReplyFormView.as_view(), name="canned_reply_edit"
+    ),
+    path(
+        "staff/support/canned-replies/<int:pk>/delete/",
+        canned_views.CannedReplyDeleteView.as_view(),
+        name="canned_reply_delete",
+    ),
     path("staff/customers/<int:pk>/support-plan/", plan_views.CustomerPlanView.as_view(), name="customer_support_plan"),
     path("my/support/", views.CustomerSupportView.as_view(), name="customer_support"),
     path("my/tickets/new/", views.CustomerTicketCreateView.as_view(), name="customer_ticket_create"),

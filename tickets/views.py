@@ -26,6 +26,9 @@ from partner_portal.listing import KeysetListView
 from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES
 from partner_portal.pagination import keyset_page, query_without
 from tickets import selectors, services
+from tickets.canned import selectors as canned_selectors
+from tickets.canned import services as canned_services
+from tickets.canned.views import CANNED_REPLY_MANAGERS
 from tickets.errors import OfferingInvalid, TicketError
 from tickets.forms import (
     BulkAssignForm,
@@ -72,6 +75,7 @@ class TicketListView(KeysetListView):
             "view": self.filters.view,
             "tab_query": query_without(self.request, "cursor", "view"),
             "assign_form": BulkAssignForm(scope=self.scope),
+            "can_manage_canned": self.scope.has_role(CANNED_REPLY_MANAGERS),
             "now": clock.now(),
         }
 
@@ -148,7 +152,9 @@ class TicketDetailView(ScopedViewMixin, TemplateView):
             ticket_files=list(selectors.ticket_attachments(scope=self.scope, ticket=ticket)),
             time_entries=list(selectors.ticket_time_entries(scope=self.scope, ticket=ticket)),
             time_totals=selectors.ticket_time_totals(scope=self.scope, ticket=ticket),
-            reply_form=kwargs.pop("reply_form", None) or ReplyForm(staff=True),
+            reply_form=kwargs.pop("reply_form", None) or self._reply_form(ticket),
+            canned_replies=canned_selectors.canned_reply_picker(scope=self.scope),
+            can_manage_canned=self.scope.has_role(CANNED_REPLY_MANAGERS),
             status_form=kwargs.pop("status_form", None)
             or StatusForm(allowed=sorted(services.STAFF_TRANSITIONS.get(ticket.status, ()))),
             edit_form=kwargs.pop("edit_form", None) or TicketEditForm(scope=self.scope, ticket=ticket),
@@ -157,6 +163,15 @@ class TicketDetailView(ScopedViewMixin, TemplateView):
             now=clock.now(),
             **kwargs,
         )
+
+    def _reply_form(self, ticket: Ticket) -> ReplyForm:
+        """The reply form; `?canned_reply=<id>` (the picker without its script) starts it from that canned
+        reply filled in for this ticket."""
+        reply = canned_selectors.canned_reply_find(scope=self.scope, pk=self.request.GET.get("canned_reply"))
+        if reply is None:
+            return ReplyForm(staff=True)
+        rendered = canned_services.canned_reply_render(reply=reply, ticket=ticket, agent=self.scope.user)
+        return ReplyForm(staff=True, initial={"body": rendered.body, "canned_reply": reply.pk})
 
 
 class _StaffTicketAction(ScopedViewMixin, View):
@@ -182,6 +197,8 @@ class TicketReplyView(_StaffTicketAction):
                 services.ticket_message_add(
                     ticket=ticket, author=self.scope.user, body=form.cleaned_data["body"],
                     internal=form.cleaned_data["internal"], files=form.cleaned_data["attachments"],
+                    canned_reply=canned_selectors.canned_reply_find(
+                        scope=self.scope, pk=form.cleaned_data["canned_reply"]),
                 )  # fmt: skip
             except TicketError as exc:
                 form.add_error(None, str(exc))

@@ -15,6 +15,7 @@ from tests.conftest import make_tenant
 from tests.factories.billing import issued, line
 from tests.factories.subscriptions import SubscriptionFactory
 from tests.factories.tickets import plan, ticket
+from tickets.canned.services import CannedReplyInput, canned_reply_save
 from tickets.services import customer_plan_assign, ticket_message_add
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -79,6 +80,9 @@ def test_staff_and_customer_pages(page: Page, browser: Browser, live_server) -> 
     gold = plan(tenant.partner, "Gold", price_model="monthly", monthly_fee="199.00", included_hours=4,
                 targets=[("A", "", 15, 120), ("A", "azure", 10, 60)])  # fmt: skip
     customer_plan_assign(partner=tenant.partner, customer=tenant.customer, plan=gold, actor=None)
+    canned = canned_reply_save(
+        partner=tenant.partner, actor=None, data=CannedReplyInput(title="Licence assigned", body_en="Hi {customer}")
+    )
     axe = Axe()
 
     blocked = _csp_watch(page)
@@ -89,7 +93,9 @@ def test_staff_and_customer_pages(page: Page, browser: Browser, live_server) -> 
         "/staff/billing/invoices/new/", "/staff/billing/payments/", "/staff/tickets/", f"/staff/tickets/{t.pk}/",
         "/staff/collections/", "/staff/collections/policy/", "/staff/escalation/", "/staff/support/offering/",
         "/staff/support/plans/", "/staff/support/plans/new/", f"/staff/support/plans/{gold.pk}/",
-        f"/staff/customers/{tenant.customer.pk}/support-plan/",
+        f"/staff/customers/{tenant.customer.pk}/support-plan/", "/staff/support/canned-replies/",
+        "/staff/support/canned-replies/new/", f"/staff/support/canned-replies/{canned.pk}/",
+        f"/staff/support/canned-replies/{canned.pk}/delete/",
     ]  # fmt: skip
     problems = [p for path in staff_pages for p in _problems(page, axe, path)]
 

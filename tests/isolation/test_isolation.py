@@ -124,6 +124,7 @@ def test_every_route_is_walked() -> None:
     } <= names
     assert {"support_plan_list", "support_plan_edit", "customer_support_plan", "v1:support-plan-detail",
             "v1:customer-support-plan"} <= names  # fmt: skip
+    assert {"canned_reply_list", "canned_reply_edit", "canned_reply_delete", "ticket_canned_reply"} <= names
     assert any(r.template == "/staff/customers/{pk}/" for r in routes)
     assert any(r.template.startswith("/api/v1/customers/{pk}") for r in routes)
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from tickets.models import CustomerSupportPlan, SupportOffering, SupportPlan, Ticket, TicketMessage, TimeEntry
+from tickets.models import (
+    CannedReply,
+    CustomerSupportPlan,
+    SupportOffering,
+    SupportPlan,
+    Ticket,
+    TicketMessage,
+    TimeEntry,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +26,7 @@ def _counts() -> tuple[int, ...]:
         SupportOffering.objects.count(),
         SupportPlan.objects.count(),
         CustomerSupportPlan.objects.count(),
+        CannedReply.objects.count(),
     )
 
 
@@ -30,6 +39,9 @@ def test_seed_demo_tickets() -> None:
     assert (offerings["contoso"].price_model, str(offerings["contoso"].price_amount)) == ("hourly", "120.00")
     assert (offerings["fabrikam"].price_model, offerings["fabrikam"].time_zone) == ("per_incident", "America/New_York")
     assert offerings["contoso"].holidays.count() == 3
+    assert sorted(CannedReply.objects.filter(partner__slug="contoso").values_list("title", flat=True)) == [
+        "Licence assigned", "Out of hours", "Waiting for a screenshot",
+    ]  # fmt: skip
     statuses = set(Ticket.objects.values_list("status", flat=True))
     assert statuses == set(Ticket.Status.values)  # escalated ones come from the escalation demo
     for domain in ("northwind.example", "adatum.example", "tailspintoys.example"):

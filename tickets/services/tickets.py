@@ -24,6 +24,8 @@ from partner_portal.audit import audit_record
 from partner_portal.models import STAFF_ROLES, Customer, Membership, Partner, User
 from subscriptions.models import Subscription
 from tickets import sla
+from tickets.canned.models import CannedReply
+from tickets.canned.services import canned_reply_use
 from tickets.errors import TicketInvalid, TransitionNotAllowed
 from tickets.models import SupportOffering, Ticket, TicketMessage
 from tickets.services.attachments import attachment_store, attachments_check
@@ -398,14 +400,21 @@ def ticket_change(
 
 @transaction.atomic
 def ticket_message_add(
-    *, ticket: Ticket, author: User, body: str, internal: bool, files: Sequence[UploadedFile] = ()
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    internal: bool,
+    files: Sequence[UploadedFile] = (),
+    canned_reply: CannedReply | None = None,
 ) -> TicketMessage:
     """Add a reply or an internal note, with attachments.
 
     Only the partner's staff write internal notes. The first public staff reply sets
     first_responded_at (and opens a new ticket); a customer's reply reopens a ticket waiting on the
     customer. Public staff replies are emailed to the customer, customer replies to the assignee or
-    the partner's agents; internal notes are emailed to no one.
+    the partner's agents; internal notes are emailed to no one. A staff message that started from a
+    canned reply of the partner counts one use of it, in the same transaction.
     """
     ticket = Ticket.objects.select_for_update().select_related("partner", "customer").get(pk=ticket.pk)
     if not body.strip():
@@ -415,6 +424,8 @@ def ticket_message_add(
         raise TicketInvalid(_("Only the partner's staff and the customer's users can write on this ticket."))
     if internal and not staff:
         raise TicketInvalid(_("Only the partner's staff can write internal notes."))
+    if canned_reply is not None and not (staff and canned_reply.partner_id == ticket.partner_id):
+        raise TicketInvalid(_("Only the partner's staff can use its canned replies."))
     if ticket.status == S.CLOSED and not staff:
         raise TransitionNotAllowed(_("This ticket is closed. Open a new ticket, or reopen it first."))
     attachments_check(list(files))
@@ -435,10 +446,13 @@ def ticket_message_add(
         _apply_status(ticket, S.OPEN, now)
     ticket.updated_at = now
     ticket.save()
+    if canned_reply is not None:
+        canned_reply_use(reply=canned_reply)
     audit_record(
         partner=ticket.partner, customer=ticket.customer, actor=author,
         action="ticket.note_added" if internal else "ticket.replied", target=ticket,
-        data={"message": message.pk, "attachments": len(files), "by_customer": not staff},
+        data={"message": message.pk, "attachments": len(files), "by_customer": not staff,
+              **({"canned_reply": canned_reply.pk} if canned_reply is not None else {})},
     )  # fmt: skip
     if old != ticket.status:
         audit_record(
