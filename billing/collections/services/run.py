@@ -39,6 +39,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from billing.collections.models import (
@@ -281,7 +282,7 @@ def _release(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date, a
     count = _status_request(
         partner=partner, subscription_ids=[pk for _c, pk in rows], wanted=Subscription.Status.ACTIVE,
         reason=_("Overdue balance settled: reactivated by the collections run of %(date)s.")
-        % {"date": run_date.isoformat()}, actor=actor,
+        % {"date": date_format(run_date)}, actor=actor,
     )  # fmt: skip
     outcome.reactivations += count
     _customers_suspended(partner=partner, customer_ids=set(released), suspended=False)
@@ -858,7 +859,7 @@ def _suspend(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date, a
     rows = list(candidates.values_list("customer_id", "pk"))
     count = _status_request(
         partner=partner, subscription_ids=[pk for _c, pk in rows], wanted=Subscription.Status.SUSPENDED,
-        reason=_("Overdue balance: suspended by the collections run of %(date)s.") % {"date": run_date.isoformat()},
+        reason=_("Overdue balance: suspended by the collections run of %(date)s.") % {"date": date_format(run_date)},
         actor=actor,
     )  # fmt: skip
     for customer_id, _pk in rows:

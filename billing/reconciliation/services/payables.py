@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from billing.invoicing.models import ZERO
@@ -73,7 +74,7 @@ def payable_from_imports(*, imp: ReconciliationImport, actor: User | None) -> Mi
     previous = payable.amount
     kept = payable.due_date_manual
     if kept:
-        note = _("Due date %(date)s kept: it was set by hand.") % {"date": payable.due_date.isoformat()}
+        note = _("Due date %(date)s kept: it was set by hand.") % {"date": date_format(payable.due_date)}
         if note not in payable.notes:
             payable.notes = f"{payable.notes}\n{note}".strip()
     else:

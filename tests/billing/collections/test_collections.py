@@ -276,6 +276,9 @@ def test_paying_reactivates_only_what_collections_suspended(tenant) -> None:
     run_on(tenant.partner, 33)
     assert SubscriptionChange.objects.filter(subscription=sub, wanted_status="active").count() == 1
     assert run.details["customers"][0]["reason"] == "paid"
+    reasons = list(sub.status_events.order_by("pk").values_list("reason", flat=True).distinct())
+    assert "Overdue balance: suspended by the collections run of Dec 30, 2026." in reasons  # as dates read elsewhere
+    assert "Overdue balance settled: reactivated by the collections run of Jan 1, 2027." in reasons
 
 
 def test_a_credit_note_under_the_minimum_reactivates(tenant) -> None:

@@ -395,7 +395,7 @@ def test_an_import_keeps_a_due_date_set_by_hand_and_says_so(tenant: Tenant) -> N
     assert (payable.manual_amount, payable.imported_amount, payable.difference) == (
         Decimal("450.00"), Decimal("464.82"), Decimal("14.82"),
     )  # fmt: skip
-    assert payable.notes == "From the Partner Center invoice PDF.\nDue date 2027-01-15 kept: it was set by hand."
+    assert payable.notes == "From the Partner Center invoice PDF.\nDue date Jan 15, 2027 kept: it was set by hand."
     event = AuditEvent.objects.get(action="microsoft_payable.imported")
     assert (event.data["previous_amount"], event.data["amount"], event.data["due_date_kept"]) == (
         "450.00", "464.82", True,
