@@ -50,7 +50,9 @@ def test_the_form_offers_the_formats_and_saves_the_choice_with_an_audit_event(te
 
 def test_the_form_refuses_an_unknown_format_and_changes_nothing(tenant: Tenant, client_for: Any) -> None:
     client = client_for(tenant.admin)
-    response = client.post(f"/staff/customers/{tenant.customer.pk}/edit/", _form(tenant.customer, einvoice_format="xrechnung"))
+    response = client.post(
+        f"/staff/customers/{tenant.customer.pk}/edit/", _form(tenant.customer, einvoice_format="xrechnung")
+    )
     assert response.status_code == 400
     assert "Select a valid choice. xrechnung is not one of the available choices." in response.content.decode()
     assert _format(tenant.customer) == "pdf"
@@ -64,7 +66,9 @@ def test_a_form_posted_without_the_field_keeps_the_format(tenant: Tenant, client
     response = client.post(f"/staff/customers/{tenant.customer.pk}/edit/", _form(tenant.customer, city="Lyon"))
     assert response.status_code == 302
     assert _format(tenant.customer) == "facturx"
-    assert AuditEvent.objects.filter(action="customer.updated").latest("pk").data == {"city": {"from": "", "to": "Lyon"}}
+    assert AuditEvent.objects.filter(action="customer.updated").latest("pk").data == {
+        "city": {"from": "", "to": "Lyon"}
+    }
 
 
 def test_a_new_customer_takes_the_chosen_format(tenant: Tenant, client_for: Any) -> None:
@@ -75,7 +79,10 @@ def test_a_new_customer_takes_the_chosen_format(tenant: Tenant, client_for: Any)
     assert response.status_code == 302
     customer = Customer.objects.get(partner=tenant.partner, name="Gamma GmbH")
     assert customer.einvoice_format == "facturx"
-    assert AuditEvent.objects.get(action="customer.created", target_id=str(customer.pk)).data["einvoice_format"] == "facturx"
+    assert (
+        AuditEvent.objects.get(action="customer.created", target_id=str(customer.pk)).data["einvoice_format"]
+        == "facturx"
+    )
 
 
 def test_the_api_reads_changes_and_validates_the_format(tenant: Tenant, api_for: Any) -> None:
@@ -118,14 +125,20 @@ def test_agents_and_customer_users_cannot_change_it(tenant: Tenant, client_for: 
     user = getattr(tenant, role)
     url = f"/api/v1/customers/{tenant.customer.pk}/"
     assert api_for(user).patch(url, {"einvoice_format": "ubl"}, format="json").status_code == 403
-    page = client_for(user).post(f"/staff/customers/{tenant.customer.pk}/edit/", _form(tenant.customer, einvoice_format="ubl"))
+    page = client_for(user).post(
+        f"/staff/customers/{tenant.customer.pk}/edit/", _form(tenant.customer, einvoice_format="ubl")
+    )
     assert page.status_code == 403
     assert _format(tenant.customer) == "pdf"
 
 
-def test_another_partners_customer_is_not_found(tenant: Tenant, other_tenant: Tenant, client_for: Any, api_for: Any) -> None:
+def test_another_partners_customer_is_not_found(
+    tenant: Tenant, other_tenant: Tenant, client_for: Any, api_for: Any
+) -> None:
     foreign = other_tenant.customer
-    response = api_for(tenant.finance).patch(f"/api/v1/customers/{foreign.pk}/", {"einvoice_format": "ubl"}, format="json")
+    response = api_for(tenant.finance).patch(
+        f"/api/v1/customers/{foreign.pk}/", {"einvoice_format": "ubl"}, format="json"
+    )
     assert response.status_code == 404
     page = client_for(tenant.admin).post(f"/staff/customers/{foreign.pk}/edit/", _form(foreign, einvoice_format="ubl"))
     assert page.status_code == 404

@@ -81,7 +81,9 @@ def _export_filters_summary(
     return rows
 
 
-def _export_form_fields(filters: dict[str, Any], include_drafts: bool, include_xml: bool = False) -> list[tuple[str, str]]:
+def _export_form_fields(
+    filters: dict[str, Any], include_drafts: bool, include_xml: bool = False
+) -> list[tuple[str, str]]:
     """An export's filters as the fields of the form that starts one: "Try again" posts them."""
     fields = [("q", filters.get("search") or ""), ("status", filters.get("status") or "")]
     fields += [("customer", str(filters.get("customer_id") or "")), ("period", filters.get("period") or "")]

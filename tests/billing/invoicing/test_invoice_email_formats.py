@@ -23,7 +23,9 @@ UBL_INVOICE = "{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice"
 
 
 def _customer_wants(tenant: Tenant, fmt: str) -> None:
-    Customer.objects.filter(pk=tenant.customer.pk).update(billing_email="ap@alpha-customer.example", einvoice_format=fmt)
+    Customer.objects.filter(pk=tenant.customer.pk).update(
+        billing_email="ap@alpha-customer.example", einvoice_format=fmt
+    )
     tenant.customer.refresh_from_db()
 
 
@@ -66,7 +68,9 @@ def test_factur_x_goes_in_place_of_the_pdf_and_carries_the_apis_cii(
     assert f"To ap@alpha-customer.example · Attached: {invoice.number}.pdf" in history
 
 
-def test_ubl_attaches_the_pdf_and_the_apis_ubl_xml(tenant: Tenant, api_for: Any, client_for: Any, on_commit: Any) -> None:
+def test_ubl_attaches_the_pdf_and_the_apis_ubl_xml(
+    tenant: Tenant, api_for: Any, client_for: Any, on_commit: Any
+) -> None:
     _einvoice_tenant(tenant)
     _customer_wants(tenant, EinvoiceFormat.UBL)
     invoice = issued(tenant.customer, _line("Microsoft 365 E3", "10", "36.00", "21.00"))
