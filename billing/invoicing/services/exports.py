@@ -11,9 +11,11 @@ import zipfile
 from django.core.files import File
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils.translation import gettext as _
 
 from billing.einvoicing import ubl
 from billing.invoicing import pdf
+from billing.invoicing.errors import InvoiceExportEmpty
 from billing.invoicing.models import ExportJob
 from billing.invoicing.selectors import InvoiceFilters, invoice_export_list
 from partner_portal import clock
@@ -31,10 +33,13 @@ def invoice_pdf_export_request(
 ) -> ExportJob:
     """Queue a ZIP of the PDFs of the invoices `filters` selects, as the requester sees them.
     Drafts are left out unless `include_drafts` (or the status filter asks for drafts). With
-    `include_xml` each issued invoice's UBL XML goes beside its PDF; a draft has none, so never one."""
+    `include_xml` each issued invoice's UBL XML goes beside its PDF; a draft has none, so never one.
+    Refuses filters that select no invoice (InvoiceExportEmpty)."""
     from billing.invoicing.tasks import invoice_pdf_export_task  # tasks import the services
 
     total = invoice_export_list(scope=scope, filters=filters, include_drafts=include_drafts).count()
+    if total == 0:
+        raise InvoiceExportEmpty(_("No invoice matches these filters: there is nothing to export."))
     job = ExportJob.objects.create(
         partner=scope.partner,
         requested_by=scope.user,

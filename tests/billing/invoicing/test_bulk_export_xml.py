@@ -112,3 +112,84 @@ def test_another_partners_export_with_xml_is_not_found(
     client = client_for(tenant.finance)
     for path in (f"{EXPORTS}{job.pk}/", f"{EXPORTS}{job.pk}/download/", f"{EXPORTS}{job.pk}/status/"):
         assert client.get(path).status_code == 404
+
+
+API = "/api/v1/invoice-exports/"
+
+
+def test_the_api_starts_an_export_with_the_xml_and_serves_its_zip(tenant: Tenant, api_for: Any, on_commit: Any) -> None:
+    invoice = issued(tenant.customer)
+    drafted = draft(tenant.customer)
+    api = api_for(tenant.finance)
+    with on_commit():
+        response = api.post(API, {"include_xml": True, "include_drafts": True}, format="json")
+    assert response.status_code == 202, response.json()
+    job_id = response.json()["id"]
+    assert (response.json()["include_xml"], response.json()["total"]) == (True, 2)
+    done = api.get(f"{API}{job_id}/").json()
+    assert (done["status"], done["percent"], done["download_url"]) == ("done", 100, f"{API}{job_id}/download/")
+    download = api.get(done["download_url"])
+    assert (download.status_code, download["Content-Type"]) == (200, "application/zip")
+    files = _zip(b"".join(download.streaming_content))
+    assert sorted(files) == sorted([f"{invoice.number}.pdf", f"{invoice.number}.xml", f"draft-{drafted.pk}.pdf"])
+    assert files[f"{invoice.number}.xml"] == api.get(f"/api/v1/invoices/{invoice.pk}/ubl/").content
+    assert [row["id"] for row in api.get(API).json()["results"]] == [job_id]
+
+    with on_commit():
+        plain = api.post(API, {"status": "issued"}, format="json").json()
+    assert plain["include_xml"] is False
+    assert sorted(_zip(b"".join(api.get(f"{API}{plain['id']}/download/").streaming_content))) == [
+        f"{invoice.number}.pdf"
+    ]
+
+
+def test_the_api_refuses_an_empty_selection_and_bad_input(tenant: Tenant, api_for: Any) -> None:
+    issued(tenant.customer)
+    api = api_for(tenant.finance)
+    response = api.post(API, {"period": "2001-01"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["detail"] == "No invoice matches these filters: there is nothing to export."
+    response = api.post(API, {"include_xml": "maybe"}, format="json")
+    assert (response.status_code, list(response.json()["fields"])) == (400, ["include_xml"])
+    assert not ExportJob.objects.exists()
+
+
+def test_an_unfinished_export_has_no_download(tenant: Tenant, api_for: Any) -> None:
+    job = ExportJob.objects.create(partner=tenant.partner, requested_by=tenant.finance, total=3, include_xml=True)
+    api = api_for(tenant.finance)
+    assert api.get(f"{API}{job.pk}/").json()["download_url"] is None
+    assert api.get(f"{API}{job.pk}/download/").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["agent", "customer_admin", "customer_member"])
+def test_only_finance_and_admins_export_through_the_api(tenant: Tenant, api_for: Any, role: str) -> None:
+    issued(tenant.customer)
+    api = api_for(getattr(tenant, role))
+    assert api.post(API, {"include_xml": True}, format="json").status_code == 403
+    assert api.get(API).status_code == 403
+    assert not ExportJob.objects.exists()
+
+
+def test_another_partners_export_is_not_found_through_the_api(
+    tenant: Tenant, other_tenant: Tenant, api_for: Any, on_commit: Any
+) -> None:
+    issued(other_tenant.customer)
+    with on_commit():
+        job = invoice_pdf_export_request(
+            scope=scope_for_user(other_tenant.finance), filters=InvoiceFilters(), include_xml=True
+        )
+    api = api_for(tenant.finance)
+    assert api.get(f"{API}{job.pk}/").status_code == 404
+    assert api.get(f"{API}{job.pk}/download/").status_code == 404
+    assert api.get(API).json()["results"] == []
+    assert api.post(API, {"customer": other_tenant.customer.pk}, format="json").status_code == 400  # selects nothing
+
+
+def test_the_openapi_schema_documents_the_xml_option(db: None) -> None:
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    body = schema["components"]["schemas"]["InvoiceExportInput"]["properties"]
+    assert body["include_xml"]["type"] == "boolean"
+    assert "UBL" in body["include_xml"]["description"]
+    assert "post" in schema["paths"]["/api/v1/invoice-exports/"]
