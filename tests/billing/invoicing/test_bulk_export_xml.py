@@ -193,3 +193,16 @@ def test_the_openapi_schema_documents_the_xml_option(db: None) -> None:
     assert body["include_xml"]["type"] == "boolean"
     assert "UBL" in body["include_xml"]["description"]
     assert "post" in schema["paths"]["/api/v1/invoice-exports/"]
+
+
+def test_the_api_list_runs_a_fixed_number_of_queries(
+    tenant: Tenant, api_for: Any, django_assert_max_num_queries: Any
+) -> None:
+    for _ in range(12):
+        ExportJob.objects.create(partner=tenant.partner, requested_by=tenant.finance, total=1)
+    api = api_for(tenant.finance)
+    with django_assert_max_num_queries(10):
+        response = api.get(f"{API}?page_size=5")
+    assert len(response.json()["results"]) == 5
+    with django_assert_max_num_queries(10):
+        assert len(api.get(response.json()["next"]).json()["results"]) == 5
