@@ -8,13 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from billing.collections.api import CollectionRunViewSet, NoticeViewSet
-from billing.invoicing.api import CreditNoteViewSet, InvoiceViewSet, PaymentViewSet
+from billing.invoicing.api import CreditNoteViewSet, InvoiceExportViewSet, InvoiceViewSet, PaymentViewSet
 from billing.reconciliation.api import ReconciliationImportViewSet
 
 ROUTES: list[tuple[str, Any, str]] = [
     ("invoices", InvoiceViewSet, "invoice"),
     ("payments", PaymentViewSet, "payment"),
     ("credit-notes", CreditNoteViewSet, "credit-note"),
+    ("invoice-exports", InvoiceExportViewSet, "invoice-export"),
     ("reconciliation-imports", ReconciliationImportViewSet, "reconciliation-import"),
     ("notices", NoticeViewSet, "notice"),
     ("collection-runs", CollectionRunViewSet, "collection-run"),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from allauth.account.models import EmailAddress
 from django.db import transaction
 
-from partner_portal.models import Customer, Membership, Partner, Role, User
+from partner_portal.models import Customer, EinvoiceFormat, Membership, Partner, Role, User
 from partner_portal.services import customer_create
 
 DEMO_PASSWORD = "portal-demo-2026"  # noqa: S105 - the documented demo password
@@ -29,6 +29,7 @@ class DemoCustomer:
     user: str | None = None
     address: str = ""
     country: str = "US"
+    einvoice_format: str = EinvoiceFormat.PDF
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ PARTNERS = [
                 currency="EUR",
                 address="Keizersgracht 12\n1015 CS Amsterdam",
                 country="NL",
+                einvoice_format=EinvoiceFormat.UBL,  # its invoice email carries the UBL XML too
             ),
             DemoCustomer(
                 "Litware, Inc.",
@@ -243,6 +245,7 @@ def seed_core() -> DemoCore:
                         "currency": c.currency,
                         "language": c.language,
                         "credit_days": c.credit_days,
+                        "einvoice_format": c.einvoice_format,
                     },
                 )
             result.customers[c.domain] = customer

@@ -28,6 +28,14 @@ class CustomerForm(forms.ModelForm):
             "promise_to_pay_until": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         }
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A post without the field (a form saved before the field existed) keeps the format as it is.
+        self.fields["einvoice_format"].required = False
+
+    def clean_einvoice_format(self) -> str:
+        return str(self.cleaned_data.get("einvoice_format") or self.instance.einvoice_format)
+
 
 class PartnerSettingsForm(forms.ModelForm):
     """The partner's details: what its invoices, credit notes and e-invoices say of the seller."""

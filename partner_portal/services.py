@@ -57,6 +57,7 @@ CUSTOMER_EDITABLE_FIELDS = (
     "peppol_id",
     "buyer_reference",
     "order_reference",
+    "einvoice_format",
     "currency",
     "language",
     "credit_days",

@@ -6,7 +6,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -37,7 +38,7 @@ from billing.invoicing.downloads import (
 )
 from billing.invoicing.idempotency import HEADER as IDEMPOTENCY_HEADER
 from billing.invoicing.idempotency import idempotent
-from billing.invoicing.models import CreditNote, Invoice, InvoiceLine, Payment, Refund
+from billing.invoicing.models import CreditNote, ExportJob, Invoice, InvoiceLine, Payment, Refund
 from billing.invoicing.vat import UnitCode, VatCategory, VatExemptionCode, vat_line_problems
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
 from partner_portal.apikit import ScopedCustomerField, query_params
@@ -264,7 +265,8 @@ class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
     @extend_schema(request=None, responses={202: SentSerializer})
     @action(detail=True, methods=["post"])
     def send(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Email an issued invoice (again) with its PDF, in the customer's language."""
+        """Email an issued invoice (again) in the customer's language, with the files its e-invoice format
+        asks for: the PDF (`pdf`), the Factur-X PDF (`facturx`), or the PDF and the UBL XML (`ubl`)."""
         to = services.invoice_send_request(invoice=self.get_object(), actor=self.scope.user, again=True)
         return Response({"to": to}, status=status.HTTP_202_ACCEPTED)
 
@@ -583,3 +585,84 @@ class CreditNoteViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveMo
     def facturx(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         """The credit note's PDF as Factur-X (EN 16931 profile)."""
         return credit_note_facturx_response(self.get_object())
+
+
+# ---- Bulk exports ---------------------------------------------------------------------------------
+
+
+class InvoiceExportInput(InvoiceQuery):
+    """The invoices an export takes (the invoice list's filters) and what goes into the ZIP."""
+
+    include_drafts = serializers.BooleanField(
+        default=False, help_text="Drafts go in too (they also do when `status` is draft)"
+    )
+    include_xml = serializers.BooleanField(
+        default=False,
+        help_text="Each issued invoice's Peppol BIS Billing 3.0 UBL as <number>.xml beside its PDF; drafts have none",
+    )
+
+
+class ExportJobSerializer(serializers.ModelSerializer):
+    percent = serializers.IntegerField(read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportJob
+        fields = [
+            "id", "status", "filters", "include_drafts", "include_xml", "total", "done", "percent", "error",
+            "created_at", "started_at", "finished_at", "download_url",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_download_url(self, job: ExportJob) -> str | None:
+        """Where the finished ZIP downloads from; null until the export is done."""
+        if job.status != ExportJob.Status.DONE or not job.file:
+            return None
+        return reverse("v1:invoice-export-download", args=[job.pk])
+
+
+class InvoiceExportViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Bulk exports of invoice PDFs as one ZIP, built by a worker: start one, poll it for its progress,
+    download the ZIP. Partner admins and finance; the partner's exports only."""
+
+    queryset = ExportJob.objects.none()
+    serializer_class = ExportJobSerializer
+    read_roles = CUSTOMER_WRITERS
+    write_roles = CUSTOMER_WRITERS
+
+    def get_queryset(self) -> Any:
+        return selectors.export_job_list(scope=self.scope)
+
+    def get_object(self) -> ExportJob:
+        return selectors.export_job_get(scope=self.scope, pk=self.kwargs["pk"])
+
+    @extend_schema(request=InvoiceExportInput, responses={202: ExportJobSerializer})
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Start an export of the invoices the filters select; poll the export until `status` is done."""
+        form = InvoiceExportInput(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = dict(form.validated_data)
+        include_drafts, include_xml = data.pop("include_drafts"), data.pop("include_xml")
+        job = services.invoice_pdf_export_request(
+            scope=self.scope, filters=selectors.InvoiceFilters(**data), include_drafts=include_drafts,
+            include_xml=include_xml,
+        )  # fmt: skip
+        return Response(ExportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, *args: Any, **kwargs: Any) -> FileResponse:
+        """The finished ZIP; an export that is not done is not found."""
+        job = self.get_object()
+        if job.status != ExportJob.Status.DONE or not job.file:
+            raise NotFound(_("This export is not finished."))
+        try:
+            handle = job.file.open("rb")
+        except FileNotFoundError as exc:
+            raise NotFound from exc
+        response = FileResponse(
+            handle, as_attachment=True, filename=f"invoices-{job.created_at:%Y-%m-%d}-{job.pk}.zip",
+            content_type="application/zip",
+        )  # fmt: skip
+        response["Cache-Control"] = "private, no-store"
+        return response

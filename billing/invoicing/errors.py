@@ -40,6 +40,10 @@ class CreditNoteInvalid(BillingError):
     pass
 
 
+class InvoiceExportEmpty(BillingError):
+    """No invoice matches an export's filters: there would be an empty ZIP."""
+
+
 class InvoiceNotSendable(BillingError):
     """A draft or void invoice, or a customer with nowhere to send it."""
 

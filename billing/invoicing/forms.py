@@ -77,9 +77,11 @@ class InvoiceFilterForm(forms.Form):
 
 
 class InvoiceExportForm(InvoiceFilterForm):
-    """The invoice filters of a bulk PDF export, and whether drafts go in too (they do not unless asked)."""
+    """The invoice filters of a bulk PDF export, whether drafts go in too (they do not unless asked) and
+    whether each issued invoice's UBL XML goes beside its PDF."""
 
     include_drafts = forms.BooleanField(label=_("Include drafts"), required=False)
+    include_xml = forms.BooleanField(label=_("Include e-invoice XML"), required=False)
 
 
 class PaymentFilterForm(forms.Form):

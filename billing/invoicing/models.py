@@ -533,6 +533,8 @@ class ExportJob(models.Model):
     filters = models.JSONField(default=dict, blank=True)
     # Drafts are left out of an export unless asked for (or the status filter picks drafts).
     include_drafts = models.BooleanField(default=False)
+    # Each issued invoice's Peppol BIS Billing 3.0 UBL as <number>.xml beside its PDF (drafts have none).
+    include_xml = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)

@@ -373,6 +373,8 @@ SPECTACULAR_SETTINGS = {
         "SubscriptionChangeStateEnum": "subscriptions.models.SubscriptionChange.State",
         "SubscriptionChangeWantedEnum": "subscriptions.models.SubscriptionChange.Wanted",
         "EscalationStatusEnum": "escalation.models.Escalation.Status",
+        "ExportJobStatusEnum": "billing.models.ExportJob.Status",
+        "InvoiceStatusEnum": "billing.models.Invoice.Status",
     },
 }
 

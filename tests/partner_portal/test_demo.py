@@ -52,6 +52,8 @@ def test_seed_demo_is_idempotent_and_every_login_works() -> None:
     assert Payment.objects.filter(unallocated__gt=0).exists()  # a customer with credit
     tailspin = Membership.objects.get(user__email="billing@tailspin.example")
     assert (tailspin.partner.name, tailspin.customer.name) == ("Fabrikam IT Services", "Tailspin Toys")
+    formats = dict(Customer.objects.filter(partner__slug="contoso").values_list("name", "einvoice_format"))
+    assert (formats["Fourth Coffee"], formats["Northwind Traders"]) == ("ubl", "pdf")
 
 
 def test_seed_demo_prints_the_address_it_is_served_at() -> None:

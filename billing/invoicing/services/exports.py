@@ -1,4 +1,5 @@
-"""Bulk export of invoice PDFs as one ZIP, built by a worker with its progress in the database."""
+"""Bulk export of invoice PDFs as one ZIP, built by a worker with its progress in the database; on
+request each issued invoice's Peppol BIS Billing 3.0 UBL goes beside its PDF as <number>.xml."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import zipfile
 from django.core.files import File
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils.translation import gettext as _
 
+from billing.einvoicing import ubl
 from billing.invoicing import pdf
+from billing.invoicing.errors import InvoiceExportEmpty
 from billing.invoicing.models import ExportJob
 from billing.invoicing.selectors import InvoiceFilters, invoice_export_list
 from partner_portal import clock
@@ -24,22 +28,29 @@ PROGRESS_EVERY = 5  # invoices between progress updates: one small UPDATE each t
 
 
 @transaction.atomic
-def invoice_pdf_export_request(*, scope: Scope, filters: InvoiceFilters, include_drafts: bool = False) -> ExportJob:
+def invoice_pdf_export_request(
+    *, scope: Scope, filters: InvoiceFilters, include_drafts: bool = False, include_xml: bool = False
+) -> ExportJob:
     """Queue a ZIP of the PDFs of the invoices `filters` selects, as the requester sees them.
-    Drafts are left out unless `include_drafts` (or the status filter asks for drafts)."""
+    Drafts are left out unless `include_drafts` (or the status filter asks for drafts). With
+    `include_xml` each issued invoice's UBL XML goes beside its PDF; a draft has none, so never one.
+    Refuses filters that select no invoice (InvoiceExportEmpty)."""
     from billing.invoicing.tasks import invoice_pdf_export_task  # tasks import the services
 
     total = invoice_export_list(scope=scope, filters=filters, include_drafts=include_drafts).count()
+    if total == 0:
+        raise InvoiceExportEmpty(_("No invoice matches these filters: there is nothing to export."))
     job = ExportJob.objects.create(
         partner=scope.partner,
         requested_by=scope.user,
         filters=dataclasses.asdict(filters),
         include_drafts=include_drafts,
+        include_xml=include_xml,
         total=total,
     )
     audit_record(
         partner=scope.partner, actor=scope.user, action="export.requested", target=job,
-        data={"invoices": total, "include_drafts": include_drafts},
+        data={"invoices": total, "include_drafts": include_drafts, "include_xml": include_xml},
     )  # fmt: skip
     transaction.on_commit(lambda: invoice_pdf_export_task.delay(job_id=job.pk))
     return job
@@ -79,6 +90,8 @@ def invoice_pdf_export_run(*, job_id: int) -> ExportJob:
                         name = f"{invoice.pk}-{name}"
                     names.add(name)
                     archive.writestr(name, pdf.invoice_pdf(invoice=invoice))
+                    if job.include_xml and not invoice.is_draft:  # issued numbers are unique: no clash
+                        archive.writestr(ubl.invoice_ubl_filename(invoice), ubl.invoice_ubl(invoice=invoice))
                     if n % PROGRESS_EVERY == 0:
                         ExportJob.objects.filter(pk=job.pk).update(done=n)
             buffer.seek(0)

@@ -44,10 +44,13 @@ class ExportListView(ScopedViewMixin, View):
             return self._render(request, form, status=400)
         filters = form.filters()
         include_drafts = bool(form.cleaned_data.get("include_drafts"))
+        include_xml = bool(form.cleaned_data.get("include_xml"))
         if not selectors.invoice_export_list(scope=self.scope, filters=filters, include_drafts=include_drafts).exists():
             messages.error(request, _("No invoice matches these filters: there is nothing to export."))
             return self._render(request, form, status=400)
-        job = services.invoice_pdf_export_request(scope=self.scope, filters=filters, include_drafts=include_drafts)
+        job = services.invoice_pdf_export_request(
+            scope=self.scope, filters=filters, include_drafts=include_drafts, include_xml=include_xml
+        )
         return redirect("export_detail", pk=job.pk)
 
     def _render(self, request: HttpRequest, form: InvoiceExportForm, status: int = 200) -> HttpResponse:
@@ -55,7 +58,9 @@ class ExportListView(ScopedViewMixin, View):
         return render(request, self.template_name, context, status=status)
 
 
-def _export_filters_summary(scope: Any, filters: dict[str, Any], include_drafts: bool) -> list[tuple[str, str]]:
+def _export_filters_summary(
+    scope: Any, filters: dict[str, Any], include_drafts: bool, include_xml: bool = False
+) -> list[tuple[str, str]]:
     """What an export selected, in words: [(label, value)]; empty for every invoice but drafts."""
     rows: list[tuple[str, str]] = []
     if filters.get("search"):
@@ -71,10 +76,14 @@ def _export_filters_summary(scope: Any, filters: dict[str, Any], include_drafts:
         rows.append((_("Overdue only"), _("Yes")))
     if include_drafts:
         rows.append((_("Include drafts"), _("Yes")))
+    if include_xml:
+        rows.append((_("Include e-invoice XML"), _("Yes")))
     return rows
 
 
-def _export_form_fields(filters: dict[str, Any], include_drafts: bool) -> list[tuple[str, str]]:
+def _export_form_fields(
+    filters: dict[str, Any], include_drafts: bool, include_xml: bool = False
+) -> list[tuple[str, str]]:
     """An export's filters as the fields of the form that starts one: "Try again" posts them."""
     fields = [("q", filters.get("search") or ""), ("status", filters.get("status") or "")]
     fields += [("customer", str(filters.get("customer_id") or "")), ("period", filters.get("period") or "")]
@@ -82,6 +91,8 @@ def _export_form_fields(filters: dict[str, Any], include_drafts: bool) -> list[t
         fields.append(("overdue", "on"))
     if include_drafts:
         fields.append(("include_drafts", "on"))
+    if include_xml:
+        fields.append(("include_xml", "on"))
     return [(name, value) for name, value in fields if value]
 
 
@@ -96,8 +107,8 @@ class ExportDetailView(ScopedViewMixin, TemplateView):
         job = selectors.export_job_get(scope=self.scope, pk=self.kwargs["pk"])
         return super().get_context_data(
             job=job,
-            filters=_export_filters_summary(self.scope, job.filters or {}, job.include_drafts),
-            retry_fields=_export_form_fields(job.filters or {}, job.include_drafts),
+            filters=_export_filters_summary(self.scope, job.filters or {}, job.include_drafts, job.include_xml),
+            retry_fields=_export_form_fields(job.filters or {}, job.include_drafts, job.include_xml),
             download_url=_export_download_url(job),
             **progress_context(job),
             **kwargs,
