@@ -163,11 +163,27 @@ class PartnerAPIView(ScopedAPIMixin, APIView):
         return Response(PartnerSerializer(partner).data)
 
 
+# What the partner keeps about a customer for itself: its staff's notes and its collections
+# exceptions. A customer user reading its own record gets the rest.
+STAFF_ONLY_CUSTOMER_FIELDS = ("notes", "collections_exempt", "collections_extra_grace_days")
+
+
 class CustomerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Customer
         fields = ["id", *services.CUSTOMER_EDITABLE_FIELDS, "created_at"]
         read_only_fields = ["id", "created_at"]
+        extra_kwargs = {
+            name: {"help_text": "Staff only: left out for customer users."} for name in STAFF_ONLY_CUSTOMER_FIELDS
+        }
+
+    def to_representation(self, instance: Customer) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        view = self.context.get("view")
+        if view is not None and not view.scope.is_staff:
+            for name in STAFF_ONLY_CUSTOMER_FIELDS:
+                data.pop(name, None)
+        return data
 
 
 class CustomerQuery(serializers.Serializer):

@@ -32,6 +32,19 @@ def test_customer_user_sees_only_its_own_customer(tenant: Tenant, api_for) -> No
     assert client.get(f"/api/v1/customers/{tenant.other_customer.pk}/").status_code == 404
 
 
+def test_a_customer_user_does_not_read_the_partners_notes_or_collections_exceptions(tenant: Tenant, api_for) -> None:
+    type(tenant.customer).objects.filter(pk=tenant.customer.pk).update(
+        notes="Slow payer; CFO is difficult.", collections_extra_grace_days=10
+    )
+    url = f"/api/v1/customers/{tenant.customer.pk}/"
+    own = api_for(tenant.customer_admin).get(url).json()
+    assert own["name"] == tenant.customer.name
+    assert not {"notes", "collections_exempt", "collections_extra_grace_days"} & set(own)
+    assert "Slow payer" not in str(api_for(tenant.customer_admin).get("/api/v1/customers/").json())
+    staff = api_for(tenant.finance).get(url).json()
+    assert (staff["notes"], staff["collections_extra_grace_days"]) == ("Slow payer; CFO is difficult.", 10)
+
+
 def test_foreign_customer_is_404(tenant: Tenant, other_tenant: Tenant, api_for) -> None:
     client = api_for(tenant.admin)
     assert client.get(f"/api/v1/customers/{other_tenant.customer.pk}/").status_code == 404
