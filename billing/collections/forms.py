@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from billing.collections.models import CollectionPolicy, CollectionStep
 from billing.collections.selectors import OverviewFilters
+from partner_portal.money import CURRENCY_CHOICES
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -37,14 +38,17 @@ class CollectionsFilterForm(forms.Form):
             ("exempt", _("Exempt from suspension")),
         ],
     )
+    currency = forms.ChoiceField(
+        label=_("Currency"), required=False, choices=[("", _("All currencies")), *CURRENCY_CHOICES]
+    )
     sort = forms.ChoiceField(
         label=_("Sort by"),
         required=False,
         choices=[
-            ("-overdue", _("Most overdue first")),
-            ("overdue", _("Least overdue first")),
             ("-days", _("Longest overdue first")),
             ("days", _("Most recently overdue first")),
+            ("-overdue", _("Most overdue first")),
+            ("overdue", _("Least overdue first")),
             ("name", _("Name, A to Z")),
             ("-name", _("Name, Z to A")),
         ],
@@ -52,7 +56,12 @@ class CollectionsFilterForm(forms.Form):
 
     def filters(self) -> OverviewFilters:
         data = self.cleaned_data
-        return OverviewFilters(search=data.get("q", ""), step=data.get("step", ""), situation=data.get("situation", ""))
+        return OverviewFilters(
+            search=data.get("q", ""),
+            step=data.get("step", ""),
+            situation=data.get("situation", ""),
+            currency=data.get("currency", ""),
+        )
 
 
 class CollectionPolicyForm(forms.Form):

@@ -86,6 +86,9 @@ def collection_policy_read(*, partner: Partner) -> PolicyView:
 
 # ---- The staff overview ----------------------------------------------------------------------------
 
+# Sorts by an amount, which keep the list to one currency (the partner's own unless one is chosen).
+OVERVIEW_MONEY_SORTS = frozenset({"-overdue", "overdue"})
+
 # Sort keys of the overview: name -> (annotation or field, descending).
 OVERVIEW_SORTS: dict[str, tuple[str, bool]] = {
     "-overdue": ("sort_overdue", True),
@@ -102,6 +105,7 @@ class OverviewFilters:
     search: str = ""  # customer name or domain
     step: str = ""  # "none" or an Action: the furthest step notified on an open invoice
     situation: str = ""  # "suspended", "held", "exempt" or "" for every customer in collections
+    currency: str = ""  # customers billed in it; amounts are compared within one currency only
 
 
 def _collections_suspended(*, statuses: Sequence[str]) -> Q:
@@ -169,6 +173,8 @@ def collections_overview(
     if f.search:
         term = f.search.strip()
         qs = qs.filter(Q(name__icontains=term) | Q(domain__icontains=term))
+    if f.currency:
+        qs = qs.filter(currency=f.currency)
     if f.step == "none":
         qs = qs.filter(step_reached__isnull=True)
     elif f.step:

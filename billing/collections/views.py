@@ -52,9 +52,18 @@ class CollectionsOverviewView(KeysetListView):
     template_name = "billing/collections/overview.html"
     filter_form_class = CollectionsFilterForm
     sorts = selectors.OVERVIEW_SORTS
-    default_sort = "-overdue"
+    default_sort = "-days"  # whoever has owed longest first: an order that holds across currencies
     page_size = PAGE_SIZE
     pagination_label = _lazy("Pages of customers in collections")
+
+    def get_filter_form(self) -> Any:
+        # Amounts are compared within one currency: sorted by the amount overdue with no currency
+        # chosen, the list keeps to the partner's default currency (shown in the filter, changeable).
+        query: Any = self.request.GET
+        if query.get("sort") in selectors.OVERVIEW_MONEY_SORTS and not query.get("currency"):
+            query = query.copy()
+            query["currency"] = self.scope.partner.default_currency
+        return self.filter_form_class(query or None)
 
     def list_rows(self, form: Any) -> tuple[Any, bool]:
         filters = form.filters() if form is not None else selectors.OverviewFilters()

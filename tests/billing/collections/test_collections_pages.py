@@ -397,7 +397,8 @@ def test_the_overview_lists_who_is_overdue_with_amount_days_last_notice_and_next
 ) -> None:
     response = client_for(tenant.agent).get(OVERVIEW)
     assert response.status_code == 200
-    assert _overview_names(response.content) == ["Suspended Ltd", "Held Ltd", "Exempt Ltd", "Late Ltd", "Soon Ltd"]
+    # Whoever has owed longest first: an order that holds whatever currency each customer is billed in.
+    assert _overview_names(response.content) == ["Exempt Ltd", "Suspended Ltd", "Held Ltd", "Late Ltd", "Soon Ltd"]
     assert response.context["total"] == 5  # Fine Ltd is not due for 20 days: not in collections
     rows = {r.customer.name: r for r in response.context["rows"]}
     late = rows["Late Ltd"]
@@ -440,7 +441,7 @@ def test_the_overview_filters_and_search(tenant: Tenant, in_collections: dict[st
     assert _overview_names(client.get(f"{OVERVIEW}?step=suspend").content) == ["Suspended Ltd"]
     assert _overview_names(client.get(f"{OVERVIEW}?step=remind").content) == ["Late Ltd", "Soon Ltd"]
     # Held: paused; exempt and 40 days late: its due step is the suspension, which it never gets.
-    assert _overview_names(client.get(f"{OVERVIEW}?step=none").content) == ["Held Ltd", "Exempt Ltd"]
+    assert _overview_names(client.get(f"{OVERVIEW}?step=none").content) == ["Exempt Ltd", "Held Ltd"]
     assert _overview_names(client.get(f"{OVERVIEW}?q=late.example").content) == ["Late Ltd"]
     empty = client.get(f"{OVERVIEW}?q=nobody")
     assert b"No customer matches these filters" in empty.content
@@ -455,6 +456,21 @@ def test_the_overview_sorts(tenant: Tenant, in_collections: dict[str, Customer],
         "Exempt Ltd", "Suspended Ltd", "Held Ltd", "Late Ltd", "Soon Ltd",
     ]  # fmt: skip
     assert _overview_names(client.get(f"{OVERVIEW}?sort=overdue").content)[:2] == ["Soon Ltd", "Late Ltd"]
+
+
+def test_sorted_by_amount_the_overview_keeps_to_one_currency(
+    tenant: Tenant, in_collections: dict[str, Customer], client_for
+) -> None:
+    euros = CustomerFactory(partner=tenant.partner, name="Euro GmbH", currency="EUR")
+    invoice_due(euros, _days_ago(50), "5000.00")  # more than anyone's USD, in another currency
+    collections_run(partner=tenant.partner, run_date=TODAY)  # the overview's figures are the last run's
+    client = client_for(tenant.agent)
+    everyone = _overview_names(client.get(OVERVIEW).content)
+    assert everyone[0] == "Euro GmbH"  # the default order (days overdue) shows every currency
+    by_amount = client.get(f"{OVERVIEW}?sort=-overdue")
+    assert _overview_names(by_amount.content) == ["Suspended Ltd", "Held Ltd", "Exempt Ltd", "Late Ltd", "Soon Ltd"]
+    assert by_amount.context["form"]["currency"].value() == "USD"  # the partner's currency, shown and changeable
+    assert _overview_names(client.get(f"{OVERVIEW}?sort=-overdue&currency=EUR").content) == ["Euro GmbH"]
 
 
 def test_the_overview_pages_with_a_cursor(
