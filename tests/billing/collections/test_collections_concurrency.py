@@ -4,7 +4,6 @@ change is one PATCH."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import subprocess
 import sys
@@ -23,10 +22,8 @@ from billing.collections.tasks import collections_run_task
 from config.celery import app as celery_app
 from subscriptions.models import Subscription, SubscriptionChange
 from tests.conftest import make_tenant, require
-from tests.factories import CustomerFactory
 from tests.factories.billing import assert_ledger_consistent
-from tests.factories.collections import DUE, invoice_due
-from tests.factories.subscriptions import SubscriptionFactory
+from tests.factories.collections import DUE, customers_at_every_step
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,21 +35,10 @@ def _database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
-def _customers_at_every_step(partner, count: int = 6) -> list[Subscription]:
-    """One customer per step of the default policy (due 3 days ahead … 30 days ago), each with a subscription."""
-    subs = []
-    for n in range(count):
-        customer = CustomerFactory(partner=partner)
-        sub = SubscriptionFactory(customer=customer)
-        invoice_due(customer, DUE - dt.timedelta(days=(-3, 0, 7, 14, 21, 30)[n % 6]), "100.00", sub)
-        subs.append(sub)
-    return subs
-
-
 def test_a_second_run_while_one_is_in_progress_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
     require(connection.vendor == "postgresql", "two runs at once need two connections (PostgreSQL)")
     tenant = make_tenant("Locked")
-    _customers_at_every_step(tenant.partner)
+    customers_at_every_step(tenant.partner)
     inside, release = threading.Event(), threading.Event()
     original = collections_service._chase
 
@@ -140,7 +126,7 @@ def _wait(condition, folder: Path, what: str, timeout: float = 90) -> None:
 def test_two_concurrent_runs_on_real_workers_send_once_and_patch_once(workers: Path, partner_center) -> None:
     tenant = make_tenant("Concurrent")
     partner_center.connect(tenant.partner)
-    subs = _customers_at_every_step(tenant.partner, 12)
+    subs = customers_at_every_step(tenant.partner, 12)
     for _ in range(2):  # two schedulers firing at once, then a late third
         collections_run_task.delay(run_date=DUE.isoformat(), partner_id=tenant.partner.pk)
     _wait(lambda: CollectionRun.objects.filter(status__in=["done", "skipped"]).count() == 2, workers, "two runs")
