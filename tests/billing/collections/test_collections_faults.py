@@ -42,8 +42,10 @@ from partner_portal.models import AuditEvent
 from subscriptions.models import Subscription, SubscriptionChange
 from subscriptions.tasks import subscription_changes_retry_task
 from tests.conftest import make_tenant, require
+from tests.factories import CustomerFactory
 from tests.factories.billing import assert_ledger_consistent
-from tests.factories.collections import DUE, customers_at_every_step
+from tests.factories.collections import DUE, customers_at_every_step, invoice_due
+from tests.factories.subscriptions import SubscriptionFactory
 from tests.fakes import partner_center_shapes as shapes
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -394,9 +396,10 @@ def test_partner_center_failing_during_a_runs_suspensions_pushes_each_once_later
     })  # fmt: skip
     tenant = make_tenant("Faulty")
     partner_center.connect(tenant.partner)
-    subs = customers_at_every_step(tenant.partner, 24)
-    erroring, throttled, answer_lost, silent = (s.microsoft_subscription_id for n, s in enumerate(subs) if n % 6 == 5)
-    suspended = [s for n, s in enumerate(subs) if n % 6 == 5]
+    suspended = [SubscriptionFactory(customer=CustomerFactory(partner=tenant.partner)) for _ in range(4)]
+    for sub in suspended:  # thirty days overdue on the run's day: the suspension step
+        invoice_due(sub.customer, DUE - dt.timedelta(days=30), "100.00", sub)
+    erroring, throttled, answer_lost, silent = (s.microsoft_subscription_id for s in suspended)
     for _ in range(2):  # each of the client's two tries in the run's push
         partner_center.enqueue("PATCH", erroring, 500)
         partner_center.enqueue("PATCH", throttled, 429, headers={"Retry-After": "1"})
