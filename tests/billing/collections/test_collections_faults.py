@@ -16,155 +16,41 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-from django.db import connection
 from django.db.models import Count, F
-from kombu import Connection
 
 from billing.collections.models import CollectionLease, CollectionRun, Notice
-from billing.collections.tasks import collections_run_task
-from config.celery import app as celery_app
 from partner_portal.models import AuditEvent
 from subscriptions.models import Subscription, SubscriptionChange
-from subscriptions.tasks import subscription_changes_retry_task
 from tests.conftest import make_tenant, require
 from tests.factories import CustomerFactory
 from tests.factories.billing import assert_ledger_consistent
 from tests.factories.collections import DUE, customers_at_every_step, invoice_due
 from tests.factories.subscriptions import SubscriptionFactory
 from tests.fakes import partner_center_shapes as shapes
+from tests.workers import Workers
 
-ROOT = Path(__file__).resolve().parents[3]
 REDIS_SERVER = "/usr/bin/redis-server"
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
 
-def _database_url() -> str:
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+@pytest.fixture(autouse=True)
+def _small_batches(workers: Workers) -> None:
+    workers.env["COLLECTIONS_BATCH_SIZE"] = "4"  # a few customers make several batches
 
 
-@dataclass
-class Workers:
-    """Celery worker processes (solo pool) on a private queue, on the test database, writing their
-    emails under `folder`/mail; each may stop at a point (tests/fakes/pausing_worker.py)."""
-
-    folder: Path
-    queue: str
-    env: dict[str, str]
-    broker_url: str = ""  # where tasks are queued from here; "" is the settings' broker
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def start(self, *, pause_at: str = "") -> subprocess.Popen[bytes]:
-        n = len(self.processes)
-        with (self.folder / f"worker{n}.log").open("w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "tests.fakes.pausing_worker", "-A", "config", "worker", "--pool=solo",
-                 "-Q", self.queue, "-n", f"faults{n}-{self.queue}@%h", "--without-gossip", "--without-mingle",
-                 "--loglevel=INFO"],
-                cwd=ROOT, env={**self.env, "PAUSE_AT": pause_at}, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        self.processes.append(process)
-        return process
-
-    def kill(self, process: subprocess.Popen[bytes]) -> None:
-        os.kill(process.pid, signal.SIGKILL)
-        assert process.wait(timeout=20) == -signal.SIGKILL
-
-    def paused(self, point: str) -> bool:
-        return (self.folder / "pause" / f"paused-{point}").exists()
-
-    def go(self, point: str) -> None:
-        (self.folder / "pause" / f"go-{point}").touch()
-
-    def queue_run(self, partner_id: int, run_date: dt.date = DUE) -> None:
-        kwargs = {"run_date": run_date.isoformat(), "partner_id": partner_id}
-        if not self.broker_url:
-            collections_run_task.apply_async(kwargs=kwargs)
-            return
-        with Connection(self.broker_url) as broker:
-            collections_run_task.apply_async(kwargs=kwargs, connection=broker)
-
-    def queue_sweep(self) -> None:
-        """The subscription changes' retry sweep (the beat's every five minutes)."""
-        if not self.broker_url:
-            subscription_changes_retry_task.apply_async()
-            return
-        with Connection(self.broker_url) as broker:
-            subscription_changes_retry_task.apply_async(connection=broker)
-
-    def wait(self, condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            time.sleep(0.2)
-        logs = "\n".join(p.read_text()[-3000:] for p in sorted(self.folder.glob("worker*.log")))
-        raise AssertionError(f"{what} did not happen in time; the workers' logs end:\n{logs}")
-
-    def runs_finished(self, count: int) -> Callable[[], bool]:
-        return lambda: CollectionRun.objects.exclude(status=CollectionRun.Status.RUNNING).count() == count
-
-    def mails(self) -> list[Message]:
-        """Every email the workers sent (the file backend appends the messages of one connection)."""
-        separator = b"\n" + b"-" * 79 + b"\n"
-        return [
-            message_from_bytes(raw)
-            for path in sorted((self.folder / "mail").glob("*.log"))
-            for raw in path.read_bytes().split(separator)
-            if raw.strip()
-        ]
-
-    def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=20)
-
-
-@pytest.fixture
-def workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workers]:
-    require(bool(os.environ.get("REDIS_URL")), "REDIS_URL is not set")
-    require(connection.vendor == "postgresql", "the workers share the test database only on PostgreSQL")
-    queue = f"faults-{uuid.uuid4().hex[:8]}"
-    (tmp_path / "pause").mkdir()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.dev",
-        "DATABASE_URL": _database_url(),
-        "PORTAL_VAR_DIR": str(tmp_path),
-        "DEBUG": "false",
-        "CELERY_TASK_DEFAULT_QUEUE": queue,  # what the workers enqueue (notices, pushes) stays private too
-        "PAUSE_DIR": str(tmp_path / "pause"),
-        "COLLECTIONS_BATCH_SIZE": "4",  # a few customers make several batches
-    }
-    monkeypatch.setattr(celery_app.conf, "task_always_eager", False)
-    monkeypatch.setattr(celery_app.conf, "task_default_queue", queue)
-    pool = Workers(folder=tmp_path, queue=queue, env=env)
-    try:
-        yield pool
-    finally:
-        pool.stop()
+def _runs_finished(count: int) -> Callable[[], bool]:
+    return lambda: CollectionRun.objects.exclude(status=CollectionRun.Status.RUNNING).count() == count
 
 
 def _lease_lapses(partner_id: int) -> None:
@@ -203,7 +89,7 @@ def test_a_worker_killed_mid_run_is_closed_by_the_next_run_which_does_the_rest_o
     subs = customers_at_every_step(tenant.partner, 12)  # with the tenant's own two: four batches of four
     suspended = [s for n, s in enumerate(subs) if n % 6 == 5]
     first = workers.start(pause_at="batch-written:2")
-    workers.queue_run(tenant.partner.pk)
+    workers.queue_run(tenant.partner.pk, DUE)
     workers.wait(lambda: workers.paused("batch-written"), "the run's second batch written")
     workers.kill(first)
 
@@ -215,11 +101,11 @@ def test_a_worker_killed_mid_run_is_closed_by_the_next_run_which_does_the_rest_o
 
     _lease_lapses(tenant.partner.pk)
     workers.start()
-    workers.queue_run(tenant.partner.pk)
+    workers.queue_run(tenant.partner.pk, DUE)
     workers.wait(lambda: CollectionRun.objects.filter(status="done").exists(), "the next run")
     workers.wait(lambda: Notice.objects.filter(status="sent").count() == 12, "the twelve notices sent")
-    workers.queue_run(tenant.partner.pk)  # a run again the same day; behind everything queued before it
-    workers.wait(workers.runs_finished(3), "a run again")
+    workers.queue_run(tenant.partner.pk, DUE)  # a run again the same day; behind everything queued before it
+    workers.wait(_runs_finished(3), "a run again")
 
     dead.refresh_from_db()
     assert dead.status == CollectionRun.Status.FAILED
@@ -238,7 +124,7 @@ def test_a_worker_killed_mid_send_leaves_that_notice_uncertain_and_the_rest_are_
     tenant = make_tenant("Midsend")
     subs = customers_at_every_step(tenant.partner, 6)
     first = workers.start(pause_at="email-sent:3")
-    workers.queue_run(tenant.partner.pk)
+    workers.queue_run(tenant.partner.pk, DUE)
     workers.wait(lambda: workers.paused("email-sent"), "the third email sent")
     workers.kill(first)
     statuses = list(Notice.objects.order_by("pk").values_list("status", flat=True))
@@ -248,19 +134,19 @@ def test_a_worker_killed_mid_send_leaves_that_notice_uncertain_and_the_rest_are_
 
     workers.start()
     # At once, a run leaves them alone: the claim is fresh, the pending ones may still be on their way.
-    workers.queue_run(tenant.partner.pk)
-    workers.wait(workers.runs_finished(2), "the next run")
+    workers.queue_run(tenant.partner.pk, DUE)
+    workers.wait(_runs_finished(2), "the next run")
     assert list(Notice.objects.order_by("pk").values_list("status", flat=True)) == statuses
     assert len(workers.mails()) == 3
 
     # An hour later the claim has lapsed and the pending notices' message is taken for lost.
     Notice.objects.filter(status="sending").update(claimed_at=F("claimed_at") - dt.timedelta(hours=1))
     Notice.objects.update(created_at=F("created_at") - dt.timedelta(hours=1))
-    workers.queue_run(tenant.partner.pk)
-    workers.wait(workers.runs_finished(3), "the run an hour later")
+    workers.queue_run(tenant.partner.pk, DUE)
+    workers.wait(_runs_finished(3), "the run an hour later")
     workers.wait(lambda: not Notice.objects.filter(status="pending").exists(), "the pending notices sent")
-    workers.queue_run(tenant.partner.pk)  # behind the sends: anything sent twice has arrived by its end
-    workers.wait(workers.runs_finished(4), "a run again")
+    workers.queue_run(tenant.partner.pk, DUE)  # behind the sends: anything sent twice has arrived by its end
+    workers.wait(_runs_finished(4), "a run again")
 
     mails = workers.mails()
     cut_off.refresh_from_db()
@@ -341,7 +227,7 @@ def test_the_broker_restarted_mid_run_loses_no_notice_and_doubles_none(
     subs = customers_at_every_step(tenant.partner, 12)
     suspended = [s for n, s in enumerate(subs) if n % 6 == 5]
     workers.start(pause_at="batch-start:3")
-    workers.queue_run(tenant.partner.pk)
+    workers.queue_run(tenant.partner.pk, DUE)
     workers.wait(lambda: workers.paused("batch-start"), "the run's third batch begun")
     queued = Notice.objects.count()
     assert queued == 6  # two batches committed, their notices and a suspension queued on the broker
@@ -352,14 +238,14 @@ def test_the_broker_restarted_mid_run_loses_no_notice_and_doubles_none(
     assert not private_redis.keys()
     workers.go("batch-start")
 
-    workers.wait(workers.runs_finished(1), "the run finished")
+    workers.wait(_runs_finished(1), "the run finished")
     [run] = CollectionRun.objects.all()
     assert run.status == CollectionRun.Status.DONE, run.details
     workers.wait(
         lambda: Notice.objects.filter(status="sent").count() == 12 - queued, "the notices queued after the restart"
     )
-    workers.queue_run(tenant.partner.pk)  # at once: the lost ones may still be on their way, left alone
-    workers.wait(workers.runs_finished(2), "the next run")
+    workers.queue_run(tenant.partner.pk, DUE)  # at once: the lost ones may still be on their way, left alone
+    workers.wait(_runs_finished(2), "the next run")
     assert Notice.objects.filter(status="pending").count() == queued
     assert len(workers.mails()) == 12 - queued
 
@@ -367,15 +253,15 @@ def test_the_broker_restarted_mid_run_loses_no_notice_and_doubles_none(
     # sweep pushes the suspension the restart lost.
     Notice.objects.filter(status="pending").update(created_at=F("created_at") - dt.timedelta(minutes=31))
     SubscriptionChange.objects.filter(state="pending").update(next_attempt_at=dt.datetime.now(dt.UTC))
-    workers.queue_run(tenant.partner.pk)
+    workers.queue_run(tenant.partner.pk, DUE)
     workers.queue_sweep()
-    workers.wait(workers.runs_finished(3), "the run half an hour later")
+    workers.wait(_runs_finished(3), "the run half an hour later")
     workers.wait(lambda: Notice.objects.filter(status="sent").count() == 12, "every notice sent")
     workers.wait(
         lambda: SubscriptionChange.objects.filter(state="confirmed").count() == len(suspended), "the suspensions"
     )
-    workers.queue_run(tenant.partner.pk)  # behind everything queued before it
-    workers.wait(workers.runs_finished(4), "a run again")
+    workers.queue_run(tenant.partner.pk, DUE)  # behind everything queued before it
+    workers.wait(_runs_finished(4), "a run again")
 
     _assert_each_notice_emailed_once(workers.mails())
     _assert_each_suspension_once(suspended)
@@ -407,8 +293,8 @@ def test_partner_center_failing_during_a_runs_suspensions_pushes_each_once_later
     # Microsoft suspends it, but its answer comes too late; the same request again finds the ETag moved on.
     partner_center.enqueue("PATCH", answer_lost, 200, delay=1.5, applies=True)
     workers.start()
-    workers.queue_run(tenant.partner.pk)
-    workers.wait(workers.runs_finished(1), "the run")
+    workers.queue_run(tenant.partner.pk, DUE)
+    workers.wait(_runs_finished(1), "the run")
     workers.wait(
         lambda: not SubscriptionChange.objects.filter(state="in_progress").exists()
         and SubscriptionChange.objects.filter(attempts__gt=0).count() == 4,
@@ -428,8 +314,8 @@ def test_partner_center_failing_during_a_runs_suspensions_pushes_each_once_later
 
     # A run again while they wait asks for nothing more and calls Microsoft for none of them.
     patches = len(partner_center.patches())
-    workers.queue_run(tenant.partner.pk)
-    workers.wait(workers.runs_finished(2), "a run again")
+    workers.queue_run(tenant.partner.pk, DUE)
+    workers.wait(_runs_finished(2), "a run again")
     assert SubscriptionChange.objects.count() == 4
     assert len(partner_center.patches()) == patches
 
@@ -437,8 +323,8 @@ def test_partner_center_failing_during_a_runs_suspensions_pushes_each_once_later
     SubscriptionChange.objects.filter(state="pending").update(next_attempt_at=dt.datetime.now(dt.UTC))
     workers.queue_sweep()
     workers.wait(lambda: SubscriptionChange.objects.filter(state="confirmed").count() == 4, "the suspensions")
-    workers.queue_run(tenant.partner.pk)  # behind the pushes
-    workers.wait(workers.runs_finished(3), "a run again")
+    workers.queue_run(tenant.partner.pk, DUE)  # behind the pushes
+    workers.wait(_runs_finished(3), "a run again")
 
     _assert_each_suspension_once(suspended)
     assert {c.subscription_id: c.attempts for c in SubscriptionChange.objects.all()} == {
