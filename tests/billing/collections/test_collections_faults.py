@@ -268,6 +268,52 @@ def test_the_broker_restarted_mid_run_loses_no_notice_and_doubles_none(
     assert_ledger_consistent()
 
 
+def test_the_broker_down_when_a_batch_is_queued_fails_the_run_and_later_runs_do_the_rest_once(
+    workers: Workers, private_redis: RedisServer
+) -> None:
+    workers.env["REDIS_URL"] = private_redis.url
+    workers.broker_url = private_redis.url
+    tenant = make_tenant("Down")
+    subs = customers_at_every_step(tenant.partner, 12)
+    suspended = [s for n, s in enumerate(subs) if n % 6 == 5]
+    workers.start(pause_at="batch-start:3")
+    workers.queue_run(tenant.partner.pk, DUE)
+    workers.wait(lambda: workers.paused("batch-start"), "the run's third batch begun")
+    private_redis.kill()  # down, with the first two batches' messages, while the third batch is committed
+    workers.go("batch-start")
+
+    workers.wait(_runs_finished(1), "the run stopped")
+    [failed] = CollectionRun.objects.all()
+    assert failed.status == CollectionRun.Status.FAILED
+    assert failed.details["errors"], failed.details
+    assert Notice.objects.count() == 10  # the third batch committed, its notices never reached the broker
+    private_redis.start()  # back, empty
+    workers.queue_run(tenant.partner.pk, DUE)  # the next run does the fourth batch
+    workers.wait(_runs_finished(2), "the next run")
+    workers.wait(lambda: Notice.objects.filter(status="sent").count() == 2, "the fourth batch's notices sent")
+    assert Notice.objects.filter(status="pending").count() == 10
+
+    # Half an hour later the notices left pending are queued again, and the sweep pushes the suspension.
+    Notice.objects.filter(status="pending").update(created_at=F("created_at") - dt.timedelta(minutes=31))
+    SubscriptionChange.objects.filter(state="pending").update(next_attempt_at=dt.datetime.now(dt.UTC))
+    workers.queue_run(tenant.partner.pk, DUE)
+    workers.queue_sweep()
+    workers.wait(_runs_finished(3), "the run half an hour later")
+    workers.wait(lambda: Notice.objects.filter(status="sent").count() == 12, "every notice sent")
+    workers.wait(
+        lambda: SubscriptionChange.objects.filter(state="confirmed").count() == len(suspended), "the suspensions"
+    )
+    workers.queue_run(tenant.partner.pk, DUE)  # behind everything queued before it
+    workers.wait(_runs_finished(4), "a run again")
+
+    assert list(CollectionRun.objects.order_by("pk").values_list("status", flat=True)) == [
+        "failed", "done", "done", "done",
+    ]  # fmt: skip
+    _assert_each_notice_emailed_once(workers.mails())
+    _assert_each_suspension_once(suspended)
+    assert_ledger_consistent()
+
+
 # --- Partner Center failing while a run's suspensions are pushed ----------------------------------------
 
 
