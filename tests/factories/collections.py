@@ -11,7 +11,9 @@ from billing.invoicing.models import Invoice, InvoiceLine
 from billing.invoicing.services import LineInput
 from partner_portal.models import Customer
 from subscriptions.models import Subscription
+from tests.factories import CustomerFactory
 from tests.factories.billing import issued
+from tests.factories.subscriptions import SubscriptionFactory
 
 DUE = dt.date(2026, 11, 30)  # the due date most tests count from
 
@@ -32,6 +34,22 @@ def invoice_due(
     invoice = issued(customer, *lines, on=due - dt.timedelta(days=customer.credit_days))
     assert invoice.due_date == due
     return invoice
+
+
+# Days after the due date of each step of the default policy; at 30 the customer is suspended.
+DEFAULT_STEP_DAYS = (-3, 0, 7, 14, 21, 30)
+
+
+def customers_at_every_step(partner: object, count: int = 6) -> list[Subscription]:
+    """One customer per step of the default policy on a run on DUE (due 3 days ahead … 30 days ago), in
+    turn, each with a subscription billed on its invoice; every sixth is at the suspension step."""
+    subs = []
+    for n in range(count):
+        customer = CustomerFactory(partner=partner)
+        sub = SubscriptionFactory(customer=customer)
+        invoice_due(customer, DUE - dt.timedelta(days=DEFAULT_STEP_DAYS[n % 6]), "100.00", sub)
+        subs.append(sub)
+    return subs
 
 
 def policy(customer_or_partner: Customer | object, **changes: object) -> CollectionPolicy:

@@ -5,6 +5,7 @@ client (msal + httpx) to talk to. Shapes: tests/fakes/partner_center_shapes.py, 
         fake.url, fake.ca_bundle     # https://127.0.0.1:<port>, a PEM of the test CA (trustme)
         fake.enqueue("PATCH", "/subscriptions/abc", 500)           # scripted, consumed in order
         fake.enqueue("PATCH", re.compile(r"/subscriptions/"), 429, headers={"Retry-After": "1"})
+        fake.enqueue("PATCH", "/subscriptions/abc", 200, delay=5, applies=True)  # done, the answer too late
         fake.requests, fake.patches("abc"), fake.subscription("abc")["status"]
 
 Default behaviour: `GET /{tenant}/v2.0/.well-known/openid-configuration` answers the tenant's OIDC
@@ -96,6 +97,7 @@ class Scripted:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    applies: bool = False  # a PATCH is carried out as by default first (Microsoft did the work)
 
     def matches(self, method: str, path: str) -> bool:
         if method != self.method:
@@ -202,10 +204,13 @@ class FakePartnerCenter:
         body: Any = None,
         headers: dict[str, str] | None = None,
         delay: float = 0.0,
+        applies: bool = False,
     ) -> None:
-        """Answer the next matching request (path suffix or regex) with this, before the default."""
+        """Answer the next matching request (path suffix or regex) with this, before the default. With
+        `applies`, a PATCH is first carried out as the default would (a time-out after Microsoft did
+        the work: `delay` beyond the client's time-out)."""
         with self._lock:
-            self._scripted.append(Scripted(method.upper(), path, status, body, dict(headers or {}), delay))
+            self._scripted.append(Scripted(method.upper(), path, status, body, dict(headers or {}), delay, applies))
 
     def subscription(self, subscription_id: str, *, status: str = "active", customer: str = "") -> dict[str, Any]:
         """The stand-in's copy of a subscription (created with `status` on first sight)."""
@@ -296,6 +301,11 @@ class FakePartnerCenter:
         match = SUBSCRIPTION_PATH.match(path)
         if scripted is not None:
             extra = dict(scripted.headers)
+            if scripted.applies and method == "PATCH" and match:
+                with self._lock:
+                    resource = self._resource(urllib.parse.unquote(match["sid"]))
+                    if headers.get("If-Match") == resource["attributes"]["etag"]:
+                        self._patch(resource, payload or {})
             if scripted.status == 202 and method == "PATCH" and match:
                 with self._lock:
                     resource = self._change(urllib.parse.unquote(match["sid"]), status=(payload or {}).get("status"))
