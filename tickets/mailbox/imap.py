@@ -22,7 +22,24 @@ _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 
 
 class MailboxUnavailable(Exception):
-    """The mailbox could not be reached, signed in to or read; nothing was processed from this point."""
+    """The mailbox could not be reached, signed in to or read; nothing was processed from this point.
+
+    `step` says where it failed, for a sentence a person can act on (`services.mailbox_error_text`);
+    the message keeps the server's own words for the log and the mailbox's last error."""
+
+    CONNECT, TLS, TIMEOUT, LOGIN, FOLDER, READ = "connect", "tls", "timeout", "login", "folder", "read"
+
+    def __init__(self, message: str, *, step: str = READ) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+def _step_of(exc: BaseException, default: str) -> str:
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return MailboxUnavailable.TLS
+    if isinstance(exc, TimeoutError):
+        return MailboxUnavailable.TIMEOUT
+    return default
 
 
 @dataclass(frozen=True)
@@ -72,13 +89,23 @@ def mailbox_session(address: MailboxAddress) -> Iterator[MailboxConnection]:
     try:
         client = imaplib.IMAP4_SSL(address.host, address.port, ssl_context=tls_context(), timeout=timeout)
     except (OSError, ssl.SSLError, imaplib.IMAP4.error) as exc:
-        raise MailboxUnavailable(f"cannot connect to {address.host}:{address.port}: {exc}") from exc
+        raise MailboxUnavailable(
+            f"cannot connect to {address.host}:{address.port}: {exc}", step=_step_of(exc, MailboxUnavailable.CONNECT)
+        ) from exc
     try:
         try:
-            client.login(address.username, address.password)
-            status, data = client.select(_quote(address.folder), readonly=True)
+            try:
+                client.login(address.username, address.password)
+            except imaplib.IMAP4.error as exc:
+                raise MailboxUnavailable(str(exc) or "login refused", step=MailboxUnavailable.LOGIN) from exc
+            try:
+                status, data = client.select(_quote(address.folder), readonly=True)
+            except imaplib.IMAP4.error as exc:
+                raise MailboxUnavailable(str(exc), step=MailboxUnavailable.FOLDER) from exc
             if status != "OK":
-                raise MailboxUnavailable(f"cannot open the folder {address.folder}: {data!r}")
+                raise MailboxUnavailable(
+                    f"cannot open the folder {address.folder}: {data!r}", step=MailboxUnavailable.FOLDER
+                )
             lines = [line for line in client.untagged_responses.get("OK", []) if isinstance(line, bytes)]
             found = [_UIDVALIDITY.search(line) for line in lines]
             given = [v for v in client.untagged_responses.get("UIDVALIDITY", []) if isinstance(v, bytes)]
@@ -87,7 +114,7 @@ def mailbox_session(address: MailboxAddress) -> Iterator[MailboxConnection]:
                 raise MailboxUnavailable("the server did not give the folder's UIDVALIDITY")
             yield MailboxConnection(client, int(values[-1]))
         except (TimeoutError, OSError, ssl.SSLError, imaplib.IMAP4.error) as exc:
-            raise MailboxUnavailable(str(exc) or exc.__class__.__name__) from exc
+            raise MailboxUnavailable(str(exc) or exc.__class__.__name__, step=_step_of(exc, "read")) from exc
     finally:
         with contextlib.suppress(OSError, imaplib.IMAP4.error):  # the connection may be gone already
             client.logout()

@@ -61,13 +61,7 @@ class MailboxInput:
     active: bool = True
 
 
-@transaction.atomic
-def support_mailbox_save(*, partner: Partner, actor: User | None, data: MailboxInput) -> SupportMailbox:
-    """Create or change the partner's support mailbox. The password is stored encrypted; an empty one
-    keeps the stored password (a new mailbox needs one). A changed server, user or folder reads the
-    folder from its start (messages already read are recognised by Message-ID). Audited without the
-    password."""
-    mailbox = SupportMailbox.objects.select_for_update().filter(partner=partner).first()
+def _check(mailbox: SupportMailbox | None, data: MailboxInput) -> None:
     errors: dict[str, list[str]] = {}
     if mailbox is None and not data.password:
         errors["password"] = [_("Enter the mailbox's password.")]
@@ -78,6 +72,16 @@ def support_mailbox_save(*, partner: Partner, actor: User | None, data: MailboxI
             errors[name] = [_("This field is required.")]
     if errors:
         raise MailboxInvalid(fields=errors)
+
+
+@transaction.atomic
+def support_mailbox_save(*, partner: Partner, actor: User | None, data: MailboxInput) -> SupportMailbox:
+    """Create or change the partner's support mailbox. The password is stored encrypted; an empty one
+    keeps the stored password (a new mailbox needs one). A changed server, user or folder reads the
+    folder from its start (messages already read are recognised by Message-ID). Audited without the
+    password."""
+    mailbox = SupportMailbox.objects.select_for_update().filter(partner=partner).first()
+    _check(mailbox, data)
     if mailbox is None:
         mailbox = SupportMailbox(partner=partner)
     moved = (mailbox.host, mailbox.username, mailbox.folder) != (data.host.strip(), data.username.strip(),
@@ -98,6 +102,54 @@ def support_mailbox_save(*, partner: Partner, actor: User | None, data: MailboxI
               "folder": mailbox.folder, "active": mailbox.active, "password_changed": bool(data.password)},
     )  # fmt: skip
     return mailbox
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    ok: bool
+    message: str  # one sentence for the person who asked, in their language
+    detail: str = ""  # the server's own words, when it failed
+
+
+def mailbox_error_text(exc: imap.MailboxUnavailable, *, host: str, port: int, folder: str) -> str:
+    """What went wrong, as a sentence that says what to check (the server's words stay in `exc`)."""
+    where = {"host": host, "port": port, "folder": folder}
+    texts = {
+        imap.MailboxUnavailable.CONNECT: _("The server %(host)s could not be reached on port %(port)s. Check the "
+                                           "server name and port (993 for IMAP over TLS)."),
+        imap.MailboxUnavailable.TLS: _("A secure (TLS) connection to %(host)s:%(port)s failed: the server does not "
+                                       "speak TLS on this port or its certificate is not trusted."),
+        imap.MailboxUnavailable.TIMEOUT: _("The server %(host)s did not answer in time."),
+        imap.MailboxUnavailable.LOGIN: _("The server refused the user name or password."),
+        imap.MailboxUnavailable.FOLDER: _("Signed in, but the folder “%(folder)s” could not be opened. Check its "
+                                          "name."),
+    }  # fmt: skip
+    text = texts.get(exc.step, _("The mailbox could not be read from %(host)s."))
+    return str(text % where)
+
+
+def support_mailbox_test(*, partner: Partner, data: MailboxInput) -> ConnectionCheck:
+    """Sign in to the mailbox `data` describes and open its folder, as the reader does (same client,
+    same TLS checks), without saving anything. An empty password tries the stored one. Settings
+    that cannot be saved raise MailboxInvalid, as saving them would."""
+    mailbox = SupportMailbox.objects.filter(partner=partner).first()
+    _check(mailbox, data)
+    password = data.password
+    if not password and mailbox is not None:
+        try:
+            password = secret_decrypt(mailbox.password_encrypted)
+        except ValueError:
+            return ConnectionCheck(False, _("The stored password cannot be read; enter it again."))
+    host, folder = data.host.strip(), data.folder.strip()
+    address = imap.MailboxAddress(host, data.port, data.username.strip(), password, folder)
+    try:
+        with imap.mailbox_session(address):
+            pass
+    except imap.MailboxUnavailable as exc:
+        return ConnectionCheck(False, mailbox_error_text(exc, host=host, port=data.port, folder=folder), str(exc)[:500])
+    return ConnectionCheck(
+        True, _("Signed in to %(host)s and opened the folder “%(folder)s”.") % {"host": host, "folder": folder}
+    )
 
 
 # ---- Reading ----------------------------------------------------------------------------------------
