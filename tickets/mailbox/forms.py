@@ -30,7 +30,11 @@ class MailboxForm(forms.Form):
     host = forms.CharField(label=_("IMAP server"), max_length=255, help_text=_("For example imap.example.com."))
     port = forms.IntegerField(
         label=_("Port"), initial=993, min_value=1, max_value=65535,
-        help_text=_("993 for IMAP over TLS."),
+        help_text=_("993 for TLS from the start, 143 for STARTTLS."),
+    )  # fmt: skip
+    security = forms.ChoiceField(
+        label=_("TLS"), choices=SupportMailbox._meta.get_field("security").choices, initial="tls",
+        help_text=_("The server's certificate is always verified; plain IMAP is never used."),
     )  # fmt: skip
     username = forms.CharField(label=_("User name"), max_length=255)
     password = forms.CharField(
@@ -44,7 +48,7 @@ class MailboxForm(forms.Form):
     def __init__(self, *args: Any, mailbox: SupportMailbox | None = None, **kwargs: Any) -> None:
         if mailbox is not None and not args and "initial" not in kwargs:
             kwargs["initial"] = {name: getattr(mailbox, name) for name in
-                                 ("address", "host", "port", "username", "folder", "active")}  # fmt: skip
+                                 ("address", "host", "port", "security", "username", "folder", "active")}  # fmt: skip
         super().__init__(*args, **kwargs)
         self.mailbox = mailbox
         if mailbox is None:
@@ -73,7 +77,7 @@ class MailboxForm(forms.Form):
         d = self.cleaned_data
         return MailboxInput(
             address=d["address"], host=d["host"], port=d["port"], username=d["username"].strip(),
-            password=d.get("password") or "", folder=d["folder"], active=d["active"],
+            password=d.get("password") or "", folder=d["folder"], active=d["active"], security=d["security"],
         )  # fmt: skip
 
     def add_service_errors(self, fields: dict[str, list[str]]) -> None:

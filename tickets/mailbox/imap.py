@@ -1,4 +1,5 @@
-"""The IMAP client of support mailboxes: implicit TLS (port 993), certificates always verified.
+"""The IMAP client of support mailboxes: implicit TLS (port 993) or STARTTLS (port 143) before signing in,
+certificates always verified; plain IMAP is never used.
 
 RFC 9051 (IMAP4rev2) / RFC 3501: a folder's messages are read by UID (`UID SEARCH UID n:*`, `UID FETCH
 n (BODY.PEEK[])`, which leaves the \\Seen flag alone), and UIDs only mean the same message while the
@@ -49,6 +50,7 @@ class MailboxAddress:
     username: str
     password: str
     folder: str = "INBOX"
+    security: str = "tls"  # "tls": TLS from the first byte (IMAPS); "starttls": STARTTLS before signing in
 
 
 def tls_context() -> ssl.SSLContext:
@@ -59,7 +61,7 @@ def tls_context() -> ssl.SSLContext:
 class MailboxConnection:
     """One signed-in session with the folder selected read-only."""
 
-    def __init__(self, client: imaplib.IMAP4_SSL, uidvalidity: int) -> None:
+    def __init__(self, client: imaplib.IMAP4, uidvalidity: int) -> None:
         self._client = client
         self.uidvalidity = uidvalidity
 
@@ -86,11 +88,21 @@ class MailboxConnection:
 def mailbox_session(address: MailboxAddress) -> Iterator[MailboxConnection]:
     """Connect with TLS, sign in and select the folder read-only; any failure is MailboxUnavailable."""
     timeout = float(getattr(settings, "SUPPORT_MAILBOX_TIMEOUT_SECONDS", 30.0))
+    client: imaplib.IMAP4 | None = None
+    failing = MailboxUnavailable.CONNECT
     try:
-        client = imaplib.IMAP4_SSL(address.host, address.port, ssl_context=tls_context(), timeout=timeout)
+        if address.security == "starttls":
+            client = imaplib.IMAP4(address.host, address.port, timeout=timeout)
+            failing = MailboxUnavailable.TLS  # connected: what fails now is the server's STARTTLS
+            client.starttls(ssl_context=tls_context())
+        else:
+            client = imaplib.IMAP4_SSL(address.host, address.port, ssl_context=tls_context(), timeout=timeout)
     except (OSError, ssl.SSLError, imaplib.IMAP4.error) as exc:
+        if client is not None:
+            with contextlib.suppress(OSError, imaplib.IMAP4.error):
+                client.shutdown()
         raise MailboxUnavailable(
-            f"cannot connect to {address.host}:{address.port}: {exc}", step=_step_of(exc, MailboxUnavailable.CONNECT)
+            f"cannot connect to {address.host}:{address.port}: {exc}", step=_step_of(exc, failing)
         ) from exc
     try:
         try:

@@ -30,6 +30,10 @@ class SupportMailbox(models.Model):
     )
     host = models.CharField(_("IMAP server"), max_length=255)
     port = models.PositiveIntegerField(_("port"), default=993)
+    security = models.CharField(
+        _("TLS"), max_length=8, choices=[("tls", _("TLS from the start (IMAPS, usually port 993)")),
+                                         ("starttls", _("STARTTLS (usually port 143)"))], default="tls",
+    )  # fmt: skip
     username = models.CharField(_("user name"), max_length=255)
     password_encrypted = models.TextField(_("password (encrypted)"))
     folder = models.CharField(_("folder"), max_length=255, default="INBOX")

@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 BATCH = 50  # messages per run and mailbox; the rest wait for the next run
 LEASE = dt.timedelta(minutes=10)  # a reader that died gives the mailbox up after this
 S = InboundEmail.Status
+SECURITY = ("tls", "starttls")
 
 
 # ---- Settings ---------------------------------------------------------------------------------------
@@ -59,6 +60,7 @@ class MailboxInput:
     password: str = ""  # empty keeps the stored one
     folder: str = "INBOX"
     active: bool = True
+    security: str = "tls"  # "tls" (IMAPS) or "starttls"; plain IMAP is not offered
 
 
 def _check(mailbox: SupportMailbox | None, data: MailboxInput) -> None:
@@ -67,6 +69,8 @@ def _check(mailbox: SupportMailbox | None, data: MailboxInput) -> None:
         errors["password"] = [_("Enter the mailbox's password.")]
     if not 1 <= data.port <= 65535:
         errors["port"] = [_("Enter a port between 1 and 65535.")]
+    if data.security not in SECURITY:
+        errors["security"] = [_("Choose TLS from the start or STARTTLS.")]
     for name in ("address", "host", "username", "folder"):
         if not str(getattr(data, name)).strip():
             errors[name] = [_("This field is required.")]
@@ -86,19 +90,22 @@ def support_mailbox_save(*, partner: Partner, actor: User | None, data: MailboxI
         mailbox = SupportMailbox(partner=partner)
     moved = (mailbox.host, mailbox.username, mailbox.folder) != (data.host.strip(), data.username.strip(),
                                                                   data.folder.strip())  # fmt: skip
+    reconnect = moved or (mailbox.port, mailbox.security) != (data.port, data.security)
     mailbox.address, mailbox.host, mailbox.port = data.address.strip().lower(), data.host.strip(), data.port
+    mailbox.security = data.security
     mailbox.username, mailbox.folder, mailbox.active = data.username.strip(), data.folder.strip(), data.active
     if data.password:
         mailbox.password_encrypted = secret_encrypt(data.password)
     if moved:
         mailbox.uidvalidity, mailbox.last_uid = None, 0
-    if data.password or moved:
+    if data.password or reconnect:
         mailbox.last_error, mailbox.failures = "", 0
     mailbox.updated_at, mailbox.updated_by = clock.now(), actor
     mailbox.save()
     audit_record(
         partner=partner, actor=actor, action="support_mailbox.saved", target=mailbox,
-        data={"address": mailbox.address, "host": mailbox.host, "port": mailbox.port, "username": mailbox.username,
+        data={"address": mailbox.address, "host": mailbox.host, "port": mailbox.port, "security": mailbox.security,
+              "username": mailbox.username,
               "folder": mailbox.folder, "active": mailbox.active, "password_changed": bool(data.password)},
     )  # fmt: skip
     return mailbox
@@ -116,9 +123,9 @@ def mailbox_error_text(exc: imap.MailboxUnavailable, *, host: str, port: int, fo
     where = {"host": host, "port": port, "folder": folder}
     texts = {
         imap.MailboxUnavailable.CONNECT: _("The server %(host)s could not be reached on port %(port)s. Check the "
-                                           "server name and port (993 for IMAP over TLS)."),
+                                           "server name and port (993 for TLS from the start, 143 for STARTTLS)."),
         imap.MailboxUnavailable.TLS: _("A secure (TLS) connection to %(host)s:%(port)s failed: the server does not "
-                                       "speak TLS on this port or its certificate is not trusted."),
+                                       "offer this kind of TLS on this port, or its certificate is not trusted."),
         imap.MailboxUnavailable.TIMEOUT: _("The server %(host)s did not answer in time."),
         imap.MailboxUnavailable.LOGIN: _("The server refused the user name or password."),
         imap.MailboxUnavailable.FOLDER: _("Signed in, but the folder “%(folder)s” could not be opened. Check its "
@@ -141,7 +148,7 @@ def support_mailbox_test(*, partner: Partner, data: MailboxInput) -> ConnectionC
         except ValueError:
             return ConnectionCheck(False, _("The stored password cannot be read; enter it again."))
     host, folder = data.host.strip(), data.folder.strip()
-    address = imap.MailboxAddress(host, data.port, data.username.strip(), password, folder)
+    address = imap.MailboxAddress(host, data.port, data.username.strip(), password, folder, data.security)
     try:
         with imap.mailbox_session(address):
             pass
@@ -187,7 +194,9 @@ def support_mailbox_read(*, mailbox_id: int) -> ReadResult:
             password = secret_decrypt(mailbox.password_encrypted)
         except ValueError as exc:
             raise imap.MailboxUnavailable(_("The password cannot be read; enter it again.")) from exc
-        address = imap.MailboxAddress(mailbox.host, mailbox.port, mailbox.username, password, mailbox.folder)
+        address = imap.MailboxAddress(
+            mailbox.host, mailbox.port, mailbox.username, password, mailbox.folder, mailbox.security
+        )
         with imap.mailbox_session(address) as session:
             last_uid = mailbox.last_uid if mailbox.uidvalidity == session.uidvalidity else 0
             for uid in session.uids_after(last_uid, limit=BATCH):

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from partner_portal.access import STAFF_MANAGERS, SUPPORT_HANDLERS, ScopedViewMixin
@@ -71,7 +71,7 @@ class QuarantineListView(KeysetListView):
     sorts = selectors.QUARANTINE_SORTS
     default_sort = "-received"
     page_size = 25
-    pagination_label = _lazy("Pages of quarantined emails")
+    pagination_label = gettext_lazy("Pages of quarantined emails")
 
     def list_rows(self, form: Any) -> tuple[Any, bool]:
         search = form.cleaned_data.get("q", "") if form is not None else ""

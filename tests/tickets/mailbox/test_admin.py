@@ -15,7 +15,7 @@ from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
-FORM = {"address": "Support@Partner.test", "host": "imap.partner.test", "port": "993",
+FORM = {"address": "Support@Partner.test", "host": "imap.partner.test", "port": "993", "security": "tls",
         "username": "support@partner.test", "folder": "INBOX", "active": "on"}  # fmt: skip
 
 
