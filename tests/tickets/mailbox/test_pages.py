@@ -32,7 +32,7 @@ FORM = {"address": "Help@Alpha.test", "host": "imap.alpha.test", "port": "993", 
 _uids = iter(range(1, 10_000))
 
 
-def mailbox_of(partner, password: str = "first-Secret-pw") -> SupportMailbox:
+def mailbox_of(partner, password: str = "first-Secret-pw") -> SupportMailbox:  # noqa: S107 - a test value
     return support_mailbox_save(
         partner=partner, actor=None,
         data=MailboxInput(address=f"help@{partner.slug}.test", host="imap.test", port=993,
