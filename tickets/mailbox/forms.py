@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from partner_portal import selectors as core_selectors
 from partner_portal.lookup import CustomerField
 from partner_portal.tenancy import Scope
-from tickets.mailbox.models import SupportMailbox
+from tickets.mailbox.models import SECURITY_CHOICES, SupportMailbox
 from tickets.mailbox.services import MailboxInput
 
 # A host name (RFC 1123 labels) or an IPv4/IPv6 address; no scheme, path or port.
@@ -33,7 +33,7 @@ class MailboxForm(forms.Form):
         help_text=_("993 for TLS from the start, 143 for STARTTLS."),
     )  # fmt: skip
     security = forms.ChoiceField(
-        label=_("TLS"), choices=SupportMailbox._meta.get_field("security").choices, initial="tls",
+        label=_("TLS"), choices=SECURITY_CHOICES, initial="tls",
         help_text=_("The server's certificate is always verified; plain IMAP is never used."),
     )  # fmt: skip
     username = forms.CharField(label=_("User name"), max_length=255)
