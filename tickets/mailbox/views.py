@@ -81,6 +81,17 @@ class QuarantineListView(KeysetListView):
         return super().get_context_data(mailbox=selectors.support_mailbox(scope=self.scope), **kwargs)
 
 
+# Why an email is in the quarantine, as `services._route` records it; other reasons are the ticket's refusal.
+REASONS = {
+    "unknown sender": gettext_lazy("The sender is no contact of any of your customers."),
+    "contact of several customers": gettext_lazy("The sender is a contact of several customers."),
+    "staff email without a ticket": gettext_lazy("A member of your staff wrote without naming a ticket."),
+    "not a contact of the ticket's customer": gettext_lazy(
+        "A reply to a ticket from someone who is no contact of the ticket's customer."
+    ),
+}
+
+
 class _QuarantineEmail(ScopedViewMixin, View):
     allowed_roles = SUPPORT_HANDLERS
     template_name = "tickets/mailbox/quarantine_detail.html"
@@ -95,6 +106,7 @@ class _QuarantineEmail(ScopedViewMixin, View):
             "files": [(a.name, len(a.content)) for a in parsed.attachments],
             "form": form or QuarantineAcceptForm(scope=self.scope),
             "quarantined": email.status == InboundEmail.Status.QUARANTINED,
+            "reason": REASONS.get(email.reason, email.reason),
         }
         return render(request, self.template_name, context, status=status)
 

@@ -271,6 +271,7 @@ def test_the_detail_shows_the_text_escaped(tenant, client_for) -> None:
     assert "&lt;script&gt;alert" in html
     assert "<b>Hi</b>" not in html
     assert "Please help" in html
+    assert "The sender is no contact of any of your customers." in html  # why it is there, in words
 
 
 def test_accepting_from_the_page_lands_on_the_ticket_and_a_second_post_does_nothing(tenant, client_for) -> None:
