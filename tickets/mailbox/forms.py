@@ -10,6 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from partner_portal import selectors as core_selectors
+from partner_portal.access import STAFF_MANAGERS
 from partner_portal.lookup import CustomerField
 from partner_portal.tenancy import Scope
 from tickets.mailbox.models import SECURITY_CHOICES, SupportMailbox
@@ -95,7 +96,13 @@ class QuarantineFilterForm(forms.Form):
 
 class QuarantineAcceptForm(forms.Form):
     customer = CustomerField(label=_("Customer"), help_text=_("The ticket is opened for this customer."))
+    invite_sender = forms.BooleanField(
+        label=_("Also invite the sender as a user of this customer"), required=False,
+        help_text=_("Their next emails then open tickets by themselves. Only for people you know."),
+    )  # fmt: skip
 
     def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not scope.has_role(STAFF_MANAGERS):
+            del self.fields["invite_sender"]  # only partner admins invite customer users
         self.fields["customer"].queryset = core_selectors.customer_list(scope=scope).only("pk", "name")  # type: ignore[attr-defined]

@@ -29,7 +29,8 @@ from django.utils.translation import gettext as _
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.jobs import for_each_partner
-from partner_portal.models import STAFF_ROLES, Customer, Membership, Partner, User
+from partner_portal.models import STAFF_ROLES, Customer, Invitation, Membership, Partner, Role, User
+from partner_portal.services import InvitationRequest, invitation_create
 from subscriptions.secrets import secret_decrypt, secret_encrypt
 from tickets.errors import AttachmentRefused, InboundEmailDecided, MailboxInvalid, TicketInvalid
 from tickets.mailbox import imap
@@ -485,3 +486,18 @@ def inbound_email_drop(*, email: InboundEmail, actor: User) -> InboundEmail:
         data={"from": email.from_address, "subject": email.subject[:200]},
     )  # fmt: skip
     return email
+
+
+def inbound_email_sender_invite(*, email: InboundEmail, actor: User, base_url: str) -> Invitation:
+    """Invite the sender of an accepted email as a user (member) of the customer it was accepted for,
+    so that their next emails open tickets by themselves. The invitation's own rules apply (someone
+    already on the partner's team is refused); audited as any invitation."""
+    email = InboundEmail.objects.select_related("partner", "customer").get(pk=email.pk)
+    if email.status != S.ACCEPTED or email.customer is None:
+        raise TicketInvalid(_("Only the sender of an accepted email can be invited."))
+    if not email.from_address:
+        raise TicketInvalid(_("The email has no sender address to invite."))
+    return invitation_create(
+        partner=email.partner, actor=actor, base_url=base_url,
+        request=InvitationRequest(email=email.from_address, role=Role.CUSTOMER_MEMBER, customer=email.customer),
+    )  # fmt: skip

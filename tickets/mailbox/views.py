@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from partner_portal.access import STAFF_MANAGERS, SUPPORT_HANDLERS, ScopedViewMixin
+from partner_portal.errors import PortalError
 from partner_portal.listing import KeysetListView
 from tickets.errors import MailboxInvalid, TicketError
 from tickets.mailbox import selectors, services
@@ -135,9 +136,21 @@ class QuarantineAcceptView(_QuarantineEmail):
                     _("Ticket %(number)s opened for %(customer)s from the email.")
                     % {"number": ticket.reference, "customer": ticket.customer.name},
                 )
+                if form.cleaned_data.get("invite_sender"):
+                    self._invite(request, email)
                 return redirect("ticket_detail", ticket.pk)
         email = selectors.inbound_email_get(scope=self.scope, pk=pk)
         return self.render_email(request, email, form, status=400)
+
+    def _invite(self, request: HttpRequest, email: InboundEmail) -> None:
+        try:
+            services.inbound_email_sender_invite(
+                email=email, actor=self.scope.user, base_url=request.build_absolute_uri("/")
+            )
+        except PortalError as exc:
+            messages.warning(request, _("The sender was not invited: %(reason)s") % {"reason": exc})
+        else:
+            messages.success(request, _("Invitation sent to %(email)s.") % {"email": email.from_address})
 
 
 class QuarantineDropView(_QuarantineEmail):

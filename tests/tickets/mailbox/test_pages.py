@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from partner_portal.models import AuditEvent
+from partner_portal.models import AuditEvent, Invitation
 from subscriptions.secrets import secret_decrypt
 from tests.factories.tickets import PNG
 from tests.tickets.mailbox.dovecot import PASSWORD
@@ -321,3 +321,37 @@ def test_another_partners_email_and_customers_are_out_of_reach(tenant, other_ten
     # Their mailbox's settings never show on our admin's page.
     html = client_for(tenant.admin).get(SETTINGS_URL).content.decode()
     assert "help@beta.test" not in html
+
+
+def test_an_admin_may_invite_the_sender_to_the_customer_an_agent_may_not(tenant, client_for, on_commit) -> None:
+    mailbox = mailbox_of(tenant.partner)
+    first = quarantined(mailbox, sender="Olga <Olga@NewDomain.test>")
+    second = quarantined(mailbox, sender="ivan@newdomain.test")
+
+    agent_page = client_for(tenant.agent).get(f"{QUARANTINE_URL}{second.pk}/").content.decode()
+    assert 'name="invite_sender"' not in agent_page
+    client_for(tenant.agent).post(
+        f"{QUARANTINE_URL}{second.pk}/accept/", {"customer": tenant.customer.pk, "invite_sender": "on"}
+    )
+    assert not Invitation.objects.exists()  # ignored: agents do not invite customer users
+
+    admin = client_for(tenant.admin)
+    assert 'name="invite_sender"' in admin.get(f"{QUARANTINE_URL}{first.pk}/").content.decode()
+    with on_commit():
+        admin.post(f"{QUARANTINE_URL}{first.pk}/accept/", {"customer": tenant.other_customer.pk, "invite_sender": "on"})
+    invitation = Invitation.objects.get()
+    assert (invitation.email, invitation.customer, invitation.role) == (
+        "olga@newdomain.test", tenant.other_customer, "customer_member"
+    )  # fmt: skip
+    assert Ticket.objects.filter(customer=tenant.other_customer).count() == 1
+
+
+def test_inviting_someone_already_on_the_team_still_opens_the_ticket(tenant, client_for) -> None:
+    email = quarantined(mailbox_of(tenant.partner), sender=tenant.finance.email)  # staff, no ticket named
+    response = client_for(tenant.admin).post(
+        f"{QUARANTINE_URL}{email.pk}/accept/", {"customer": tenant.customer.pk, "invite_sender": "on"}, follow=True
+    )
+    html = response.content.decode()
+    assert "The sender was not invited" in html
+    assert Ticket.objects.filter(customer=tenant.customer).count() == 1
+    assert not Invitation.objects.exists()
