@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -47,6 +48,7 @@ BATCH = 50  # messages per run and mailbox; the rest wait for the next run
 LEASE = dt.timedelta(minutes=10)  # a reader that died gives the mailbox up after this
 S = InboundEmail.Status
 SECURITY = ("tls", "starttls")
+TESTS_PER_WINDOW, TEST_WINDOW_SECONDS = 10, 600  # connection tests a partner may run
 
 
 # ---- Settings ---------------------------------------------------------------------------------------
@@ -136,12 +138,29 @@ def mailbox_error_text(exc: imap.MailboxUnavailable, *, host: str, port: int, fo
     return str(text % where)
 
 
-def support_mailbox_test(*, partner: Partner, data: MailboxInput) -> ConnectionCheck:
+def support_mailbox_test(*, partner: Partner, actor: User | None, data: MailboxInput) -> ConnectionCheck:
     """Sign in to the mailbox `data` describes and open its folder, as the reader does (same client,
-    same TLS checks), without saving anything. An empty password tries the stored one. Settings
-    that cannot be saved raise MailboxInvalid, as saving them would."""
+    same TLS checks), without saving the settings. An empty password tries the stored one. Settings
+    that cannot be saved raise MailboxInvalid, as saving them would.
+
+    Each test connects from the portal's servers to the host and port given, so a partner gets
+    TESTS_PER_WINDOW of them per TEST_WINDOW_SECONDS, and each is audited (host, port, result)."""
     mailbox = SupportMailbox.objects.filter(partner=partner).first()
     _check(mailbox, data)
+    key = f"support-mailbox-tests:{partner.pk}"
+    cache.add(key, 0, TEST_WINDOW_SECONDS)
+    if cache.incr(key) > TESTS_PER_WINDOW:
+        return ConnectionCheck(False, _("Too many connection tests: try again in a few minutes."))
+    check = _connection_check(mailbox, data)
+    audit_record(
+        partner=partner, actor=actor, action="support_mailbox.tested", target=mailbox or partner,
+        data={"host": data.host.strip(), "port": data.port, "security": data.security, "ok": check.ok,
+              "detail": check.detail[:200]},
+    )  # fmt: skip
+    return check
+
+
+def _connection_check(mailbox: SupportMailbox | None, data: MailboxInput) -> ConnectionCheck:
     password = data.password
     if not password and mailbox is not None:
         try:

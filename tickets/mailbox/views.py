@@ -49,7 +49,9 @@ class SupportMailboxView(ScopedViewMixin, View):
         if form.is_valid():
             try:
                 if testing:
-                    check = services.support_mailbox_test(partner=self.scope.partner, data=form.mailbox_input())
+                    check = services.support_mailbox_test(
+                        partner=self.scope.partner, actor=self.scope.user, data=form.mailbox_input()
+                    )
                     return self._render(request, form, check=check)
                 services.support_mailbox_save(
                     partner=self.scope.partner, actor=self.scope.user, data=form.mailbox_input()

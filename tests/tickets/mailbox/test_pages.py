@@ -184,6 +184,20 @@ def test_test_connection_signs_in_and_saves_nothing(tenant, client_for, connect_
     assert not SupportMailbox.objects.exists()
 
 
+def test_connection_tests_are_audited_and_limited(tenant, client_for, connect_mailbox, dovecot, monkeypatch) -> None:
+    monkeypatch.setattr("tickets.mailbox.services.TESTS_PER_WINDOW", 2)
+    admin = client_for(tenant.admin)
+    for _ in range(2):
+        assert 'data-connection-check="ok"' in _test(admin, dovecot, password=PASSWORD).content.decode()
+
+    html = _test(admin, dovecot, password=PASSWORD).content.decode()
+
+    assert "Too many connection tests" in html
+    events = AuditEvent.objects.filter(action="support_mailbox.tested", partner=tenant.partner)
+    assert [(e.actor, e.data["host"], e.data["ok"]) for e in events] == [(tenant.admin, "127.0.0.1", True)] * 2
+    assert PASSWORD not in str(list(events.values_list("data", flat=True)))
+
+
 def test_test_connection_with_starttls(tenant, client_for, connect_mailbox, dovecot) -> None:
     response = _test(client_for(tenant.admin), dovecot, password=PASSWORD, port=str(dovecot.starttls_port),
                      security="starttls")  # fmt: skip
