@@ -43,6 +43,10 @@ class SupportMailboxForm(forms.ModelForm):
         data = super().clean() or {}
         if self.instance.pk is None and not data.get("password"):
             self.add_error("password", _("Enter the mailbox's password."))
+        elif not data.get("password") and "host" in data and "username" in data:
+            stored = SupportMailbox.objects.get(pk=self.instance.pk)
+            if (stored.host.lower(), stored.username) != (data["host"].strip().lower(), data["username"].strip()):
+                self.add_error("password", _("Enter the password again when you change the server or the user name."))
         return data
 
 

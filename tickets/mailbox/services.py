@@ -70,6 +70,9 @@ def _check(mailbox: SupportMailbox | None, data: MailboxInput) -> None:
     errors: dict[str, list[str]] = {}
     if mailbox is None and not data.password:
         errors["password"] = [_("Enter the mailbox's password.")]
+    elif mailbox is not None and not data.password and _elsewhere(mailbox, data):
+        # The stored password is only ever sent where it was entered for: never to another server or user.
+        errors["password"] = [_("Enter the password again when you change the server or the user name.")]
     if not 1 <= data.port <= 65535:
         errors["port"] = [_("Enter a port between 1 and 65535.")]
     if data.security not in SECURITY:
@@ -81,10 +84,15 @@ def _check(mailbox: SupportMailbox | None, data: MailboxInput) -> None:
         raise MailboxInvalid(fields=errors)
 
 
+def _elsewhere(mailbox: SupportMailbox, data: MailboxInput) -> bool:
+    return (mailbox.host.lower(), mailbox.username) != (data.host.strip().lower(), data.username.strip())
+
+
 @transaction.atomic
 def support_mailbox_save(*, partner: Partner, actor: User | None, data: MailboxInput) -> SupportMailbox:
     """Create or change the partner's support mailbox. The password is stored encrypted; an empty one
-    keeps the stored password (a new mailbox needs one). A changed server, user or folder reads the
+    keeps the stored password (a new mailbox needs one, and so does a change of server or user name:
+    the stored password never goes to another server). A changed server, user or folder reads the
     folder from its start (messages already read are recognised by Message-ID). Audited without the
     password."""
     mailbox = SupportMailbox.objects.select_for_update().filter(partner=partner).first()
@@ -149,7 +157,12 @@ def support_mailbox_test(*, partner: Partner, actor: User | None, data: MailboxI
     _check(mailbox, data)
     key = f"support-mailbox-tests:{partner.pk}"
     cache.add(key, 0, TEST_WINDOW_SECONDS)
-    if cache.incr(key) > TESTS_PER_WINDOW:
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the window ended between the two calls
+        count = 1
+        cache.set(key, count, TEST_WINDOW_SECONDS)
+    if count > TESTS_PER_WINDOW:
         return ConnectionCheck(False, _("Too many connection tests: try again in a few minutes."))
     check = _connection_check(mailbox, data)
     audit_record(

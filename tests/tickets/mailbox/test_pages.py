@@ -138,6 +138,19 @@ def test_an_admin_connects_the_mailbox_and_the_password_is_never_shown_back(tena
     assert "s3cret-Mailbox-pw" not in str(list(events.values_list("data", flat=True)))
 
 
+def test_the_stored_password_never_goes_to_another_server(tenant, client_for, connect_mailbox, dovecot) -> None:
+    mailbox = connect_mailbox(tenant.partner)
+    admin = client_for(tenant.admin)
+    # The stored password is tried at the stored server and user only; elsewhere it must be typed again.
+    moved = _test(admin, dovecot, password="", host="localhost", username=mailbox.username)
+    assert moved.status_code == 400
+    assert "Enter the password again when you change the server or the user name." in moved.content.decode()
+    saved = admin.post(SETTINGS_URL, {**FORM, "host": "imap.attacker.test", "password": ""})
+    assert saved.status_code == 400
+    assert SupportMailbox.objects.get().host == "127.0.0.1"
+    assert not AuditEvent.objects.filter(action="support_mailbox.tested").exists()
+
+
 def test_settings_are_validated_field_by_field(tenant, client_for) -> None:
     admin = client_for(tenant.admin)
     bad = {**FORM, "address": "not-an-address", "host": "imaps://imap.alpha.test/", "port": "70000", "folder": ""}
@@ -207,8 +220,8 @@ def test_test_connection_with_starttls(tenant, client_for, connect_mailbox, dove
 def test_test_connection_tries_the_stored_password_when_none_is_entered(
     tenant, client_for, connect_mailbox, dovecot
 ) -> None:
-    connect_mailbox(tenant.partner)  # stores the right password
-    response = _test(client_for(tenant.admin), dovecot, password="")
+    mailbox = connect_mailbox(tenant.partner)  # stores the right password
+    response = _test(client_for(tenant.admin), dovecot, password="", username=mailbox.username)
     assert 'data-connection-check="ok"' in response.content.decode()
 
 
