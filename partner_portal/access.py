@@ -24,6 +24,7 @@ ALL_ROLES = STAFF_ROLES | CUSTOMER_ROLES
 CUSTOMER_WRITERS = frozenset({Role.PARTNER_ADMIN, Role.FINANCE})
 STAFF_MANAGERS = frozenset({Role.PARTNER_ADMIN})
 AUDIT_READERS = frozenset({Role.PARTNER_ADMIN, Role.FINANCE})  # the audit log holds every money change
+SUPPORT_HANDLERS = frozenset({Role.PARTNER_ADMIN, Role.SUPPORT_AGENT})  # who decides what support email becomes
 
 
 class ScopedViewMixin(LoginRequiredMixin):

@@ -97,6 +97,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "escalation.created": _("Escalated to Microsoft"),
     "escalation.updated": _("Microsoft case updated"),
     "support_mailbox.saved": _("Support mailbox settings saved"),
+    "support_mailbox.tested": _("Support mailbox connection tested"),
     "support_mailbox.email_read": _("Email read from the support mailbox"),
     "support_mailbox.email_accepted": _("Quarantined email accepted as a ticket"),
     "support_mailbox.email_dropped": _("Quarantined email dropped"),

@@ -219,6 +219,19 @@ def populate(victim: Tenant, *, align: bool = True) -> None:
         product_family="azure", first_response_minutes=30, resolution_minutes=90,
     )  # fmt: skip
     CustomerSupportPlan.objects.create(partner=victim.partner, customer=victim.customer, plan=victim_plan)
+    # Support email: the mailbox and a quarantined email whose sender and subject name the victim.
+    from subscriptions.secrets import secret_encrypt
+    from tickets.mailbox.models import InboundEmail, SupportMailbox
+
+    mailbox = SupportMailbox.objects.create(
+        partner=victim.partner, address=f"support@{victim.partner.slug}.test", host="imap.victim.test",
+        username=victim.admin.email, password_encrypted=secret_encrypt("victim-mailbox-secret"),
+    )  # fmt: skip
+    InboundEmail.objects.create(
+        partner=victim.partner, mailbox=mailbox, uidvalidity=1, uid=1, message_id="<q@victim.test>",
+        from_address=victim.customer_member.email, subject=f"About {victim.customer.name}", body="Victim body",
+        raw=b"From: x\r\n\r\nVictim body", status=InboundEmail.Status.QUARANTINED, reason="contact of several customers",
+    )  # fmt: skip
     PlanCharge.objects.create(
         partner=victim.partner, customer=victim.customer, plan=victim_plan, period="2026-11", kind="fee",
         quantity=Decimal(1), unit_price=Decimal("99.00"), invoice=invoice, invoice_line=invoice.lines.first(),

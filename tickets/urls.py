@@ -4,6 +4,7 @@ from django.urls import path
 
 from tickets import plan_views, views
 from tickets.canned import views as canned_views
+from tickets.mailbox import views as mailbox_views
 
 urlpatterns = [
     path("staff/tickets/", views.TicketListView.as_view(), name="ticket_list"),
@@ -33,6 +34,15 @@ urlpatterns = [
         canned_views.CannedReplyDeleteView.as_view(),
         name="canned_reply_delete",
     ),
+    path("staff/support/mailbox/", mailbox_views.SupportMailboxView.as_view(), name="support_mailbox"),
+    path("staff/support/quarantine/", mailbox_views.QuarantineListView.as_view(), name="quarantine_list"),
+    path("staff/support/quarantine/<int:pk>/", mailbox_views.QuarantineDetailView.as_view(), name="quarantine_detail"),
+    path(
+        "staff/support/quarantine/<int:pk>/accept/",
+        mailbox_views.QuarantineAcceptView.as_view(),
+        name="quarantine_accept",
+    ),
+    path("staff/support/quarantine/<int:pk>/drop/", mailbox_views.QuarantineDropView.as_view(), name="quarantine_drop"),
     path("staff/customers/<int:pk>/support-plan/", plan_views.CustomerPlanView.as_view(), name="customer_support_plan"),
     path("my/support/", views.CustomerSupportView.as_view(), name="customer_support"),
     path("my/tickets/new/", views.CustomerTicketCreateView.as_view(), name="customer_ticket_create"),

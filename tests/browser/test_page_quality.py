@@ -14,8 +14,11 @@ from tests.browser.conftest import sign_in
 from tests.conftest import make_tenant
 from tests.factories.billing import issued, line
 from tests.factories.subscriptions import SubscriptionFactory
-from tests.factories.tickets import plan, ticket
+from tests.factories.tickets import PNG, plan, ticket
+from tests.tickets.mailbox.test_reading import message
 from tickets.canned.services import CannedReplyInput, canned_reply_save
+from tickets.mailbox.models import SupportMailbox
+from tickets.mailbox.services import MailboxInput, inbound_email_process, support_mailbox_save
 from tickets.services import customer_plan_assign, ticket_message_add
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -83,6 +86,16 @@ def test_staff_and_customer_pages(page: Page, browser: Browser, live_server) -> 
     canned = canned_reply_save(
         partner=tenant.partner, actor=None, data=CannedReplyInput(title="Licence assigned", body_en="Hi {customer}")
     )
+    mailbox = support_mailbox_save(
+        partner=tenant.partner, actor=None,
+        data=MailboxInput(address="help@alpha.test", host="imap.alpha.test", port=993, username="help", password="pw"),
+    )  # fmt: skip
+    SupportMailbox.objects.filter(pk=mailbox.pk).update(last_error="cannot connect: " + "x" * 300, failures=2)
+    stray = inbound_email_process(mailbox_id=mailbox.pk, uidvalidity=1, uid=1, raw=message(
+        sender="someone@unknown.test", to=mailbox.address, subject="Hello " * 40, body="Line " * 200,
+        files=[("screen.png", PNG, "image/png")],
+    ))  # fmt: skip
+    assert stray is not None
     axe = Axe()
 
     blocked = _csp_watch(page)
@@ -96,6 +109,8 @@ def test_staff_and_customer_pages(page: Page, browser: Browser, live_server) -> 
         f"/staff/customers/{tenant.customer.pk}/support-plan/", "/staff/support/canned-replies/",
         "/staff/support/canned-replies/new/", f"/staff/support/canned-replies/{canned.pk}/",
         f"/staff/support/canned-replies/{canned.pk}/delete/",
+        f"/staff/customers/{tenant.customer.pk}/support-plan/", "/staff/support/mailbox/", "/staff/support/quarantine/",
+        f"/staff/support/quarantine/{stray.pk}/",
     ]  # fmt: skip
     problems = [p for path in staff_pages for p in _problems(page, axe, path)]
 

@@ -31,7 +31,7 @@ class SupportMailboxForm(forms.ModelForm):
 
     class Meta:
         model = SupportMailbox
-        fields = ("partner", "address", "host", "port", "username", "folder", "active")
+        fields = ("partner", "address", "host", "port", "security", "username", "folder", "active")
 
     def clean_port(self) -> int:
         port = self.cleaned_data["port"]
@@ -43,6 +43,10 @@ class SupportMailboxForm(forms.ModelForm):
         data = super().clean() or {}
         if self.instance.pk is None and not data.get("password"):
             self.add_error("password", _("Enter the mailbox's password."))
+        elif not data.get("password") and "host" in data and "username" in data:
+            stored = SupportMailbox.objects.get(pk=self.instance.pk)
+            if (stored.host.lower(), stored.username) != (data["host"].strip().lower(), data["username"].strip()):
+                self.add_error("password", _("Enter the password again when you change the server or the user name."))
         return data
 
 
@@ -54,7 +58,10 @@ class SupportMailboxAdmin(admin.ModelAdmin):
     list_select_related = ("partner",)
     readonly_fields = ("last_checked_at", "last_success_at", "last_error", "failures", "updated_at", "updated_by")
     fieldsets = (
-        (None, {"fields": ("partner", "address", "host", "port", "username", "password", "folder", "active")}),
+        (
+            None,
+            {"fields": ("partner", "address", "host", "port", "security", "username", "password", "folder", "active")},
+        ),
         (gettext_lazy("Reading"), {"fields": readonly_fields}),
     )
 
@@ -71,7 +78,7 @@ class SupportMailboxAdmin(admin.ModelAdmin):
             partner=obj.partner, actor=request.user,  # type: ignore[arg-type]
             data=MailboxInput(address=data["address"], host=data["host"], port=data["port"],
                               username=data["username"], password=data.get("password") or "",
-                              folder=data["folder"], active=data["active"]),
+                              folder=data["folder"], active=data["active"], security=data["security"]),
         )  # fmt: skip
         obj.pk = saved.pk
 

@@ -11,6 +11,12 @@ from partner_portal.models import Customer, Partner, User
 from partner_portal.tenancy import TenantQuerySet
 from tickets.models import Ticket, TicketMessage
 
+# How the connection is secured; plain IMAP is never offered.
+SECURITY_CHOICES = [
+    ("tls", _("TLS from the start (IMAPS, usually port 993)")),
+    ("starttls", _("STARTTLS (usually port 143)")),
+]
+
 
 class SupportMailboxQuerySet(TenantQuerySet["SupportMailbox"]):
     customer_lookup = None  # staff configuration; customers never see it
@@ -30,6 +36,7 @@ class SupportMailbox(models.Model):
     )
     host = models.CharField(_("IMAP server"), max_length=255)
     port = models.PositiveIntegerField(_("port"), default=993)
+    security = models.CharField(_("TLS"), max_length=8, choices=SECURITY_CHOICES, default="tls")
     username = models.CharField(_("user name"), max_length=255)
     password_encrypted = models.TextField(_("password (encrypted)"))
     folder = models.CharField(_("folder"), max_length=255, default="INBOX")

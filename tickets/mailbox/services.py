@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -29,7 +30,8 @@ from django.utils.translation import gettext as _
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.jobs import for_each_partner
-from partner_portal.models import STAFF_ROLES, Customer, Membership, Partner, User
+from partner_portal.models import STAFF_ROLES, Customer, Invitation, Membership, Partner, Role, User
+from partner_portal.services import InvitationRequest, invitation_create
 from subscriptions.secrets import secret_decrypt, secret_encrypt
 from tickets.errors import AttachmentRefused, InboundEmailDecided, MailboxInvalid, TicketInvalid
 from tickets.mailbox import imap
@@ -45,6 +47,8 @@ logger = logging.getLogger(__name__)
 BATCH = 50  # messages per run and mailbox; the rest wait for the next run
 LEASE = dt.timedelta(minutes=10)  # a reader that died gives the mailbox up after this
 S = InboundEmail.Status
+SECURITY = ("tls", "starttls")
+TESTS_PER_WINDOW, TEST_WINDOW_SECONDS = 10, 600  # connection tests a partner may run
 
 
 # ---- Settings ---------------------------------------------------------------------------------------
@@ -59,45 +63,133 @@ class MailboxInput:
     password: str = ""  # empty keeps the stored one
     folder: str = "INBOX"
     active: bool = True
+    security: str = "tls"  # "tls" (IMAPS) or "starttls"; plain IMAP is not offered
 
 
-@transaction.atomic
-def support_mailbox_save(*, partner: Partner, actor: User | None, data: MailboxInput) -> SupportMailbox:
-    """Create or change the partner's support mailbox. The password is stored encrypted; an empty one
-    keeps the stored password (a new mailbox needs one). A changed server, user or folder reads the
-    folder from its start (messages already read are recognised by Message-ID). Audited without the
-    password."""
-    mailbox = SupportMailbox.objects.select_for_update().filter(partner=partner).first()
+def _check(mailbox: SupportMailbox | None, data: MailboxInput) -> None:
     errors: dict[str, list[str]] = {}
     if mailbox is None and not data.password:
         errors["password"] = [_("Enter the mailbox's password.")]
+    elif mailbox is not None and not data.password and _elsewhere(mailbox, data):
+        # The stored password is only ever sent where it was entered for: never to another server or user.
+        errors["password"] = [_("Enter the password again when you change the server or the user name.")]
     if not 1 <= data.port <= 65535:
         errors["port"] = [_("Enter a port between 1 and 65535.")]
+    if data.security not in SECURITY:
+        errors["security"] = [_("Choose TLS from the start or STARTTLS.")]
     for name in ("address", "host", "username", "folder"):
         if not str(getattr(data, name)).strip():
             errors[name] = [_("This field is required.")]
     if errors:
         raise MailboxInvalid(fields=errors)
+
+
+def _elsewhere(mailbox: SupportMailbox, data: MailboxInput) -> bool:
+    return (mailbox.host.lower(), mailbox.username) != (data.host.strip().lower(), data.username.strip())
+
+
+@transaction.atomic
+def support_mailbox_save(*, partner: Partner, actor: User | None, data: MailboxInput) -> SupportMailbox:
+    """Create or change the partner's support mailbox. The password is stored encrypted; an empty one
+    keeps the stored password (a new mailbox needs one, and so does a change of server or user name:
+    the stored password never goes to another server). A changed server, user or folder reads the
+    folder from its start (messages already read are recognised by Message-ID). Audited without the
+    password."""
+    mailbox = SupportMailbox.objects.select_for_update().filter(partner=partner).first()
+    _check(mailbox, data)
     if mailbox is None:
         mailbox = SupportMailbox(partner=partner)
     moved = (mailbox.host, mailbox.username, mailbox.folder) != (data.host.strip(), data.username.strip(),
                                                                   data.folder.strip())  # fmt: skip
+    reconnect = moved or (mailbox.port, mailbox.security) != (data.port, data.security)
     mailbox.address, mailbox.host, mailbox.port = data.address.strip().lower(), data.host.strip(), data.port
+    mailbox.security = data.security
     mailbox.username, mailbox.folder, mailbox.active = data.username.strip(), data.folder.strip(), data.active
     if data.password:
         mailbox.password_encrypted = secret_encrypt(data.password)
     if moved:
         mailbox.uidvalidity, mailbox.last_uid = None, 0
-    if data.password or moved:
+    if data.password or reconnect:
         mailbox.last_error, mailbox.failures = "", 0
     mailbox.updated_at, mailbox.updated_by = clock.now(), actor
     mailbox.save()
     audit_record(
         partner=partner, actor=actor, action="support_mailbox.saved", target=mailbox,
-        data={"address": mailbox.address, "host": mailbox.host, "port": mailbox.port, "username": mailbox.username,
+        data={"address": mailbox.address, "host": mailbox.host, "port": mailbox.port, "security": mailbox.security,
+              "username": mailbox.username,
               "folder": mailbox.folder, "active": mailbox.active, "password_changed": bool(data.password)},
     )  # fmt: skip
     return mailbox
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    ok: bool
+    message: str  # one sentence for the person who asked, in their language
+    detail: str = ""  # the server's own words, when it failed
+
+
+def mailbox_error_text(exc: imap.MailboxUnavailable, *, host: str, port: int, folder: str) -> str:
+    """What went wrong, as a sentence that says what to check (the server's words stay in `exc`)."""
+    where = {"host": host, "port": port, "folder": folder}
+    texts = {
+        imap.MailboxUnavailable.CONNECT: _("The server %(host)s could not be reached on port %(port)s. Check the "
+                                           "server name and port (993 for TLS from the start, 143 for STARTTLS)."),
+        imap.MailboxUnavailable.TLS: _("A secure (TLS) connection to %(host)s:%(port)s failed: the server does not "
+                                       "offer this kind of TLS on this port, or its certificate is not trusted."),
+        imap.MailboxUnavailable.TIMEOUT: _("The server %(host)s did not answer in time."),
+        imap.MailboxUnavailable.LOGIN: _("The server refused the user name or password."),
+        imap.MailboxUnavailable.FOLDER: _("Signed in, but the folder “%(folder)s” could not be opened. Check its "
+                                          "name."),
+    }  # fmt: skip
+    text = texts.get(exc.step, _("The mailbox could not be read from %(host)s."))
+    return str(text % where)
+
+
+def support_mailbox_test(*, partner: Partner, actor: User | None, data: MailboxInput) -> ConnectionCheck:
+    """Sign in to the mailbox `data` describes and open its folder, as the reader does (same client,
+    same TLS checks), without saving the settings. An empty password tries the stored one. Settings
+    that cannot be saved raise MailboxInvalid, as saving them would.
+
+    Each test connects from the portal's servers to the host and port given, so a partner gets
+    TESTS_PER_WINDOW of them per TEST_WINDOW_SECONDS, and each is audited (host, port, result)."""
+    mailbox = SupportMailbox.objects.filter(partner=partner).first()
+    _check(mailbox, data)
+    key = f"support-mailbox-tests:{partner.pk}"
+    cache.add(key, 0, TEST_WINDOW_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the window ended between the two calls
+        count = 1
+        cache.set(key, count, TEST_WINDOW_SECONDS)
+    if count > TESTS_PER_WINDOW:
+        return ConnectionCheck(False, _("Too many connection tests: try again in a few minutes."))
+    check = _connection_check(mailbox, data)
+    audit_record(
+        partner=partner, actor=actor, action="support_mailbox.tested", target=mailbox or partner,
+        data={"host": data.host.strip(), "port": data.port, "security": data.security, "ok": check.ok,
+              "detail": check.detail[:200]},
+    )  # fmt: skip
+    return check
+
+
+def _connection_check(mailbox: SupportMailbox | None, data: MailboxInput) -> ConnectionCheck:
+    password = data.password
+    if not password and mailbox is not None:
+        try:
+            password = secret_decrypt(mailbox.password_encrypted)
+        except ValueError:
+            return ConnectionCheck(False, _("The stored password cannot be read; enter it again."))
+    host, folder = data.host.strip(), data.folder.strip()
+    address = imap.MailboxAddress(host, data.port, data.username.strip(), password, folder, data.security)
+    try:
+        with imap.mailbox_session(address):
+            pass
+    except imap.MailboxUnavailable as exc:
+        return ConnectionCheck(False, mailbox_error_text(exc, host=host, port=data.port, folder=folder), str(exc)[:500])
+    return ConnectionCheck(
+        True, _("Signed in to %(host)s and opened the folder “%(folder)s”.") % {"host": host, "folder": folder}
+    )
 
 
 # ---- Reading ----------------------------------------------------------------------------------------
@@ -135,7 +227,9 @@ def support_mailbox_read(*, mailbox_id: int) -> ReadResult:
             password = secret_decrypt(mailbox.password_encrypted)
         except ValueError as exc:
             raise imap.MailboxUnavailable(_("The password cannot be read; enter it again.")) from exc
-        address = imap.MailboxAddress(mailbox.host, mailbox.port, mailbox.username, password, mailbox.folder)
+        address = imap.MailboxAddress(
+            mailbox.host, mailbox.port, mailbox.username, password, mailbox.folder, mailbox.security
+        )
         with imap.mailbox_session(address) as session:
             last_uid = mailbox.last_uid if mailbox.uidvalidity == session.uidvalidity else 0
             for uid in session.uids_after(last_uid, limit=BATCH):
@@ -424,3 +518,18 @@ def inbound_email_drop(*, email: InboundEmail, actor: User) -> InboundEmail:
         data={"from": email.from_address, "subject": email.subject[:200]},
     )  # fmt: skip
     return email
+
+
+def inbound_email_sender_invite(*, email: InboundEmail, actor: User, base_url: str) -> Invitation:
+    """Invite the sender of an accepted email as a user (member) of the customer it was accepted for,
+    so that their next emails open tickets by themselves. The invitation's own rules apply (someone
+    already on the partner's team is refused); audited as any invitation."""
+    email = InboundEmail.objects.select_related("partner", "customer").get(pk=email.pk)
+    if email.status != S.ACCEPTED or email.customer is None:
+        raise TicketInvalid(_("Only the sender of an accepted email can be invited."))
+    if not email.from_address:
+        raise TicketInvalid(_("The email has no sender address to invite."))
+    return invitation_create(
+        partner=email.partner, actor=actor, base_url=base_url,
+        request=InvitationRequest(email=email.from_address, role=Role.CUSTOMER_MEMBER, customer=email.customer),
+    )  # fmt: skip

@@ -32,12 +32,14 @@ def connect_mailbox(dovecot: Dovecot, settings) -> Callable[..., SupportMailbox]
     settings.SUPPORT_MAILBOX_CA_BUNDLE = dovecot.ca_path
     settings.SUPPORT_MAILBOX_TIMEOUT_SECONDS = 5.0
 
-    def connect(partner: Partner, *, port: int | None = None, password: str = PASSWORD) -> SupportMailbox:
+    def connect(
+        partner: Partner, *, port: int | None = None, password: str = PASSWORD, security: str = "tls"
+    ) -> SupportMailbox:
         user = f"support{next(_users)}-{partner.slug}@mail.test"
         return support_mailbox_save(
             partner=partner, actor=None,
             data=MailboxInput(address=user, host="127.0.0.1", port=port or dovecot.port, username=user,
-                              password=password),
+                              password=password, security=security),
         )  # fmt: skip
 
     return connect

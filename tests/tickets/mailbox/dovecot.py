@@ -3,7 +3,8 @@ with a certificate of a trustme test CA, and a static passdb (every user name, o
 test reads its own mailbox. Messages are put in with IMAP APPEND, as a mail client would.
 
 Configuration as Dovecot 2.3 documents it: https://doc.dovecot.org/2.3/configuration_manual/
-(passdb/userdb `static` drivers, `ssl = required`, `service imap-login { inet_listener imaps }`).
+(passdb/userdb `static` drivers, `ssl = required`, `service imap-login { inet_listener imaps }`, and an
+`imap` listener where `ssl = required` makes STARTTLS come before signing in).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ def _free_port() -> int:
 class Dovecot:
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="portal-dovecot-"))
-        self.port = _free_port()
+        self.port = _free_port()  # IMAPS: TLS from the first byte
+        self.starttls_port = _free_port()  # IMAP with STARTTLS required before signing in
         self.ca_path = str(self.dir / "ca.pem")
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -76,7 +78,7 @@ userdb {{
 service imap-login {{
   chroot =
   inet_listener imap {{
-    port = 0
+    port = {self.starttls_port}
   }}
   inet_listener imaps {{
     port = {self.port}

@@ -15,7 +15,7 @@ from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db
 
-FORM = {"address": "Support@Partner.test", "host": "imap.partner.test", "port": "993",
+FORM = {"address": "Support@Partner.test", "host": "imap.partner.test", "port": "993", "security": "tls",
         "username": "support@partner.test", "folder": "INBOX", "active": "on"}  # fmt: skip
 
 
@@ -40,6 +40,9 @@ def test_the_operator_connects_a_mailbox_and_the_password_is_never_shown_back(te
     assert b"s3cret-pw" not in page.content
     assert mailbox.password_encrypted.encode() not in page.content
     operator.post(f"/admin/tickets/supportmailbox/{mailbox.pk}/change/", {**FORM, "port": "995"})  # keeps it
+    moved = operator.post(f"/admin/tickets/supportmailbox/{mailbox.pk}/change/", {**FORM, "host": "imap.other.test"})
+    assert moved.status_code == 200  # refused: the stored password never goes to another server
+    assert b"Enter the password again" in moved.content
     mailbox.refresh_from_db()
     assert (mailbox.port, secret_decrypt(mailbox.password_encrypted)) == (995, "s3cret-pw")
     saved = AuditEvent.objects.filter(action="support_mailbox.saved", partner=tenant.partner)
