@@ -74,7 +74,12 @@ class InvoiceQuery(serializers.Serializer):
     )
     status = serializers.ChoiceField(choices=Invoice.Status.choices, required=False)
     customer = serializers.IntegerField(required=False, min_value=1, source="customer_id")
-    period = serializers.RegexField(selectors.PERIOD_PATTERN, required=False, help_text="YYYY-MM: issued in that month")
+    period = serializers.RegexField(
+        selectors.PERIOD_PATTERN,
+        required=False,
+        allow_blank=True,
+        help_text="YYYY-MM: issued in that month; blank: any",
+    )
     overdue = serializers.BooleanField(required=False, help_text="Only invoices past their due date")
 
 
