@@ -16,6 +16,12 @@ replay, a retry or two deliveries at once record nothing twice. Events handled
   `refund_record`, from the payment's credit first, then off its invoices, which owe it again.
 - `charge.dispute.created`: the checkout is flagged disputed for staff and the disputed amount is taken
   back the same way (Stripe withdraws it at once), so the balance reopens.
+- `checkout.session.completed` with `mode` "setup": a customer saved a card for autopay; the card
+  (brand, last four digits, expiry, the provider's ids) is read from the session's SetupIntent before
+  the transaction and kept (services/autopay.py). `setup_intent.succeeded` says the same and is stored only.
+- `payment_intent.succeeded` of an autopay charge (its metadata names the attempt): the payment is
+  recorded on the invoice through `payment_record`, once; `payment_intent.payment_failed` marks the
+  attempt failed. Intents of hosted checkouts are recorded by their session's event, not these.
 Anything else is stored and left alone.
 """
 
@@ -35,7 +41,14 @@ from billing.invoicing.models import ZERO, Invoice, Payment
 from billing.invoicing.services import AllocationInput, RefundSource, payment_record, refund_record
 from billing.payments_online.errors import WebhookRefused
 from billing.payments_online.models import OnlineCheckout, PaymentProviderAccount, ProviderEvent
-from billing.payments_online.providers.base import from_minor_units
+from billing.payments_online.providers import provider_for
+from billing.payments_online.providers.base import CardDetails, from_minor_units
+from billing.payments_online.services.autopay import (
+    autopay_intent_failed,
+    autopay_intent_succeeded,
+    card_setup_complete,
+    card_setup_pending,
+)
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Partner
@@ -68,6 +81,7 @@ def webhook_receive(*, partner_ref: str, payload: bytes, signature: str) -> Prov
         raise WebhookRefused(str(exc)) from exc
     if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str):
         raise WebhookRefused("not an event")
+    card = _saved_card_read(account, data)
     with transaction.atomic():
         event, created = ProviderEvent.objects.get_or_create(
             partner=account.partner, event_id=data["id"],
@@ -75,7 +89,7 @@ def webhook_receive(*, partner_ref: str, payload: bytes, signature: str) -> Prov
         )  # fmt: skip
         if not created:
             return None
-        outcome, checkout = _apply(account.partner, data)
+        outcome, checkout = _apply(account.partner, data, card)
         event.outcome, event.checkout = outcome[:200], checkout
         event.save(update_fields=["outcome", "checkout"])
     return event
@@ -86,8 +100,31 @@ def _object(data: dict[str, Any]) -> dict[str, Any]:
     return obj if isinstance(obj, dict) else {}
 
 
-def _apply(partner: Partner, data: dict[str, Any]) -> tuple[str, OnlineCheckout | None]:
+def _saved_card_read(account: PaymentProviderAccount, data: dict[str, Any]) -> CardDetails | None:
+    """The card a completed setup session saved, read from the provider outside any transaction (a
+    provider that does not answer raises ProviderUnavailable: the delivery fails and is retried)."""
+    obj = _object(data)
+    if data["type"] != "checkout.session.completed" or obj.get("mode") != "setup":
+        return None
+    intent = obj.get("setup_intent")
+    if not isinstance(intent, str) or not card_setup_pending(partner=account.partner, session_id=str(obj.get("id"))):
+        return None
+    return provider_for(account).card_setup_read(intent)
+
+
+def _apply(partner: Partner, data: dict[str, Any], card: CardDetails | None) -> tuple[str, OnlineCheckout | None]:
     kind, obj = data["type"], _object(data)
+    if kind == "checkout.session.completed" and obj.get("mode") == "setup":
+        if card is None or card_setup_complete(partner=partner, session_id=str(obj.get("id")), details=card) is None:
+            return "ignored: unknown card setup", None
+        return "card saved", None
+    if kind == "payment_intent.succeeded":
+        outcome, payment = autopay_intent_succeeded(partner=partner, intent=obj)
+        if payment is not None:
+            _reactivation_ask(payment.customer)
+        return outcome, None
+    if kind == "payment_intent.payment_failed":
+        return autopay_intent_failed(partner=partner, intent=obj), None
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         return _session_paid(partner, obj)
     if kind == "checkout.session.expired":
