@@ -70,6 +70,8 @@ class FakeStripe:
         self.payment_methods: dict[str, dict[str, Any]] = {}
         self.intents: dict[str, dict[str, Any]] = {}
         self._answers_by_key: dict[str, tuple[int, dict[str, Any]]] = {}
+        # (method, path) -> (status, body): a documented example answered verbatim (contract tests).
+        self.scripted: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         self.requests: list[tuple[str, str, dict[str, Any], dict[str, str]]] = []
         self.fail_next_create = False
         self._lock = threading.Lock()
@@ -351,6 +353,9 @@ class FakeStripe:
                 fake.requests.append(("GET", url.path, params, headers))
                 if not self._authorised(headers):
                     return
+                if ("GET", url.path) in fake.scripted:
+                    self._answer(*fake.scripted[("GET", url.path)])
+                    return
                 if url.path.startswith("/v1/setup_intents/"):
                     # docs.stripe.com/api/setup_intents/retrieve; expand[]=payment_method puts the object
                     # in place of its id (docs.stripe.com/api/expanding_objects).
@@ -373,6 +378,9 @@ class FakeStripe:
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 fake.requests.append(("POST", self.path, params, headers))
                 if not self._authorised(headers):
+                    return
+                if ("POST", self.path) in fake.scripted:
+                    self._answer(*fake.scripted[("POST", self.path)])
                     return
                 key = headers.get("idempotency-key", "")
                 if key and key in fake._answers_by_key and self.path != "/v1/checkout/sessions":

@@ -17,9 +17,9 @@ from billing.payments_online.services.autopay import CLAIM_STALE_AFTER
 from partner_portal import clock
 from partner_portal.models import AuditEvent
 from tests.billing.payments_online.test_stripe import _deliver
+from tests.factories import CustomerFactory
 from tests.factories.billing import assert_ledger_consistent
 from tests.factories.collections import DUE, invoice_due
-from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 HOME = "https://portal.example/my/"
@@ -39,7 +39,9 @@ def _opt_in(customer, actor, stripe_fake, card: str = "4242") -> SavedCard:
 
 
 def _charges(stripe_fake) -> list[tuple[dict, dict]]:
-    return [(params, headers) for method, path, params, headers in stripe_fake.requests if path == "/v1/payment_intents"]
+    return [
+        (params, headers) for method, path, params, headers in stripe_fake.requests if path == "/v1/payment_intents"
+    ]
 
 
 def _run_on(day: dt.date) -> int:
