@@ -203,7 +203,9 @@ def autopay_due_invoices(*, partner: Partner, on: dt.date) -> list[int]:
         .order_by("due_date", "pk")
         .values_list("pk", "customer_id", "due_date")
     )
-    return [pk for pk, customer_id, due in candidates if due >= (since[customer_id] or on)][:RUN_BATCH]
+    return [pk for pk, customer_id, due in candidates if due is not None and due >= (since[customer_id] or on)][
+        :RUN_BATCH
+    ]
 
 
 def autopay_run() -> int:
@@ -240,8 +242,10 @@ def autopay_charge_invoice(*, invoice_id: int, on: dt.date) -> AutopayAttempt | 
     """Charge one invoice with its customer's saved card, if it is still due and nobody else is charging
     it. The provider is called outside any transaction. Returns the attempt, or None when skipped."""
     invoice = Invoice.objects.select_related("customer", "partner").filter(pk=invoice_id).first()
-    card = SavedCard.objects.filter(customer_id=invoice.customer_id if invoice else None, autopay=True).first()
-    if invoice is None or card is None or not card.has_card:
+    if invoice is None:
+        return None
+    card = SavedCard.objects.filter(customer_id=invoice.customer_id, autopay=True).first()
+    if card is None or not card.has_card:
         return None
     if not invoice.is_open or invoice.balance <= ZERO or invoice.due_date is None or invoice.due_date > on:
         return None
