@@ -209,6 +209,9 @@ class AutopayAttempt(models.Model):
     failure_code = models.CharField(_("failure code"), max_length=100, blank=True)
     failure_message = models.CharField(_("failure"), max_length=500, blank=True)
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Given back in the provider's Dashboard (cumulative, as Stripe's charge.refunded says), and disputes.
+    amount_refunded = MoneyField(_("refunded"), default=0)
+    disputed = models.BooleanField(_("disputed"), default=False)
     created_at = models.DateTimeField(_("started"), default=clock.now)
     # When a worker took the row to charge it; a pending row whose worker died is taken again later,
     # with the same idempotency key (the provider answers the first charge's result).

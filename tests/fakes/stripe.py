@@ -70,6 +70,7 @@ class FakeStripe:
         self.payment_methods: dict[str, dict[str, Any]] = {}
         self.intents: dict[str, dict[str, Any]] = {}
         self._answers_by_key: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._refunded: dict[str, int] = {}  # payment intent -> amount refunded so far
         # (method, path) -> (status, body): a documented example answered verbatim (contract tests).
         self.scripted: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         self.requests: list[tuple[str, str, dict[str, Any], dict[str, str]]] = []
@@ -283,27 +284,36 @@ class FakeStripe:
             session.update(status="expired")
             return self._event("checkout.session.expired", dict(session))
 
+    def _paid(self, payment_intent: str) -> tuple[int, str]:
+        """The amount and currency paid through a payment intent: a checkout's, or an off-session charge's."""
+        session = next((s for s in self.sessions.values() if s.get("payment_intent") == payment_intent), None)
+        if session is not None:
+            return session["amount_total"], session["currency"]
+        intent = self.intents[payment_intent]
+        return intent["amount"], intent["currency"]
+
     def refund(self, payment_intent: str, amount: int, *, total_refunded: int | None = None) -> dict[str, Any]:
         """A refund (docs.stripe.com/api/refunds/object) made in the Dashboard: Stripe sends
         charge.refunded with the Charge (docs.stripe.com/api/charges/object), whose `amount_refunded`
         is the total refunded so far."""
-        session = next(s for s in self.sessions.values() if s["payment_intent"] == payment_intent)
-        session["amount_refunded"] = total_refunded or session.get("amount_refunded", 0) + amount
+        paid, currency = self._paid(payment_intent)
+        self._refunded[payment_intent] = total_refunded or self._refunded.get(payment_intent, 0) + amount
+        refunded = self._refunded[payment_intent]
         refund = {"id": f"re_{secrets.token_hex(12)}", "object": "refund", "amount": amount,
-                  "currency": session["currency"], "payment_intent": payment_intent, "status": "succeeded"}  # fmt: skip
+                  "currency": currency, "payment_intent": payment_intent, "status": "succeeded"}  # fmt: skip
         charge = {
-            "id": f"ch_{secrets.token_hex(12)}", "object": "charge", "amount": session["amount_total"],
-            "amount_refunded": session["amount_refunded"], "currency": session["currency"],
-            "payment_intent": payment_intent, "refunded": session["amount_refunded"] >= session["amount_total"],
+            "id": f"ch_{secrets.token_hex(12)}", "object": "charge", "amount": paid,
+            "amount_refunded": refunded, "currency": currency,
+            "payment_intent": payment_intent, "refunded": refunded >= paid,
             "status": "succeeded", "refunds": {"object": "list", "data": [refund], "has_more": False},
         }  # fmt: skip
         return self._event("charge.refunded", charge)
 
     def dispute(self, payment_intent: str, amount: int, reason: str = "fraudulent") -> dict[str, Any]:
         """charge.dispute.created with the Dispute (docs.stripe.com/api/disputes/object)."""
-        session = next(s for s in self.sessions.values() if s["payment_intent"] == payment_intent)
+        _paid, currency = self._paid(payment_intent)
         dispute = {"id": f"dp_{secrets.token_hex(12)}", "object": "dispute", "amount": amount,
-                   "currency": session["currency"], "payment_intent": payment_intent,
+                   "currency": currency, "payment_intent": payment_intent,
                    "charge": f"ch_{secrets.token_hex(12)}", "reason": reason, "status": "needs_response"}  # fmt: skip
         return self._event("charge.dispute.created", dispute)
 

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from billing.invoicing.models import ZERO, Invoice, Payment
@@ -185,8 +185,8 @@ def autopay_set(*, customer: Customer, actor: User | None, enabled: bool) -> Sav
 
 def autopay_due_invoices(*, partner: Partner, on: dt.date) -> list[int]:
     """Ids of the partner's open invoices to charge on `on`: the customer has autopay on with a card,
-    the invoice is due on or before `on` but not before autopay was turned on, it owes something, and
-    it has no attempt yet (or one whose worker died). One query."""
+    the invoice is due on or before `on` but not before autopay was turned on, it owes something in the
+    customer's currency, and it has no attempt yet (or one whose worker died). One query."""
     stale = clock.now() - CLAIM_STALE_AFTER
     cards = SavedCard.objects.filter(partner=partner, autopay=True).exclude(payment_method_id="")
     since = dict(cards.values_list("customer_id", "autopay_since"))
@@ -199,6 +199,7 @@ def autopay_due_invoices(*, partner: Partner, on: dt.date) -> list[int]:
     candidates = (
         Invoice.objects.open()
         .filter(partner=partner, customer_id__in=list(since), due_date__lte=on, balance__gt=ZERO)
+        .filter(currency=F("customer__currency"))  # payments are recorded in the customer's currency
         .exclude(pk__in=taken)
         .order_by("due_date", "pk")
         .values_list("pk", "customer_id", "due_date")

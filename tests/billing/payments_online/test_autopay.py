@@ -210,3 +210,23 @@ def test_removing_the_card_detaches_it_and_turns_autopay_off(tenant, stripe_part
     assert {"payments.card_removed", "payments.autopay_off", "payments.autopay_on"} <= actions
     invoice_due(tenant.customer, DUE, "100.00")
     assert _run_on(DUE) == 0
+
+
+def test_a_refund_or_dispute_of_an_autopay_charge_reopens_the_invoice(tenant, stripe_partner, stripe_fake) -> None:
+    _opt_in(tenant.customer, tenant.customer_admin, stripe_fake)
+    invoice = invoice_due(tenant.customer, DUE, "100.00")
+    _run_on(DUE)
+    intent = AutopayAttempt.objects.get().payment_intent_id
+    _deliver(stripe_partner, stripe_fake.intent_succeeded(intent))
+
+    refund = stripe_fake.refund(intent, 3000)
+    assert _deliver(stripe_partner, refund).status_code == 200
+    assert _deliver(stripe_partner, refund).status_code == 200
+    invoice.refresh_from_db()
+    assert invoice.balance == Decimal("30.00")
+
+    _deliver(stripe_partner, stripe_fake.dispute(intent, 7000))
+    invoice.refresh_from_db()
+    attempt = AutopayAttempt.objects.get()
+    assert (invoice.balance, attempt.amount_refunded, attempt.disputed) == (Decimal("100.00"), Decimal("30.00"), True)
+    assert_ledger_consistent()
