@@ -32,6 +32,12 @@ class BillingConfig(AppConfig):
 
         pay_link_provider_check_register(lambda partner_id: online_payments_enabled(partner_id=partner_id))
 
+        # ... and into online payments for autopay's standing on the staff invoice and customer pages.
+        from billing.invoicing.autopay_status import AutopayReaders, autopay_readers_register
+        from billing.payments_online.selectors import autopay_staff_customer, autopay_staff_invoice
+
+        autopay_readers_register(AutopayReaders(customer=autopay_staff_customer, invoice=autopay_staff_invoice))
+
         # ... and into collections whenever a customer's open balances change, so its run looks at the
         # customer again (the run otherwise skips customers until their next step comes).
         from billing.collections.services import collections_customers_changed

@@ -30,12 +30,19 @@ from billing.invoicing.models import (
     PaymentAllocation,
     Refund,
 )
-from billing.payments_online.models import OnlineCheckout, PaymentProviderAccount, ProviderEvent
+from billing.payments_online.models import (
+    AutopayAttempt,
+    OnlineCheckout,
+    PaymentProviderAccount,
+    ProviderEvent,
+    SavedCard,
+)
 from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport, ReconciliationLine
 
 __all__ = [
     "DEFAULT_STEPS",
     "ZERO",
+    "AutopayAttempt",
     "CollectionLease",
     "CollectionPolicy",
     "CollectionRun",
@@ -60,4 +67,5 @@ __all__ = [
     "ReconciliationImport",
     "ReconciliationLine",
     "Refund",
+    "SavedCard",
 ]

@@ -17,7 +17,7 @@ from billing.invoicing import selectors as billing_selectors
 from billing.payments_online import selectors as online_payments_selectors
 from partner_portal import clock, selectors
 from partner_portal.access import ScopedViewMixin
-from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES
+from partner_portal.models import CUSTOMER_ROLES, STAFF_ROLES, Role
 from partner_portal.pagination import keyset_page
 from subscriptions import selectors as subscription_selectors
 from tickets import selectors as ticket_selectors
@@ -65,6 +65,7 @@ class CustomerHomeView(ScopedViewMixin, TemplateView):
             cursor=self.request.GET.get("cursor"),
             size=CUSTOMER_INVOICES_PAGE,
         )
+        pay_enabled = online_payments_selectors.online_payments_enabled(partner_id=customer.partner_id)
         return super().get_context_data(
             customer=customer,
             partner=self.scope.partner,
@@ -74,7 +75,12 @@ class CustomerHomeView(ScopedViewMixin, TemplateView):
             credit_notes=list(billing_selectors.credit_note_list(scope=self.scope)[:CUSTOMER_RECENT_ROWS]),
             subscriptions=list(subscription_selectors.subscription_list(scope=self.scope)),
             collections=collections_selectors.customer_collections_status(scope=self.scope, customer=customer),
-            pay_enabled=online_payments_selectors.online_payments_enabled(partner_id=customer.partner_id),
+            pay_enabled=pay_enabled,
+            # The "Card and autopay" panel is the customer admins'; a failed charge is shown to everyone.
+            card_manage=pay_enabled and self.scope.has_role({Role.CUSTOMER_ADMIN}),
+            saved_card=online_payments_selectors.saved_card(scope=self.scope, customer=customer),
+            autopay_attempt=online_payments_selectors.autopay_last_attempt(scope=self.scope, customer=customer),
+            card_returned=self.request.GET.get("card", ""),
             support=ticket_selectors.customer_support_card(scope=self.scope),
             today=clock.today(self.scope.partner.time_zone),
             **kwargs,

@@ -19,6 +19,7 @@ from billing.collections import selectors as selectors_collections
 from billing.finance import selectors as finance_selectors
 from billing.finance.forms import MicrosoftPayableForm
 from billing.invoicing import selectors, services
+from billing.invoicing.autopay_status import customer_autopay
 from billing.invoicing.errors import BillingError
 from billing.invoicing.models import AGING_LABELS, ZERO
 from billing.reconciliation import selectors as selectors_reconciliation
@@ -52,6 +53,7 @@ class CustomerBillingView(ScopedViewMixin, TemplateView):
             payment_count=payments.count(),
             credit_notes=list(credit_notes[:PANEL_ROWS]),
             collections=selectors_collections.customer_collections_status(scope=self.scope, customer=customer),
+            autopay=customer_autopay(scope=self.scope, customer_id=customer.pk),
             notices=list(selectors_collections.notice_list(scope=self.scope, customer_id=customer.pk)[:PANEL_ROWS]),
             invoices_url=f"{reverse('invoice_list')}?{urlencode({'customer': customer.pk})}",
             payments_url=f"{reverse('payment_list')}?{urlencode({'customer': customer.pk})}",

@@ -23,6 +23,22 @@ class ProviderUnavailable(OnlinePaymentError):
     """The provider refused the request or could not be reached; nothing was charged."""
 
 
+class CardChargeFailed(OnlinePaymentError):
+    """The provider refused an off-session charge (a declined card, authentication the customer must
+    give in person): nothing was taken. `failure_code` is the provider's error code (card_declined,
+    authentication_required, ...), the message its words."""
+
+    def __init__(self, message: str, *, failure_code: str, payment_intent_id: str = "") -> None:
+        super().__init__(message)
+        self.failure_code, self.payment_intent_id = failure_code, payment_intent_id
+
+
+class CardNotSaved(OnlinePaymentError):
+    """Autopay needs a saved card."""
+
+    kind = ErrorKind.CONFLICT
+
+
 class ProviderAccountInvalid(OnlinePaymentError):
     kind = ErrorKind.INVALID
 

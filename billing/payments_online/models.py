@@ -128,3 +128,114 @@ class ProviderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class SavedCardQuerySet(TenantQuerySet["SavedCard"]):
+    customer_lookup = "customer"
+
+
+class SavedCard(models.Model):
+    """A customer's card kept at the provider for autopay: the provider's ids and what the customer
+    needs to recognise it (brand, last four digits, expiry). The card number never reaches the portal.
+
+    One row per customer: saving another card replaces the first; removing it detaches it at the
+    provider, clears the card and turns autopay off. `setup_session_id` is the provider's setup page
+    the customer was last sent to, found again when its webhook arrives."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    customer = models.OneToOneField(Customer, on_delete=models.PROTECT, related_name="+")
+    provider = models.CharField(_("provider"), max_length=16, choices=PaymentProviderAccount.Provider.choices)
+    # The provider's customer the card is attached to (Stripe: cus_…), kept across cards.
+    provider_customer_id = models.CharField(_("provider customer"), max_length=255, blank=True)
+    setup_session_id = models.CharField(_("setup session"), max_length=255, blank=True)
+    payment_method_id = models.CharField(_("payment method"), max_length=255, blank=True)
+    brand = models.CharField(_("card brand"), max_length=32, blank=True)
+    last4 = models.CharField(_("last four digits"), max_length=4, blank=True)
+    exp_month = models.PositiveSmallIntegerField(_("expiry month"), null=True, blank=True)
+    exp_year = models.PositiveSmallIntegerField(_("expiry year"), null=True, blank=True)
+    autopay = models.BooleanField(_("autopay"), default=False)
+    # Invoices due from this day on are charged: turning autopay on does not charge old debts.
+    autopay_since = models.DateField(_("autopay since"), null=True, blank=True)
+    saved_at = models.DateTimeField(_("saved"), null=True, blank=True)
+    updated_at = models.DateTimeField(default=clock.now)
+
+    objects = SavedCardQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("saved card")
+        verbose_name_plural = _("saved cards")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "setup_session_id"],
+                condition=~Q(setup_session_id=""),
+                name="saved_card_setup_unique",
+            ),
+            models.CheckConstraint(condition=Q(autopay=False) | ~Q(payment_method_id=""), name="autopay_needs_card"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.brand} •••• {self.last4}" if self.payment_method_id else "—"
+
+    @property
+    def has_card(self) -> bool:
+        return bool(self.payment_method_id)
+
+
+class AutopayAttemptQuerySet(TenantQuerySet["AutopayAttempt"]):
+    customer_lookup = "customer"
+
+
+class AutopayAttempt(models.Model):
+    """One off-session charge of an invoice with the customer's saved card. Unique per invoice and
+    attempt number: the daily job creates the row before it calls the provider (the claim), and the
+    provider's idempotency key is derived from it, so a second run or a second worker never charges
+    twice. The payment itself is recorded by the provider's payment_intent.succeeded webhook."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Charging")
+        SUCCEEDED = "succeeded", _("Charged")
+        FAILED = "failed", _("Failed")
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="+")
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=1)
+    provider = models.CharField(_("provider"), max_length=16, choices=PaymentProviderAccount.Provider.choices)
+    amount = MoneyField(_("amount"))
+    currency = models.CharField(_("currency"), max_length=3)
+    card_label = models.CharField(_("card"), max_length=60, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    payment_intent_id = models.CharField(_("provider reference"), max_length=255, blank=True)
+    failure_code = models.CharField(_("failure code"), max_length=100, blank=True)
+    failure_message = models.CharField(_("failure"), max_length=500, blank=True)
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # Given back in the provider's Dashboard (cumulative, as Stripe's charge.refunded says), and disputes.
+    amount_refunded = MoneyField(_("refunded"), default=0)
+    disputed = models.BooleanField(_("disputed"), default=False)
+    created_at = models.DateTimeField(_("started"), default=clock.now)
+    # When a worker took the row to charge it; a pending row whose worker died is taken again later,
+    # with the same idempotency key (the provider answers the first charge's result).
+    claimed_at = models.DateTimeField(default=clock.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AutopayAttemptQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("autopay attempt")
+        verbose_name_plural = _("autopay attempts")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "attempt"], name="autopay_attempt_once"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="autopay_amount_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["partner", "payment_intent_id"], name="autopay_partner_intent_idx"),
+            models.Index(fields=["customer", "created_at"], name="autopay_customer_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id} #{self.attempt} {self.status}"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"portal-autopay-{self.invoice_id}-{self.attempt}"

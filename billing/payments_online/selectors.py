@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db.models import QuerySet
 
 from billing.invoicing.models import Invoice
 from billing.invoicing.paylink import PayLinkInvalid, pay_link_read
-from billing.payments_online.models import OnlineCheckout, PaymentProviderAccount
+from billing.payments_online.models import AutopayAttempt, OnlineCheckout, PaymentProviderAccount, SavedCard
+from partner_portal.models import Customer
 from partner_portal.tenancy import Scope, get_scoped_or_404
 
 CHECKOUTS_SHOWN = 20
@@ -55,3 +58,35 @@ def pay_link_invoice(*, token: str) -> Invoice:
 
 def pay_link_last_checkout(*, invoice: Invoice) -> OnlineCheckout | None:
     return OnlineCheckout.objects.filter(partner_id=invoice.partner_id, invoice=invoice).order_by("-pk").first()
+
+
+def saved_card(*, scope: Scope, customer: Customer) -> SavedCard | None:
+    """The customer's card record (a card saved or not), within the scope."""
+    return SavedCard.objects.for_scope(scope).filter(customer=customer).first()
+
+
+def autopay_last_attempt(*, scope: Scope, customer: Customer) -> AutopayAttempt | None:
+    """The customer's latest autopay charge, with its invoice."""
+    return (
+        AutopayAttempt.objects.for_scope(scope)
+        .filter(customer=customer)
+        .select_related("invoice")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def autopay_staff_customer(scope: Scope, customer_id: int) -> dict[str, Any]:
+    """Autopay of one customer for staff pages (billing.invoicing.autopay_status): the card, the latest charge."""
+    return {
+        "card": SavedCard.objects.for_scope(scope).filter(customer_id=customer_id).first(),
+        "last_attempt": (
+            AutopayAttempt.objects.for_scope(scope).filter(customer_id=customer_id).select_related("invoice")
+            .order_by("-created_at", "-pk").first()
+        ),
+    }  # fmt: skip
+
+
+def autopay_staff_invoice(scope: Scope, invoice_id: int) -> list[AutopayAttempt]:
+    """An invoice's autopay charges, newest first, for its staff page."""
+    return list(AutopayAttempt.objects.for_scope(scope).filter(invoice_id=invoice_id).order_by("-created_at", "-pk"))

@@ -20,9 +20,12 @@ from billing.payments_online import selectors, services
 from billing.payments_online.errors import OnlinePaymentError, WebhookRefused
 from billing.payments_online.forms import ProviderAccountForm
 from billing.payments_online.models import OnlineCheckout
+from billing.payments_online.providers.demo import DEMO_CARD_CHOICES, DEMO_CARDS
 from partner_portal import clock
 from partner_portal.access import STAFF_MANAGERS, ScopedViewMixin
-from partner_portal.models import CUSTOMER_ROLES
+from partner_portal.models import CUSTOMER_ROLES, Role
+
+CARD_MANAGERS = frozenset({Role.CUSTOMER_ADMIN})  # who saves, removes and opts in: the customer's admins
 
 
 class OnlinePaymentsSettingsView(ScopedViewMixin, View):
@@ -127,6 +130,68 @@ def _outcome(checkout: OnlineCheckout | None, result: str) -> str:
     return "not_paid"
 
 
+class CustomerCardSetupView(ScopedViewMixin, View):
+    """Save a card: off to the provider's page; the card is kept when its webhook says so."""
+
+    allowed_roles = CARD_MANAGERS
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if self.scope.customer is None:
+            raise Http404
+        home = request.build_absolute_uri(reverse("customer_home"))
+        try:
+            started = services.card_setup_start(
+                customer=self.scope.customer, actor=self.scope.user,
+                success_url=f"{home}?card=saved#card-autopay", cancel_url=f"{home}?card=cancelled#card-autopay",
+            )  # fmt: skip
+        except OnlinePaymentError as exc:
+            messages.error(request, str(exc))
+            return redirect("customer_home")
+        response = HttpResponse(status=303)
+        response["Location"] = started.url
+        return response
+
+
+class CustomerAutopayView(ScopedViewMixin, View):
+    """Turn autopay on or off (`enabled` = "on" or anything else)."""
+
+    allowed_roles = CARD_MANAGERS
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if self.scope.customer is None:
+            raise Http404
+        enabled = request.POST.get("enabled") == "on"
+        try:
+            services.autopay_set(customer=self.scope.customer, actor=self.scope.user, enabled=enabled)
+        except OnlinePaymentError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Autopay is on: open invoices are charged to your card on their due date.")
+                if enabled
+                else _("Autopay is off: invoices are no longer charged to your card."),
+            )
+        return redirect(reverse("customer_home") + "#card-autopay")
+
+
+class CustomerCardRemoveView(ScopedViewMixin, View):
+    """Remove the saved card (detached at the provider); autopay turns off."""
+
+    allowed_roles = CARD_MANAGERS
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if self.scope.customer is None:
+            raise Http404
+        try:
+            services.card_remove(customer=self.scope.customer, actor=self.scope.user)
+        except OnlinePaymentError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Card removed. Autopay is off."))
+        return redirect(reverse("customer_home") + "#card-autopay")
+
+
 class CustomerCheckoutView(ScopedViewMixin, View):
     """Where the provider sends the customer back: says what happened to the payment."""
 
@@ -227,6 +292,29 @@ class DemoCheckoutView(View):
         return redirect(services.demo_checkout_finish(checkout=checkout, paid=request.POST.get("action") == "pay"))
 
 
+class DemoCardSetupView(View):
+    """The demo provider's page to save a card: one of Stripe's test cards, or cancel. Only where
+    PAYMENTS_DEMO_PROVIDER is on; the session id in the address is the only key, as on Stripe's page."""
+
+    def _card(self, session_id: str) -> Any:
+        card = services.demo_card_setup_get(session_id=session_id)
+        if card is None:
+            raise Http404
+        return card
+
+    def get(self, request: HttpRequest, session_id: str) -> HttpResponse:
+        card = self._card(session_id)
+        context = {"card": card, "partner": card.partner, "test_cards": DEMO_CARD_CHOICES}
+        return render(request, "billing/payments_online/demo_card_setup.html", context)
+
+    def post(self, request: HttpRequest, session_id: str) -> HttpResponse:
+        card = self._card(session_id)
+        test_card = request.POST.get("card") if request.POST.get("action") == "save" else None
+        services.demo_card_setup_finish(card=card, test_card=test_card)
+        outcome = "saved" if test_card in DEMO_CARDS else "cancelled"
+        return redirect(f"{reverse('customer_home')}?card={outcome}#card-autopay")
+
+
 @method_decorator(csrf_exempt, name="dispatch")  # Stripe signs its deliveries; there is no session here
 class StripeWebhookView(View):
     """Stripe's webhook endpoint of one partner (by slug or id): 200 once stored (or already stored),
@@ -239,4 +327,6 @@ class StripeWebhookView(View):
             )
         except WebhookRefused:
             return HttpResponse("refused", status=400, content_type="text/plain")
+        except OnlinePaymentError:  # the provider did not answer a read the event needs: Stripe retries
+            return HttpResponse("try again", status=503, content_type="text/plain")
         return HttpResponse("ok", content_type="text/plain")

@@ -191,6 +191,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "billing.tasks.collections_run_task",
         "schedule": crontab(minute=0, hour=7),
     },
+    # 06:00 UTC daily: autopay charges the invoices due on each partner's date with the customer's saved
+    # card, an hour before the collections run, so a charge that went through is not chased. Each charge
+    # is claimed and keyed (invoice and attempt) for the provider, so a doubled beat charges nothing twice.
+    "autopay-charge-daily": {
+        "task": "billing.tasks.autopay_run_task",
+        "schedule": crontab(minute=0, hour=6),
+    },
     # Every 5 minutes: escalate tickets past their resolution target to Microsoft (once per ticket) and
     # send SLA breach notices (once per ticket and kind). Notices wait for the offering's business hours,
     # so a breach at night goes out within 5 minutes of the desk opening; a doubled beat sends nothing twice.

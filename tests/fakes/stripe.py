@@ -7,6 +7,13 @@ signs webhook events as Stripe does. Each shape names its documentation page.
         event = fake.session_completed("cs_test_...")    # the customer paid: the event Stripe sends
         body, header = fake.sign(event, secret)  # Stripe-Signature: t=...,v1=HMAC-SHA256(secret, "t.body")
         fake.refund(payment_intent, amount)      # a refund made in the Dashboard: charge.refunded event
+        event = fake.setup_completed("cs_test_...", card="4242")  # a card saved on a setup-mode session
+        fake.intents["pi_..."]                   # PaymentIntents created (off-session charges)
+        event = fake.intent_succeeded("pi_...")  # payment_intent.succeeded, as Stripe sends it
+
+Saved cards follow Stripe's test cards (docs.stripe.com/testing): 4242 charges succeed, 0341 attaches
+but its charges are declined (402 card_declined), 3184 needs authentication on every charge, so an
+off-session charge fails (402 authentication_required).
 
 Requests are form-encoded (docs.stripe.com/api, "Request encoding"); answers are JSON objects with
 `object`, `id` and, where the object has one, `status`; a request without `Authorization: Bearer sk_...`
@@ -58,6 +65,14 @@ def _nested(form: dict[str, list[str]]) -> dict[str, Any]:
 class FakeStripe:
     def __init__(self) -> None:
         self.sessions: dict[str, dict[str, Any]] = {}
+        self.customers: dict[str, dict[str, Any]] = {}
+        self.setup_intents: dict[str, dict[str, Any]] = {}
+        self.payment_methods: dict[str, dict[str, Any]] = {}
+        self.intents: dict[str, dict[str, Any]] = {}
+        self._answers_by_key: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._refunded: dict[str, int] = {}  # payment intent -> amount refunded so far
+        # (method, path) -> (status, body): a documented example answered verbatim (contract tests).
+        self.scripted: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         self.requests: list[tuple[str, str, dict[str, Any], dict[str, str]]] = []
         self.fail_next_create = False
         self._lock = threading.Lock()
@@ -85,9 +100,11 @@ class FakeStripe:
     def _session(self, params: dict[str, Any]) -> dict[str, Any]:
         """The Checkout Session object (docs.stripe.com/api/checkout/sessions/object), as
         "Create a Checkout Session" answers it: open, unpaid, no payment intent yet in payment mode."""
+        session_id = f"cs_test_{secrets.token_hex(12)}"
+        if params.get("mode") == "setup":
+            return self._setup_session(session_id, params)
         item = params["line_items"][0]
         amount = int(item["price_data"]["unit_amount"]) * int(item.get("quantity", 1))
-        session_id = f"cs_test_{secrets.token_hex(12)}"
         return {
             "id": session_id,
             "object": "checkout.session",
@@ -108,6 +125,136 @@ class FakeStripe:
             "success_url": params.get("success_url"),
             "url": f"https://checkout.stripe.com/c/pay/{session_id}",
         }
+
+    def _setup_session(self, session_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """A Checkout Session in setup mode (docs.stripe.com/api/checkout/sessions/create, mode=setup;
+        docs.stripe.com/payments/save-and-reuse?platform=checkout): no amount, the currency and customer
+        given, payment_status "no_payment_required", and no SetupIntent until the customer completes it."""
+        return {
+            "id": session_id,
+            "object": "checkout.session",
+            "amount_subtotal": None,
+            "amount_total": None,
+            "cancel_url": params.get("cancel_url"),
+            "client_reference_id": params.get("client_reference_id"),
+            "created": int(time.time()),
+            "currency": params.get("currency"),
+            "customer": params.get("customer"),
+            "customer_email": None,
+            "expires_at": int(time.time()) + 86400,
+            "livemode": False,
+            "metadata": params.get("metadata", {}),
+            "mode": "setup",
+            "payment_intent": None,
+            "payment_status": "no_payment_required",
+            "setup_intent": None,
+            "status": "open",
+            "success_url": params.get("success_url"),
+            "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+        }
+
+    def _customer(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The Customer object (docs.stripe.com/api/customers/object), as "Create a customer" answers."""
+        customer_id = f"cus_{secrets.token_hex(7)}"
+        return {
+            "id": customer_id, "object": "customer", "address": None, "balance": 0, "created": int(time.time()),
+            "currency": None, "default_source": None, "delinquent": False, "description": None, "discount": None,
+            "email": params.get("email"), "invoice_prefix": secrets.token_hex(4).upper(),
+            "invoice_settings": {"custom_fields": None, "default_payment_method": None, "footer": None,
+                                 "rendering_options": None},
+            "livemode": False, "metadata": params.get("metadata", {}), "name": params.get("name"), "phone": None,
+            "preferred_locales": [], "shipping": None, "tax_exempt": "none", "test_clock": None,
+        }  # fmt: skip
+
+    @staticmethod
+    def _payment_method(card: str, customer: str | None) -> dict[str, Any]:
+        """The PaymentMethod object (docs.stripe.com/api/payment_methods/object) of a test card."""
+        return {
+            "id": f"pm_{secrets.token_hex(12)}", "object": "payment_method", "allow_redisplay": "always",
+            "billing_details": {"address": {"city": None, "country": None, "line1": None, "line2": None,
+                                            "postal_code": None, "state": None},
+                                "email": None, "name": None, "phone": None},
+            "card": {"brand": "visa", "checks": {"address_line1_check": None, "address_postal_code_check": None,
+                                                 "cvc_check": "pass"},
+                     "country": "US", "display_brand": "visa", "exp_month": 8, "exp_year": 2030,
+                     "fingerprint": secrets.token_hex(8), "funding": "credit", "generated_from": None,
+                     "last4": card, "networks": {"available": ["visa"], "preferred": None},
+                     "three_d_secure_usage": {"supported": True}, "wallet": None},
+            "created": int(time.time()), "customer": customer, "livemode": False, "metadata": {}, "type": "card",
+        }  # fmt: skip
+
+    def setup_completed(self, session_id: str, *, card: str = "4242") -> dict[str, Any]:
+        """The customer saved a card on the setup page: the SetupIntent (docs.stripe.com/api/setup_intents/object)
+        succeeded with a PaymentMethod attached to the session's customer, and Stripe sends
+        checkout.session.completed with the session naming it."""
+        with self._lock:
+            session = self.sessions[session_id]
+            method = self._payment_method(card, session["customer"])
+            self.payment_methods[method["id"]] = method
+            intent_id = f"seti_{secrets.token_hex(12)}"
+            self.setup_intents[intent_id] = {
+                "id": intent_id, "object": "setup_intent", "application": None, "automatic_payment_methods": None,
+                "cancellation_reason": None, "client_secret": f"{intent_id}_secret_{secrets.token_hex(8)}",
+                "created": int(time.time()), "customer": session["customer"], "description": None,
+                "flow_directions": None, "last_setup_error": None, "latest_attempt": f"setatt_{secrets.token_hex(8)}",
+                "livemode": False, "mandate": None, "metadata": session["metadata"], "next_action": None,
+                "on_behalf_of": None, "payment_method": method["id"],
+                "payment_method_options": {"card": {"mandate_options": None, "network": None,
+                                                    "request_three_d_secure": "automatic"}},
+                "payment_method_types": ["card"], "single_use_mandate": None, "status": "succeeded",
+                "usage": "off_session",
+            }  # fmt: skip
+            session.update(status="complete", setup_intent=intent_id)
+            return self._event("checkout.session.completed", dict(session))
+
+    def _intent(self, params: dict[str, Any], status: str) -> dict[str, Any]:
+        """The PaymentIntent object (docs.stripe.com/api/payment_intents/object) after "Create a
+        PaymentIntent" with confirm=true and off_session=true."""
+        amount = int(params["amount"])
+        intent_id = f"pi_{secrets.token_hex(12)}"
+        return {
+            "id": intent_id, "object": "payment_intent", "amount": amount, "amount_capturable": 0,
+            "amount_received": amount if status == "succeeded" else 0, "application": None,
+            "capture_method": "automatic", "client_secret": f"{intent_id}_secret_{secrets.token_hex(8)}",
+            "confirmation_method": "automatic", "created": int(time.time()), "currency": params["currency"],
+            "customer": params.get("customer"), "description": params.get("description"),
+            "last_payment_error": None,
+            "latest_charge": f"ch_{secrets.token_hex(12)}" if status == "succeeded" else None,
+            "livemode": False, "metadata": params.get("metadata", {}), "next_action": None,
+            "payment_method": params.get("payment_method"), "payment_method_types": ["card"],
+            "setup_future_usage": None, "status": status,
+        }  # fmt: skip
+
+    def _charge(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """An off-session charge. A refused card is HTTP 402 with an error object of type card_error
+        (docs.stripe.com/api/errors; docs.stripe.com/payments/save-and-reuse "Charge the saved payment
+        method later": card_declined, or authentication_required for a card that needs 3-D Secure),
+        carrying the PaymentIntent left in requires_payment_method with its last_payment_error."""
+        method = self.payment_methods.get(params.get("payment_method", ""))
+        if method is None or method["customer"] != params.get("customer"):
+            return 400, {"error": {"type": "invalid_request_error", "code": "resource_missing",
+                                   "param": "payment_method",
+                                   "message": f"No such PaymentMethod: '{params.get('payment_method')}'"}}  # fmt: skip
+        refusal = {"0341": ("card_declined", "generic_decline", "Your card was declined."),
+                   "3184": ("authentication_required", "authentication_required",
+                            "Your card was declined. This transaction requires authentication.")
+                   }.get(method["card"]["last4"])  # fmt: skip
+        if refusal is None:
+            intent = self._intent(params, "succeeded")
+            self.intents[intent["id"]] = intent
+            return 200, intent
+        code, decline_code, message = refusal
+        error = {"type": "card_error", "code": code, "decline_code": decline_code, "message": message,
+                 "doc_url": f"https://docs.stripe.com/error-codes/{code.replace('_', '-')}",
+                 "charge": f"ch_{secrets.token_hex(12)}", "payment_method": method}  # fmt: skip
+        intent = self._intent(params, "requires_payment_method")
+        intent["last_payment_error"] = dict(error)
+        self.intents[intent["id"]] = intent
+        return 402, {"error": {**error, "payment_intent": intent}}
+
+    def intent_succeeded(self, intent_id: str) -> dict[str, Any]:
+        """payment_intent.succeeded with the PaymentIntent (docs.stripe.com/api/events/types)."""
+        return self._event("payment_intent.succeeded", dict(self.intents[intent_id]))
 
     def _event(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
         """The Event object (docs.stripe.com/api/events/object)."""
@@ -137,27 +284,36 @@ class FakeStripe:
             session.update(status="expired")
             return self._event("checkout.session.expired", dict(session))
 
+    def _paid(self, payment_intent: str) -> tuple[int, str]:
+        """The amount and currency paid through a payment intent: a checkout's, or an off-session charge's."""
+        session = next((s for s in self.sessions.values() if s.get("payment_intent") == payment_intent), None)
+        if session is not None:
+            return session["amount_total"], session["currency"]
+        intent = self.intents[payment_intent]
+        return intent["amount"], intent["currency"]
+
     def refund(self, payment_intent: str, amount: int, *, total_refunded: int | None = None) -> dict[str, Any]:
         """A refund (docs.stripe.com/api/refunds/object) made in the Dashboard: Stripe sends
         charge.refunded with the Charge (docs.stripe.com/api/charges/object), whose `amount_refunded`
         is the total refunded so far."""
-        session = next(s for s in self.sessions.values() if s["payment_intent"] == payment_intent)
-        session["amount_refunded"] = total_refunded or session.get("amount_refunded", 0) + amount
+        paid, currency = self._paid(payment_intent)
+        self._refunded[payment_intent] = total_refunded or self._refunded.get(payment_intent, 0) + amount
+        refunded = self._refunded[payment_intent]
         refund = {"id": f"re_{secrets.token_hex(12)}", "object": "refund", "amount": amount,
-                  "currency": session["currency"], "payment_intent": payment_intent, "status": "succeeded"}  # fmt: skip
+                  "currency": currency, "payment_intent": payment_intent, "status": "succeeded"}  # fmt: skip
         charge = {
-            "id": f"ch_{secrets.token_hex(12)}", "object": "charge", "amount": session["amount_total"],
-            "amount_refunded": session["amount_refunded"], "currency": session["currency"],
-            "payment_intent": payment_intent, "refunded": session["amount_refunded"] >= session["amount_total"],
+            "id": f"ch_{secrets.token_hex(12)}", "object": "charge", "amount": paid,
+            "amount_refunded": refunded, "currency": currency,
+            "payment_intent": payment_intent, "refunded": refunded >= paid,
             "status": "succeeded", "refunds": {"object": "list", "data": [refund], "has_more": False},
         }  # fmt: skip
         return self._event("charge.refunded", charge)
 
     def dispute(self, payment_intent: str, amount: int, reason: str = "fraudulent") -> dict[str, Any]:
         """charge.dispute.created with the Dispute (docs.stripe.com/api/disputes/object)."""
-        session = next(s for s in self.sessions.values() if s["payment_intent"] == payment_intent)
+        _paid, currency = self._paid(payment_intent)
         dispute = {"id": f"dp_{secrets.token_hex(12)}", "object": "dispute", "amount": amount,
-                   "currency": session["currency"], "payment_intent": payment_intent,
+                   "currency": currency, "payment_intent": payment_intent,
                    "charge": f"ch_{secrets.token_hex(12)}", "reason": reason, "status": "needs_response"}  # fmt: skip
         return self._event("charge.dispute.created", dispute)
 
@@ -188,16 +344,83 @@ class FakeStripe:
                 self.end_headers()
                 self.wfile.write(raw)
 
+            def _authorised(self, headers: dict[str, str]) -> bool:
+                if headers.get("authorization", "").startswith("Bearer sk_"):
+                    return True
+                # docs.stripe.com/api/authentication: no or a wrong key is 401 with an error object.
+                self._answer(401, {"error": {"type": "invalid_request_error",
+                                             "message": "Invalid API Key provided."}})  # fmt: skip
+                return False
+
+            def _missing(self, method: str) -> None:
+                self._answer(404, {"error": {"type": "invalid_request_error",
+                                             "message": f"Unrecognized request URL ({method}: {self.path})."}})  # fmt: skip
+
+            def do_GET(self) -> None:
+                url = urllib.parse.urlsplit(self.path)
+                params = _nested(urllib.parse.parse_qs(url.query, keep_blank_values=True))
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                fake.requests.append(("GET", url.path, params, headers))
+                if not self._authorised(headers):
+                    return
+                if ("GET", url.path) in fake.scripted:
+                    self._answer(*fake.scripted[("GET", url.path)])
+                    return
+                if url.path.startswith("/v1/setup_intents/"):
+                    # docs.stripe.com/api/setup_intents/retrieve; expand[]=payment_method puts the object
+                    # in place of its id (docs.stripe.com/api/expanding_objects).
+                    intent = fake.setup_intents.get(url.path.rsplit("/", 1)[-1])
+                    if intent is None:
+                        self._answer(404, {"error": {"type": "invalid_request_error", "code": "resource_missing",
+                                                     "message": "No such setupintent"}})  # fmt: skip
+                        return
+                    answer = dict(intent)
+                    if "payment_method" in (params.get("expand") or []):
+                        answer["payment_method"] = fake.payment_methods[intent["payment_method"]]
+                    self._answer(200, answer)
+                    return
+                self._missing("GET")
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 form = urllib.parse.parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
                 params = _nested(form)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 fake.requests.append(("POST", self.path, params, headers))
-                if not headers.get("authorization", "").startswith("Bearer sk_"):
-                    # docs.stripe.com/api/authentication: no or a wrong key is 401 with an error object.
-                    self._answer(401, {"error": {"type": "invalid_request_error",
-                                                 "message": "Invalid API Key provided."}})  # fmt: skip
+                if not self._authorised(headers):
+                    return
+                if ("POST", self.path) in fake.scripted:
+                    self._answer(*fake.scripted[("POST", self.path)])
+                    return
+                key = headers.get("idempotency-key", "")
+                if key and key in fake._answers_by_key and self.path != "/v1/checkout/sessions":
+                    # docs.stripe.com/api/idempotent_requests: the same key answers the first result,
+                    # status code and errors included, with Idempotent-Replayed: true.
+                    self._answer(*fake._answers_by_key[key])
+                    return
+                if self.path == "/v1/customers":
+                    customer = fake._customer(params)
+                    fake.customers[customer["id"]] = customer
+                    fake._answers_by_key[key] = (200, customer)
+                    self._answer(200, customer)
+                    return
+                if self.path == "/v1/payment_intents":
+                    with fake._lock:
+                        status, body = fake._charge(params)
+                        if key:
+                            fake._answers_by_key[key] = (status, body)
+                    self._answer(status, body)
+                    return
+                if self.path.startswith("/v1/payment_methods/") and self.path.endswith("/detach"):
+                    # docs.stripe.com/api/payment_methods/detach: the PaymentMethod, its customer null.
+                    method = fake.payment_methods.get(self.path.split("/")[3])
+                    if method is None or method["customer"] is None:
+                        self._answer(400, {"error": {"type": "invalid_request_error",
+                                                     "message": "The payment method you provided is not attached "
+                                                                "to a customer so detachment is impossible."}})  # fmt: skip
+                        return
+                    method["customer"] = None
+                    self._answer(200, method)
                     return
                 if self.path == "/v1/checkout/sessions":
                     if fake.fail_next_create:
@@ -214,7 +437,6 @@ class FakeStripe:
                         fake.sessions[session["id"]] = session
                     self._answer(200, {k: v for k, v in session.items() if not k.startswith("_")})
                     return
-                self._answer(404, {"error": {"type": "invalid_request_error",
-                                             "message": f"Unrecognized request URL (POST: {self.path})."}})  # fmt: skip
+                self._missing("POST")
 
         return Handler

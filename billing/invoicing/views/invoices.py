@@ -22,6 +22,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from billing.invoicing import exports, selectors, services
+from billing.invoicing.autopay_status import invoice_autopay_attempts
 from billing.invoicing.errors import (
     BillingError,
     InvoiceAmountTooLarge,
@@ -125,6 +126,7 @@ class InvoiceDetailView(ScopedViewMixin, TemplateView):
             allocations=list(selectors.invoice_allocations(invoice=invoice)),
             credit_notes=list(selectors.credit_note_list(scope=self.scope, invoice_id=invoice.pk)),
             history=list(selectors.invoice_history(scope=self.scope, invoice=invoice)),
+            autopay_attempts=invoice_autopay_attempts(scope=self.scope, invoice_id=invoice.pk),
             today=today,
             is_open=is_open,
             days_overdue=(today - invoice.due_date).days if overdue and invoice.due_date else 0,

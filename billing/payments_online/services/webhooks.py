@@ -16,6 +16,13 @@ replay, a retry or two deliveries at once record nothing twice. Events handled
   `refund_record`, from the payment's credit first, then off its invoices, which owe it again.
 - `charge.dispute.created`: the checkout is flagged disputed for staff and the disputed amount is taken
   back the same way (Stripe withdraws it at once), so the balance reopens.
+  Refunds and disputes of autopay charges (found by their payment intent) are taken back the same way.
+- `checkout.session.completed` with `mode` "setup": a customer saved a card for autopay; the card
+  (brand, last four digits, expiry, the provider's ids) is read from the session's SetupIntent before
+  the transaction and kept (services/autopay.py). `setup_intent.succeeded` says the same and is stored only.
+- `payment_intent.succeeded` of an autopay charge (its metadata names the attempt): the payment is
+  recorded on the invoice through `payment_record`, once; `payment_intent.payment_failed` marks the
+  attempt failed. Intents of hosted checkouts are recorded by their session's event, not these.
 Anything else is stored and left alone.
 """
 
@@ -34,8 +41,15 @@ from billing.collections.services.run import COLLECTIONS_SOURCE
 from billing.invoicing.models import ZERO, Invoice, Payment
 from billing.invoicing.services import AllocationInput, RefundSource, payment_record, refund_record
 from billing.payments_online.errors import WebhookRefused
-from billing.payments_online.models import OnlineCheckout, PaymentProviderAccount, ProviderEvent
-from billing.payments_online.providers.base import from_minor_units
+from billing.payments_online.models import AutopayAttempt, OnlineCheckout, PaymentProviderAccount, ProviderEvent
+from billing.payments_online.providers import provider_for
+from billing.payments_online.providers.base import CardDetails, from_minor_units
+from billing.payments_online.services.autopay import (
+    autopay_intent_failed,
+    autopay_intent_succeeded,
+    card_setup_complete,
+    card_setup_pending,
+)
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Partner
@@ -68,6 +82,7 @@ def webhook_receive(*, partner_ref: str, payload: bytes, signature: str) -> Prov
         raise WebhookRefused(str(exc)) from exc
     if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str):
         raise WebhookRefused("not an event")
+    card = _saved_card_read(account, data)
     with transaction.atomic():
         event, created = ProviderEvent.objects.get_or_create(
             partner=account.partner, event_id=data["id"],
@@ -75,7 +90,7 @@ def webhook_receive(*, partner_ref: str, payload: bytes, signature: str) -> Prov
         )  # fmt: skip
         if not created:
             return None
-        outcome, checkout = _apply(account.partner, data)
+        outcome, checkout = _apply(account.partner, data, card)
         event.outcome, event.checkout = outcome[:200], checkout
         event.save(update_fields=["outcome", "checkout"])
     return event
@@ -86,8 +101,31 @@ def _object(data: dict[str, Any]) -> dict[str, Any]:
     return obj if isinstance(obj, dict) else {}
 
 
-def _apply(partner: Partner, data: dict[str, Any]) -> tuple[str, OnlineCheckout | None]:
+def _saved_card_read(account: PaymentProviderAccount, data: dict[str, Any]) -> CardDetails | None:
+    """The card a completed setup session saved, read from the provider outside any transaction (a
+    provider that does not answer raises ProviderUnavailable: the delivery fails and is retried)."""
+    obj = _object(data)
+    if data["type"] != "checkout.session.completed" or obj.get("mode") != "setup":
+        return None
+    intent = obj.get("setup_intent")
+    if not isinstance(intent, str) or not card_setup_pending(partner=account.partner, session_id=str(obj.get("id"))):
+        return None
+    return provider_for(account).card_setup_read(intent)
+
+
+def _apply(partner: Partner, data: dict[str, Any], card: CardDetails | None) -> tuple[str, OnlineCheckout | None]:
     kind, obj = data["type"], _object(data)
+    if kind == "checkout.session.completed" and obj.get("mode") == "setup":
+        if card is None or card_setup_complete(partner=partner, session_id=str(obj.get("id")), details=card) is None:
+            return "ignored: unknown card setup", None
+        return "card saved", None
+    if kind == "payment_intent.succeeded":
+        outcome, payment = autopay_intent_succeeded(partner=partner, intent=obj)
+        if payment is not None:
+            _reactivation_ask(payment.customer)
+        return outcome, None
+    if kind == "payment_intent.payment_failed":
+        return autopay_intent_failed(partner=partner, intent=obj), None
     if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         return _session_paid(partner, obj)
     if kind == "checkout.session.expired":
@@ -166,10 +204,10 @@ def _reactivation_ask(customer: Customer) -> None:
         collections_customer_recheck(customer=customer, actor=None)
 
 
-def _take_back(*, checkout: OnlineCheckout, amount: Decimal, reason: str, reference: str) -> None:
+def _take_back(*, partner: Partner, payment_id: int | None, amount: Decimal, reason: str, reference: str) -> None:
     """Record money the provider gave back from a card payment: from its credit first, then off the
     invoices it paid (newest allocation first), which owe that part again."""
-    payment = Payment.objects.get(pk=checkout.payment_id or 0)
+    payment = Payment.objects.get(pk=payment_id or 0)
     amount = min(amount, payment.amount - sum((r.amount for r in payment.refunds.all()), ZERO))
     if amount <= ZERO:
         return
@@ -182,21 +220,42 @@ def _take_back(*, checkout: OnlineCheckout, amount: Decimal, reason: str, refere
         sources.append(RefundSource(allocation=allocation, amount=share))
         rest -= share
     refund_record(
-        payment=payment, actor=None, amount=amount, refunded_on=max(clock.today(checkout.customer.partner.time_zone),
-                                                                    payment.received_on),
+        payment=payment, actor=None, amount=amount, refunded_on=max(clock.today(partner.time_zone), payment.received_on),
         reason=reason, reference=reference, sources=sources,
     )  # fmt: skip
+
+
+def _autopay_charge(partner: Partner, intent_id: Any) -> AutopayAttempt | None:
+    """The recorded autopay charge of a payment intent (refunds and disputes of autopay charges)."""
+    if not isinstance(intent_id, str) or not intent_id:
+        return None
+    return (
+        AutopayAttempt.objects.select_for_update()
+        .select_related("customer")
+        .filter(partner=partner, payment_intent_id=intent_id, payment__isnull=False)
+        .first()
+    )
 
 
 def _charge_refunded(partner: Partner, charge: dict[str, Any]) -> tuple[str, OnlineCheckout | None]:
     checkout = _checkout(partner, intent_id=charge.get("payment_intent"))
     if checkout is None or checkout.payment_id is None:
-        return "ignored: unknown payment", checkout
+        attempt = _autopay_charge(partner, charge.get("payment_intent"))
+        if attempt is None:
+            return "ignored: unknown payment", checkout
+        total = from_minor_units(int(charge.get("amount_refunded") or 0), attempt.currency)
+        if total - attempt.amount_refunded <= ZERO:
+            return "already recorded", None
+        _take_back(partner=partner, payment_id=attempt.payment_id, amount=total - attempt.amount_refunded,
+                   reason="Refunded through the card provider", reference=str(charge.get("id") or ""))  # fmt: skip
+        attempt.amount_refunded = total
+        attempt.save(update_fields=["amount_refunded"])
+        return "refund recorded", None
     total = from_minor_units(int(charge.get("amount_refunded") or 0), checkout.currency)
     new = total - checkout.amount_refunded
     if new <= ZERO:
         return "already recorded", checkout
-    _take_back(checkout=checkout, amount=new, reason="Refunded through the card provider",
+    _take_back(partner=partner, payment_id=checkout.payment_id, amount=new, reason="Refunded through the card provider",
                reference=str(charge.get("id") or ""))  # fmt: skip
     checkout.amount_refunded = total
     if total >= checkout.amount:
@@ -207,10 +266,23 @@ def _charge_refunded(partner: Partner, charge: dict[str, Any]) -> tuple[str, Onl
 
 def _dispute_created(partner: Partner, dispute: dict[str, Any]) -> tuple[str, OnlineCheckout | None]:
     checkout = _checkout(partner, intent_id=dispute.get("payment_intent"))
+    reason = f"Card dispute ({dispute.get('reason') or 'no reason'})"
     if checkout is None or checkout.payment_id is None:
-        return "ignored: unknown payment", checkout
+        attempt = _autopay_charge(partner, dispute.get("payment_intent"))
+        if attempt is None:
+            return "ignored: unknown payment", checkout
+        amount = from_minor_units(int(dispute.get("amount") or 0), attempt.currency)
+        _take_back(partner=partner, payment_id=attempt.payment_id, amount=amount, reason=reason,
+                   reference=str(dispute.get("id") or ""))  # fmt: skip
+        attempt.disputed = True
+        attempt.save(update_fields=["disputed"])
+        audit_record(
+            partner=partner, customer=attempt.customer, actor=None, action="payments.disputed", target=attempt,
+            data={"amount": str(amount), "reason": str(dispute.get("reason") or ""), "dispute": str(dispute.get("id"))},
+        )  # fmt: skip
+        return "dispute recorded", None
     amount = from_minor_units(int(dispute.get("amount") or 0), checkout.currency)
-    _take_back(checkout=checkout, amount=amount, reason=f"Card dispute ({dispute.get('reason') or 'no reason'})",
+    _take_back(partner=partner, payment_id=checkout.payment_id, amount=amount, reason=reason,
                reference=str(dispute.get("id") or ""))  # fmt: skip
     checkout.disputed, checkout.status = True, OnlineCheckout.Status.DISPUTED
     checkout.save(update_fields=["disputed", "status"])
