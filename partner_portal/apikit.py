@@ -82,6 +82,10 @@ class ScopedCustomerField(serializers.PrimaryKeyRelatedField):
 def query_params(serializer_class: type[serializers.Serializer], request: Any) -> dict[str, Any]:
     """A list endpoint's filters: the query string read by `serializer_class` (one per list, named
     `<Thing>Query`), so a bad value answers 400 with its field instead of being ignored."""
-    form = serializer_class(data={name: request.query_params.get(name) for name in request.query_params})
+    params = request.query_params
+    repeated = [str(name) for name in serializer_class().fields if len(params.getlist(name)) > 1]
+    if repeated:  # ?customer=1&customer=2 would otherwise quietly mean the last one
+        raise ValidationError({name: [_("Give this filter once.")] for name in repeated})
+    form = serializer_class(data={name: params.get(name) for name in params})
     form.is_valid(raise_exception=True)
     return dict(form.validated_data)

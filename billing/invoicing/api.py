@@ -42,6 +42,7 @@ from billing.invoicing.models import CreditNote, ExportJob, Invoice, InvoiceLine
 from billing.invoicing.vat import UnitCode, VatCategory, VatExemptionCode, vat_line_problems
 from partner_portal.access import CUSTOMER_WRITERS, ScopedAPIMixin
 from partner_portal.apikit import ScopedCustomerField, query_params
+from partner_portal.apiparsers import JSONParser
 from subscriptions import selectors as subscription_selectors
 
 UBL_RESPONSE = OpenApiResponse(
@@ -74,12 +75,7 @@ class InvoiceQuery(serializers.Serializer):
     )
     status = serializers.ChoiceField(choices=Invoice.Status.choices, required=False)
     customer = serializers.IntegerField(required=False, min_value=1, source="customer_id")
-    period = serializers.RegexField(
-        selectors.PERIOD_PATTERN,
-        required=False,
-        allow_blank=True,
-        help_text="YYYY-MM: issued in that month; blank: any",
-    )
+    period = serializers.RegexField(selectors.PERIOD_PATTERN, required=False, help_text="YYYY-MM: issued in that month")
     overdue = serializers.BooleanField(required=False, help_text="Only invoices past their due date")
 
 
@@ -632,6 +628,9 @@ class InvoiceExportViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.Retriev
 
     queryset = ExportJob.objects.none()
     serializer_class = ExportJobSerializer
+    # JSON only: a form field sent blank counts as left out, so a blank "period" would be taken as
+    # "any period" instead of refused.
+    parser_classes = [JSONParser]
     read_roles = CUSTOMER_WRITERS
     write_roles = CUSTOMER_WRITERS
 

@@ -161,3 +161,6 @@ def test_filters_are_the_pages_filters_and_a_bad_value_is_refused(tenant: Tenant
     assert refused.status_code == 400
     assert refused.json()["code"] == "invalid"
     assert list(refused.json()["fields"]) == ["currency"]
+    twice = client.get("/api/v1/customers/?currency=EUR&currency=USD")
+    assert twice.status_code == 400  # not quietly the last one
+    assert twice.json()["fields"] == {"currency": ["Give this filter once."]}

@@ -206,3 +206,12 @@ def test_the_api_list_runs_a_fixed_number_of_queries(
     assert len(response.json()["results"]) == 5
     with django_assert_max_num_queries(10):
         assert len(api.get(response.json()["next"]).json()["results"]) == 5
+
+
+def test_the_export_api_takes_json_only_so_a_blank_filter_is_refused_not_ignored(tenant, api_for) -> None:
+    client = api_for(tenant.finance)
+    form = client.post("/api/v1/invoice-exports/", {"period": "", "status": "issued"}, format="multipart")
+    assert form.status_code == 415
+    blank = client.post("/api/v1/invoice-exports/", {"period": ""}, format="json")
+    assert blank.status_code == 400
+    assert "period" in blank.json()["fields"]
