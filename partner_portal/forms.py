@@ -46,6 +46,10 @@ class PartnerSettingsForm(forms.ModelForm):
         widgets = {
             "address": forms.Textarea(attrs={"rows": 3}),
             "payment_instructions": forms.Textarea(attrs={"rows": 3}),
+            "payment_instructions_ru": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "payment_instructions_ru": _("Shown to customers who read the portal in Russian; blank: the text above."),
         }
 
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from knox.models import AbstractAuthToken
 from knox.settings import CONSTANTS
@@ -180,6 +181,7 @@ class Partner(models.Model):
     support_email = models.EmailField(_("support email"), blank=True)
     support_phone = models.CharField(_("support phone"), max_length=40, blank=True)
     payment_instructions = models.TextField(_("payment instructions"), blank=True)
+    payment_instructions_ru = models.TextField(_("payment instructions in Russian"), blank=True)
     created_at = models.DateTimeField(_("created"), default=clock.now)
 
     class Meta:
@@ -196,6 +198,14 @@ class Partner(models.Model):
             raise ValidationError({"cloud": GERMANY_CLOSED_MESSAGE})
         self.iban, self.bic = compact(self.iban), compact(self.bic)
         self.peppol_id = peppol_pair_check(self.peppol_scheme, self.peppol_id)
+
+    @property
+    def payment_instructions_shown(self) -> str:
+        """How to pay, in the active language: the Russian text for a Russian reader when the partner
+        wrote one, else the default text."""
+        if translation.get_language() == "ru" and self.payment_instructions_ru:
+            return self.payment_instructions_ru
+        return self.payment_instructions
 
     @property
     def cloud_is_closed(self) -> bool:

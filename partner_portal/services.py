@@ -86,6 +86,7 @@ PARTNER_EDITABLE_FIELDS = (
     "peppol_scheme",
     "peppol_id",
     "payment_instructions",
+    "payment_instructions_ru",
 )
 
 

@@ -4,10 +4,16 @@ nothing the Content-Security-Policy had to block."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from django.urls import reverse
 from playwright.sync_api import Browser, Page, expect
 
+from billing.collections.services import collections_run
+from billing.invoicing.services import credit_note_issue, payment_record
+from partner_portal import clock
 from partner_portal.models import Role
 from partner_portal.services import InvitationRequest, invitation_create
 from tests.browser.conftest import sign_in
@@ -120,6 +126,39 @@ def test_staff_and_customer_pages(page: Page, browser: Browser, live_server) -> 
     for path in ["/my/", "/my/support/", f"/my/tickets/{t.pk}/", "/my/tickets/new/"]:
         problems += _problems(customer, axe, path)
     customer.context.close()
+    assert problems == [], "\n".join(problems)
+    assert blocked == []
+
+
+def test_the_other_staff_pages(page: Page, live_server) -> None:
+    """Every other staff page a person opens from the menus, with rows in it: the same checks."""
+    tenant = make_tenant("Alpha")
+    subscription = SubscriptionFactory(partner=tenant.partner, customer=tenant.customer)
+    invoice = issued(tenant.customer, line("Microsoft 365 E3 " + "x" * 120, "10", "36.00", "20"))
+    payment = payment_record(
+        partner=tenant.partner, customer=tenant.customer, actor=tenant.finance, amount=Decimal("100.00"),
+        received_on=clock.today(), reference="Bank statement line " + "7" * 60,
+    )  # fmt: skip
+    note = credit_note_issue(invoice=invoice, actor=tenant.finance, reason="Goodwill " * 20, amount=Decimal("12.00"))
+    run = collections_run(partner=tenant.partner, run_date=clock.today())
+    axe = Axe()
+    blocked = _csp_watch(page)
+    sign_in(page, tenant.admin.email)
+    paths = [
+        reverse(name, args=args)
+        for name, args in [
+            ("payment_detail", [payment.pk]), ("payment_create", []), ("refund_create", [payment.pk]),
+            ("credit_note_detail", [note.pk]), ("credit_note_create", [invoice.pk]), ("invoice_void", [invoice.pk]),
+            ("customer_billing", [tenant.customer.pk]), ("export_list", []), ("reconciliation_list", []),
+            ("online_payments_settings", []), ("payable_create", []), ("collection_notice_templates", []),
+            ("collection_dry_run", []), ("collection_run_list", []), ("collection_run_detail", [run.pk]),
+            ("partner_settings", []), ("subscription_detail", [subscription.pk]),
+            ("subscription_difference_list", []), ("partner_center_account", []), ("entitlement_list", []),
+            ("entitlement_create", []), ("support_tier_list", []), ("ticket_create", []), ("customer_create", []),
+            ("customer_edit", [tenant.customer.pk]),
+        ]
+    ]  # fmt: skip
+    problems = [p for path in paths for p in _problems(page, axe, path)]
     assert problems == [], "\n".join(problems)
     assert blocked == []
 

@@ -123,6 +123,28 @@ def test_russian_customer_gets_the_document_in_russian(tenant: Tenant) -> None:
     assert "02.12.2026" in text  # dates in Russian: the language was active while rendering
 
 
+def test_payment_instructions_follow_the_customers_language_when_the_partner_wrote_both(
+    partner_details: Tenant, client_for
+) -> None:
+    partner = partner_details.partner
+    partner.payment_instructions_ru = "Банковский перевод на счёт Alpha Partners, IBAN GB00 TEST 0000 0000."
+    partner.save()
+    russian = CustomerFactory(partner=partner, name="ООО «Ромашка»", currency="RUB", language="ru")
+    in_russian = pdf_text(invoice_pdf(invoice=issued(russian, on=dt.date(2026, 11, 2))))
+    assert "Банковский перевод на счёт Alpha Partners" in in_russian
+    assert INSTRUCTIONS[0] not in in_russian
+    in_english = pdf_text(invoice_pdf(invoice=issued(partner_details.customer, on=dt.date(2026, 11, 2))))
+    assert INSTRUCTIONS[0] in in_english
+    assert "Банковский перевод" not in in_english
+
+    client = client_for(partner_details.customer_admin)
+    client.post("/i18n/setlang/", {"language": "ru", "next": "/my/"})
+    assert "Банковский перевод на счёт Alpha Partners" in client.get("/my/").content.decode()
+    partner.payment_instructions_ru = ""  # no Russian text: the one the partner wrote
+    partner.save()
+    assert INSTRUCTIONS[0] in client.get("/my/").content.decode()
+
+
 def test_english_customer_gets_english_html(tenant: Tenant) -> None:
     assert '<html lang="en">' in invoice_html(invoice=issued(tenant.customer))
 
