@@ -374,6 +374,7 @@ class PaymentSerializer(serializers.ModelSerializer):
             "currency",
             "received_on",
             "method",
+            "provider",
             "reference",
             "unallocated",
             "allocations",
@@ -382,7 +383,12 @@ class PaymentSerializer(serializers.ModelSerializer):
             "void_reason",
             "refunds",
         ]
-        read_only_fields = ["id", "currency", "unallocated", "created_at", "voided_at", "void_reason", "refunds"]
+        read_only_fields = [
+            "id", "currency", "provider", "unallocated", "created_at", "voided_at", "void_reason", "refunds",
+        ]  # fmt: skip
+        extra_kwargs = {
+            "provider": {"help_text": "The online payment provider that took a card payment; blank otherwise."}
+        }
 
     refunds = RefundSerializer(many=True, read_only=True)
 

@@ -319,6 +319,8 @@ class Payment(models.Model):
     received_on = models.DateField(_("received on"))
     method = models.CharField(_("method"), max_length=16, choices=Method.choices, default=Method.BANK_TRANSFER)
     reference = models.CharField(_("reference"), max_length=200, blank=True)
+    # The online payment provider that took a card payment (e.g. "stripe"); blank for payments staff record.
+    provider = models.CharField(_("provider"), max_length=16, blank=True)
     # What is not allocated to an invoice yet: the customer's credit, used by later invoices.
     unallocated = MoneyField(_("unallocated"))
     recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")

@@ -98,6 +98,7 @@ def payment_record(
     method: str = Payment.Method.BANK_TRANSFER,
     reference: str = "",
     allocations: Sequence[AllocationInput] | None = None,
+    provider: str = "",
 ) -> Payment:
     """Record a payment in the customer's currency and allocate it.
 
@@ -113,7 +114,7 @@ def payment_record(
     payment_date_check(partner=partner, received_on=received_on)
     payment = Payment.objects.create(
         partner=partner, customer=customer, amount=amount, currency=customer.currency, received_on=received_on,
-        method=method, reference=reference.strip(), unallocated=amount, recorded_by=actor,
+        method=method, reference=reference.strip(), provider=provider, unallocated=amount, recorded_by=actor,
     )  # fmt: skip
     if allocations is None:
         open_invoices = (

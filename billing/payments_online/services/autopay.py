@@ -337,6 +337,7 @@ def autopay_intent_succeeded(*, partner: Partner, intent: dict[str, Any]) -> tup
         partner=partner, customer=invoice.customer, actor=None, amount=amount,
         received_on=clock.today(partner.time_zone), method=Payment.Method.CARD, reference=reference,
         allocations=[AllocationInput(invoice=invoice, amount=share)] if share > ZERO else [],
+        provider=attempt.provider,
     )  # fmt: skip
     attempt.status, attempt.payment, attempt.payment_intent_id = AutopayAttempt.Status.SUCCEEDED, payment, reference
     attempt.finished_at = attempt.finished_at or clock.now()

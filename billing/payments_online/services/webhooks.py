@@ -179,7 +179,7 @@ def _session_paid(partner: Partner, session: dict[str, Any]) -> tuple[str, Onlin
     payment = payment_record(
         partner=partner, customer=customer, actor=None, amount=amount,
         received_on=clock.today(partner.time_zone), method=Payment.Method.CARD, reference=reference,
-        allocations=allocations,
+        allocations=allocations, provider=checkout.provider,
     )  # fmt: skip
     checkout.status, checkout.payment = OnlineCheckout.Status.PAID, payment
     checkout.payment_intent_id = reference

@@ -80,6 +80,20 @@ def test_a_paid_checkout_records_the_payment_once_the_webhook_arrives(tenant, st
     assert_ledger_consistent()
 
 
+def test_staff_see_which_provider_took_a_card_payment(tenant, stripe_partner, stripe_fake, client_for, api_for) -> None:
+    invoice = issued(tenant.customer)
+    _checkout, event = _paid_checkout(stripe_fake, invoice)
+    assert _deliver(stripe_partner, event).status_code == 200
+    payment = Payment.objects.get()
+    assert payment.provider == "stripe"
+    assert "Card · Stripe" in client_for(tenant.finance).get("/staff/billing/payments/").content.decode()
+    csv = b"".join(client_for(tenant.finance).get("/staff/billing/payments.csv").streaming_content).decode()
+    header, row = csv.splitlines()[:2]
+    assert header.split(",")[7:10] == ["method", "provider", "reference"]
+    assert row.split(",")[7:10] == ["card", "stripe", payment.reference]
+    assert api_for(tenant.finance).get(f"/api/v1/payments/{payment.pk}/").json()["provider"] == "stripe"
+
+
 def test_a_replayed_webhook_records_nothing_twice(tenant, stripe_partner, stripe_fake) -> None:
     invoice = issued(tenant.customer)
     _checkout, event = _paid_checkout(stripe_fake, invoice)
