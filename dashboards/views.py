@@ -65,7 +65,7 @@ class CustomerHomeView(ScopedViewMixin, TemplateView):
             cursor=self.request.GET.get("cursor"),
             size=CUSTOMER_INVOICES_PAGE,
         )
-        pay_enabled = online_payments_selectors.online_payments_enabled(partner_id=customer.partner_id)
+        pay_enabled = online_payments_selectors.card_payments_offered(customer=customer)
         return super().get_context_data(
             customer=customer,
             partner=self.scope.partner,

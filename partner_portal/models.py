@@ -282,6 +282,13 @@ class Customer(models.Model):
         help_text=_("The reference the buyer asks for on every invoice; for German public buyers the Leitweg-ID."),
     )
     order_reference = models.CharField(_("order reference"), max_length=100, blank=True)
+    # Whether the partner offers this customer card payments online (pay buttons, pay links, autopay),
+    # when the partner takes them at all; off, the customer pays by transfer as before.
+    card_payments = models.BooleanField(
+        _("may pay by card online"),
+        default=True,
+        help_text=_("Pay buttons, pay links in emails and autopay, when card payments are set up."),
+    )
     einvoice_format = models.CharField(
         _("invoice email format"),
         max_length=10,

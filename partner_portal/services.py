@@ -58,6 +58,7 @@ CUSTOMER_EDITABLE_FIELDS = (
     "buyer_reference",
     "order_reference",
     "einvoice_format",
+    "card_payments",
     "currency",
     "language",
     "credit_days",

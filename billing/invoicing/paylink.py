@@ -56,7 +56,9 @@ def pay_link_read(token: str) -> tuple[int, int]:
 def invoice_pay_url(invoice: Invoice) -> str:
     """The absolute pay link of an open invoice, or "" when its partner takes no payments online
     (or the invoice is not open)."""
-    if not invoice.is_open or not any(check(invoice.partner_id) for check in _provider_checks):
+    if not invoice.is_open or not invoice.customer.card_payments:
+        return ""
+    if not any(check(invoice.partner_id) for check in _provider_checks):
         return ""
     path = reverse("pay_link", kwargs={"token": pay_link_token(invoice)})
     return settings.PORTAL_BASE_URL.rstrip("/") + path

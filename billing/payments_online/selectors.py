@@ -24,6 +24,12 @@ def online_payments_enabled(*, partner_id: int) -> bool:
     return PaymentProviderAccount.objects.filter(partner_id=partner_id, provider__in=providers).exists()
 
 
+def card_payments_offered(*, customer: Customer) -> bool:
+    """Whether this customer may pay by card online: the partner takes card payments and offers them
+    to this customer. One query."""
+    return customer.card_payments and online_payments_enabled(partner_id=customer.partner_id)
+
+
 def provider_account(*, scope: Scope) -> PaymentProviderAccount | None:
     return PaymentProviderAccount.objects.for_scope(scope).first()
 

@@ -230,7 +230,7 @@ class PayLinkView(View):
             "invoice": invoice,
             "partner": invoice.partner,
             "token": token,
-            "can_pay": invoice.is_open and selectors.online_payments_enabled(partner_id=invoice.partner_id),
+            "can_pay": invoice.is_open and selectors.card_payments_offered(customer=invoice.customer),
             "today": clock.today(invoice.partner.time_zone),
         }
         return render(request, "billing/payments_online/pay_link.html", context)

@@ -8,16 +8,32 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from billing.payments_online.errors import ProviderAccountInvalid
+from billing.payments_online.errors import OnlinePaymentsNotSetUp, ProviderAccountInvalid
 from billing.payments_online.models import PaymentProviderAccount
 from partner_portal import clock
 from partner_portal.audit import audit_record
-from partner_portal.models import Partner, User
+from partner_portal.models import Customer, Partner, User
 from subscriptions.secrets import secret_encrypt
 
 # Stripe's key prefixes (docs.stripe.com/keys): secret and restricted keys, and endpoint signing secrets.
 _SECRET_KEY_PREFIXES = ("sk_live_", "sk_test_", "rk_live_", "rk_test_")
 _WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
+
+
+def partner_account(partner_id: int) -> PaymentProviderAccount:
+    """The partner's provider account; OnlinePaymentsNotSetUp when it has none."""
+    account = PaymentProviderAccount.objects.filter(partner_id=partner_id).first()
+    if account is None:
+        raise OnlinePaymentsNotSetUp(_("Card payments are not set up: please pay by bank transfer."))
+    return account
+
+
+def customer_account(customer: Customer) -> PaymentProviderAccount:
+    """The account a customer pays through: the partner's, when it offers this customer card payments."""
+    account = partner_account(customer.partner_id)
+    if not customer.card_payments:
+        raise OnlinePaymentsNotSetUp(_("Card payments are not offered for this account: please pay by bank transfer."))
+    return account
 
 
 def _invalid(field: str, message: str) -> ProviderAccountInvalid:

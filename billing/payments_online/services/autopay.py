@@ -43,6 +43,7 @@ from billing.payments_online.providers.base import (
     ChargeRequest,
     from_minor_units,
 )
+from billing.payments_online.services.accounts import customer_account, partner_account
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Partner, User
@@ -55,13 +56,6 @@ CLAIM_STALE_AFTER = dt.timedelta(hours=1)
 RUN_BATCH = 500
 
 
-def _account(partner_id: int) -> PaymentProviderAccount:
-    account = PaymentProviderAccount.objects.filter(partner_id=partner_id).first()
-    if account is None:
-        raise OnlinePaymentsNotSetUp(_("Card payments are not set up: please pay by bank transfer."))
-    return account
-
-
 def card_label(card: SavedCard | CardDetails) -> str:
     return f"{card.brand.title()} •••• {card.last4}"
 
@@ -69,7 +63,7 @@ def card_label(card: SavedCard | CardDetails) -> str:
 def card_setup_start(*, customer: Customer, actor: User | None, success_url: str, cancel_url: str) -> CardSetupStarted:
     """Send the customer to the provider's page to save a card. Nothing is stored of the card here:
     only the setup's id, which the provider's webhook names when the card is saved."""
-    account = _account(customer.partner_id)
+    account = customer_account(customer)
     provider = provider_for(account)
     card, _created = SavedCard.objects.get_or_create(
         customer=customer, defaults={"partner_id": customer.partner_id, "provider": account.provider}
@@ -140,7 +134,7 @@ def card_remove(*, customer: Customer, actor: User | None) -> None:
     card = SavedCard.objects.filter(customer=customer).exclude(payment_method_id="").first()
     if card is None:
         return
-    account = _account(customer.partner_id)
+    account = partner_account(customer.partner_id)  # a card is removed even when no longer offered
     if card.provider == account.provider:
         provider_for(account).card_detach(card.payment_method_id)
     with transaction.atomic():
@@ -188,7 +182,9 @@ def autopay_due_invoices(*, partner: Partner, on: dt.date) -> list[int]:
     the invoice is due on or before `on` but not before autopay was turned on, it owes something in the
     customer's currency, and it has no attempt yet (or one whose worker died). One query."""
     stale = clock.now() - CLAIM_STALE_AFTER
-    cards = SavedCard.objects.filter(partner=partner, autopay=True).exclude(payment_method_id="")
+    cards = SavedCard.objects.filter(partner=partner, autopay=True, customer__card_payments=True).exclude(
+        payment_method_id=""
+    )
     since = dict(cards.values_list("customer_id", "autopay_since"))
     if not since:
         return []

@@ -13,19 +13,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from billing.invoicing.models import ZERO, Invoice
-from billing.payments_online.errors import CheckoutRefused, OnlinePaymentsNotSetUp, ProviderUnavailable
+from billing.payments_online.errors import CheckoutRefused, ProviderUnavailable
 from billing.payments_online.models import OnlineCheckout, PaymentProviderAccount
 from billing.payments_online.providers import CheckoutRequest, provider_for
+from billing.payments_online.services.accounts import customer_account
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, User
-
-
-def _account(partner_id: int) -> PaymentProviderAccount:
-    account = PaymentProviderAccount.objects.filter(partner_id=partner_id).first()
-    if account is None:
-        raise OnlinePaymentsNotSetUp(_("Card payments are not set up: please pay by bank transfer."))
-    return account
 
 
 def _start(
@@ -66,7 +60,7 @@ def checkout_start_invoice(
 ) -> OnlineCheckout:
     """A checkout for the open balance of one invoice, in its currency. `{checkout}` in the return
     addresses is replaced with the checkout's id. Refused when the invoice is not open."""
-    account = _account(invoice.partner_id)
+    account = customer_account(invoice.customer)
     if not invoice.is_open or invoice.balance <= ZERO:
         raise CheckoutRefused(_("Invoice %(number)s has nothing left to pay.") % {"number": invoice.number})
     return _start(
@@ -80,7 +74,7 @@ def checkout_start_overdue(
     *, customer: Customer, actor: User | None, success_url: str, cancel_url: str
 ) -> OnlineCheckout:
     """A checkout for the customer's whole overdue balance (its open invoices past their due date)."""
-    account = _account(customer.partner_id)
+    account = customer_account(customer)
     today = clock.today(customer.partner.time_zone)
     overdue = list(
         Invoice.objects.overdue(today)

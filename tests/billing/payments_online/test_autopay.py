@@ -151,6 +151,17 @@ def test_nothing_is_charged_without_opt_in_or_card(tenant, stripe_partner, strip
         autopay_set(customer=tenant.other_customer, actor=tenant.other_customer_admin, enabled=True)
 
 
+def test_a_customer_no_longer_offered_card_payments_is_not_charged(tenant, stripe_partner, stripe_fake) -> None:
+    _opt_in(tenant.customer, tenant.customer_admin, stripe_fake)
+    invoice_due(tenant.customer, DUE, "100.00")
+    type(tenant.customer).objects.filter(pk=tenant.customer.pk).update(card_payments=False)
+
+    assert _run_on(DUE) == 0
+    assert _charges(stripe_fake) == []
+    card_remove(customer=tenant.customer, actor=tenant.customer_admin)  # the card can still be removed
+    assert not SavedCard.objects.exclude(payment_method_id="").exists()
+
+
 def test_invoices_not_yet_due_or_due_before_the_opt_in_are_untouched(tenant, stripe_partner, stripe_fake) -> None:
     _opt_in(tenant.customer, tenant.customer_admin, stripe_fake)
     later = invoice_due(tenant.customer, DUE + dt.timedelta(days=5), "70.00")

@@ -93,6 +93,32 @@ def test_without_a_provider_there_is_no_pay_button_and_no_pay_link(tenant, clien
     assert OnlineCheckout.objects.count() == 0
 
 
+def test_a_customer_not_offered_card_payments_gets_no_pay_button_link_or_checkout(
+    tenant, demo_partner, client_for, api_for
+) -> None:
+    invoice = issued(tenant.customer)
+    client = client_for(tenant.customer_admin)
+    assert "data-pay-invoice" in client.get("/my/").content.decode()  # offered by default
+    token = pay_link_token(invoice)
+
+    changed = api_for(tenant.finance).patch(
+        f"/api/v1/customers/{tenant.customer.pk}/", {"card_payments": False}, format="json"
+    )
+    assert changed.status_code == 200, changed.json()
+    invoice = Invoice.objects.select_related("customer").get(pk=invoice.pk)
+    home = client.get("/my/").content.decode()
+    assert "data-pay-invoice" not in home
+    assert "Save a card" not in home
+    assert invoice_pay_url(invoice) == ""  # no pay link in the invoice email or the notices
+    assert "Card payments are not available for this invoice" in Client().get(f"/pay/{token}/").content.decode()
+    refused = client.post(f"/my/pay/invoices/{invoice.pk}/", follow=True)
+    assert "Card payments are not offered for this account" in refused.content.decode()
+    assert OnlineCheckout.objects.count() == 0
+    # The other customer of the partner still pays by card.
+    other = issued(tenant.other_customer)
+    assert invoice_pay_url(Invoice.objects.select_related("customer").get(pk=other.pk)) != ""
+
+
 def test_the_invoice_email_carries_a_pay_link_that_works_without_signing_in(tenant, demo_partner) -> None:
     invoice = issued(tenant.customer)
     tenant.customer.billing_email = "ap@alpha.example"
