@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -197,7 +198,7 @@ EDITOR_REFUSALS = (
 )
 
 
-def _refusal_on_form(form: InvoiceDraftForm, exc: BillingError) -> None:
+def refusal_on_form(form: forms.BaseForm, exc: BillingError) -> None:
     named = [name for name in exc.fields if name in form.fields]
     for name in named:
         for message in exc.fields[name]:
@@ -233,7 +234,7 @@ class InvoiceCreateView(ScopedViewMixin, View):
                 due_date=form.cleaned_data["due_date"],
             )
         except BillingError as exc:  # the lines as a whole break a rule (a negative total), or the dates
-            _refusal_on_form(form, exc)
+            refusal_on_form(form, exc)
             return self._render(request, form, formset, status=400)
         return _after_save(request, invoice, scope=self.scope, created=True)
 
@@ -287,7 +288,7 @@ class InvoiceEditView(ScopedViewMixin, View):
                 due_date=form.cleaned_data["due_date"],
             )
         except EDITOR_REFUSALS as exc:
-            _refusal_on_form(form, exc)
+            refusal_on_form(form, exc)
             return self._render(request, invoice, form, formset, status=400)
         except BillingError as exc:  # issued by someone else since the page was loaded
             messages.error(request, str(exc))

@@ -24,7 +24,7 @@ from billing.invoicing.forms import (
     RefundForm,
 )
 from billing.invoicing.models import ZERO, Invoice, Payment
-from billing.invoicing.views.invoices import PAGE_SIZE
+from billing.invoicing.views.invoices import PAGE_SIZE, refusal_on_form
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, ScopedViewMixin
@@ -109,8 +109,8 @@ class PaymentCreateView(ScopedViewMixin, View):
                     reference=data["reference"],
                     allocations=allocations,
                 )
-            except BillingError as exc:
-                form.add_error(None, str(exc))
+            except BillingError as exc:  # on the field it names (the date), else above the form
+                refusal_on_form(form, exc)
             else:
                 self._report(request, payment.amount, payment.unallocated, payment.currency, customer)
                 if allocations:
