@@ -20,6 +20,7 @@ from tickets.services.plans import (
     sla_targets,
     support_plan_save,
 )
+from tickets.services.ratings import rating_link_ticket_id, rating_link_token, ticket_rate
 from tickets.services.tickets import (
     CUSTOMER_TRANSITIONS,
     STAFF_ONLY,
@@ -60,6 +61,8 @@ __all__ = [
     "plan_charges_bill",
     "plan_usage",
     "plan_usage_this_month",
+    "rating_link_ticket_id",
+    "rating_link_token",
     "sla_due_times",
     "sla_targets",
     "support_charges_bill",
@@ -70,6 +73,7 @@ __all__ = [
     "ticket_change",
     "ticket_create",
     "ticket_message_add",
+    "ticket_rate",
     "ticket_status_change",
     "ticket_update",
     "tickets_assign",
