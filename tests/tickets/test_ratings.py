@@ -14,7 +14,7 @@ from tickets.errors import TicketInvalid, TransitionNotAllowed
 from tickets.models import Ticket, TicketMessage, TicketRating
 from tickets.services import (
     TicketChanges,
-    rating_link_ticket_id,
+    rating_link_read,
     rating_link_token,
     ticket_rate,
     ticket_status_change,
@@ -119,16 +119,16 @@ def test_a_low_score_reopens_a_closed_ticket_too(tenant) -> None:
 def test_a_rating_link_names_its_ticket_and_expires_after_30_days(tenant) -> None:
     t = resolved(tenant)
     token = rating_link_token(t)
-    assert rating_link_ticket_id(token) == t.pk
+    assert rating_link_read(token) == (t.pk, tenant.partner.pk)
     with pytest.raises(TicketInvalid, match="not valid"):
-        rating_link_ticket_id(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
+        rating_link_read(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
     with pytest.raises(TicketInvalid, match="not valid"):
-        rating_link_ticket_id(signing.dumps({"t": t.pk}, salt="another.purpose"))
+        rating_link_read(signing.dumps({"t": t.pk}, salt="another.purpose"))
     with mock.patch("django.core.signing.time.time", return_value=time.time() + 29 * 24 * 3600):
-        assert rating_link_ticket_id(token) == t.pk
+        assert rating_link_read(token) == (t.pk, tenant.partner.pk)
     later = time.time() + 31 * 24 * 3600
     with mock.patch("django.core.signing.time.time", return_value=later), pytest.raises(TicketInvalid, match="expired"):
-        rating_link_ticket_id(token)
+        rating_link_read(token)
 
 
 def test_a_rating_by_link_has_no_user(tenant) -> None:

@@ -6,8 +6,10 @@ right, and the comment joins the conversation as the customer's message for the 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from partner_portal import clock
@@ -18,28 +20,34 @@ from tickets.models import Ticket, TicketMessage, TicketRating
 from tickets.services.tickets import _membership, _notify, ticket_status_change
 
 S = Ticket.Status
-RATEABLE = (S.RESOLVED, S.CLOSED)
+RATEABLE_STATUSES = (S.RESOLVED, S.CLOSED)
 LOW_SCORES = (1, 2)
 LINK_SALT = "tickets.rating"
 LINK_MAX_AGE = 30 * 24 * 3600  # seconds: a rating link works for 30 days
 
 
 def rating_link_token(ticket: Ticket) -> str:
-    """The signed token of a one-click rating link: this ticket only, for 30 days."""
-    return signing.dumps({"t": ticket.pk}, salt=LINK_SALT, compress=True)
+    """The signed token of a one-click rating link: this ticket of this partner only, for 30 days."""
+    return signing.dumps({"t": ticket.pk, "p": ticket.partner_id}, salt=LINK_SALT, compress=True)
 
 
-def rating_link_ticket_id(token: str) -> int:
-    """The ticket a rating link is for; TicketInvalid when the link is tampered with or expired."""
+def rating_link_url(ticket: Ticket, score: int | None = None) -> str:
+    """The absolute rating link of a ticket, with a score pre-selected when given."""
+    path = reverse("ticket_rate_link", kwargs={"token": rating_link_token(ticket)})
+    return str(settings.PORTAL_BASE_URL).rstrip("/") + path + (f"?score={score}" if score else "")
+
+
+def rating_link_read(token: str) -> tuple[int, int]:
+    """(ticket id, partner id) of a rating link; TicketInvalid when it is tampered with or expired."""
     try:
         value = signing.loads(token, salt=LINK_SALT, max_age=LINK_MAX_AGE)
     except signing.SignatureExpired as exc:
         raise TicketInvalid(_("This rating link has expired. Sign in to rate the ticket from its page.")) from exc
     except signing.BadSignature as exc:
         raise TicketInvalid(_("This rating link is not valid.")) from exc
-    if not isinstance(value, dict) or not isinstance(value.get("t"), int):
+    if not isinstance(value, dict) or not isinstance(value.get("t"), int) or not isinstance(value.get("p"), int):
         raise TicketInvalid(_("This rating link is not valid."))
-    return int(value["t"])
+    return value["t"], value["p"]
 
 
 @transaction.atomic
@@ -56,7 +64,7 @@ def ticket_rate(*, ticket: Ticket, score: int, comment: str, actor: User | None,
         raise TicketInvalid(_("Only the customer's users can rate this ticket."))
     if actor is None and not by_link:
         raise TicketInvalid(_("Only the customer's users can rate this ticket."))
-    if ticket.status not in RATEABLE:
+    if ticket.status not in RATEABLE_STATUSES:
         raise TransitionNotAllowed(_("Only a resolved ticket can be rated."))
     if TicketRating.objects.filter(ticket=ticket).exists():
         raise TransitionNotAllowed(_("This ticket has been rated already."))
