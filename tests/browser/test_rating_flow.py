@@ -48,3 +48,36 @@ def test_customer_rates_and_staff_see_the_report(page: Page, browser: Browser, l
     expect(agents).to_contain_text(tenant.agent.full_name or tenant.agent.email)
     expect(agents).to_contain_text("5.00")
     expect(agent.locator("[data-table=families]")).to_contain_text("Microsoft 365")
+
+
+def test_rating_pages_pass_the_page_checks(page: Page, browser: Browser, live_server) -> None:
+    """The rating form, the signed link's page (with a rating and without) and the report with rows:
+    accessibility, unique ids, no sideways scrolling, nothing blocked by the policy."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from tests.browser.test_page_quality import _csp_watch, _problems
+    from tickets.services import rating_link_token, ticket_rate
+
+    tenant = make_tenant("Alpha")
+    waiting = ticket(tenant.customer, opened_by=tenant.customer_admin, subject="Licence missing " * 10)
+    ticket_status_change(ticket=waiting, status=Ticket.Status.RESOLVED, actor=tenant.agent)
+    done = ticket(tenant.customer, opened_by=tenant.customer_admin, assignee=tenant.agent, product_family="azure")
+    ticket_status_change(ticket=done, status=Ticket.Status.RESOLVED, actor=tenant.agent)
+    ticket_rate(ticket=done, score=4, comment="Good " * 60, actor=tenant.customer_admin)
+    axe = Axe()
+
+    blocked = _csp_watch(page)
+    sign_in(page, tenant.admin.email)
+    problems = _problems(page, axe, "/staff/support/satisfaction/")
+    customer = browser.new_context(base_url=live_server.url, locale="en-US").new_page()
+    blocked += _csp_watch(customer)
+    sign_in(customer, tenant.customer_admin.email)
+    for t in (waiting, done):
+        problems += _problems(customer, axe, f"/my/tickets/{t.pk}/")
+    customer.context.close()
+    anonymous = browser.new_context(base_url=live_server.url, locale="en-US").new_page()
+    blocked += _csp_watch(anonymous)
+    for t in (waiting, done):
+        problems += _problems(anonymous, axe, f"/rate/{rating_link_token(t)}/?score=3")
+    assert problems == [], "\n".join(problems)
+    assert blocked == []

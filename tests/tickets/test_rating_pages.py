@@ -186,3 +186,14 @@ def test_ticket_rate_service_is_used_by_the_link(tenant) -> None:
     page = Client().get(link(t, "5")).content.decode()
     assert "You rated this request 3 of 5." in page
     assert 'name="score"' not in page
+
+
+def test_the_link_page_form_carries_its_csrf_token(tenant) -> None:
+    t = resolved(tenant)
+    client = Client(enforce_csrf_checks=True)
+    page = client.get(link(t, "5")).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert token is not None
+    response = client.post(link(t), {"score": "5", "csrfmiddlewaretoken": token.group(1)})
+    assert response.status_code == 302
+    assert TicketRating.objects.get(ticket=t).score == 5

@@ -131,6 +131,20 @@ def test_a_rating_link_names_its_ticket_and_expires_after_30_days(tenant) -> Non
         rating_link_read(token)
 
 
+def test_a_low_rating_by_link_puts_the_comment_under_the_opener(tenant) -> None:
+    t = resolved(tenant)  # opened by the customer admin
+    ticket_rate(ticket=t, score=1, comment="Nothing changed.", actor=None, by_link=True)
+    message = TicketMessage.objects.get(ticket=t)
+    assert (message.author, message.body) == (tenant.customer_admin, "Nothing changed.")
+    staff_opened = ticket(tenant.customer, opened_by=tenant.agent)
+    ticket_status_change(ticket=staff_opened, status=S.RESOLVED, actor=tenant.agent)
+    ticket_rate(ticket=staff_opened, score=2, comment="Still slow.", actor=None, by_link=True)
+    message = TicketMessage.objects.get(ticket=staff_opened)
+    assert message.author is None
+    assert message.email_from in (tenant.customer.billing_email, tenant.customer.name)
+    assert message.email_from
+
+
 def test_a_rating_by_link_has_no_user(tenant) -> None:
     t = resolved(tenant)
     rating = ticket_rate(ticket=t, score=3, comment="", actor=None, by_link=True)

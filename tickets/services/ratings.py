@@ -50,6 +50,18 @@ def rating_link_read(token: str) -> tuple[int, int]:
     return value["t"], value["p"]
 
 
+def _comment_author(ticket: Ticket, actor: User | None) -> tuple[User | None, str]:
+    """Who the comment of a low rating is from: the signed-in user; by link, the customer user who
+    opened the ticket (the link went to them), else the customer's billing contact by name."""
+    if actor is not None:
+        return actor, ""
+    opener = ticket.opened_by
+    membership = _membership(opener)
+    if opener is not None and membership is not None and membership.customer_id == ticket.customer_id:
+        return opener, ""
+    return None, ticket.customer.billing_email or ticket.customer.name
+
+
 @transaction.atomic
 def ticket_rate(*, ticket: Ticket, score: int, comment: str, actor: User | None, by_link: bool = False) -> TicketRating:
     """Record the customer's rating of a resolved (or closed) ticket, once.
@@ -85,9 +97,10 @@ def ticket_rate(*, ticket: Ticket, score: int, comment: str, actor: User | None,
             ticket=ticket, status=S.OPEN, actor=actor, note=_("Reopened after a low rating."), by_rating=True
         )
         if comment:
+            author, email_from = _comment_author(ticket, actor)
             message = TicketMessage.objects.create(
-                partner_id=ticket.partner_id, ticket=ticket, author=actor, body=comment, internal=False,
-                created_at=now,
+                partner_id=ticket.partner_id, ticket=ticket, author=author, email_from=email_from, body=comment,
+                internal=False, created_at=now,
             )  # fmt: skip
             _notify("customer_reply", ticket, message)
     return rating
