@@ -97,6 +97,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "ticket.note_added": _("Internal note added"),
     "ticket.status_changed": _("Ticket status changed"),
     "ticket.time_recorded": _("Time recorded"),
+    "ticket.rated": _("Ticket rated by the customer"),
     "entitlement.created": _("Support entitlement recorded"),
     "entitlement.updated": _("Support entitlement updated"),
     "entitlement.ended": _("Support entitlement ended"),

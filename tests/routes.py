@@ -179,7 +179,7 @@ def populate(victim: Tenant, *, align: bool = True) -> None:
     from tests.factories.tickets import offering as support_offering
     from tests.factories.tickets import ticket as support_ticket
     from tests.factories.tickets import upload
-    from tickets.models import IncidentCharge, TicketMessage, TimeEntry
+    from tickets.models import IncidentCharge, TicketMessage, TicketRating, TimeEntry
     from tickets.services import attachment_store
 
     support_offering(victim.partner, holidays={dt.date(2026, 12, 25): "Victim Holiday"})
@@ -198,6 +198,10 @@ def populate(victim: Tenant, *, align: bool = True) -> None:
     IncidentCharge.objects.create(
         partner=victim.partner, ticket=victim_ticket, amount=Decimal("50.00"), period="2026-11"
     )
+    TicketRating.objects.create(
+        partner=victim.partner, ticket=victim_ticket, score=2, comment="Victim rating comment", agent=victim.agent,
+        product_family=victim_ticket.product_family,
+    )  # fmt: skip
     # API tokens of a staff member and of a customer user (revocable by their owner and partner admins).
     from partner_portal.services import api_token_issue
 

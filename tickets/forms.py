@@ -232,6 +232,88 @@ class ReplyForm(forms.Form):
             del self.fields["canned_reply"]
 
 
+SCORE_LABELS = (
+    (1, _("1 · Very poor")),
+    (2, _("2 · Poor")),
+    (3, _("3 · Fair")),
+    (4, _("4 · Good")),
+    (5, _("5 · Excellent")),
+)
+
+
+class RatingForm(forms.Form):
+    """The customer's rating of a resolved ticket: a score 1 to 5 and an optional comment."""
+
+    score = forms.TypedChoiceField(
+        label=_("How did we do?"), choices=SCORE_LABELS, coerce=int, widget=forms.RadioSelect,
+        error_messages={"required": _("Choose a score from 1 to 5.")},
+    )  # fmt: skip
+    comment = forms.CharField(
+        label=_("Comment"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("A score of 1 or 2 reopens the request, with your comment, so we can put it right."),
+    )  # fmt: skip
+
+
+MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+SATISFACTION_MAX_MONTHS = 36
+
+
+def _month(value: str) -> dt.date | None:
+    match = MONTH_RE.match((value or "").strip())
+    return dt.date(int(match.group(1)), int(match.group(2)), 1) if match else None
+
+
+class SatisfactionFilterForm(forms.Form):
+    """The satisfaction report's months, first to last (YYYY-MM); blank: the last 12 months."""
+
+    first = forms.CharField(
+        label=_("From month"), required=False,
+        widget=forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM", "pattern": r"\d{4}-\d{2}"}),
+    )  # fmt: skip
+    last = forms.CharField(
+        label=_("To month"), required=False,
+        widget=forms.TextInput(attrs={"type": "month", "placeholder": "YYYY-MM", "pattern": r"\d{4}-\d{2}"}),
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, default: tuple[dt.date, dt.date], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default = default
+        self.fields["first"].initial = default[0].strftime("%Y-%m")
+        self.fields["last"].initial = default[1].strftime("%Y-%m")
+
+    def _clean_month(self, name: str) -> dt.date | None:
+        value = self.cleaned_data.get(name, "")
+        if not value:
+            return None
+        month = _month(value)
+        if month is None:
+            raise forms.ValidationError(_("Enter a month as YYYY-MM, e.g. 2026-11."))
+        return month
+
+    def clean_first(self) -> dt.date | None:
+        return self._clean_month("first")
+
+    def clean_last(self) -> dt.date | None:
+        return self._clean_month("last")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = data.get("first") or self.default[0], data.get("last") or self.default[1]
+        if not self.errors:
+            if first > last:
+                raise forms.ValidationError(_("The first month must not be after the last."))
+            if (last.year - first.year) * 12 + last.month - first.month >= SATISFACTION_MAX_MONTHS:
+                raise forms.ValidationError(_("Choose at most 36 months."))
+        data["first"], data["last"] = first, last
+        return data
+
+    def months(self) -> tuple[dt.date, dt.date]:
+        """The months asked for, or the default when the form is not valid."""
+        if self.is_valid():
+            return self.cleaned_data["first"], self.cleaned_data["last"]
+        return self.default
+
+
 class StatusForm(forms.Form):
     status = forms.ChoiceField(label=_("Status"), choices=Ticket.Status.choices)
     note = forms.CharField(label=_("Reason"), required=False, max_length=500)

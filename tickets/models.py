@@ -414,6 +414,45 @@ class IncidentCharge(models.Model):
         return f"{self.ticket_id}: {self.amount}"
 
 
+# ---- Customer satisfaction ------------------------------------------------------------------------
+
+
+class TicketRatingQuerySet(TenantQuerySet["TicketRating"]):
+    customer_lookup = "ticket__customer"
+
+
+class TicketRating(models.Model):
+    """How the customer rated the handling of a resolved ticket, once: 1 (poor) to 5 (excellent).
+
+    The agent and the product family are copied when the rating is given, so the satisfaction report
+    counts a rating for whoever resolved the ticket even if it is reassigned or recategorised later.
+    """
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="rating")
+    score = models.PositiveSmallIntegerField(_("score"))
+    comment = models.TextField(_("comment"), blank=True)
+    rated_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    agent = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("agent")
+    )
+    product_family = models.CharField(_("product family"), max_length=16, choices=Ticket.ProductFamily.choices)
+    created_at = models.DateTimeField(_("rated"), default=clock.now)
+
+    objects = TicketRatingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("ticket rating")
+        verbose_name_plural = _("ticket ratings")
+        constraints = [
+            models.CheckConstraint(condition=Q(score__gte=1) & Q(score__lte=5), name="ticket_rating_score_1_to_5"),
+        ]
+        indexes = [models.Index(fields=["partner", "created_at"], name="ticket_rating_partner_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id}: {self.score}"
+
+
 # ---- Support plans and SLA targets per product family -------------------------------------------
 
 

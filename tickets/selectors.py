@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
-from django.db.models import BooleanField, Case, Count, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models import Avg, BooleanField, Case, Count, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils.translation import gettext as _
 
 from billing.invoicing.models import Invoice
 from partner_portal import clock
@@ -23,6 +26,7 @@ from tickets.models import (
     Ticket,
     TicketAttachment,
     TicketMessage,
+    TicketRating,
     TimeEntry,
 )
 
@@ -150,6 +154,20 @@ def ticket_get(*, scope: Scope, pk: int | str) -> Ticket:
         clock.now(),
     )
     return get_scoped_or_404(qs, scope, pk=pk)
+
+
+def ticket_rating(*, scope: Scope, ticket: Ticket) -> TicketRating | None:
+    """The customer's rating of the ticket, if it has one."""
+    return TicketRating.objects.for_scope(scope).filter(ticket=ticket).first()
+
+
+def rating_link_ticket(*, ticket_id: int, partner_id: int) -> Ticket | None:
+    """The ticket a rating link names (no sign-in: the signed token is the key), with its partner."""
+    return Ticket.objects.select_related("partner", "customer").filter(pk=ticket_id, partner_id=partner_id).first()
+
+
+def rating_get(*, ticket: Ticket) -> TicketRating | None:
+    return TicketRating.objects.filter(partner_id=ticket.partner_id, ticket=ticket).first()
 
 
 def ticket_messages(*, scope: Scope, ticket: Ticket) -> QuerySet[TicketMessage]:
@@ -305,3 +323,136 @@ def customer_plan_for(*, scope: Scope, customer: Customer) -> tuple[SupportPlan 
         return assignment.plan, False
     default = SupportPlan.objects.filter(partner=scope.partner, is_default=True).prefetch_related("sla_targets").first()
     return default, default is not None
+
+
+# ---- Customer satisfaction report ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SatisfactionRow:
+    """Ratings of one agent, product family or month: how many and their average score (None: none)."""
+
+    key: str
+    label: str
+    count: int
+    average: float | None
+
+
+@dataclass(frozen=True)
+class SatisfactionMonth:
+    month: dt.date
+    count: int
+    average: float | None
+    resolved: int  # tickets resolved (or closed) in the month
+    rated: int  # of those, how many the customer rated
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.rated / self.resolved if self.resolved else None
+
+
+@dataclass(frozen=True)
+class SatisfactionReport:
+    first_month: dt.date
+    last_month: dt.date
+    total: SatisfactionRow
+    resolved: int
+    rated: int
+    agents: list[SatisfactionRow]
+    families: list[SatisfactionRow]
+    months: list[SatisfactionMonth]
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.rated / self.resolved if self.resolved else None
+
+
+def _month_after(month: dt.date) -> dt.date:
+    return dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def satisfaction_months_default(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The last 12 months, this one included: (first month, last month), each the 1st of its month."""
+    last = today.replace(day=1)
+    index = last.year * 12 + last.month - 1 - 11
+    first = dt.date(index // 12, index % 12 + 1, 1)
+    return first, last
+
+
+def satisfaction_report(*, scope: Scope, first_month: dt.date, last_month: dt.date) -> SatisfactionReport:
+    """Ratings of the partner's tickets given from `first_month` to `last_month` (months of the partner's
+    time zone): count and average per agent, per product family and per month, and the response rate,
+    ratings of tickets resolved in the period over those tickets. A fixed number of queries, all aggregates.
+    """
+    tz = ZoneInfo(scope.partner.time_zone or "UTC")
+    start = dt.datetime.combine(first_month, dt.time(), tzinfo=tz)
+    end = dt.datetime.combine(_month_after(last_month), dt.time(), tzinfo=tz)
+    ratings = TicketRating.objects.for_scope(scope).filter(created_at__gte=start, created_at__lt=end)
+    summary = ratings.aggregate(count=Count("pk"), average=Avg("score"))
+    agents = [
+        SatisfactionRow(
+            key=str(row["agent_id"] or ""),
+            label=row["agent__full_name"] or row["agent__email"] or str(_("Unassigned")),
+            count=row["count"],
+            average=row["average"],
+        )
+        for row in ratings.values("agent_id", "agent__full_name", "agent__email")
+        .annotate(count=Count("pk"), average=Avg("score"))
+        .order_by("agent__full_name", "agent__email", "agent_id")
+    ]
+    family_labels = dict(Ticket.ProductFamily.choices)
+    families = [
+        SatisfactionRow(
+            key=row["product_family"],
+            label=str(family_labels.get(row["product_family"], row["product_family"])),
+            count=row["count"],
+            average=row["average"],
+        )
+        for row in ratings.values("product_family")
+        .annotate(count=Count("pk"), average=Avg("score"))
+        .order_by("product_family")
+    ]
+    by_month = {
+        row["month"].date(): row
+        for row in ratings.annotate(month=TruncMonth("created_at", tzinfo=tz))
+        .values("month")
+        .annotate(count=Count("pk"), average=Avg("score"))
+        .order_by()
+    }
+    done = (
+        Ticket.objects.for_scope(scope)
+        .filter(status__in=(Ticket.Status.RESOLVED, Ticket.Status.CLOSED))
+        .annotate(done_at=Coalesce("resolved_at", "closed_at"))
+        .filter(done_at__gte=start, done_at__lt=end)
+    )
+    resolved_by_month = {
+        row["month"].date(): row
+        for row in done.annotate(month=TruncMonth("done_at", tzinfo=tz))
+        .values("month")
+        .annotate(resolved=Count("pk"), rated=Count("rating"))
+        .order_by()
+    }
+    months: list[SatisfactionMonth] = []
+    month = first_month
+    while month <= last_month:
+        r, d = by_month.get(month, {}), resolved_by_month.get(month, {})
+        months.append(
+            SatisfactionMonth(
+                month=month,
+                count=r.get("count", 0),
+                average=r.get("average"),
+                resolved=d.get("resolved", 0),
+                rated=d.get("rated", 0),
+            )
+        )
+        month = _month_after(month)
+    return SatisfactionReport(
+        first_month=first_month,
+        last_month=last_month,
+        total=SatisfactionRow(key="", label="", count=summary["count"], average=summary["average"]),
+        resolved=sum(m.resolved for m in months),
+        rated=sum(m.rated for m in months),
+        agents=agents,
+        families=families,
+        months=months,
+    )

@@ -34,6 +34,7 @@ urlpatterns = [
         canned_views.CannedReplyDeleteView.as_view(),
         name="canned_reply_delete",
     ),
+    path("staff/support/satisfaction/", views.SatisfactionReportView.as_view(), name="satisfaction_report"),
     path("staff/support/mailbox/", mailbox_views.SupportMailboxView.as_view(), name="support_mailbox"),
     path("staff/support/quarantine/", mailbox_views.QuarantineListView.as_view(), name="quarantine_list"),
     path("staff/support/quarantine/<int:pk>/", mailbox_views.QuarantineDetailView.as_view(), name="quarantine_detail"),
@@ -48,6 +49,9 @@ urlpatterns = [
     path("my/tickets/new/", views.CustomerTicketCreateView.as_view(), name="customer_ticket_create"),
     path("my/tickets/<int:pk>/", views.CustomerTicketDetailView.as_view(), name="customer_ticket_detail"),
     path("my/tickets/<int:pk>/status/", views.CustomerTicketStatusView.as_view(), name="customer_ticket_status"),
+    path("my/tickets/<int:pk>/rate/", views.CustomerTicketRateView.as_view(), name="customer_ticket_rate"),
+    # A signed link in the "resolved" email: rate without signing in (the token is the key).
+    path("rate/<str:token>/", views.RatingLinkView.as_view(), name="ticket_rate_link"),
     # Files of tickets, for staff and customer users alike; scoped like every page.
     path("documents/ticket-files/<int:pk>/", views.AttachmentDownloadView.as_view(), name="ticket_attachment"),
 ]

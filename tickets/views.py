@@ -33,7 +33,9 @@ from tickets.errors import OfferingInvalid, TicketError
 from tickets.forms import (
     BulkAssignForm,
     CustomerTicketForm,
+    RatingForm,
     ReplyForm,
+    SatisfactionFilterForm,
     StaffTicketForm,
     StatusForm,
     SupportOfferingForm,
@@ -398,7 +400,12 @@ class CustomerTicketDetailView(ScopedViewMixin, View):
         return self._render(request, ticket, form, status=400)
 
     def _render(
-        self, request: HttpRequest, ticket: Ticket, form: ReplyForm | None = None, status: int = 200
+        self,
+        request: HttpRequest,
+        ticket: Ticket,
+        form: ReplyForm | None = None,
+        status: int = 200,
+        rating_form: RatingForm | None = None,
     ) -> HttpResponse:
         context = {
             "ticket": ticket,
@@ -407,8 +414,94 @@ class CustomerTicketDetailView(ScopedViewMixin, View):
             "reply_form": form or ReplyForm(staff=False),
             # A resolved ticket is the customer's to close or reopen; a reply reopens one waiting on them.
             "can_close_or_reopen": ticket.status == Ticket.Status.RESOLVED,
+            "rating": selectors.ticket_rating(scope=self.scope, ticket=ticket),
+            "rating_form": rating_form or RatingForm(),
+            "can_rate": ticket.status in services.RATEABLE_STATUSES,
         }
         return render(request, "tickets/customer_ticket_detail.html", context, status=status)
+
+
+def _rated_message(request: HttpRequest, score: int) -> None:
+    if score in services.LOW_SCORES:
+        messages.warning(request, _("Sorry we fell short. We have reopened your request and will get back to you."))
+    else:
+        messages.success(request, _("Thank you for your rating."))
+
+
+class CustomerTicketRateView(CustomerTicketDetailView):
+    """Rate a resolved ticket from its page."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return redirect("customer_ticket_detail", pk)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        ticket = selectors.ticket_get(scope=self.scope, pk=pk)
+        form = RatingForm(request.POST)
+        if form.is_valid():
+            try:
+                services.ticket_rate(
+                    ticket=ticket, score=form.cleaned_data["score"], comment=form.cleaned_data["comment"],
+                    actor=self.scope.user,
+                )  # fmt: skip
+            except TicketError as exc:
+                form.add_error(None, str(exc))
+            else:
+                _rated_message(request, form.cleaned_data["score"])
+                return redirect("customer_ticket_detail", ticket.pk)
+        return self._render(request, ticket, rating_form=form, status=400)
+
+
+class RatingLinkView(View):
+    """The one-click rating link of the "resolved" email: no sign-in, the signed token names the ticket.
+    The score clicked in the email is pre-selected; saving needs the POST. A forged or expired link shows
+    nothing of the ticket."""
+
+    def _ticket(self, request: HttpRequest, token: str) -> Ticket | HttpResponse:
+        try:
+            ticket_id, partner_id = services.rating_link_read(token)
+        except TicketError as exc:
+            return render(request, "tickets/rating_link_invalid.html", {"reason": str(exc)}, status=404)
+        ticket = selectors.rating_link_ticket(ticket_id=ticket_id, partner_id=partner_id)
+        if ticket is None:
+            reason = _("This rating link is not valid.")
+            return render(request, "tickets/rating_link_invalid.html", {"reason": reason}, status=404)
+        return ticket
+
+    def _render(
+        self, request: HttpRequest, ticket: Ticket, token: str, form: RatingForm, status: int = 200
+    ) -> HttpResponse:
+        context = {
+            "ticket": ticket, "partner": ticket.partner, "token": token, "rating_form": form,
+            "rating": selectors.rating_get(ticket=ticket),
+            "can_rate": ticket.status in services.RATEABLE_STATUSES,
+        }  # fmt: skip
+        return render(request, "tickets/rating_link.html", context, status=status)
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        ticket = self._ticket(request, token)
+        if isinstance(ticket, HttpResponse):
+            return ticket
+        score = request.GET.get("score", "")
+        initial = {"score": int(score)} if score in ("1", "2", "3", "4", "5") else {}
+        return self._render(request, ticket, token, RatingForm(initial=initial))
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        ticket = self._ticket(request, token)
+        if isinstance(ticket, HttpResponse):
+            return ticket
+        form = RatingForm(request.POST)
+        if form.is_valid():
+            try:
+                services.ticket_rate(
+                    ticket=ticket, score=form.cleaned_data["score"], comment=form.cleaned_data["comment"],
+                    actor=None, by_link=True,
+                )  # fmt: skip
+            except TicketError as exc:
+                form.add_error(None, str(exc))
+            else:
+                _rated_message(request, form.cleaned_data["score"])
+                return redirect("ticket_rate_link", token=token)
+        return self._render(request, ticket, token, form, status=400)
 
 
 class CustomerTicketStatusView(ScopedViewMixin, View):
@@ -429,6 +522,23 @@ class CustomerTicketStatusView(ScopedViewMixin, View):
             else:
                 messages.success(request, _("Status is now: %(status)s.") % {"status": ticket.get_status_display()})
         return redirect("customer_ticket_detail", ticket.pk)
+
+
+# ---- Customer satisfaction report ----------------------------------------------------------------
+
+
+class SatisfactionReportView(ScopedViewMixin, TemplateView):
+    """Ratings per agent, product family and month with the response rate, over a range of months."""
+
+    allowed_roles = CANNED_REPLY_MANAGERS  # partner admins and support agents
+    template_name = "tickets/satisfaction_report.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        default = selectors.satisfaction_months_default(clock.today(self.scope.partner.time_zone))
+        form = SatisfactionFilterForm(self.request.GET or None, default=default)
+        first, last = form.months()
+        report = selectors.satisfaction_report(scope=self.scope, first_month=first, last_month=last)
+        return super().get_context_data(form=form, report=report, **kwargs)
 
 
 # ---- Attachments: staff and customers -------------------------------------------------------------

@@ -20,6 +20,14 @@ from tickets.services.plans import (
     sla_targets,
     support_plan_save,
 )
+from tickets.services.ratings import (
+    LOW_SCORES,
+    RATEABLE_STATUSES,
+    rating_link_read,
+    rating_link_token,
+    rating_link_url,
+    ticket_rate,
+)
 from tickets.services.tickets import (
     CUSTOMER_TRANSITIONS,
     STAFF_ONLY,
@@ -40,6 +48,8 @@ from tickets.services.tickets import (
 __all__ = [
     "ALLOWED_TYPES",
     "CUSTOMER_TRANSITIONS",
+    "LOW_SCORES",
+    "RATEABLE_STATUSES",
     "STAFF_ONLY",
     "STAFF_TRANSITIONS",
     "UNSET",
@@ -60,6 +70,9 @@ __all__ = [
     "plan_charges_bill",
     "plan_usage",
     "plan_usage_this_month",
+    "rating_link_read",
+    "rating_link_token",
+    "rating_link_url",
     "sla_due_times",
     "sla_targets",
     "support_charges_bill",
@@ -70,6 +83,7 @@ __all__ = [
     "ticket_change",
     "ticket_create",
     "ticket_message_add",
+    "ticket_rate",
     "ticket_status_change",
     "ticket_update",
     "tickets_assign",

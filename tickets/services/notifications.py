@@ -20,10 +20,11 @@ from django.utils.translation import gettext as _
 
 from partner_portal.models import Membership, Role, User
 from tickets.mailbox.threading import message_id_new, reply_address, thread_headers, ticket_emails_record
-from tickets.models import Ticket, TicketMessage
+from tickets.models import Ticket, TicketMessage, TicketRating
 from tickets.presentation import duration_label, offering_context
 from tickets.services.offering import support_offering_get
 from tickets.services.plans import customer_plan, sla_targets
+from tickets.services.ratings import rating_link_url
 
 CUSTOMER_EVENTS = ("created", "staff_reply", "status")
 STAFF_EVENTS = ("created", "customer_reply")
@@ -85,6 +86,17 @@ def _staff_subject(event: str, ticket: Ticket) -> str:
     return _("Customer replied on %(reference)s (%(customer)s): %(subject)s") % values
 
 
+def _rating_urls(event: str, ticket: Ticket) -> list[tuple[int, str]]:
+    """The one-click rating links (score, link) of the "resolved" email; none once the ticket is rated."""
+    if (
+        event != "status"
+        or ticket.status != Ticket.Status.RESOLVED
+        or TicketRating.objects.filter(ticket=ticket).exists()
+    ):
+        return []
+    return [(score, rating_link_url(ticket, score)) for score in range(1, 6)]
+
+
 def ticket_notify(*, event: str, ticket_id: int, message_id: int | None = None, status: str | None = None) -> int:
     """Send the emails of one event; returns how many were sent. `status` is the ticket's status as of
     the event (the ticket may have moved on by the time the email goes out)."""
@@ -115,6 +127,7 @@ def ticket_notify(*, event: str, ticket_id: int, message_id: int | None = None, 
                 context = {
                     "event": event, "ticket": ticket, "message": message, "partner": ticket.partner,
                     "url": base + reverse("customer_ticket_detail", args=[ticket.pk]),
+                    "rating_urls": _rating_urls(event, ticket),
                     "first_response_target": duration_label(first),
                     "resolution_target": duration_label(resolution),
                     **offering_context(offering, plan=plan),

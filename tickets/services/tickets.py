@@ -340,12 +340,15 @@ def _apply_status(ticket: Ticket, status: str, at: dt.datetime) -> None:
 
 
 @transaction.atomic
-def ticket_status_change(*, ticket: Ticket, status: str, actor: User | None, note: str = "") -> Ticket:
+def ticket_status_change(
+    *, ticket: Ticket, status: str, actor: User | None, note: str = "", by_rating: bool = False
+) -> Ticket:
     """Move the ticket along the workflow (TransitionNotAllowed otherwise).
 
     Waiting on the customer pauses the SLA clock; leaving that status moves the due times by the
     business time paused. Sets resolved_at / closed_at, audits "ticket.status_changed" and emails the
-    customer. Customers may only close or reopen a resolved ticket. Setting the current status is a no-op.
+    customer. Customers may only close or reopen a resolved ticket; a low rating (`by_rating`, from
+    tickets.services.ratings) reopens a resolved or closed one. Setting the current status is a no-op.
     """
     ticket = Ticket.objects.select_for_update().select_related("partner", "customer").get(pk=ticket.pk)
     if status not in S.values:
@@ -354,6 +357,9 @@ def ticket_status_change(*, ticket: Ticket, status: str, actor: User | None, not
         return ticket
     by_customer = is_customer_user(actor)
     allowed = (CUSTOMER_TRANSITIONS if by_customer else STAFF_TRANSITIONS).get(ticket.status, frozenset())
+    if by_rating:
+        by_customer = True
+        allowed = frozenset({S.OPEN}) if ticket.status in (S.RESOLVED, S.CLOSED) else frozenset()
     if status not in allowed:
         raise TransitionNotAllowed(
             _("A ticket that is %(old)s cannot become %(new)s.")
