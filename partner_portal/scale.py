@@ -62,7 +62,8 @@ def customers_seed(run: ScaleRun, *, customers: int) -> int:
             partner_id, name, tenant_id, domain, billing_contact, billing_email, billing_phone, address,
             country, tax_id, currency, language, credit_days, collections_exempt,
             collections_extra_grace_days, promise_to_pay_until, notes, created_at, street, city, post_code,
-            legal_registration_id, peppol_scheme, peppol_id, buyer_reference, order_reference, einvoice_format)
+            legal_registration_id, peppol_scheme, peppol_id, buyer_reference, order_reference, einvoice_format,
+            card_payments)
         SELECT %(partner)s,
                'Customer ' || lpad(i::text, 7, '0') || ' ' || (ARRAY['Contoso','Fabrikam','Northwind',
                    'Litware','Tailspin','Adatum','Woodgrove','Proseware'])[1 + {rand("i", 1, s, 8)}],
@@ -73,7 +74,7 @@ def customers_seed(run: ScaleRun, *, customers: int) -> int:
                (ARRAY[14, 30, 45, 60])[1 + {rand("i", 3, s, 4)}], {rand("i", 4, s, 100)} = 0, 0, NULL, '',
                %(today)s::timestamptz - make_interval(days => 30 + {rand("i", 5, s, 900)},
                                                       secs => {rand("i", 6, s, 86400)}),
-               'Street ' || i, 'City', lpad((i %% 99999)::text, 5, '0'), '', '', '', '', '', 'pdf'
+               'Street ' || i, 'City', lpad((i %% 99999)::text, 5, '0'), '', '', '', '', '', 'pdf', TRUE
         FROM generate_series(
             (SELECT count(*) FROM partner_portal_customer WHERE partner_id = %(partner)s), %(customers)s - 1
         ) AS i

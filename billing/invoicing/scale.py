@@ -144,11 +144,11 @@ def seed_scale(run: ScaleRun) -> dict[str, int]:
     payments = execute(
         f"""
         INSERT INTO billing_payment (
-            partner_id, customer_id, amount, currency, received_on, method, reference, unallocated,
+            partner_id, customer_id, amount, currency, received_on, method, reference, provider, unallocated,
             recorded_by_id, created_at, void_reason)
         SELECT %(partner)s, i.customer_id, i.amount_paid, i.currency,
                least(i.issue_date + {rand("i.id", 22, s, 50)}, %(today)s::date),
-               (ARRAY['bank_transfer','card','other'])[1 + {rand("i.id", 23, s, 3)}], i.number, 0,
+               (ARRAY['bank_transfer','card','other'])[1 + {rand("i.id", 23, s, 3)}], i.number, '', 0,
                %(actor)s, least(i.issue_date + {rand("i.id", 22, s, 50)}, %(today)s::date)::timestamptz, ''
         FROM billing_invoice i
         WHERE i.partner_id = %(partner)s AND i.amount_paid > 0
