@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from billing.einvoicing.ubl import CENT, CREDIT_NOTE_TYPE_CODE, CREDIT_TRANSFER, INVOICE_TYPE_CODE
+from billing.einvoicing.ubl import CENT, CREDIT_NOTE_TYPE_CODE, CREDIT_TRANSFER, INVOICE_TYPE_CODE, tax_currency_total
 from billing.einvoicing.ubl import _compact as compact
 from billing.einvoicing.ubl import _decimal as decimal_text
 from billing.einvoicing.ubl import _exemption_codes as exemption_codes
@@ -59,7 +59,7 @@ def invoice_cii(*, invoice: Invoice) -> bytes:
         _invoice_line(transaction, line, index)
     _agreement(transaction, partner, customer, bands)
     _delivery(transaction, customer, bands)
-    tax_currency = _tax_currency(invoice)
+    tax_currency = tax_currency_total(invoice=invoice)
     settlement = _settlement_start(transaction, partner, payment_reference=invoice.number, currency=currency)
     if tax_currency:
         settlement.insert(1, _element(RAM, "TaxCurrencyCode", tax_currency[0]))
@@ -108,7 +108,7 @@ def credit_note_cii(*, credit_note: CreditNote) -> bytes:
         )
     _agreement(transaction, partner, customer, bands)
     _delivery(transaction, customer, bands)
-    tax_currency = _tax_currency(note.invoice, tax=note.tax_amount)
+    tax_currency = tax_currency_total(invoice=note.invoice, tax=note.tax_amount)
     settlement = _settlement_start(transaction, partner, payment_reference=note.number, currency=currency)
     if tax_currency:
         settlement.insert(1, _element(RAM, "TaxCurrencyCode", tax_currency[0]))
@@ -136,21 +136,7 @@ def credit_note_cii_filename(credit_note: CreditNote) -> str:
     return f"{credit_note.number}-cii.xml"
 
 
-def tax_currency_total(*, invoice: Invoice, tax: Decimal | None = None) -> tuple[str, Decimal] | None:
-    """The accounting currency and the VAT total in it (BT-6, BT-111), when the invoice states them."""
-    return _tax_currency(invoice, tax=tax)
-
-
 # --- the parts ------------------------------------------------------------------------------------
-
-
-def _tax_currency(invoice: Invoice, *, tax: Decimal | None = None) -> tuple[str, Decimal] | None:
-    accounting = invoice.partner.default_currency
-    rate = invoice.tax_currency_rate
-    if rate is None or not accounting or accounting == invoice.currency:
-        return None
-    amount = invoice.tax_total if tax is None else tax
-    return accounting, (Decimal(amount) * Decimal(rate)).quantize(CENT)
 
 
 def _document(*, number: str, type_code: str, issue_date: dt.date | None) -> tuple[etree._Element, etree._Element]:

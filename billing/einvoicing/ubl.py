@@ -5,8 +5,9 @@ Pure functions: they read the document and its related rows (partner, customer, 
 credit note its invoice's lines) and return bytes; no clock, no database writes. The same document
 gives the same bytes. Amounts have two decimals, dates are ISO 8601.
 
-The VAT total in the partner's accounting currency (BT-111, TaxCurrencyCode) is not written: the portal
-keeps no exchange rates, so an invoice in another currency states its VAT in the invoice currency only.
+An invoice in another currency than the partner's accounting currency states its VAT total in the
+accounting currency too (BT-6 `TaxCurrencyCode`, BT-111 a second `TaxTotal` without subtotals) when it
+has an exchange rate (`Invoice.tax_currency_rate`), the same figure the CII and the PDF show.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ def invoice_ubl(*, invoice: Invoice) -> bytes:
     if invoice.notes.strip():
         _cbc(root, "Note", invoice.notes.strip())
     _cbc(root, "DocumentCurrencyCode", currency)
+    tax_currency = tax_currency_total(invoice=invoice)
+    if tax_currency:
+        _cbc(root, "TaxCurrencyCode", tax_currency[0])
     _references(root, customer)
     period = _period(invoice.period)
     if period:
@@ -67,6 +71,7 @@ def invoice_ubl(*, invoice: Invoice) -> bytes:
     if invoice.due_date:
         _cbc(_cac(root, "PaymentTerms"), "Note", f"Due {invoice.due_date.isoformat()}")
     _tax_total(root, bands, codes, currency)
+    _accounting_tax_total(root, tax_currency)
     _monetary_total(
         root,
         currency,
@@ -93,6 +98,9 @@ def credit_note_ubl(*, credit_note: CreditNote) -> bytes:
     if note.reason.strip():
         _cbc(root, "Note", note.reason.strip())
     _cbc(root, "DocumentCurrencyCode", currency)
+    tax_currency = tax_currency_total(invoice=note.invoice, tax=note.tax_amount)
+    if tax_currency:
+        _cbc(root, "TaxCurrencyCode", tax_currency[0])
     _references(root, customer)
     _order_reference(root, customer)
     invoice_number = note.invoice_number or note.invoice.number
@@ -103,6 +111,7 @@ def credit_note_ubl(*, credit_note: CreditNote) -> bytes:
         _cbc(reference, "IssueDate", invoice_date.isoformat())
     _parties(root, partner, customer, bands)
     _tax_total(root, bands, codes, currency)
+    _accounting_tax_total(root, tax_currency)
     net = sum((band.net for band in bands), Decimal("0.00"))
     _monetary_total(root, currency, lines=net, net=note.net_amount, gross=note.amount, tax=note.tax_amount)
     for index, band in enumerate(bands, start=1):
@@ -115,6 +124,17 @@ def credit_note_ubl(*, credit_note: CreditNote) -> bytes:
         _tax_category(item, "ClassifiedTaxCategory", band.category, band.rate)
         _amount(_cac(element, "Price"), "PriceAmount", band.net, currency)
     return _bytes(root)
+
+
+def tax_currency_total(*, invoice: Invoice, tax: Decimal | None = None) -> tuple[str, Decimal] | None:
+    """The accounting currency and the VAT total in it (BT-6, BT-111), when the invoice states them:
+    its currency differs from the partner's and it has an exchange rate."""
+    accounting = invoice.partner.default_currency
+    rate = invoice.tax_currency_rate
+    if rate is None or not accounting or accounting == invoice.currency:
+        return None
+    amount = invoice.tax_total if tax is None else tax
+    return accounting, (Decimal(amount) * Decimal(rate)).quantize(CENT)
 
 
 def invoice_ubl_filename(invoice: Invoice) -> str:
@@ -282,6 +302,13 @@ def _tax_total(
             if band.exemption:
                 _cbc(category, "TaxExemptionReason", band.exemption)
         _cbc(_cac(category, "TaxScheme"), "ID", "VAT")
+
+
+def _accounting_tax_total(root: etree._Element, tax_currency: tuple[str, Decimal] | None) -> None:
+    """BT-111: the VAT total in the accounting currency, a second TaxTotal with no subtotals
+    (PEPPOL-EN16931-R053/R054)."""
+    if tax_currency:
+        _amount(_cac(root, "TaxTotal"), "TaxAmount", tax_currency[1], tax_currency[0])
 
 
 def _vatex_in(text: str) -> str:

@@ -186,6 +186,42 @@ def test_credit_note_of_a_partly_credited_invoice_passes_and_refers_to_the_invoi
     assert xml == credit_note_ubl(credit_note=note)
 
 
+def test_a_usd_invoice_and_its_credit_note_state_the_vat_total_in_the_partners_euro_too() -> None:
+    customer = _buyer(_seller(), currency="USD")
+    invoice = issued(customer, _line("Microsoft 365 E3", "10", "36.00", "21.00"))
+    Invoice.objects.filter(pk=invoice.pk).update(tax_currency_rate=Decimal("0.92"))
+    invoice.refresh_from_db()
+    note = credit_note_issue(invoice=invoice, actor=None, reason="Two seats cancelled", amount=Decimal("121.00"))
+
+    xml = invoice_ubl(invoice=invoice)
+    note_xml = credit_note_ubl(credit_note=note)
+
+    _assert_valid(xml)
+    _assert_valid(note_xml)
+    assert _text(xml, "//cbc:DocumentCurrencyCode/text()") == ["USD"]
+    assert _text(xml, "//cbc:TaxCurrencyCode/text()") == ["EUR"]
+    # 75.60 USD of VAT at 0.92 EUR per USD; the second total has no subtotals
+    assert _text(xml, "/*/cac:TaxTotal/cbc:TaxAmount/@currencyID") == ["USD", "EUR"]
+    assert _text(xml, "/*/cac:TaxTotal/cbc:TaxAmount/text()") == ["75.60", "69.55"]
+    assert len(etree.fromstring(xml).xpath("/*/cac:TaxTotal[2]/cac:TaxSubtotal", namespaces=NS)) == 0
+    # 21.00 USD of VAT credited is 19.32 EUR
+    assert _text(note_xml, "/*/cac:TaxTotal/cbc:TaxAmount/text()") == ["21.00", "19.32"]
+
+
+def test_a_vat_currency_without_its_vat_total_fires_br_53() -> None:
+    customer = _buyer(_seller(), currency="USD")
+    invoice = issued(customer, _line("Microsoft 365 E3", "10", "36.00", "21.00"))
+    Invoice.objects.filter(pk=invoice.pk).update(tax_currency_rate=Decimal("0.92"))
+    invoice.refresh_from_db()
+    root = etree.fromstring(invoice_ubl(invoice=invoice))
+    euro = root.xpath("/*/cac:TaxTotal[2]", namespaces=NS)[0]
+    euro.getparent().remove(euro)
+
+    report = validate_ubl(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+    assert "BR-53" in report.fatal_rules
+
+
 def test_a_total_that_does_not_add_up_fires_br_co_15() -> None:
     invoice = issued(_buyer(_seller()), _line("Microsoft 365 E3", "10", "36.00", "21.00"))
     invoice.total += Decimal("1.00")
