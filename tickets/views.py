@@ -154,6 +154,7 @@ class TicketDetailView(ScopedViewMixin, TemplateView):
             ticket_files=list(selectors.ticket_attachments(scope=self.scope, ticket=ticket)),
             time_entries=list(selectors.ticket_time_entries(scope=self.scope, ticket=ticket)),
             time_totals=selectors.ticket_time_totals(scope=self.scope, ticket=ticket),
+            rating=selectors.ticket_rating(scope=self.scope, ticket=ticket),
             reply_form=kwargs.pop("reply_form", None) or self._reply_form(ticket),
             canned_replies=canned_selectors.canned_reply_picker(scope=self.scope),
             can_manage_canned=self.scope.has_role(CANNED_REPLY_MANAGERS),

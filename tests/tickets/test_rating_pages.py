@@ -48,6 +48,23 @@ def test_the_customer_rates_a_resolved_ticket_on_its_page(tenant, client_for) ->
     assert (rating.score, rating.rated_by) == (5, tenant.customer_member)
 
 
+def test_the_agent_sees_the_customers_rating_on_the_staff_ticket_page(tenant, client_for) -> None:
+    t = resolved(tenant)
+    staff_page = reverse("ticket_detail", args=[t.pk])
+    assert "data-staff-rating" not in client_for(tenant.agent).get(staff_page).content.decode()
+
+    client_for(tenant.customer_member).post(
+        reverse("customer_ticket_rate", args=[t.pk]), {"score": "4", "comment": "Quick, but two emails needed."}
+    )
+
+    page = client_for(tenant.agent).get(staff_page).content.decode()
+    assert "Customer rating" in page
+    assert "4 of 5" in page
+    assert "Quick, but two emails needed." in page
+    assert tenant.customer_member.get_full_name() in page
+    assert f"Counted for {tenant.agent.get_full_name()} in the satisfaction report." in page
+
+
 def test_an_open_ticket_offers_no_rating(tenant, client_for) -> None:
     t = ticket(tenant.customer, opened_by=tenant.customer_admin)
     client = client_for(tenant.customer_admin)
