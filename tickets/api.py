@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from billing.invoicing.models import Invoice
+from billing.invoicing.api import ScopedInvoiceField
 from partner_portal.access import ALL_ROLES, STAFF_MANAGERS, ScopedAPIMixin
 from partner_portal.apikit import ScopedCustomerField, query_params
 from partner_portal.apiparsers import JSONParser
@@ -34,12 +34,6 @@ class AssigneeField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self) -> Any:
         scope = self.context["view"].scope
         return User.objects.filter(pk__in=selectors.ticket_assignees(scope=scope).values("user_id"))
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class ScopedInvoiceField(serializers.PrimaryKeyRelatedField):
-    def get_queryset(self) -> Any:
-        return Invoice.objects.for_scope(self.context["view"].scope).exclude(status=Invoice.Status.DRAFT)
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
@@ -57,7 +51,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
 class TicketSerializer(serializers.ModelSerializer):
     customer = ScopedCustomerField(required=False)
     assignee = AssigneeField(required=False, allow_null=True)
-    invoices = ScopedInvoiceField(many=True, required=False)
+    invoices = ScopedInvoiceField(issued_only=True, many=True, required=False)
     reference = serializers.CharField(read_only=True)
     breached = serializers.BooleanField(read_only=True, default=False)
     near_breach = serializers.BooleanField(read_only=True, default=False)
@@ -94,7 +88,7 @@ class TicketUpdateSerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=Ticket.Severity.choices, required=False)
     status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
     assignee = AssigneeField(required=False, allow_null=True)
-    invoices = ScopedInvoiceField(many=True, required=False)
+    invoices = ScopedInvoiceField(issued_only=True, many=True, required=False)
     first_response_due = serializers.DateTimeField(required=False, allow_null=True)
     resolution_due = serializers.DateTimeField(required=False, allow_null=True)
     customer = serializers.IntegerField(required=False)

@@ -65,8 +65,15 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 
 @extend_schema_field(OpenApiTypes.INT)
 class ScopedInvoiceField(serializers.PrimaryKeyRelatedField):
+    """An invoice of the caller's scope, by id; with `issued_only` a draft is "does not exist" too."""
+
+    def __init__(self, *, issued_only: bool = False, **kwargs: Any) -> None:
+        self.issued_only = issued_only
+        super().__init__(**kwargs)
+
     def get_queryset(self) -> Any:
-        return selectors.invoice_list(scope=self.context["view"].scope)
+        invoices = selectors.invoice_list(scope=self.context["view"].scope)
+        return invoices.exclude(status=Invoice.Status.DRAFT) if self.issued_only else invoices
 
 
 class InvoiceQuery(serializers.Serializer):

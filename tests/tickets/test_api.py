@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from partner_portal import clock
-from tests.factories.billing import issued
+from tests.factories.billing import draft, issued
 from tests.factories.tickets import offering, ticket
 from tickets.models import SupportHoliday, SupportOffering, Ticket, TicketMessage
 from tickets.services import ticket_message_add
@@ -30,6 +30,16 @@ def test_anonymous_gets_nothing(tenant) -> None:
         assert client.get(url).status_code in (401, 403)
     assert client.post("/api/v1/tickets/", {**NEW, "customer": tenant.customer.pk}).status_code in (401, 403)
     assert Ticket.objects.count() == 1
+
+
+def test_staff_cannot_tie_a_ticket_to_a_draft_invoice(tenant, api_for) -> None:
+    offering(tenant.partner)
+    client = api_for(tenant.agent)
+    body = {**NEW, "customer": tenant.customer.pk}
+    response = client.post("/api/v1/tickets/", {**body, "invoices": [draft(tenant.customer).pk]})
+    assert response.status_code == 400
+    assert "invoices" in response.json()["fields"]
+    assert client.post("/api/v1/tickets/", {**body, "invoices": [issued(tenant.customer).pk]}).status_code == 201
 
 
 def test_customer_creates_for_its_own_customer_only(tenant, api_for) -> None:
