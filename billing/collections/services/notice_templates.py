@@ -24,9 +24,9 @@ from billing.collections import notice_text, rules
 from billing.collections.errors import NoticePreviewUnavailable, NoticeTemplateInvalid
 from billing.collections.models import CollectionPolicy, CollectionStep, Notice, NoticeTemplate
 from billing.collections.services.policy import collection_policy_get
-from billing.invoicing import pdf
 from billing.invoicing.models import ZERO, Invoice
 from billing.invoicing.paylink import invoice_pay_url
+from billing.invoicing.services.sending import invoice_email_attachments
 from billing.templatetags.money import money
 from partner_portal import clock
 from partner_portal.audit import audit_record
@@ -247,16 +247,17 @@ def notice_email(
     *, notice: Notice, to: list[str], language: str, draft: NoticeDraft | None = None,
     headers: dict[str, str] | None = None, subject_prefix: str = "",
 ) -> EmailMultiAlternatives:  # fmt: skip
-    """The notice's email (text, HTML, the invoice PDF) in `language`, ready to send."""
+    """The notice's email (text, HTML, the invoice in the customer's e-invoice format: the PDF, the
+    Factur-X PDF, or the PDF and its UBL) in `language`, ready to send."""
     content = notice_content(notice=notice, language=language, draft=draft)
     with translation.override(language):
-        attachment = pdf.invoice_pdf(invoice=notice.invoice)
-        filename = pdf.invoice_pdf_filename(notice.invoice)
+        attachments = invoice_email_attachments(notice.invoice)
     message = EmailMultiAlternatives(
         subject_prefix + content.subject, content.text, settings.DEFAULT_FROM_EMAIL, to, headers=headers
     )
     message.attach_alternative(content.html, "text/html")
-    message.attach(filename, attachment, "application/pdf")
+    for filename, attachment, mimetype in attachments:
+        message.attach(filename, attachment, mimetype)
     return message
 
 

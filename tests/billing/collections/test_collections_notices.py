@@ -11,7 +11,8 @@ from django.core.management import CommandError, call_command
 
 from billing.collections.models import CollectionRun, Notice
 from partner_portal import clock
-from partner_portal.models import AuditEvent
+from partner_portal.models import AuditEvent, EinvoiceFormat
+from tests.billing.einvoicing.test_ubl import _einvoice_tenant
 from tests.factories.collections import DUE, invoice_due, run_on
 
 pytestmark = pytest.mark.django_db
@@ -194,3 +195,13 @@ def test_the_suspension_notice_promises_no_automatic_reactivation_when_the_polic
     assert "reactivated automatically" not in message.body
     assert "Once the overdue balance is paid, ask us to reactivate them." in message.body
     assert "Once the overdue balance is paid, ask us to reactivate them." in _html(message)
+
+
+def test_a_notice_carries_the_invoice_in_the_customers_e_invoice_format(tenant, on_commit, api_for) -> None:
+    _einvoice_tenant(tenant)
+    invoice, message = _email(tenant, on_commit, 7, einvoice_format=EinvoiceFormat.UBL)
+    (pdf_name, pdf_content, pdf_type), (xml_name, xml_content, xml_type) = message.attachments
+    assert (pdf_name, pdf_type) == (f"{invoice.number}.pdf", "application/pdf")
+    assert pdf_content.startswith(b"%PDF-")
+    assert (xml_name, xml_type) == (f"{invoice.number}.xml", "application/xml")
+    assert xml_content == api_for(tenant.finance).get(f"/api/v1/invoices/{invoice.pk}/ubl/").content
