@@ -26,11 +26,13 @@ class ProviderUnavailable(OnlinePaymentError):
 class CardChargeFailed(OnlinePaymentError):
     """The provider refused an off-session charge (a declined card, authentication the customer must
     give in person): nothing was taken. `failure_code` is the provider's error code (card_declined,
-    authentication_required, ...), the message its words."""
+    authentication_required, ...), `decline_code` the issuer's reason when it gave one
+    (insufficient_funds, stolen_card, ...), the message its words."""
 
-    def __init__(self, message: str, *, failure_code: str, payment_intent_id: str = "") -> None:
+    def __init__(self, message: str, *, failure_code: str, payment_intent_id: str = "", decline_code: str = "") -> None:
         super().__init__(message)
         self.failure_code, self.payment_intent_id = failure_code, payment_intent_id
+        self.decline_code = decline_code
 
 
 class CardNotSaved(OnlinePaymentError):

@@ -208,6 +208,12 @@ class AutopayAttempt(models.Model):
     payment_intent_id = models.CharField(_("provider reference"), max_length=255, blank=True)
     failure_code = models.CharField(_("failure code"), max_length=100, blank=True)
     failure_message = models.CharField(_("failure"), max_length=500, blank=True)
+    decline_code = models.CharField(_("decline code"), max_length=100, blank=True)
+    # The provider's id of the card charged: a refusal is tried again at once on another card.
+    payment_method_id = models.CharField(max_length=255, blank=True)
+    # A failed charge the issuer may accept later is tried again on this day (services/autopay.py,
+    # RETRY_AFTER_DAYS); NULL: not on this card (a refusal that waiting does not change, or the last try).
+    retry_on = models.DateField(_("next try on"), null=True, blank=True)
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     # Given back in the provider's Dashboard (cumulative, as Stripe's charge.refunded says), and disputes.
     amount_refunded = MoneyField(_("refunded"), default=0)

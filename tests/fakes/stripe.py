@@ -12,8 +12,9 @@ signs webhook events as Stripe does. Each shape names its documentation page.
         event = fake.intent_succeeded("pi_...")  # payment_intent.succeeded, as Stripe sends it
 
 Saved cards follow Stripe's test cards (docs.stripe.com/testing): 4242 charges succeed, 0341 attaches
-but its charges are declined (402 card_declined), 3184 needs authentication on every charge, so an
-off-session charge fails (402 authentication_required).
+but its charges are declined (402 card_declined, generic_decline), 9995 is declined for insufficient
+funds, 3184 needs authentication on every charge, so an off-session charge fails (402
+authentication_required).
 
 Requests are form-encoded (docs.stripe.com/api, "Request encoding"); answers are JSON objects with
 `object`, `id` and, where the object has one, `status`; a request without `Authorization: Bearer sk_...`
@@ -236,6 +237,8 @@ class FakeStripe:
                                    "param": "payment_method",
                                    "message": f"No such PaymentMethod: '{params.get('payment_method')}'"}}  # fmt: skip
         refusal = {"0341": ("card_declined", "generic_decline", "Your card was declined."),
+                   # docs.stripe.com/testing "Declined payments": 4000 0000 0000 9995, insufficient_funds
+                   "9995": ("card_declined", "insufficient_funds", "Your card has insufficient funds."),
                    "3184": ("authentication_required", "authentication_required",
                             "Your card was declined. This transaction requires authentication.")
                    }.get(method["card"]["last4"])  # fmt: skip

@@ -152,8 +152,9 @@ class StripeProvider:
             intent_obj = getattr(error, "payment_intent", None) if error is not None else None
             code = (error.code if error is not None else None) or exc.code or "card_error"
             return_id = getattr(intent_obj, "id", "") or ""
+            decline_code = (getattr(error, "decline_code", None) if error is not None else None) or ""
             raise CardChargeFailed(
-                exc.user_message or str(exc), failure_code=code, payment_intent_id=return_id
+                exc.user_message or str(exc), failure_code=code, payment_intent_id=return_id, decline_code=decline_code
             ) from exc
         except stripe.StripeError as exc:
             logger.warning("Stripe did not take charge %s: %s", request.idempotency_key, exc)

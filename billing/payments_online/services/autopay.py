@@ -12,7 +12,12 @@ charged off-session on its due date by the daily job (autopay_run).
   (`autopay_intent_succeeded`), through payment_record (method card, the intent as reference), so it
   is recorded once whatever the order of the job's answer and the webhook.
 - A refused charge is kept on the attempt (the provider's code and message), shown to the customer and
-  to staff, and audited; collections go on as for any unpaid invoice.
+  to staff, and audited; collections go on as for any unpaid invoice. A refusal the issuer may lift
+  (insufficient funds, a generic decline, the bank unreachable) is tried again 3 and then 5 days later,
+  each try an attempt of its own with its own idempotency key; a refusal that waiting does not change
+  (FINAL_REFUSALS: a stolen or expired card, authentication needed, ...) is not tried again on that
+  card. Another card saved after the refusal is tried at the next run. At most MAX_ATTEMPTS per invoice: card
+  networks penalise repeated tries on a refused card.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from billing.invoicing.models import ZERO, Invoice, Payment
@@ -54,6 +59,22 @@ logger = logging.getLogger(__name__)
 CLAIM_STALE_AFTER = dt.timedelta(hours=1)
 # Invoices charged per run and partner: the rest wait for the next run (a doubled run finds them claimed).
 RUN_BATCH = 500
+# Days after a failed attempt (by its number) before the same card is tried again; then no more.
+RETRY_AFTER_DAYS = {1: 3, 2: 5}
+MAX_ATTEMPTS = 4  # per invoice, counting the tries of cards saved after a refusal
+# Refusals that trying the same card again does not change (docs.stripe.com/declines/codes: the codes
+# whose next step is another card or the customer's action; authentication_required cannot be given
+# off-session). Matched against the issuer's decline code, else the provider's error code.
+FINAL_REFUSALS = frozenset(
+    {
+        "authentication_required", "card_not_supported", "currency_not_supported", "do_not_try_again",
+        "expired_card", "fraudulent", "incorrect_cvc", "incorrect_number", "invalid_account", "invalid_cvc",
+        "invalid_expiry_month", "invalid_expiry_year", "invalid_number", "lost_card", "merchant_blacklist",
+        "new_account_information_available", "pickup_card", "restricted_card", "revocation_of_all_authorizations",
+        "revocation_of_authorization", "security_violation", "stolen_card", "stop_payment_order",
+        "transaction_not_allowed",
+    }
+)  # fmt: skip
 
 
 def card_label(card: SavedCard | CardDetails) -> str:
@@ -177,32 +198,64 @@ def autopay_set(*, customer: Customer, actor: User | None, enabled: bool) -> Sav
 # ---- The daily job --------------------------------------------------------------------------------
 
 
+def next_attempt_number(
+    latest: AutopayAttempt | None, *, payment_method_id: str, on: dt.date, now: dt.datetime
+) -> int | None:
+    """The number of the attempt to make now for an invoice whose latest attempt is `latest`, or None
+    when it is not to be charged now: the first; a pending one whose worker died (again, same key); the
+    next after a refusal once its retry day came or on another card; never after a success."""
+    if latest is None:
+        return 1
+    if latest.status == AutopayAttempt.Status.SUCCEEDED or latest.payment_id is not None:
+        return None
+    if latest.status == AutopayAttempt.Status.PENDING:
+        return latest.attempt if latest.claimed_at < now - CLAIM_STALE_AFTER else None
+    if latest.attempt >= MAX_ATTEMPTS:
+        return None
+    new_card = bool(latest.payment_method_id) and latest.payment_method_id != payment_method_id
+    if new_card or (latest.retry_on is not None and latest.retry_on <= on):
+        return latest.attempt + 1
+    return None
+
+
+def retry_day(*, attempt: int, reason: str, today: dt.date) -> dt.date | None:
+    """When a refused attempt is tried again on the same card: None for a final refusal or the last try."""
+    days = RETRY_AFTER_DAYS.get(attempt)
+    if reason in FINAL_REFUSALS or days is None or attempt >= MAX_ATTEMPTS:
+        return None
+    return today + dt.timedelta(days=days)
+
+
 def autopay_due_invoices(*, partner: Partner, on: dt.date) -> list[int]:
     """Ids of the partner's open invoices to charge on `on`: the customer has autopay on with a card,
     the invoice is due on or before `on` but not before autopay was turned on, it owes something in the
-    customer's currency, and it has no attempt yet (or one whose worker died). One query."""
-    stale = clock.now() - CLAIM_STALE_AFTER
+    customer's currency, and `next_attempt_number` says to charge it now. Two queries."""
+    now = clock.now()
     cards = SavedCard.objects.filter(partner=partner, autopay=True, customer__card_payments=True).exclude(
         payment_method_id=""
     )
-    since = dict(cards.values_list("customer_id", "autopay_since"))
-    if not since:
+    card_of = {customer_id: (since, method) for customer_id, since, method in
+               cards.values_list("customer_id", "autopay_since", "payment_method_id")}  # fmt: skip
+    if not card_of:
         return []
-    taken = AutopayAttempt.objects.filter(
-        Q(status__in=[AutopayAttempt.Status.SUCCEEDED, AutopayAttempt.Status.FAILED]) | Q(claimed_at__gte=stale),
-        partner=partner,
-    ).values("invoice_id")
     candidates = (
         Invoice.objects.open()
-        .filter(partner=partner, customer_id__in=list(since), due_date__lte=on, balance__gt=ZERO)
+        .filter(partner=partner, customer_id__in=list(card_of), due_date__lte=on, balance__gt=ZERO)
         .filter(currency=F("customer__currency"))  # payments are recorded in the customer's currency
-        .exclude(pk__in=taken)
-        .order_by("due_date", "pk")
-        .values_list("pk", "customer_id", "due_date")
     )
-    return [pk for pk, customer_id, due in candidates if due is not None and due >= (since[customer_id] or on)][
-        :RUN_BATCH
-    ]
+    latest: dict[int, AutopayAttempt] = {}
+    for attempt in AutopayAttempt.objects.filter(partner=partner, invoice__in=candidates).order_by("attempt"):
+        latest[attempt.invoice_id] = attempt
+    due = []
+    for pk, customer_id, due_date in candidates.order_by("due_date", "pk").values_list("pk", "customer_id", "due_date"):
+        since, method = card_of[customer_id]
+        if due_date is None or due_date < (since or on):
+            continue
+        if next_attempt_number(latest.get(pk), payment_method_id=method, on=on, now=now) is not None:
+            due.append(pk)
+            if len(due) == RUN_BATCH:
+                break
+    return due
 
 
 def autopay_run() -> int:
@@ -218,21 +271,22 @@ def autopay_run() -> int:
     return tried
 
 
-def _claim(invoice: Invoice, card: SavedCard) -> AutopayAttempt | None:
-    """The attempt to charge, taken by this worker alone; None when another has it or it is done."""
+def _claim(invoice: Invoice, card: SavedCard, number: int) -> AutopayAttempt | None:
+    """Attempt `number` of the invoice, taken by this worker alone; None when another has it or it is done."""
     try:
         with transaction.atomic():
             return AutopayAttempt.objects.create(
-                partner_id=invoice.partner_id, customer_id=invoice.customer_id, invoice=invoice, attempt=1,
+                partner_id=invoice.partner_id, customer_id=invoice.customer_id, invoice=invoice, attempt=number,
                 provider=card.provider, amount=invoice.balance, currency=invoice.currency, card_label=card_label(card),
+                payment_method_id=card.payment_method_id,
             )  # fmt: skip
     except IntegrityError:
         pass  # attempted before: take it again only if its worker died while charging (compare-and-set)
     now = clock.now()
     taken = AutopayAttempt.objects.filter(
-        invoice=invoice, attempt=1, status=AutopayAttempt.Status.PENDING, claimed_at__lt=now - CLAIM_STALE_AFTER
+        invoice=invoice, attempt=number, status=AutopayAttempt.Status.PENDING, claimed_at__lt=now - CLAIM_STALE_AFTER
     ).update(claimed_at=now)
-    return AutopayAttempt.objects.get(invoice=invoice, attempt=1) if taken == 1 else None
+    return AutopayAttempt.objects.get(invoice=invoice, attempt=number) if taken == 1 else None
 
 
 def autopay_charge_invoice(*, invoice_id: int, on: dt.date) -> AutopayAttempt | None:
@@ -249,7 +303,9 @@ def autopay_charge_invoice(*, invoice_id: int, on: dt.date) -> AutopayAttempt | 
     account = PaymentProviderAccount.objects.filter(partner_id=invoice.partner_id).first()
     if account is None or account.provider != card.provider:
         return None  # the partner changed provider: the card belongs to the old one
-    attempt = _claim(invoice, card)
+    latest = AutopayAttempt.objects.filter(invoice=invoice).order_by("-attempt").first()
+    number = next_attempt_number(latest, payment_method_id=card.payment_method_id, on=on, now=clock.now())
+    attempt = _claim(invoice, card, number) if number is not None else None
     if attempt is None:
         return None
     request = ChargeRequest(
@@ -262,7 +318,10 @@ def autopay_charge_invoice(*, invoice_id: int, on: dt.date) -> AutopayAttempt | 
     try:
         result = provider_for(account).card_charge(request)
     except CardChargeFailed as exc:
-        _attempt_failed(attempt, code=exc.failure_code, message=str(exc), intent_id=exc.payment_intent_id)
+        _attempt_failed(
+            attempt, code=exc.failure_code, message=str(exc), intent_id=exc.payment_intent_id,
+            decline_code=exc.decline_code,
+        )  # fmt: skip
     except (ProviderUnavailable, OnlinePaymentsNotSetUp) as exc:
         # Not an answer about the card: the row stays pending and is taken again by a later run.
         logger.warning("autopay of invoice %s not charged now: %s", invoice.pk, exc)
@@ -280,21 +339,27 @@ def autopay_charge_invoice(*, invoice_id: int, on: dt.date) -> AutopayAttempt | 
     return attempt
 
 
-def _attempt_failed(attempt: AutopayAttempt, *, code: str, message: str, intent_id: str) -> None:
+def _attempt_failed(attempt: AutopayAttempt, *, code: str, message: str, intent_id: str, decline_code: str) -> None:
     with transaction.atomic():
+        invoice = Invoice.objects.select_related("customer", "partner").get(pk=attempt.invoice_id)
+        retry_on = retry_day(
+            attempt=attempt.attempt, reason=decline_code or code, today=clock.today(invoice.partner.time_zone)
+        )
         changed = AutopayAttempt.objects.filter(pk=attempt.pk, payment__isnull=True).exclude(
             status=AutopayAttempt.Status.FAILED
         ).update(
             status=AutopayAttempt.Status.FAILED, failure_code=code[:100], failure_message=message[:500],
+            decline_code=decline_code[:100], retry_on=retry_on,
             payment_intent_id=intent_id or attempt.payment_intent_id, finished_at=clock.now(),
         )  # fmt: skip
         if changed:
-            invoice = Invoice.objects.select_related("customer", "partner").get(pk=attempt.invoice_id)
             audit_record(
                 partner=invoice.partner, customer=invoice.customer, actor=None, action="payments.autopay_failed",
                 target=invoice,
                 data={"invoice": invoice.number, "amount": str(attempt.amount), "currency": attempt.currency,
-                      "code": code, "message": message, "reference": intent_id, "card": attempt.card_label},
+                      "code": code, "decline_code": decline_code, "message": message, "reference": intent_id,
+                      "card": attempt.card_label, "attempt": attempt.attempt,
+                      "retry_on": retry_on.isoformat() if retry_on else None},
             )  # fmt: skip
 
 
@@ -355,5 +420,6 @@ def autopay_intent_failed(*, partner: Partner, intent: dict[str, Any]) -> str:
     _attempt_failed(
         attempt, code=str(error.get("code") or "payment_failed"),
         message=str(error.get("message") or "The card payment failed."), intent_id=str(intent.get("id") or ""),
+        decline_code=str(error.get("decline_code") or ""),
     )  # fmt: skip
     return "autopay failure recorded"

@@ -13,7 +13,7 @@ from billing.invoicing.models import Invoice, Payment
 from billing.payments_online.errors import CardNotSaved
 from billing.payments_online.models import AutopayAttempt, SavedCard
 from billing.payments_online.services import autopay_run, autopay_set, card_remove, card_setup_start
-from billing.payments_online.services.autopay import CLAIM_STALE_AFTER
+from billing.payments_online.services.autopay import CLAIM_STALE_AFTER, MAX_ATTEMPTS
 from partner_portal import clock
 from partner_portal.models import AuditEvent
 from tests.billing.payments_online.test_stripe import _deliver
@@ -241,3 +241,66 @@ def test_a_refund_or_dispute_of_an_autopay_charge_reopens_the_invoice(tenant, st
     attempt = AutopayAttempt.objects.get()
     assert (invoice.balance, attempt.amount_refunded, attempt.disputed) == (Decimal("100.00"), Decimal("30.00"), True)
     assert_ledger_consistent()
+
+
+def _days(n: int) -> dt.date:
+    return DUE + dt.timedelta(days=n)
+
+
+def test_a_refusal_the_bank_may_lift_is_tried_again_3_then_5_days_later_each_with_its_own_key(
+    tenant, stripe_partner, stripe_fake, client_for
+) -> None:
+    _opt_in(tenant.customer, tenant.customer_admin, stripe_fake, card="9995")
+    invoice = invoice_due(tenant.customer, DUE, "100.00")
+
+    assert _run_on(DUE) == 1
+    first = AutopayAttempt.objects.get()
+    assert (first.failure_code, first.decline_code, first.retry_on) == ("card_declined", "insufficient_funds", _days(3))
+    home = client_for(tenant.customer_admin).get("/my/").content.decode()
+    assert "We will try the card again on" in home
+    assert "Your card has insufficient funds." in home
+
+    assert [_run_on(_days(n)) for n in (1, 2, 3, 4, 7, 8, 9, 30)] == [0, 0, 1, 0, 0, 1, 0, 0]
+
+    attempts = list(AutopayAttempt.objects.order_by("attempt"))
+    assert [(a.attempt, a.status, a.retry_on) for a in attempts] == [
+        (1, "failed", _days(3)),
+        (2, "failed", _days(8)),
+        (3, "failed", None),  # tried three times: no more on this card
+    ]
+    keys = [h["idempotency-key"] for _p, h in _charges(stripe_fake)]
+    assert keys == [f"portal-autopay-{invoice.pk}-{n}" for n in (1, 2, 3)]
+    last = AuditEvent.objects.filter(action="payments.autopay_failed").order_by("-pk").first()
+    assert (last.data["attempt"], last.data["retry_on"], last.data["decline_code"]) == (3, None, "insufficient_funds")
+    home = client_for(tenant.customer_admin).get("/my/").content.decode()
+    assert "Please pay the invoice another way or save another card." in home
+
+
+def test_a_refusal_waiting_does_not_change_is_tried_again_only_on_another_card(
+    tenant, stripe_partner, stripe_fake
+) -> None:
+    _opt_in(tenant.customer, tenant.customer_admin, stripe_fake, card="3184")  # needs the cardholder present
+    invoice = invoice_due(tenant.customer, DUE, "100.00")
+    _run_on(DUE)
+    assert AutopayAttempt.objects.get().retry_on is None
+    assert [_run_on(_days(n)) for n in (3, 8, 20)] == [0, 0, 0]
+
+    _save_card(tenant.customer, tenant.customer_admin, stripe_fake, card="4242")  # the customer saves another card
+
+    assert _run_on(_days(21)) == 1
+    assert _run_on(_days(22)) == 0
+    second = AutopayAttempt.objects.get(attempt=2)
+    assert (second.status, second.card_label) == (AutopayAttempt.Status.SUCCEEDED, "Visa •••• 4242")
+    _deliver(stripe_partner, stripe_fake.intent_succeeded(second.payment_intent_id))
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PAID
+
+
+def test_no_invoice_is_tried_more_than_the_limit_even_on_new_cards(tenant, stripe_partner, stripe_fake) -> None:
+    _opt_in(tenant.customer, tenant.customer_admin, stripe_fake, card="3184")
+    invoice_due(tenant.customer, DUE, "100.00")
+    for day in range(MAX_ATTEMPTS + 2):
+        _run_on(_days(day))
+        _save_card(tenant.customer, tenant.customer_admin, stripe_fake, card="3184")  # another card, refused too
+    assert AutopayAttempt.objects.count() == MAX_ATTEMPTS
+    assert len(_charges(stripe_fake)) == MAX_ATTEMPTS
