@@ -84,6 +84,8 @@ ACTION_LABELS: dict[str, Promise] = {
     "payments.checkout_started": _("Card payment started"),
     "payments.online_paid": _("Card payment received"),
     "payments.disputed": _("Card payment disputed"),
+    "payments.dispute_won": _("Card dispute won: payment recorded again"),
+    "payments.dispute_closed": _("Card dispute closed"),
     "payments.card_saved": _("Card saved for autopay"),
     "payments.card_removed": _("Saved card removed"),
     "payments.autopay_on": _("Autopay turned on"),

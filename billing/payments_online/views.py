@@ -21,6 +21,7 @@ from billing.payments_online.errors import OnlinePaymentError, WebhookRefused
 from billing.payments_online.forms import ProviderAccountForm
 from billing.payments_online.models import OnlineCheckout
 from billing.payments_online.providers.demo import DEMO_CARD_CHOICES, DEMO_CARDS
+from billing.payments_online.services.webhooks import STRIPE_EVENTS
 from partner_portal import clock
 from partner_portal.access import STAFF_MANAGERS, ScopedViewMixin
 from partner_portal.models import CUSTOMER_ROLES, Role
@@ -43,6 +44,7 @@ class OnlinePaymentsSettingsView(ScopedViewMixin, View):
             "checkouts": list(selectors.checkout_list(scope=self.scope)),
             "partner": partner,
             "webhook_url": request.build_absolute_uri(reverse("stripe_webhook", kwargs={"partner": partner.slug})),
+            "webhook_events": STRIPE_EVENTS,
         }
         return render(request, self.template_name, context, status=status)
 

@@ -320,6 +320,13 @@ class FakeStripe:
                    "charge": f"ch_{secrets.token_hex(12)}", "reason": reason, "status": "needs_response"}  # fmt: skip
         return self._event("charge.dispute.created", dispute)
 
+    def dispute_won(self, dispute: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The partner won: Stripe sends charge.dispute.closed with the Dispute's status "won" and
+        charge.dispute.funds_reinstated ("funds are reinstated to your account after a dispute is
+        closed", docs.stripe.com/api/events/types), each with the Dispute (docs.stripe.com/api/disputes/object)."""
+        won = {**dispute, "status": "won"}
+        return self._event("charge.dispute.closed", won), self._event("charge.dispute.funds_reinstated", dict(won))
+
     @staticmethod
     def sign(event: dict[str, Any], secret: str, *, timestamp: int | None = None) -> tuple[bytes, str]:
         """The body and `Stripe-Signature` header Stripe sends (docs.stripe.com/webhooks/signature):

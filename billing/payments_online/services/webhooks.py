@@ -17,6 +17,10 @@ replay, a retry or two deliveries at once record nothing twice. Events handled
 - `charge.dispute.created`: the checkout is flagged disputed for staff and the disputed amount is taken
   back the same way (Stripe withdraws it at once), so the balance reopens.
   Refunds and disputes of autopay charges (found by their payment intent) are taken back the same way.
+- `charge.dispute.funds_reinstated`: the partner won the dispute and Stripe paid the money back: what the
+  dispute took is recorded again as a card payment (the dispute's id as reference, once), on the
+  invoices it reopened while they are open, the rest as the customer's credit; the checkout is paid
+  again. `charge.dispute.closed` is audited with its outcome (won, lost); it moves no money.
 - `checkout.session.completed` with `mode` "setup": a customer saved a card for autopay; the card
   (brand, last four digits, expiry, the provider's ids) is read from the session's SetupIntent before
   the transaction and kept (services/autopay.py). `setup_intent.succeeded` says the same and is stored only.
@@ -38,7 +42,7 @@ from django.db import transaction
 
 from billing.collections.services import collections_customer_recheck
 from billing.collections.services.run import COLLECTIONS_SOURCE
-from billing.invoicing.models import ZERO, Invoice, Payment
+from billing.invoicing.models import ZERO, Invoice, Payment, Refund
 from billing.invoicing.services import AllocationInput, RefundSource, payment_record, refund_record
 from billing.payments_online.errors import WebhookRefused
 from billing.payments_online.models import AutopayAttempt, OnlineCheckout, PaymentProviderAccount, ProviderEvent
@@ -57,6 +61,13 @@ from subscriptions.models import Subscription
 from subscriptions.secrets import secret_decrypt
 
 logger = logging.getLogger(__name__)
+
+# The events the partner's Stripe endpoint sends: the settings page lists them to register.
+STRIPE_EVENTS = (
+    "checkout.session.completed", "checkout.session.async_payment_succeeded", "checkout.session.expired",
+    "charge.refunded", "charge.dispute.created", "charge.dispute.closed", "charge.dispute.funds_reinstated",
+    "payment_intent.succeeded", "payment_intent.payment_failed",
+)  # fmt: skip
 
 
 def _account(partner_ref: str) -> PaymentProviderAccount:
@@ -140,6 +151,10 @@ def _apply(partner: Partner, data: dict[str, Any], card: CardDetails | None) -> 
         return _charge_refunded(partner, obj)
     if kind == "charge.dispute.created":
         return _dispute_created(partner, obj)
+    if kind == "charge.dispute.funds_reinstated":
+        return _dispute_funds_reinstated(partner, obj)
+    if kind == "charge.dispute.closed":
+        return _dispute_closed(partner, obj)
     return "ignored", None
 
 
@@ -291,3 +306,56 @@ def _dispute_created(partner: Partner, dispute: dict[str, Any]) -> tuple[str, On
         data={"amount": str(amount), "reason": str(dispute.get("reason") or ""), "dispute": str(dispute.get("id"))},
     )  # fmt: skip
     return "dispute recorded", checkout
+
+
+def _dispute_taken(partner: Partner, dispute: dict[str, Any]) -> Refund | None:
+    """What the dispute's creation took back (its Refund, the dispute's id as reference)."""
+    dispute_id = dispute.get("id")
+    if not isinstance(dispute_id, str) or not dispute_id:
+        return None
+    return Refund.objects.select_related("payment", "customer").filter(partner=partner, reference=dispute_id).first()
+
+
+def _dispute_funds_reinstated(partner: Partner, dispute: dict[str, Any]) -> tuple[str, OnlineCheckout | None]:
+    taken = _dispute_taken(partner, dispute)
+    if taken is None:
+        return "ignored: unknown dispute", None
+    customer, reference = taken.customer, taken.reference
+    if Payment.objects.filter(
+        partner=partner, customer=customer, method=Payment.Method.CARD, reference=reference
+    ).exists():
+        return "already recorded", None
+    reopened = taken.from_invoices or {}
+    invoices = Invoice.objects.select_for_update().filter(partner=partner, customer=customer, number__in=list(reopened))
+    allocations = []
+    for invoice in invoices.order_by("pk"):
+        share = min(Decimal(str(reopened[invoice.number])), invoice.balance) if invoice.is_open else ZERO
+        if share > ZERO:
+            allocations.append(AllocationInput(invoice=invoice, amount=share))
+    payment = payment_record(
+        partner=partner, customer=customer, actor=None, amount=taken.amount,
+        received_on=clock.today(partner.time_zone), method=Payment.Method.CARD, reference=reference,
+        allocations=allocations, provider=taken.payment.provider,
+    )  # fmt: skip
+    checkout = _checkout(partner, intent_id=dispute.get("payment_intent"))
+    if checkout is not None and checkout.status == OnlineCheckout.Status.DISPUTED:
+        checkout.status = OnlineCheckout.Status.PAID
+        checkout.save(update_fields=["status"])
+    audit_record(
+        partner=partner, customer=customer, actor=None, action="payments.dispute_won", target=payment,
+        data={"amount": str(taken.amount), "currency": taken.currency, "dispute": reference, "payment": payment.pk},
+    )  # fmt: skip
+    _reactivation_ask(customer)
+    return "dispute won: payment recorded", checkout
+
+
+def _dispute_closed(partner: Partner, dispute: dict[str, Any]) -> tuple[str, OnlineCheckout | None]:
+    taken = _dispute_taken(partner, dispute)
+    if taken is None:
+        return "ignored: unknown dispute", None
+    status = str(dispute.get("status") or "")
+    audit_record(
+        partner=partner, customer=taken.customer, actor=None, action="payments.dispute_closed", target=taken.payment,
+        data={"dispute": taken.reference, "status": status, "amount": str(taken.amount), "currency": taken.currency},
+    )  # fmt: skip
+    return f"dispute closed: {status}", None

@@ -18,6 +18,7 @@ from billing.invoicing.paylink import invoice_pay_url, pay_link_token
 from billing.invoicing.services import invoice_send
 from billing.payments_online.models import OnlineCheckout
 from billing.payments_online.services import payment_provider_account_set
+from billing.payments_online.services.webhooks import _apply
 from partner_portal import clock
 from tests.factories.billing import assert_ledger_consistent, issued
 
@@ -208,3 +209,14 @@ def test_only_partner_admins_change_the_provider(tenant, client_for) -> None:
     )
     assert answer.status_code == 302
     assert "…1234" in client_for(tenant.admin).get("/staff/billing/online-payments/").content.decode()
+
+
+def test_the_settings_page_lists_every_event_the_webhook_handles(tenant, client_for) -> None:
+    page = client_for(tenant.admin).get("/staff/billing/online-payments/").content.decode()
+    listed = re.findall(r"<code data-webhook-event>([a-z_.]+)</code>", page)
+    assert "charge.dispute.funds_reinstated" in listed
+    assert "payment_intent.payment_failed" in listed
+    # each one is acted on: none falls through to "ignored" for want of a handler
+    for kind in listed:
+        outcome, _checkout = _apply(tenant.partner, {"type": kind, "data": {"object": {}}}, None)
+        assert outcome != "ignored", kind

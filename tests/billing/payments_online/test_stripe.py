@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 
 from billing.invoicing.models import Invoice, Payment, Refund
+from billing.invoicing.services import payment_record
 from billing.payments_online.errors import CheckoutRefused, ProviderUnavailable
 from billing.payments_online.models import OnlineCheckout, PaymentProviderAccount, ProviderEvent
 from billing.payments_online.services import checkout_start_invoice, checkout_start_overdue
@@ -180,6 +181,52 @@ def test_a_dispute_reopens_the_balance_and_flags_the_payment(tenant, stripe_part
     assert (checkout.disputed, checkout.status) == (True, OnlineCheckout.Status.DISPUTED)
     page = client_for(tenant.admin).get("/staff/billing/online-payments/")
     assert "data-disputed" in page.content.decode()
+    assert_ledger_consistent()
+
+
+def test_a_won_dispute_pays_the_invoice_again_once(tenant, stripe_partner, stripe_fake, client_for) -> None:
+    invoice = issued(tenant.customer)
+    checkout, event = _paid_checkout(stripe_fake, invoice)
+    _deliver(stripe_partner, event)
+    opened = stripe_fake.dispute(event["data"]["object"]["payment_intent"], 43200, reason="product_not_received")
+    _deliver(stripe_partner, opened)
+    invoice.refresh_from_db()
+    assert invoice.balance == Decimal("432.00")
+
+    closed, reinstated = stripe_fake.dispute_won(opened["data"]["object"])
+    assert _deliver(stripe_partner, closed).status_code == 200
+    invoice.refresh_from_db()
+    assert invoice.balance == Decimal("432.00")  # closing moves no money: the reinstatement does
+    assert _deliver(stripe_partner, reinstated).status_code == 200
+    assert _deliver(stripe_partner, {**reinstated, "id": reinstated["id"] + "x"}).status_code == 200  # sent again
+
+    invoice.refresh_from_db()
+    checkout.refresh_from_db()
+    assert (invoice.status, invoice.balance) == (Invoice.Status.PAID, Decimal("0.00"))
+    assert checkout.status == OnlineCheckout.Status.PAID
+    dispute_id = opened["data"]["object"]["id"]
+    again = Payment.objects.get(reference=dispute_id)
+    assert (again.amount, again.method, again.unallocated) == (Decimal("432.00"), Payment.Method.CARD, Decimal("0.00"))
+    assert AuditEvent.objects.get(action="payments.dispute_closed").data["status"] == "won"
+    assert AuditEvent.objects.get(action="payments.dispute_won").data["payment"] == again.pk
+    page = client_for(tenant.finance).get(f"/staff/billing/invoices/{invoice.pk}/").content.decode()
+    assert dispute_id in page
+    assert_ledger_consistent()
+
+
+def test_a_won_dispute_on_an_invoice_paid_meanwhile_becomes_credit(tenant, stripe_partner, stripe_fake) -> None:
+    invoice = issued(tenant.customer)
+    _checkout, event = _paid_checkout(stripe_fake, invoice)
+    _deliver(stripe_partner, event)
+    opened = stripe_fake.dispute(event["data"]["object"]["payment_intent"], 43200)
+    _deliver(stripe_partner, opened)
+    payment_record(partner=tenant.partner, customer=tenant.customer, actor=tenant.finance, amount=Decimal("432.00"),
+                   received_on=clock.today(tenant.partner.time_zone), reference="wire")  # fmt: skip
+
+    _deliver(stripe_partner, stripe_fake.dispute_won(opened["data"]["object"])[1])
+
+    again = Payment.objects.get(reference=opened["data"]["object"]["id"])
+    assert again.unallocated == Decimal("432.00")  # the invoice was paid by wire: the money is credit
     assert_ledger_consistent()
 
 
