@@ -7,7 +7,7 @@ gives the same bytes. Amounts have two decimals, dates are ISO 8601.
 
 An invoice in another currency than the partner's accounting currency states its VAT total in the
 accounting currency too (BT-6 `TaxCurrencyCode`, BT-111 a second `TaxTotal` without subtotals) when it
-has an exchange rate (`Invoice.tax_currency_rate`), the same figure the CII and the PDF show.
+has an exchange rate (`Invoice.tax_currency_rate`), the same figure the CII and the PDF state.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from decimal import Decimal
 from lxml import etree
 
 from billing.invoicing.models import CreditNote, Invoice, InvoiceLine
-from billing.invoicing.vat import ZERO_RATE_CATEGORIES, VatBand, vat_bands
+from billing.invoicing.vat import ZERO_RATE_CATEGORIES, VatBand, vat_bands, vat_in_accounting_currency
 from partner_portal.models import Customer, Partner
 
 CUSTOMIZATION_ID = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
@@ -129,12 +129,10 @@ def credit_note_ubl(*, credit_note: CreditNote) -> bytes:
 def tax_currency_total(*, invoice: Invoice, tax: Decimal | None = None) -> tuple[str, Decimal] | None:
     """The accounting currency and the VAT total in it (BT-6, BT-111), when the invoice states them:
     its currency differs from the partner's and it has an exchange rate."""
-    accounting = invoice.partner.default_currency
-    rate = invoice.tax_currency_rate
-    if rate is None or not accounting or accounting == invoice.currency:
-        return None
-    amount = invoice.tax_total if tax is None else tax
-    return accounting, (Decimal(amount) * Decimal(rate)).quantize(CENT)
+    return vat_in_accounting_currency(
+        tax=invoice.tax_total if tax is None else tax, currency=invoice.currency,
+        accounting_currency=invoice.partner.default_currency, rate=invoice.tax_currency_rate,
+    )  # fmt: skip
 
 
 def invoice_ubl_filename(invoice: Invoice) -> str:

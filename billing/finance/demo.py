@@ -49,13 +49,16 @@ def _month_lines(customer: Customer, month: dt.date) -> list[LineInput]:
     ]
 
 
-def _invoice(customer: Customer, actor: User, *, days_ago: int, issue: bool = True, monthly: bool = True) -> Invoice:
+def _invoice(
+    customer: Customer, actor: User, *, days_ago: int, issue: bool = True, monthly: bool = True,
+    tax_currency_rate: Decimal | None = None,
+) -> Invoice:  # fmt: skip
     """The customer's invoice for the month it was issued in; `monthly=False` for one outside the series."""
     issued_on = clock.today(customer.partner.time_zone) - dt.timedelta(days=days_ago)
     month = issued_on.replace(day=1)
     invoice = invoice_draft_create(
         partner=customer.partner, customer=customer, actor=actor, lines=_month_lines(customer, month),
-        period=f"{month:%Y-%m}" if monthly else "",
+        period=f"{month:%Y-%m}" if monthly else "", tax_currency_rate=tax_currency_rate,
     )  # fmt: skip
     return invoice_issue(invoice=invoice, actor=actor, issue_date=issued_on) if issue else invoice
 
@@ -95,7 +98,8 @@ def _seed_invoices(core: DemoCore) -> None:
     partly = _invoice(c["adatum.example"], finance, days_ago=44)
     _pay(c["adatum.example"], finance, (partly.total / 2).quantize(Decimal("0.01")), days_ago=10, invoice=partly)
     # Fourth Coffee: 7 days overdue (first reminder after the due date); Proseware: due today (terms 15 days).
-    _invoice(c["fourthcoffee.example"], finance, days_ago=37)
+    # Its invoice is in euros and states its tax in Contoso's dollars too (the PDF, UBL and CII).
+    _invoice(c["fourthcoffee.example"], finance, days_ago=37, tax_currency_rate=Decimal("1.08"))
     _invoice(c["proseware.example"], finance, days_ago=15)
     # Litware: 21 days past due (final notice), with a credit note for returned licences.
     overdue = _invoice(c["litware.example"], finance, days_ago=66)

@@ -146,13 +146,19 @@ class InvoiceSerializer(serializers.ModelSerializer):
         fields = [
             "id", "number", "customer", "status", "currency", "period", "issue_date", "due_date", "lines",
             "subtotal", "tax_total", "total", "amount_paid", "amount_credited", "balance", "notes", "created_at",
+            "tax_currency_rate",
         ]  # fmt: skip
-        read_only_fields = [f for f in fields if f not in ("customer", "lines", "notes", "issue_date", "due_date")]
+        read_only_fields = [
+            f for f in fields if f not in ("customer", "lines", "notes", "issue_date", "due_date", "tax_currency_rate")
+        ]
         extra_kwargs = {
             "issue_date": {"help_text": "Of a draft: the date issuing gives it (within a year of today); null: the day "
                            "it is issued."},
             "due_date": {"help_text": "Of a draft: the date it falls due (not before the issue date); null: the "
                          "customer's credit days after the issue date."},
+            "tax_currency_rate": {"help_text": "Units of the partner's accounting currency per unit of the invoice's, "
+                                  "for its tax total in the accounting currency (EN 16931 BT-111); only on an "
+                                  "invoice in another currency; null: none stated."},
         }  # fmt: skip
 
     def validate_lines(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -170,6 +176,10 @@ class InvoiceUpdateSerializer(serializers.Serializer):
     due_date = serializers.DateField(
         required=False, allow_null=True, help_text="Not before the issue date; null: after the customer's credit days."
     )
+    tax_currency_rate = serializers.DecimalField(
+        max_digits=18, decimal_places=8, min_value=Decimal("0.00000001"), required=False, allow_null=True,
+        help_text="Units of the partner's accounting currency per unit of the invoice's; null: none stated.",
+    )  # fmt: skip
 
 
 class VoidSerializer(serializers.Serializer):
@@ -232,6 +242,7 @@ class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
                 partner=self.scope.partner, customer=form.validated_data["customer"], actor=self.scope.user,
                 lines=_lines(form.validated_data["lines"]), notes=form.validated_data.get("notes", ""),
                 issue_date=form.validated_data.get("issue_date"), due_date=form.validated_data.get("due_date"),
+                tax_currency_rate=form.validated_data.get("tax_currency_rate"),
             )  # fmt: skip
             return Response(self._out(invoice), status=status.HTTP_201_CREATED)
 
@@ -248,6 +259,7 @@ class InvoiceViewSet(ScopedAPIMixin, mixins.ListModelMixin, mixins.RetrieveModel
             invoice=invoice, actor=self.scope.user, lines=_lines(lines) if lines is not None else None,
             notes=data.get("notes"), issue_date=data.get("issue_date", services.UNCHANGED),
             due_date=data.get("due_date", services.UNCHANGED),
+            tax_currency_rate=data.get("tax_currency_rate", services.UNCHANGED),
         )  # fmt: skip
         return Response(self._out(invoice))
 

@@ -81,5 +81,9 @@ class InvoiceDatesInvalid(BillingError):
     before or after today."""
 
 
+class InvoiceTaxCurrencyInvalid(BillingError):
+    """A VAT exchange rate on an invoice in the partner's own accounting currency, or not above zero."""
+
+
 class InvoiceLineSubscriptionInvalid(BillingError):
     """A line linked to a subscription of another customer than the invoice's."""

@@ -107,8 +107,8 @@ def _scoped_customers(scope: Scope) -> Any:
 
 
 class InvoiceDraftForm(forms.Form):
-    """The head of a draft: the customer (when creating), the dates when not those issuing sets, and
-    the notes printed on the invoice."""
+    """The head of a draft: the customer (when creating), the dates when not those issuing sets, the
+    exchange rate for the tax in the partner's currency, and the notes printed on the invoice."""
 
     customer = CustomerField(
         label=_("Customer"),
@@ -135,8 +135,23 @@ class InvoiceDraftForm(forms.Form):
         help_text=_("Leave blank for the customer's credit terms, counted from the issue date."),
     )
 
+    tax_currency_rate = forms.DecimalField(
+        required=False,
+        max_digits=18,
+        decimal_places=8,
+        min_value=Decimal("0.00000001"),
+        widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+    )
+
     def __init__(self, *args: Any, scope: Scope, with_customer: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        accounting = scope.partner.default_currency
+        rate = self.fields["tax_currency_rate"]
+        rate.label = _("Exchange rate to %(currency)s for the tax") % {"currency": accounting}
+        rate.help_text = _(
+            "Only for an invoice in another currency: %(currency)s per unit of the invoice's currency. The "
+            "invoice then states its tax in %(currency)s too, as VAT law and e-invoices ask."
+        ) % {"currency": accounting}
         if with_customer:
             self.fields["customer"].queryset = _scoped_customers(scope)  # type: ignore[attr-defined]
         else:

@@ -30,7 +30,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from billing.invoicing.models import ZERO, CreditNote, Invoice, InvoiceLine
-from billing.invoicing.vat import vat_bands
+from billing.invoicing.vat import vat_bands, vat_in_accounting_currency
 from partner_portal.models import Customer, Partner
 
 STYLESHEET = "billing/pdf.css"
@@ -72,6 +72,12 @@ def invoice_html(*, invoice: Invoice) -> str:
             else []
         ),
         "credit_notes": list(invoice.credit_notes.order_by("issue_date", "pk")) if issued else [],
+        "vat_accounting": vat_in_accounting_currency(
+            tax=invoice.tax_total,
+            currency=invoice.currency,
+            accounting_currency=invoice.partner.default_currency,
+            rate=invoice.tax_currency_rate,
+        ),
         "document_number": invoice.number,
         "created_at": invoice.issued_at or invoice.created_at,
         # How to pay is shown only while something is payable: not on drafts, paid or void invoices.
@@ -102,6 +108,12 @@ def credit_note_html(*, credit_note: CreditNote) -> str:
         "balance_before": balance_after + credit_note.amount,
         "balance_after": balance_after,
         "vat_bands": credit_note.vat_bands,
+        "vat_accounting": vat_in_accounting_currency(
+            tax=credit_note.tax_amount,
+            currency=credit_note.currency,
+            accounting_currency=credit_note.partner.default_currency,
+            rate=invoice.tax_currency_rate,
+        ),
         "document_number": credit_note.number,
         "created_at": credit_note.created_at,
     }

@@ -182,3 +182,14 @@ def vat_bands_json(bands: Iterable[VatBand]) -> list[dict[str, str]]:
         {"category": b.category, "rate": str(b.rate), "net": str(b.net), "tax": str(b.tax), "exemption": b.exemption}
         for b in bands
     ]
+
+
+def vat_in_accounting_currency(
+    *, tax: Decimal, currency: str, accounting_currency: str, rate: Decimal | None
+) -> tuple[str, Decimal] | None:
+    """The VAT total in the seller's accounting currency (EN 16931 BT-6 and BT-111; VAT Directive
+    art. 230), when the document is in another currency and states an exchange rate: `rate` units of
+    the accounting currency per unit of the document's. Rounded half-up to the accounting currency."""
+    if rate is None or not accounting_currency or accounting_currency == currency:
+        return None
+    return accounting_currency, quantize(Decimal(tax) * Decimal(rate), accounting_currency)

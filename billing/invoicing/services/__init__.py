@@ -18,6 +18,7 @@ from billing.invoicing.services.invoicing import (
     invoice_draft_releaser_register,
     invoice_draft_update,
     invoice_issue,
+    invoice_tax_currency_check,
     invoice_void,
     line_amounts,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "invoice_pdf_export_run",
     "invoice_send",
     "invoice_send_request",
+    "invoice_tax_currency_check",
     "invoice_void",
     "invoices_generate",
     "invoices_generate_all",

@@ -19,6 +19,7 @@ from billing.invoicing.errors import (
     InvoiceLineSubscriptionInvalid,
     InvoiceLineVatInvalid,
     InvoiceNotEditable,
+    InvoiceTaxCurrencyInvalid,
     InvoiceTotalNegative,
     InvoiceVatCategoryMissing,
 )
@@ -179,6 +180,22 @@ def invoice_dates_check(*, partner: Partner, issue_date: dt.date | None, due_dat
         raise InvoiceDatesInvalid(message, fields={"due_date": [message]})
 
 
+def invoice_tax_currency_check(*, partner: Partner, currency: str, rate: Decimal | None) -> None:
+    """The VAT exchange rate a draft may carry (units of the partner's accounting currency per unit of
+    the invoice's): only on an invoice in another currency, and above zero. The invoice then states its
+    VAT total in the accounting currency too (EN 16931 BT-111; VAT Directive art. 230)."""
+    if rate is None:
+        return
+    if currency == partner.default_currency:
+        message = _("The invoice is in %(currency)s, your accounting currency: there is nothing to convert.") % {
+            "currency": currency
+        }
+        raise InvoiceTaxCurrencyInvalid(message, fields={"tax_currency_rate": [message]})
+    if rate <= ZERO:
+        message = _("Enter an exchange rate above zero.")
+        raise InvoiceTaxCurrencyInvalid(message, fields={"tax_currency_rate": [message]})
+
+
 def _write_lines(invoice: Invoice, lines: Sequence[LineInput]) -> None:
     _subscriptions_check(invoice, lines)
     InvoiceLine.objects.filter(invoice=invoice).delete()
@@ -229,15 +246,18 @@ def invoice_draft_create(
     period: str = "",
     issue_date: dt.date | None = None,
     due_date: dt.date | None = None,
+    tax_currency_rate: Decimal | None = None,
 ) -> Invoice:
     """A draft in the customer's currency. Drafts take no number and change freely until issued.
-    `issue_date` and `due_date` override what issuing would set (today; today plus the credit days)."""
+    `issue_date` and `due_date` override what issuing would set (today; today plus the credit days);
+    `tax_currency_rate` converts its VAT total into the partner's accounting currency."""
     if customer.partner_id != partner.pk:
         raise ValueError("customer belongs to another partner")
     invoice_dates_check(partner=partner, issue_date=issue_date, due_date=due_date)
+    invoice_tax_currency_check(partner=partner, currency=customer.currency, rate=tax_currency_rate)
     invoice = Invoice(
         partner=partner, customer=customer, currency=customer.currency, notes=notes, period=period,
-        issue_date=issue_date, due_date=due_date,
+        issue_date=issue_date, due_date=due_date, tax_currency_rate=tax_currency_rate,
     )  # fmt: skip
     invoice.save()
     _write_lines(invoice, lines)
@@ -259,8 +279,9 @@ def invoice_draft_update(
     notes: str | None = None,
     issue_date: dt.date | _Unchanged | None = UNCHANGED,
     due_date: dt.date | _Unchanged | None = UNCHANGED,
+    tax_currency_rate: Decimal | _Unchanged | None = UNCHANGED,
 ) -> Invoice:
-    """Replace a draft's lines, notes and/or date overrides (None clears one: issuing then sets it).
+    """Replace a draft's lines, notes, date overrides and/or VAT exchange rate (None clears one).
     Anything but a draft is refused: issued is immutable."""
     invoice = Invoice.objects.select_for_update().select_related("partner").get(pk=invoice.pk)
     if not invoice.is_draft:
@@ -272,12 +293,26 @@ def invoice_draft_update(
     if not isinstance(due_date, _Unchanged):
         invoice.due_date = due_date
     invoice_dates_check(partner=invoice.partner, issue_date=invoice.issue_date, due_date=invoice.due_date)
+    if not isinstance(tax_currency_rate, _Unchanged):
+        invoice_tax_currency_check(partner=invoice.partner, currency=invoice.currency, rate=tax_currency_rate)
+        invoice.tax_currency_rate = tax_currency_rate
     if lines is not None:
         _write_lines(invoice, lines)
         invoice_total_check(invoice)
     if notes is not None:
         invoice.notes = notes
-    invoice.save(update_fields=["subtotal", "tax_total", "total", "balance", "notes", "issue_date", "due_date"])
+    invoice.save(
+        update_fields=[
+            "subtotal",
+            "tax_total",
+            "total",
+            "balance",
+            "notes",
+            "issue_date",
+            "due_date",
+            "tax_currency_rate",
+        ]
+    )
     audit_record(
         partner=invoice.partner, customer=invoice.customer, actor=actor, action="invoice.draft_updated", target=invoice,
         data={"total": str(invoice.total), **_dates_data(invoice)},
@@ -286,9 +321,12 @@ def invoice_draft_update(
 
 
 def _dates_data(invoice: Invoice) -> dict[str, str]:
-    """A draft's date overrides, for its audit event (none when issuing will set them)."""
+    """A draft's date overrides and VAT exchange rate, for its audit event (none when not set)."""
     dates = {"issue_date": invoice.issue_date, "due_date": invoice.due_date}
-    return {name: value.isoformat() for name, value in dates.items() if value is not None}
+    data = {name: value.isoformat() for name, value in dates.items() if value is not None}
+    if invoice.tax_currency_rate is not None:
+        data["tax_currency_rate"] = str(invoice.tax_currency_rate)
+    return data
 
 
 @transaction.atomic

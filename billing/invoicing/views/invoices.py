@@ -30,6 +30,7 @@ from billing.invoicing.errors import (
     InvoiceDatesInvalid,
     InvoiceLineSubscriptionInvalid,
     InvoiceLineVatInvalid,
+    InvoiceTaxCurrencyInvalid,
     InvoiceTotalNegative,
     InvoiceVatCategoryMissing,
 )
@@ -47,6 +48,7 @@ from billing.invoicing.models import Invoice
 from billing.invoicing.vat import vat_bands
 from billing.invoicing.views.exports import export_filter_fields
 from partner_portal import clock
+from partner_portal import selectors as core_selectors
 from partner_portal.access import CUSTOMER_WRITERS, ScopedViewMixin
 from partner_portal.csvexport import csv_response
 from partner_portal.listing import KeysetListView
@@ -195,6 +197,7 @@ EDITOR_REFUSALS = (
     InvoiceAmountTooLarge,
     InvoiceDatesInvalid,
     InvoiceLineSubscriptionInvalid,
+    InvoiceTaxCurrencyInvalid,
 )
 
 
@@ -232,6 +235,7 @@ class InvoiceCreateView(ScopedViewMixin, View):
                 notes=form.cleaned_data["notes"].strip(),
                 issue_date=form.cleaned_data["issue_date"],
                 due_date=form.cleaned_data["due_date"],
+                tax_currency_rate=form.cleaned_data["tax_currency_rate"],
             )
         except BillingError as exc:  # the lines as a whole break a rule (a negative total), or the dates
             refusal_on_form(form, exc)
@@ -250,6 +254,14 @@ class InvoiceCreateView(ScopedViewMixin, View):
         customer = self._customer(form)
         currency = customer.currency if customer is not None else self.scope.partner.default_currency
         context = {"form": form, "formset": formset, **_editor_context(currency, formset)}
+        # The exchange rate for the tax matters only where some customer is billed in another currency.
+        context["show_tax_currency"] = bool(
+            form["tax_currency_rate"].value() or form.errors.get("tax_currency_rate")
+        ) or (
+            core_selectors.customer_list(scope=self.scope)
+            .exclude(currency=self.scope.partner.default_currency)
+            .exists()
+        )
         return render(request, self.template_name, context, status=status)
 
 
@@ -263,7 +275,8 @@ class InvoiceEditView(ScopedViewMixin, View):
         invoice = selectors.invoice_get(scope=self.scope, pk=pk)
         if not invoice.is_draft:
             return _not_editable(request, invoice)
-        initial = {"notes": invoice.notes, "issue_date": invoice.issue_date, "due_date": invoice.due_date}
+        initial = {"notes": invoice.notes, "issue_date": invoice.issue_date, "due_date": invoice.due_date,
+                   "tax_currency_rate": invoice.tax_currency_rate}  # fmt: skip
         form = InvoiceDraftForm(scope=self.scope, with_customer=False, initial=initial)
         formset = _lines_formset(self.scope, invoice.customer, initial=line_initial(list(invoice.lines.all())))
         return self._render(request, invoice, form, formset)
@@ -286,6 +299,7 @@ class InvoiceEditView(ScopedViewMixin, View):
                 notes=form.cleaned_data["notes"].strip(),
                 issue_date=form.cleaned_data["issue_date"],
                 due_date=form.cleaned_data["due_date"],
+                tax_currency_rate=form.cleaned_data["tax_currency_rate"],
             )
         except EDITOR_REFUSALS as exc:
             refusal_on_form(form, exc)
@@ -299,6 +313,9 @@ class InvoiceEditView(ScopedViewMixin, View):
         self, request: HttpRequest, invoice: Invoice, form: InvoiceDraftForm, formset: Any, status: int = 200
     ) -> HttpResponse:
         context = {"form": form, "formset": formset, "invoice": invoice, **_editor_context(invoice.currency, formset)}
+        context["show_tax_currency"] = invoice.currency != self.scope.partner.default_currency or bool(
+            invoice.tax_currency_rate or form["tax_currency_rate"].value()
+        )
         return render(request, self.template_name, context, status=status)
 
 
