@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from billing.einvoicing.demo import seed_demo as seed_einvoicing
 from billing.finance.demo import seed_demo as seed_finance
 from billing.payments_online.models import PaymentProviderAccount
 from billing.payments_online.services import payment_provider_account_set
@@ -13,6 +14,7 @@ from partner_portal.demo import DemoCore
 
 def seed_demo(core: DemoCore) -> None:
     seed_finance(core)
+    seed_einvoicing(core)
     partner = core.partners["contoso"]
     if settings.PAYMENTS_DEMO_PROVIDER and not PaymentProviderAccount.objects.filter(partner=partner).exists():
         payment_provider_account_set(partner=partner, actor=None, provider=PaymentProviderAccount.Provider.DEMO)

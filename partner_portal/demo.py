@@ -30,6 +30,7 @@ class DemoCustomer:
     address: str = ""
     country: str = "US"
     einvoice_format: str = EinvoiceFormat.PDF
+    einvoicing: dict[str, str] = field(default_factory=dict)  # structured address, VAT and Peppol ids
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class DemoPartner:
     post_code: str = ""
     customers: list[DemoCustomer] = field(default_factory=list)
     currency: str = "USD"
+    einvoicing: dict[str, str] = field(default_factory=dict)  # legal id, Peppol id, contact, IBAN, BIC
+    iban: str = "GB29 NWBK 6016 1331 9268 19"
 
 
 # The people behind the demo staff logins, so pages and emails show names as they would in use.
@@ -58,6 +61,7 @@ STAFF_NAMES = {
     "finance@contoso.example": "Marcus Reid",
     "agent@contoso.example": "Priya Shah",
     "admin@fabrikam.example": "Daniel Ortiz",
+    "finance@woodgrove.example": "Sofie Claes",
 }
 
 PARTNERS = [
@@ -104,6 +108,12 @@ PARTNERS = [
                 address="Keizersgracht 12\n1015 CS Amsterdam",
                 country="NL",
                 einvoice_format=EinvoiceFormat.UBL,  # its invoice email carries the UBL XML too
+                einvoicing={
+                    "street": "Keizersgracht 12",
+                    "city": "Amsterdam",
+                    "post_code": "1015 CS",
+                    "buyer_reference": "FC-IT-01",
+                },
             ),
             DemoCustomer(
                 "Litware, Inc.",
@@ -176,6 +186,111 @@ PARTNERS = [
             ),
         ],
     ),
+    # A Belgian partner billing in euros with everything EN 16931 asks for: its demo invoices and
+    # credit note are the e-invoicing cases (domestic, reverse charge, export, mixed rates, a partial
+    # credit, tax in euros for a dollar invoice), each valid under the CEN and Peppol rules.
+    DemoPartner(
+        slug="woodgrove",
+        name="Woodgrove Cloud BV",
+        mpn_id="6631045",
+        cloud=Partner.Cloud.GLOBAL,
+        time_zone="Europe/Brussels",
+        address="Rue de la Loi 16\n1000 Brussels\nBelgium",
+        support_email="support@woodgrove.example",
+        support_phone="+32 2 555 01 00",
+        tax_id="BE0403170701",
+        country="BE",
+        street="Rue de la Loi 16",
+        city="Brussels",
+        post_code="1000",
+        currency="EUR",
+        iban="BE68 5390 0754 7034",
+        einvoicing={
+            "legal_registration_id": "0403170701",
+            "peppol_scheme": "0208",
+            "peppol_id": "0403170701",
+            "contact_name": "Sofie Claes",
+            "iban": "BE68539007547034",
+            "bic": "GKCCBEBB",
+        },
+        staff={"finance@woodgrove.example": Role.FINANCE},
+        customers=[
+            DemoCustomer(
+                "Brouwerij Janssens NV",
+                "janssens.example",
+                contact="Pieter Janssens",
+                currency="EUR",
+                address="Meir 1\n2000 Antwerp",
+                country="BE",
+                einvoice_format=EinvoiceFormat.UBL,
+                einvoicing={
+                    "street": "Meir 1",
+                    "city": "Antwerp",
+                    "post_code": "2000",
+                    "tax_id": "BE0417497106",
+                    "legal_registration_id": "0417497106",
+                    "peppol_scheme": "0208",
+                    "peppol_id": "0417497106",
+                    "buyer_reference": "PO-4711",
+                },
+            ),
+            DemoCustomer(
+                "Muster Logistik GmbH",
+                "muster.example",
+                contact="Jana Muster",
+                currency="EUR",
+                language="en",
+                address="Hauptstrasse 5\n10115 Berlin",
+                country="DE",
+                einvoice_format=EinvoiceFormat.FACTURX,
+                einvoicing={
+                    "street": "Hauptstrasse 5",
+                    "city": "Berlin",
+                    "post_code": "10115",
+                    "tax_id": "DE136695976",
+                    "legal_registration_id": "HRB 12345",
+                    "peppol_scheme": "9930",
+                    "peppol_id": "DE136695976",
+                    "order_reference": "4500012345",
+                },
+            ),
+            DemoCustomer(
+                "Acme Inc.",
+                "acme.example",
+                contact="Wile Coyote",
+                currency="USD",
+                address="1 Main Street\nSpringfield, IL 62701",
+                country="US",
+                einvoicing={
+                    "street": "1 Main Street",
+                    "city": "Springfield",
+                    "post_code": "62701",
+                    "peppol_scheme": "0060",
+                    "peppol_id": "123456789",
+                    "buyer_reference": "ACME-IT-2026",
+                },
+            ),
+            DemoCustomer(
+                "Atelier Dupont SRL",
+                "dupont.example",
+                contact="Claire Dupont",
+                currency="USD",
+                language="en",
+                address="Place du Marché 3\n4000 Liège",
+                country="BE",
+                einvoicing={
+                    "street": "Place du Marché 3",
+                    "city": "Liège",
+                    "post_code": "4000",
+                    "tax_id": "BE0202239951",
+                    "legal_registration_id": "0202239951",
+                    "peppol_scheme": "0208",
+                    "peppol_id": "0202239951",
+                    "order_reference": "BC-2026-118",
+                },
+            ),
+        ],
+    ),
 ]
 
 
@@ -216,8 +331,8 @@ def seed_core() -> DemoCore:
                 "post_code": spec.post_code,
                 "support_email": spec.support_email,
                 "support_phone": spec.support_phone,
-                "payment_instructions": f"Bank transfer to {spec.name}, IBAN GB29 NWBK 6016 1331 9268 19, "
-                "quoting the invoice number.",
+                "payment_instructions": f"Bank transfer to {spec.name}, IBAN {spec.iban}, quoting the invoice number.",
+                **spec.einvoicing,
             },
         )
         result.partners[spec.slug] = partner
@@ -246,6 +361,7 @@ def seed_core() -> DemoCore:
                         "language": c.language,
                         "credit_days": c.credit_days,
                         "einvoice_format": c.einvoice_format,
+                        **c.einvoicing,
                     },
                 )
             result.customers[c.domain] = customer

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 
 from partner_portal.einvoice_fields import EU_MEMBER_STATES
-from partner_portal.models import ApiToken, AuditEvent, Customer, Invitation, Membership, Partner
+from partner_portal.models import ApiToken, AuditEvent, Customer, EinvoiceFormat, Invitation, Membership, Partner
 from partner_portal.tenancy import Scope, get_scoped_or_404
 
 # Sort keys the customer list offers: the page's name for it -> (model field, descending).
@@ -102,7 +103,8 @@ def einvoice_gaps(
 ) -> EinvoiceGaps:
     """Which fields an e-invoice to `customer` still needs: the partner's country, address and VAT
     identifier; the customer's country and address, and its VAT identifier when reverse charged (lines
-    of the category AE; when not told, a buyer in another EU member state). A warning: nothing refuses."""
+    of the category AE; when not told, a buyer in another EU member state), and a buyer or order
+    reference when it receives Peppol UBL (PEPPOL-EN16931-R003). A warning: nothing refuses."""
     partner = partner_get(scope=scope)
     missing_customer: list[str] = []
     if customer is not None:
@@ -111,6 +113,9 @@ def einvoice_gaps(
             reverse_charge = customer_is_reverse_charged(partner=partner, customer=customer)
         if reverse_charge:
             missing_customer += _missing(customer, ("tax_id",))
+        peppol = customer.einvoice_format == EinvoiceFormat.UBL
+        if peppol and not (customer.buyer_reference.strip() or customer.order_reference.strip()):
+            missing_customer.append(str(_("Buyer reference or order reference (Peppol needs one)")))
     return EinvoiceGaps(partner=_missing(partner, EINVOICE_PARTNER_FIELDS), customer=missing_customer)
 
 

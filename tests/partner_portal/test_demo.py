@@ -40,6 +40,7 @@ def test_seed_demo_is_idempotent_and_every_login_works() -> None:
     assert set(Partner.objects.values_list("name", "cloud")) == {
         ("Contoso Cloud Partners", "global"),
         ("Fabrikam IT Services", "us_government"),
+        ("Woodgrove Cloud BV", "global"),
     }
     for email, home in LOGINS.items():
         response = Client().post("/accounts/login/", {"login": email, "password": DEMO_PASSWORD})

@@ -91,3 +91,14 @@ def test_customer_and_settings_pages_show_the_gaps(tenant: Tenant, client_for) -
     tenant.customer.save(update_fields=["tax_id"])
     assert "Not ready for an e-invoice" not in client.get(f"/staff/customers/{tenant.customer.pk}/").content.decode()
     assert "An e-invoice still needs" not in client.get("/staff/settings/").content.decode()
+
+
+def test_a_customer_receiving_peppol_ubl_needs_a_buyer_or_order_reference(tenant: Tenant) -> None:
+    _complete(tenant)
+    tenant.customer.tax_id, tenant.customer.einvoice_format = "FR12345678901", "ubl"
+    tenant.customer.save(update_fields=["tax_id", "einvoice_format"])
+    gaps = selectors.einvoice_gaps(scope=_scope(tenant), customer=tenant.customer)
+    assert gaps.customer == ["Buyer reference or order reference (Peppol needs one)"]
+    tenant.customer.order_reference = "4500012345"
+    tenant.customer.save(update_fields=["order_reference"])
+    assert selectors.einvoice_gaps(scope=_scope(tenant), customer=tenant.customer).ready
