@@ -23,6 +23,7 @@ LOGINS = {
     "billing@northwind.example": "/my/",
     "billing@adatum.example": "/my/",
     "admin@fabrikam.example": "/staff/",
+    "finance@woodgrove.example": "/staff/",
     "billing@tailspin.example": "/my/",
 }
 

@@ -23,7 +23,7 @@ class Command(BaseCommand):
         core = seed_core()
         # Each app adds its demo data on top, in INSTALLED_APPS order (the apps' dependency order);
         # found by name so the core does not import the apps that build on it. An app whose demo lives
-        # elsewhere names its module in `demo_module` (billing's is in its finance part).
+        # elsewhere names its module in `demo_module`.
         for config in apps.get_app_configs():
             module = getattr(config, "demo_module", f"{config.name}.demo")
             if config.name != "partner_portal" and importlib.util.find_spec(module) is not None:
