@@ -129,9 +129,11 @@ def credit_note_ubl(*, credit_note: CreditNote) -> bytes:
 def tax_currency_total(*, invoice: Invoice, tax: Decimal | None = None) -> tuple[str, Decimal] | None:
     """The accounting currency and the VAT total in it (BT-6, BT-111), when the invoice states them:
     its currency differs from the partner's and it has an exchange rate."""
+    if tax is None:
+        return invoice.tax_in_accounting_currency
     return vat_in_accounting_currency(
-        tax=invoice.tax_total if tax is None else tax, currency=invoice.currency,
-        accounting_currency=invoice.partner.default_currency, rate=invoice.tax_currency_rate,
+        tax=tax, currency=invoice.currency, accounting_currency=invoice.partner.default_currency,
+        rate=invoice.tax_currency_rate,
     )  # fmt: skip
 
 

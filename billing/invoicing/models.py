@@ -29,6 +29,7 @@ from billing.invoicing.vat import (
     VatBand,
     VatCategory,
     VatExemptionCode,
+    vat_in_accounting_currency,
 )
 from partner_portal import clock
 from partner_portal.models import Customer, Partner, User
@@ -224,6 +225,15 @@ class Invoice(models.Model):
     def is_open(self) -> bool:
         """Still owed: issued or partially paid (InvoiceQuerySet.open in SQL)."""
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def tax_in_accounting_currency(self) -> tuple[str, Decimal] | None:
+        """The partner's accounting currency and the tax total in it, when the invoice states them
+        (another currency with an exchange rate; `vat_in_accounting_currency`)."""
+        return vat_in_accounting_currency(
+            tax=self.tax_total, currency=self.currency,
+            accounting_currency=self.partner.default_currency, rate=self.tax_currency_rate,
+        )  # fmt: skip
 
     def is_overdue(self, on: dt.date) -> bool:
         """Open and due before `on` (InvoiceQuerySet.overdue in SQL). A draft or an invoice without a

@@ -72,12 +72,7 @@ def invoice_html(*, invoice: Invoice) -> str:
             else []
         ),
         "credit_notes": list(invoice.credit_notes.order_by("issue_date", "pk")) if issued else [],
-        "vat_accounting": vat_in_accounting_currency(
-            tax=invoice.tax_total,
-            currency=invoice.currency,
-            accounting_currency=invoice.partner.default_currency,
-            rate=invoice.tax_currency_rate,
-        ),
+        "vat_accounting": invoice.tax_in_accounting_currency,
         "document_number": invoice.number,
         "created_at": invoice.issued_at or invoice.created_at,
         # How to pay is shown only while something is payable: not on drafts, paid or void invoices.

@@ -109,6 +109,9 @@ def test_the_editor_sets_the_rate_and_shows_a_refusal_on_its_field(tenant: Tenan
     assert saved["Location"] == f"/staff/billing/invoices/{invoice.pk}/"
     assert invoice.tax_currency_rate == Decimal("0.92")
     assert 'value="0.92' in client.get(f"/staff/billing/invoices/{invoice.pk}/edit/").content.decode()
+    page = client.get(f"/staff/billing/invoices/{invoice.pk}/").content.decode()
+    assert "Tax in EUR (at 0.92)" in page
+    assert "69.55\xa0EUR" in page
 
 
 def test_the_api_sets_and_clears_the_rate_of_a_draft(tenant: Tenant, api_for) -> None:
