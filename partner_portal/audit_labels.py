@@ -91,6 +91,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "payments.autopay_on": _("Autopay turned on"),
     "payments.autopay_off": _("Autopay turned off"),
     "payments.autopay_failed": _("Autopay charge failed"),
+    "payments.autopay_failure_emailed": _("Customer told of a failed autopay charge"),
     "payments.autopay_paid": _("Autopay charge received"),
     "ticket.created": _("Ticket opened"),
     "ticket.updated": _("Ticket updated"),

@@ -214,6 +214,8 @@ class AutopayAttempt(models.Model):
     # A failed charge the issuer may accept later is tried again on this day (services/autopay.py,
     # RETRY_AFTER_DAYS); NULL: not on this card (a refusal that waiting does not change, or the last try).
     retry_on = models.DateField(_("next try on"), null=True, blank=True)
+    # When the customer was told of the refusal by email (once per attempt; set before sending).
+    notified_at = models.DateTimeField(null=True, blank=True)
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     # Given back in the provider's Dashboard (cumulative, as Stripe's charge.refunded says), and disputes.
     amount_refunded = MoneyField(_("refunded"), default=0)

@@ -11,8 +11,9 @@ charged off-session on its due date by the daily job (autopay_run).
 - The payment is recorded only by the provider's payment_intent.succeeded webhook
   (`autopay_intent_succeeded`), through payment_record (method card, the intent as reference), so it
   is recorded once whatever the order of the job's answer and the webhook.
-- A refused charge is kept on the attempt (the provider's code and message), shown to the customer and
-  to staff, and audited; collections go on as for any unpaid invoice. A refusal the issuer may lift
+- A refused charge is kept on the attempt (the provider's code and message), emailed to the customer
+  (once, in its language: what was refused, why, and when the card is tried again or what to do),
+  shown to the customer and to staff, and audited; collections go on as for any unpaid invoice. A refusal the issuer may lift
   (insufficient funds, a generic decline, the bank unreachable) is tried again 3 and then 5 days later,
   each try an attempt of its own with its own idempotency key; a refusal that waiting does not change
   (FINAL_REFUSALS: a stolen or expired card, authentication needed, ...) is not tried again on that
@@ -27,12 +28,18 @@ import logging
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from billing.invoicing.models import ZERO, Invoice, Payment
-from billing.invoicing.services import AllocationInput, payment_record
+from billing.invoicing.paylink import invoice_pay_url
+from billing.invoicing.services import AllocationInput, billing_recipients, payment_record
 from billing.payments_online.errors import (
     CardChargeFailed,
     CardNotSaved,
@@ -49,6 +56,7 @@ from billing.payments_online.providers.base import (
     from_minor_units,
 )
 from billing.payments_online.services.accounts import customer_account, partner_account
+from billing.payments_online.tasks import autopay_failure_notify_task
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Partner, User
@@ -353,6 +361,7 @@ def _attempt_failed(attempt: AutopayAttempt, *, code: str, message: str, intent_
             payment_intent_id=intent_id or attempt.payment_intent_id, finished_at=clock.now(),
         )  # fmt: skip
         if changed:
+            transaction.on_commit(lambda: autopay_failure_notify_task.delay(attempt_id=attempt.pk))
             audit_record(
                 partner=invoice.partner, customer=invoice.customer, actor=None, action="payments.autopay_failed",
                 target=invoice,
@@ -423,3 +432,42 @@ def autopay_intent_failed(*, partner: Partner, intent: dict[str, Any]) -> str:
         decline_code=str(error.get("decline_code") or ""),
     )  # fmt: skip
     return "autopay failure recorded"
+
+
+def autopay_failure_notify(*, attempt_id: int) -> bool:
+    """Email the customer's billing address that an autopay charge was refused: the invoice, the amount,
+    the card and the provider's reason; when the card is tried again, or that it will not be and how to
+    pay instead. Once per attempt (claimed before sending; released if sending fails). Audited."""
+    now = clock.now()
+    claimed = AutopayAttempt.objects.filter(
+        pk=attempt_id, status=AutopayAttempt.Status.FAILED, notified_at__isnull=True
+    ).update(notified_at=now)
+    if not claimed:
+        return False
+    attempt = AutopayAttempt.objects.select_related("invoice", "invoice__customer", "invoice__partner").get(
+        pk=attempt_id
+    )
+    invoice, customer = attempt.invoice, attempt.invoice.customer
+    recipients = billing_recipients(customer)
+    if not recipients or not invoice.is_open:
+        return False
+    context = {
+        "attempt": attempt, "invoice": invoice, "customer": customer, "partner": invoice.partner,
+        "pay_url": invoice_pay_url(invoice), "home_url": settings.PORTAL_BASE_URL.rstrip("/") + reverse("customer_home"),
+    }  # fmt: skip
+    with translation.override(customer.language):
+        subject = " ".join(render_to_string("emails/autopay_failed_subject.txt", context).split())
+        message = EmailMultiAlternatives(
+            subject, render_to_string("emails/autopay_failed.txt", context), settings.DEFAULT_FROM_EMAIL, recipients
+        )
+        message.attach_alternative(render_to_string("emails/autopay_failed.html", context), "text/html")
+    try:
+        message.send()
+    except Exception:
+        AutopayAttempt.objects.filter(pk=attempt_id, notified_at=now).update(notified_at=None)  # the retry sends it
+        raise
+    audit_record(
+        partner=invoice.partner, customer=customer, actor=None, action="payments.autopay_failure_emailed",
+        target=invoice, data={"invoice": invoice.number, "to": ", ".join(recipients), "attempt": attempt.attempt},
+    )  # fmt: skip
+    return True

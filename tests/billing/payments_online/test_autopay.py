@@ -304,3 +304,51 @@ def test_no_invoice_is_tried_more_than_the_limit_even_on_new_cards(tenant, strip
         _save_card(tenant.customer, tenant.customer_admin, stripe_fake, card="3184")  # another card, refused too
     assert AutopayAttempt.objects.count() == MAX_ATTEMPTS
     assert len(_charges(stripe_fake)) == MAX_ATTEMPTS
+
+
+def test_the_customer_is_emailed_once_per_refusal_in_its_language(
+    tenant, stripe_partner, stripe_fake, on_commit
+) -> None:
+    from django.core import mail
+
+    _opt_in(tenant.customer, tenant.customer_admin, stripe_fake, card="9995")
+    invoice = invoice_due(tenant.customer, DUE, "100.00")
+    mail.outbox.clear()
+    with on_commit():
+        _run_on(DUE)
+    [message] = mail.outbox
+    assert message.to == [tenant.customer.billing_email]
+    assert message.subject == f"Automatic payment of invoice {invoice.number} failed ({tenant.partner.name})"
+    assert "We could not charge 100.00\xa0USD" in message.body
+    assert "Your card has insufficient funds." in message.body
+    assert "We will try the card again on Dec 3, 2026." in message.body
+    assert "/my/" in message.body
+    attempt = AutopayAttempt.objects.get()
+    # Stripe's payment_intent.payment_failed for the same charge tells nothing new: no second email.
+    with on_commit():
+        _deliver(
+            stripe_partner,
+            stripe_fake._event("payment_intent.payment_failed", stripe_fake.intents[attempt.payment_intent_id]),
+        )
+    assert len(mail.outbox) == 1
+    assert AuditEvent.objects.filter(action="payments.autopay_failure_emailed").count() == 1
+
+    tenant.customer.language = "ru"
+    tenant.customer.save(update_fields=["language"])
+    with on_commit():
+        _run_on(_days(3))  # the retry is refused too
+    assert len(mail.outbox) == 2
+    assert mail.outbox[1].subject.startswith(f"Автоматическая оплата счёта {invoice.number} не прошла")
+    assert "Мы попробуем списать с карты ещё раз 08.12.2026" in mail.outbox[1].body
+
+
+def test_a_final_refusal_email_says_the_card_is_not_tried_again(tenant, stripe_partner, stripe_fake, on_commit) -> None:
+    from django.core import mail
+
+    _opt_in(tenant.customer, tenant.customer_admin, stripe_fake, card="3184")
+    invoice_due(tenant.customer, DUE, "100.00")
+    mail.outbox.clear()
+    with on_commit():
+        _run_on(DUE)
+    [message] = mail.outbox
+    assert "We will not try this card again." in message.body
