@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from billing.collections.api import CollectionRunViewSet, NoticeViewSet
-from billing.invoicing.api import CreditNoteViewSet, InvoiceExportViewSet, InvoiceViewSet, PaymentViewSet
+from billing.invoicing.api import InvoiceViewSet
+from billing.invoicing.exports_api import InvoiceExportViewSet
+from billing.invoicing.payments_api import CreditNoteViewSet, PaymentViewSet
 from billing.reconciliation.api import ReconciliationImportViewSet
 
 ROUTES: list[tuple[str, Any, str]] = [
