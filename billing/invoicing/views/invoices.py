@@ -303,7 +303,8 @@ class InvoiceEditView(ScopedViewMixin, View):
 
 
 class InvoiceIssueView(ScopedViewMixin, View):
-    """GET: what issuing will do, with the button (the detail page's button asks in a dialog). POST: issue."""
+    """GET: what issuing will do, with "Email it to the customer" ticked, and the button (the draft's page
+    links here). POST: issue."""
 
     allowed_roles = CUSTOMER_WRITERS
 
@@ -326,7 +327,7 @@ class InvoiceIssueView(ScopedViewMixin, View):
         try:
             with transaction.atomic():
                 invoice = services.invoice_issue(invoice=invoice, actor=self.scope.user)
-                # Emailed unless finance unticked it on the issue page (the detail page's dialog sends).
+                # Emailed unless finance unticked it on this page (a POST without the field sends).
                 sent_to = self._send(request, invoice) if request.POST.get("email", "yes") != "no" else []
         except (InvoiceTotalNegative, InvoiceVatCategoryMissing, InvoiceDatesInvalid) as exc:
             today = clock.today(self.scope.partner.time_zone)
