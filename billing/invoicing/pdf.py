@@ -30,6 +30,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from billing.invoicing.models import ZERO, CreditNote, Invoice, InvoiceLine
+from billing.invoicing.selectors import credit_note_lines
 from billing.invoicing.vat import vat_bands
 from partner_portal.models import Customer, Partner
 
@@ -102,6 +103,7 @@ def credit_note_html(*, credit_note: CreditNote) -> str:
         "balance_before": balance_after + credit_note.amount,
         "balance_after": balance_after,
         "vat_bands": credit_note.vat_bands,
+        "credited_lines": credit_note_lines(credit_note=credit_note),
         "document_number": credit_note.number,
         "created_at": credit_note.created_at,
     }

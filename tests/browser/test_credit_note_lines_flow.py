@@ -1,6 +1,6 @@
 """Finance credits an invoice by lines (two licences at 20 % VAT, one support hour at 5 %): the credit
-note's page shows its net, the VAT per rate and the total, and the PDF downloaded from it prints the
-same tax breakdown."""
+note's page shows the lines, its net, the VAT per rate and the total, and the PDF downloaded from it
+prints the same lines and tax breakdown."""
 
 from __future__ import annotations
 
@@ -48,6 +48,12 @@ def test_credit_by_lines_shows_net_vat_per_rate_and_total_on_the_page_and_the_pd
     note = CreditNote.objects.get(invoice=invoice)
     page.get_by_role("link", name=note.number).click()
     expect(page.locator("h1")).to_have_text(f"Credit note {note.number}")
+    credited = page.locator(".credited-lines tbody tr")
+    expect(credited).to_have_count(2)
+    expect(credited.nth(0)).to_contain_text("Microsoft 365 E3")
+    expect(credited.nth(0)).to_contain_text("72.00\xa0USD")
+    expect(credited.nth(1)).to_contain_text("Support hours")
+    expect(credited.nth(1)).to_contain_text("10.00\xa0USD")
     bands = page.locator(".vat-breakdown tbody tr")
     expect(bands).to_have_count(2)
     expect(bands.filter(has_text="20")).to_contain_text("72.00\xa0USD")  # net of two licences
@@ -63,6 +69,9 @@ def test_credit_by_lines_shows_net_vat_per_rate_and_total_on_the_page_and_the_pd
         page.get_by_role("link", name="Download PDF").click()
     text = _pdf_text(str(download.value.path()))
     assert note.number in text
+    assert re.search(r"Microsoft 365 E3\s+72\.00", text), text  # each credited line at its net
+    assert re.search(r"2 × 36\.00, tax 20% · Reason: Two licences and one support hour returned", text), text
+    assert re.search(r"Support hours\s+10\.00", text), text
     assert re.search(r"Net 82\.00", text), text
     assert re.search(r"Tax 20(\.00)?% on 72\.00 14\.40", text), text
     assert re.search(r"Tax 5(\.00)?% on 10\.00 0\.50", text), text

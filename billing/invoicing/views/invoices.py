@@ -484,7 +484,12 @@ class CreditNoteDetailView(ScopedViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         note = selectors.credit_note_get(scope=self.scope, pk=self.kwargs["pk"])
-        return super().get_context_data(credit_note=note, vat_bands=note.vat_bands, **kwargs)
+        return super().get_context_data(
+            credit_note=note,
+            vat_bands=note.vat_bands,
+            credited_lines=selectors.credit_note_lines(credit_note=note),
+            **kwargs,
+        )
 
 
 # ---- Payments ----------------------------------------------------------------------------------
