@@ -30,6 +30,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from billing.invoicing.models import ZERO, CreditNote, Invoice, InvoiceLine
+from billing.invoicing.selectors import credit_note_lines
 from billing.invoicing.vat import vat_bands, vat_in_accounting_currency
 from partner_portal.models import Customer, Partner
 
@@ -109,6 +110,7 @@ def credit_note_html(*, credit_note: CreditNote) -> str:
             accounting_currency=credit_note.partner.default_currency,
             rate=invoice.tax_currency_rate,
         ),
+        "credited_lines": credit_note_lines(credit_note=credit_note),
         "document_number": credit_note.number,
         "created_at": credit_note.created_at,
     }

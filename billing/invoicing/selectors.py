@@ -210,6 +210,38 @@ def credit_note_get(*, scope: Scope, pk: int | str) -> CreditNote:
 
 
 @dataclass(frozen=True)
+class CreditedLine:
+    """One invoice line a credit note by lines credits, with the quantity and the figures it took."""
+
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    tax_rate: Decimal
+    net: Decimal
+    tax: Decimal
+
+
+def credit_note_lines(*, credit_note: CreditNote) -> list[CreditedLine]:
+    """The lines a credit note (already scoped) credits, in the invoice's order; empty for a note by
+    amount. The figures are the note's own, kept when it was issued."""
+    entries = {int(entry["line"]): entry for entry in credit_note.credited_lines}
+    if not entries:
+        return []
+    lines = InvoiceLine.objects.filter(invoice_id=credit_note.invoice_id, pk__in=entries).order_by("position", "pk")
+    return [
+        CreditedLine(
+            description=line.description,
+            quantity=Decimal(entries[line.pk]["quantity"]),
+            unit_price=line.unit_price,
+            tax_rate=line.tax_rate,
+            net=Decimal(entries[line.pk]["net"]),
+            tax=Decimal(entries[line.pk]["tax"]),
+        )
+        for line in lines
+    ]
+
+
+@dataclass(frozen=True)
 class CustomerAccount:
     """Where a customer stands: what it owes, what is overdue, what credit it has."""
 

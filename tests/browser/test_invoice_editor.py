@@ -110,7 +110,6 @@ def test_a_line_picked_from_a_subscription_and_overridden_dates_reach_the_issued
         customer=tenant.customer, product="Microsoft 365 E5", quantity=12, unit_price=Decimal("54.75")
     )
     invoice = draft(tenant.customer, line("Placeholder", "1", "1.00", "0"))
-    page.on("dialog", lambda dialog: dialog.accept())  # "Issue this invoice?"
     sign_in(page, tenant.finance.email)
     page.goto(f"/staff/billing/invoices/{invoice.pk}/edit/")
     row = page.locator("#invoice-lines [data-line-row]").first
@@ -121,6 +120,9 @@ def test_a_line_picked_from_a_subscription_and_overridden_dates_reach_the_issued
     page.get_by_label("Issue date").fill("2026-11-02")
     page.get_by_label("Due date").fill("2026-12-17")
     page.click("button[name=action][value=save]")
+    page.get_by_role("link", name="Issue invoice").click()  # the issue page names the draft's dates
+    expect(page.locator("main")).to_contain_text("and Nov 2, 2026 as its issue date, as set on the draft.")
+    expect(page.locator("main")).to_contain_text("It is due on Dec 17, 2026, as set on the draft.")
     page.get_by_role("button", name="Issue invoice").click()
     expect(page.locator("h1")).to_contain_text(re.compile(r"INV-"))
 

@@ -1,4 +1,4 @@
-"""Finance issues an invoice with "Email it to the customer" ticked: it is emailed with its PDF;
+"""Finance issues an invoice from its page with "Email it to the customer" ticked: it is emailed with its PDF;
 "Email again" sends it once more, and the invoice's history shows each send."""
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ def test_issue_emails_the_invoice_email_again_sends_it_again_and_history_shows_b
     mail.outbox.clear()
 
     sign_in(page, tenant.finance.email)
-    page.goto(f"/staff/billing/invoices/{invoice.pk}/issue/")
+    page.goto(f"/staff/billing/invoices/{invoice.pk}/")  # the draft's page: Issue leads to the issue page
+    page.get_by_role("link", name="Issue invoice").click()
+    expect(page.locator("h1")).to_contain_text("Issue invoice")
     tick = page.get_by_label(f"Email it to the customer with the PDF ({TO})")
     expect(tick).to_be_checked()
     page.locator("main form button[type=submit]").last.click()

@@ -320,7 +320,8 @@ class InvoiceEditView(ScopedViewMixin, View):
 
 
 class InvoiceIssueView(ScopedViewMixin, View):
-    """GET: what issuing will do, with the button (the detail page's button asks in a dialog). POST: issue."""
+    """GET: what issuing will do, with "Email it to the customer" ticked, and the button (the draft's page
+    links here). POST: issue."""
 
     allowed_roles = CUSTOMER_WRITERS
 
@@ -343,7 +344,7 @@ class InvoiceIssueView(ScopedViewMixin, View):
         try:
             with transaction.atomic():
                 invoice = services.invoice_issue(invoice=invoice, actor=self.scope.user)
-                # Emailed unless finance unticked it on the issue page (the detail page's dialog sends).
+                # Emailed unless finance unticked it on this page (a POST without the field sends).
                 sent_to = self._send(request, invoice) if request.POST.get("email", "yes") != "no" else []
         except (InvoiceTotalNegative, InvoiceVatCategoryMissing, InvoiceDatesInvalid) as exc:
             today = clock.today(self.scope.partner.time_zone)
@@ -500,7 +501,12 @@ class CreditNoteDetailView(ScopedViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         note = selectors.credit_note_get(scope=self.scope, pk=self.kwargs["pk"])
-        return super().get_context_data(credit_note=note, vat_bands=note.vat_bands, **kwargs)
+        return super().get_context_data(
+            credit_note=note,
+            vat_bands=note.vat_bands,
+            credited_lines=selectors.credit_note_lines(credit_note=note),
+            **kwargs,
+        )
 
 
 # ---- Payments ----------------------------------------------------------------------------------

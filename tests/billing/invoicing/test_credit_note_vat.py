@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -175,3 +176,30 @@ def test_the_page_credits_chosen_lines(tenant: Tenant, client_for) -> None:
     note = CreditNote.objects.get(invoice=invoice)
     assert (note.net_amount, note.tax_amount, note.amount) == (D("20.00"), D("1.40"), D("21.40"))
     assert note.vat_breakdown == [{"category": "S", "rate": "7.00", "net": "20.00", "tax": "1.40", "exemption": ""}]
+
+
+@pytest.mark.django_db
+def test_a_note_by_lines_lists_the_lines_it_credits_on_its_page_and_pdf(tenant: Tenant, client_for) -> None:
+    invoice = issued(tenant.customer, line("Seats", "10", "10.00", "20"), line("Books", "5", "10.00", "7"))
+    seats, books = invoice.lines.order_by("position")
+    note = credit_note_issue(
+        invoice=invoice, actor=tenant.finance, reason="Returned",
+        lines=[CreditLineInput(line_id=books.pk, quantity=D("2")), CreditLineInput(line_id=seats.pk, quantity=D("3"))],
+    )  # fmt: skip
+    page = client_for(tenant.finance).get(f"/staff/billing/credit-notes/{note.pk}/")
+    rows = [
+        (line.description, line.quantity, line.net, line.tax) for line in page.context["credited_lines"]
+    ]  # the invoice's order
+    assert rows == [("Seats", D("3"), D("30.00"), D("6.00")), ("Books", D("2"), D("20.00"), D("1.40"))]
+    assert "Credited lines" in page.content.decode()
+    html = credit_note_html(credit_note=note)
+    assert "Credit against invoice" not in html  # the lines instead of one line for the whole note
+    assert re.search(r"Seats<div class=\"line-period\">3 × 10\.00, tax 20%", html)
+    assert re.search(r"Books<div class=\"line-period\">2 × 10\.00, tax 7%", html)
+
+
+@pytest.mark.django_db
+def test_a_note_by_amount_has_one_line_for_the_whole(tenant: Tenant) -> None:
+    invoice = issued(tenant.customer, line("Seats", "10", "10.00", "20"))
+    note = credit_note_issue(invoice=invoice, actor=tenant.finance, amount=D("12.00"), reason="Goodwill")
+    assert "Credit against invoice" in credit_note_html(credit_note=note)

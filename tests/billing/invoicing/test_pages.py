@@ -198,7 +198,9 @@ def test_actions_follow_the_state(tenant: Tenant, client_for) -> None:
     drafted = draft(tenant.customer)
     html = client.get(f"/staff/billing/invoices/{drafted.pk}/").content.decode()
     assert f"/staff/billing/invoices/{drafted.pk}/edit/" in html
-    assert f'action="/staff/billing/invoices/{drafted.pk}/issue/"' in html
+    # Issue leads to the page that says what issuing does, with the email tick box; no quick POST.
+    assert f'href="/staff/billing/invoices/{drafted.pk}/issue/"' in html
+    assert f'action="/staff/billing/invoices/{drafted.pk}/issue/"' not in html
     assert "/void/" not in html
     open_invoice = issued(tenant.customer)
     html = client.get(f"/staff/billing/invoices/{open_invoice.pk}/").content.decode()
@@ -672,3 +674,19 @@ def test_a_payment_dated_ahead_is_refused_by_the_page_and_the_api_alike(tenant: 
     assert api.status_code == 400
     assert api.json()["fields"] == {"received_on": ["A payment cannot be received in the future."]}
     assert not Payment.objects.exists()
+
+
+def test_the_issue_page_ticks_the_email_and_names_the_drafts_own_dates(tenant: Tenant, client_for) -> None:
+    tenant.customer.billing_email = "ap@alpha-customer.example"
+    tenant.customer.save(update_fields=["billing_email"])
+    drafted = draft(tenant.customer)
+    client = client_for(tenant.finance)
+    html = client.get(f"/staff/billing/invoices/{drafted.pk}/issue/").content.decode()
+    assert re.search(r'<input type="checkbox" name="email" value="yes" id="issue-email" checked>', html)
+    assert "Email it to the customer with the PDF (ap@alpha-customer.example)" in html
+    assert "date as its issue date." in html  # today's
+    drafted.issue_date, drafted.due_date = dt.date(2026, 11, 2), dt.date(2026, 12, 17)
+    drafted.save(update_fields=["issue_date", "due_date"])
+    html = client.get(f"/staff/billing/invoices/{drafted.pk}/issue/").content.decode()
+    assert "and Nov 2, 2026 as its issue date, as set on the draft." in html
+    assert "It is due on Dec 17, 2026, as set on the draft." in html
