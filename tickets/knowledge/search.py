@@ -8,11 +8,14 @@ configurations, and the matches are ranked with `ts_rank`, a title word weighing
 The Russian configuration stems (счета, счёт and счет are one word: Snowball folds ё into е).
 
 SQLite (the embedded setup) has no full-text search here: every word of the query must appear in a
-title or text (`icontains`), and a title match comes first.
+title or text (`icontains`; for suggestions any word of four letters or more), and a title match comes
+first.
 """
 
 from __future__ import annotations
 
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
@@ -32,21 +35,35 @@ def search_vector(language: str) -> CombinedExpression:
     )
 
 
-def search(qs: QuerySet[Any], text: str) -> QuerySet[Any]:
-    """`qs` narrowed to the articles matching `text`, with a `rank` annotation (higher is better)."""
+def _query(text: str, config: str, any_word: bool) -> SearchQuery:
+    if not any_word:
+        return SearchQuery(text, search_type="websearch", config=config)
+    words = [SearchQuery(word, search_type="plain", config=config) for word in text.split()[:10]]
+    return reduce(or_, words)
+
+
+def search(qs: QuerySet[Any], text: str, *, any_word: bool = False, vendor: str | None = None) -> QuerySet[Any]:
+    """`qs` narrowed to the articles matching `text`, with a `rank` annotation (higher is better).
+    Every word must match, unless `any_word` (the suggestions: a subject is a sentence, and the articles
+    matching more of its words rank higher). `vendor` picks the way (the database's own by default; the
+    tests run the SQLite one on PostgreSQL)."""
     text = " ".join(text.split())[:QUERY_MAX]
     if not text:
         return qs.annotate(rank=Value(0.0, output_field=FloatField()))
-    if connection.vendor == "postgresql":
-        queries = {code: SearchQuery(text, search_type="websearch", config=config) for code, config in CONFIGS.items()}
+    if (vendor or connection.vendor) == "postgresql":
+        queries = {code: _query(text, config, any_word) for code, config in CONFIGS.items()}
         qs = qs.annotate(**{f"vector_{code}": search_vector(code) for code in CONFIGS})
         qs = qs.filter(Q(vector_en=queries["en"]) | Q(vector_ru=queries["ru"]))
         return qs.annotate(rank=SearchRank(F("vector_en"), queries["en"]) + SearchRank(F("vector_ru"), queries["ru"]))
     in_title, anywhere = Q(), Q()
     for word in text.split()[:10]:
+        if any_word and len(word) < 4:  # "a", "my", "how": matching them matches everything
+            continue
         title = Q(title_en__icontains=word) | Q(title_ru__icontains=word)
-        in_title &= title
-        anywhere &= title | Q(body_en__icontains=word) | Q(body_ru__icontains=word)
+        both = title | Q(body_en__icontains=word) | Q(body_ru__icontains=word)
+        in_title, anywhere = (in_title | title, anywhere | both) if any_word else (in_title & title, anywhere & both)
+    if any_word and not anywhere:
+        return qs.none().annotate(rank=Value(0.0, output_field=FloatField()))
     return qs.filter(anywhere).annotate(
         rank=Case(When(in_title, then=Value(1.0)), default=Value(0.5), output_field=FloatField())
     )

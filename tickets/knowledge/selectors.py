@@ -89,7 +89,7 @@ def article_suggest(*, scope: Scope, text: str, language: str, limit: int = SUGG
     text = " ".join(text.split())
     if len(text) < SUGGEST_MIN_CHARS:
         return []
-    qs = search.search(Article.objects.for_scope(scope), text).order_by("-rank", "sort_title", "pk")
+    qs = search.search(Article.objects.for_scope(scope), text, any_word=True).order_by("-rank", "sort_title", "pk")
     found = []
     for article in qs.only("pk", "title_en", "title_ru", "body_en", "body_ru")[:limit]:
         title, body, code = article.text_for(language)
