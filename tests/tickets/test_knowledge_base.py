@@ -141,6 +141,9 @@ def test_the_sqlite_search_matches_every_word_and_puts_titles_first(tenant) -> N
     subject = search.search(Article.objects.all(), "how do I pay by card", any_word=True, vendor="sqlite")
     assert [str(a) for a in subject.order_by("-rank", "sort_title")] == ["Card payments", "Pay an invoice"]
     assert not search.search(Article.objects.all(), "a an of", any_word=True, vendor="sqlite").exists()
+    assert [str(a) for a in search.search(Article.objects.all(), "invoices", vendor="sqlite")] == [
+        "Card payments", "Pay an invoice",
+    ]  # fmt: skip
 
 
 def test_suggestions_opened_count_once_and_a_ticket_sent_settles_them(tenant) -> None:

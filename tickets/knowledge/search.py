@@ -7,9 +7,9 @@ table. A query is parsed as web search (`websearch_to_tsquery`: words, "quoted p
 configurations, and the matches are ranked with `ts_rank`, a title word weighing more than a text word.
 The Russian configuration stems (счета, счёт and счет are one word: Snowball folds ё into е).
 
-SQLite (the embedded setup) has no full-text search here: every word of the query must appear in a
-title or text (`icontains`; for suggestions any word of four letters or more), and a title match comes
-first.
+SQLite (the embedded setup) has no full-text search here: every word of the query, a long word less
+its last two letters, must appear in a title or text (`icontains`; for suggestions any word of four
+letters or more), and a title match comes first. SQLite folds the case of ASCII letters only.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ def search(qs: QuerySet[Any], text: str, *, any_word: bool = False, vendor: str 
     for word in text.split()[:10]:
         if any_word and len(word) < 4:  # "a", "my", "how": matching them matches everything
             continue
+        word = word[:-2] if len(word) > 5 else word  # a crude stem: "invoices" finds "invoice"
         title = Q(title_en__icontains=word) | Q(title_ru__icontains=word)
         both = title | Q(body_en__icontains=word) | Q(body_ru__icontains=word)
         in_title, anywhere = (in_title | title, anywhere | both) if any_word else (in_title & title, anywhere & both)
