@@ -205,3 +205,9 @@ def test_the_lists_search_filter_sort_and_page_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(10):
         searched = customer.get(reverse("customer_knowledge_list"), {"q": "licences"})
     assert len(searched.context["page"].items) == 10
+
+
+def test_the_customers_support_page_and_home_lead_to_the_knowledge_base(tenant, client_for) -> None:
+    customer = client_for(tenant.customer_admin)
+    assert reverse("customer_knowledge_list") in customer.get(reverse("customer_support")).content.decode()
+    assert reverse("customer_knowledge_list") in customer.get(reverse("customer_home")).content.decode()
