@@ -246,3 +246,17 @@ def populate(victim: Tenant, *, align: bool = True) -> None:
     CannedReply.objects.create(
         partner=victim.partner, title="Victim canned reply", body_en=f"Dear {victim.customer.name}, {{agent}}"
     )
+    # Knowledge base: a published article (the first of its table, which the role matrix opens) and a
+    # draft, both naming the partner, and one opened from a suggestion by the victim's customer user.
+    from tickets.knowledge.services import ArticleInput, article_publish, article_save, article_suggestion_opened
+
+    published = article_save(
+        partner=victim.partner, actor=victim.agent,
+        data=ArticleInput(title_en=f"Victim article of {victim.partner.name}", body_en=f"Ask {victim.admin.email}."),
+    )  # fmt: skip
+    article_publish(partner=victim.partner, actor=victim.agent, article=published, publish=True)
+    article_save(
+        partner=victim.partner, actor=victim.agent,
+        data=ArticleInput(title_ru=f"Черновик {victim.partner.name}", body_ru="Текст"),
+    )  # fmt: skip
+    article_suggestion_opened(customer=victim.customer, user=victim.customer_admin, article=published, flow="0" * 32)

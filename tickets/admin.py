@@ -51,4 +51,7 @@ class TimeEntryAdmin(ReadOnlyAdmin):
 # The support mailboxes and the quarantine: the operator connects a partner's mailbox here. Canned
 # replies: for looking; the staff pages check their variables and audit changes.
 from tickets.canned import admin as canned_admin  # noqa: E402, F401
+
+# The knowledge base: for looking; the staff pages check the texts and audit changes.
+from tickets.knowledge import admin as knowledge_admin  # noqa: E402, F401
 from tickets.mailbox import admin as mailbox_admin  # noqa: E402, F401

@@ -1,7 +1,8 @@
 """Demo support offerings and tickets in every status, through the tickets services.
 
 Contoso charges support by the hour (one ticket's time is already billed), Fabrikam per incident;
-Contoso also sells two support plans, and A. Datum is on Premium; its agents have three canned replies.
+Contoso also sells two support plans, and A. Datum is on Premium; its agents have three canned replies,
+and its customers a knowledge base of billing answers in English and Russian.
 Idempotent: an offering already configured and a ticket whose subject exists are left alone.
 """
 
@@ -18,6 +19,8 @@ from partner_portal.demo import DemoCore
 from partner_portal.models import Customer, Partner, User
 from tickets.canned.models import CannedReply
 from tickets.canned.services import CannedReplyInput, canned_reply_save
+from tickets.knowledge.models import Article
+from tickets.knowledge.services import ArticleInput, article_publish, article_save
 from tickets.models import SupportOffering, SupportPlan, Ticket
 from tickets.services import (
     HolidayInput,
@@ -325,6 +328,62 @@ def _canned_replies(core: DemoCore) -> None:
             canned_reply_save(partner=contoso, actor=agent, data=data)
 
 
+ARTICLES = [
+    ArticleInput(
+        category="billing",
+        title_en="Why was my subscription suspended?",
+        body_en="When an invoice stays unpaid, we follow the collections policy on your **Billing** page: "
+        "reminders before and after the due date, a final notice, and then the subscriptions on the invoice "
+        "are suspended.\n\n## What to do\n\n1. Pay the overdue invoice (see *How do I pay an invoice?*).\n"
+        "2. Once the payment is recorded, the subscriptions are reactivated with Microsoft, usually within the "
+        "hour.\n\nData is kept while a subscription is suspended; ask us before the 90 days run out.",
+        title_ru="Почему приостановлена подписка?",
+        body_ru="Если счёт остаётся неоплаченным, мы действуем по порядку взыскания на странице **Счета**: "
+        "напоминания до и после срока оплаты, последнее уведомление, затем подписки по счёту "
+        "приостанавливаются.\n\n## Что делать\n\n1. Оплатите просроченный счёт (см. *Как оплатить счёт?*).\n"
+        "2. Когда оплата учтена, подписки снова включаются в Microsoft, обычно в течение часа.\n\nДанные "
+        "сохраняются, пока подписка приостановлена; свяжитесь с нами до истечения 90 дней.",
+    ),
+    ArticleInput(
+        category="billing",
+        title_en="How do I pay an invoice?",
+        body_en="Open the invoice on your **Billing** page. Pay by **bank transfer** with the details on the "
+        "invoice (give the invoice number as the reference) or, where offered, **by card** with the *Pay* "
+        "button.\n\nA bank transfer shows as paid once we receive it, usually within two working days.",
+        title_ru="Как оплатить счёт?",
+        body_ru="Откройте счёт на странице **Счета**. Оплатите **банковским переводом** по реквизитам в счёте "
+        "(укажите номер счёта в назначении платежа) или, если доступно, **картой** кнопкой *Оплатить*.\n\n"
+        "Перевод отмечается как оплаченный, когда он поступит, обычно в течение двух рабочих дней.",
+    ),
+    ArticleInput(
+        category="billing",
+        title_en="When is my invoice issued?",
+        body_en="Invoices are made on the **1st of each month** for the month before: licence-based "
+        "subscriptions, Azure usage and support time. You get an email with the PDF when the invoice is issued; "
+        "it is also on your **Billing** page.",
+        title_ru="Когда выставляется счёт?",
+        body_ru="Счета формируются **1-го числа каждого месяца** за предыдущий месяц: подписки по лицензиям, "
+        "потребление Azure и время поддержки. Когда счёт выставлен, вы получаете письмо с PDF; он также есть на "
+        "странице **Счета**.",
+    ),
+    ArticleInput(
+        category="subscription_management",
+        title_en="How do I add or remove licences?",
+        body_en="Ask us with a ticket: name the subscription and the number of licences. Licences added show up "
+        "within the hour. A licence removed within **7 days** of the change is credited; later it is billed "
+        "until the end of the term.",
+    ),
+]
+
+
+def _articles(core: DemoCore) -> None:
+    contoso, agent = core.partners["contoso"], core.users["agent@contoso.example"]
+    for data in ARTICLES:
+        if not Article.objects.filter(partner=contoso, title_en=data.title_en).exists():
+            saved = article_save(partner=contoso, actor=agent, data=data)
+            article_publish(partner=contoso, actor=agent, article=saved, publish=True)
+
+
 def seed_demo(core: DemoCore) -> None:
     _offerings(core)
     created: dict[str, Ticket] = {}
@@ -335,3 +394,4 @@ def seed_demo(core: DemoCore) -> None:
     _time(core, created)
     _plans(core)
     _canned_replies(core)
+    _articles(core)

@@ -44,3 +44,8 @@ class InboundEmailDecided(TicketError):
 class CannedReplyInvalid(TicketError):
     """A canned reply that cannot be saved (unknown variable, no text, title taken); `fields` holds a
     message list per field."""
+
+
+class ArticleInvalid(TicketError):
+    """A knowledge base article that cannot be saved or published (no language written in full, a title
+    without a text); `fields` holds a message list per field."""

@@ -144,7 +144,10 @@ class _TicketFields(forms.Form):
 
 
 class CustomerTicketForm(_TicketFields):
-    """A customer opens a ticket for its own customer; invoices are its own issued ones."""
+    """A customer opens a ticket for its own customer; invoices are its own issued ones. `flow` is the
+    form's key for the knowledge base suggestions (tickets.knowledge.services)."""
+
+    flow = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, scope: Scope, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -645,9 +645,14 @@ class PlanCharge(models.Model):
 # The support mailbox's and the canned replies' models live in their packages; imported here so Django
 # registers them with the app.
 from tickets.canned.models import CannedReply  # noqa: E402
+
+# The knowledge base likewise.
+from tickets.knowledge.models import Article, ArticleSuggestion  # noqa: E402
 from tickets.mailbox.models import InboundEmail, SupportMailbox, TicketEmail  # noqa: E402
 
 __all__ = [
+    "Article",
+    "ArticleSuggestion",
     "CannedReply",
     "CustomerSupportPlan",
     "InboundEmail",

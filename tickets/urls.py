@@ -4,6 +4,7 @@ from django.urls import path
 
 from tickets import plan_views, views
 from tickets.canned import views as canned_views
+from tickets.knowledge import views as knowledge_views
 from tickets.mailbox import views as mailbox_views
 
 urlpatterns = [
@@ -34,6 +35,19 @@ urlpatterns = [
         canned_views.CannedReplyDeleteView.as_view(),
         name="canned_reply_delete",
     ),
+    path("staff/support/knowledge/", knowledge_views.ArticleListView.as_view(), name="knowledge_article_list"),
+    path("staff/support/knowledge/new/", knowledge_views.ArticleFormView.as_view(), name="knowledge_article_create"),
+    path("staff/support/knowledge/<int:pk>/", knowledge_views.ArticleFormView.as_view(), name="knowledge_article_edit"),
+    path(
+        "staff/support/knowledge/<int:pk>/publish/",
+        knowledge_views.ArticlePublishView.as_view(),
+        name="knowledge_article_publish",
+    ),
+    path(
+        "staff/support/knowledge/<int:pk>/delete/",
+        knowledge_views.ArticleDeleteView.as_view(),
+        name="knowledge_article_delete",
+    ),
     path("staff/support/satisfaction/", views.SatisfactionReportView.as_view(), name="satisfaction_report"),
     path("staff/support/mailbox/", mailbox_views.SupportMailboxView.as_view(), name="support_mailbox"),
     path("staff/support/quarantine/", mailbox_views.QuarantineListView.as_view(), name="quarantine_list"),
@@ -46,6 +60,13 @@ urlpatterns = [
     path("staff/support/quarantine/<int:pk>/drop/", mailbox_views.QuarantineDropView.as_view(), name="quarantine_drop"),
     path("staff/customers/<int:pk>/support-plan/", plan_views.CustomerPlanView.as_view(), name="customer_support_plan"),
     path("my/support/", views.CustomerSupportView.as_view(), name="customer_support"),
+    path("my/knowledge/", knowledge_views.CustomerArticleListView.as_view(), name="customer_knowledge_list"),
+    path(
+        "my/knowledge/suggest/",
+        knowledge_views.CustomerArticleSuggestView.as_view(),
+        name="customer_knowledge_suggest",
+    ),
+    path("my/knowledge/<int:pk>/", knowledge_views.CustomerArticleView.as_view(), name="customer_knowledge_article"),
     path("my/tickets/new/", views.CustomerTicketCreateView.as_view(), name="customer_ticket_create"),
     path("my/tickets/<int:pk>/", views.CustomerTicketDetailView.as_view(), name="customer_ticket_detail"),
     path("my/tickets/<int:pk>/status/", views.CustomerTicketStatusView.as_view(), name="customer_ticket_status"),

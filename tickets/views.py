@@ -43,6 +43,7 @@ from tickets.forms import (
     TicketFilterForm,
     TimeEntryForm,
 )
+from tickets.knowledge import services as knowledge_services
 from tickets.models import Ticket
 from tickets.presentation import offering_context, plan_context
 
@@ -345,7 +346,11 @@ class CustomerTicketCreateView(ScopedViewMixin, View):
     allowed_roles = CUSTOMER_ROLES
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        return self._render(request, CustomerTicketForm(scope=self.scope))
+        # The form's key for the knowledge base suggestions: kept when the customer comes back from an
+        # article opened from them, else a fresh one.
+        flow = request.GET.get("flow", "")
+        flow = flow if knowledge_services.is_flow(flow) else knowledge_services.new_flow()
+        return self._render(request, CustomerTicketForm(scope=self.scope, initial={"flow": flow}))
 
     def post(self, request: HttpRequest) -> HttpResponse:
         form = CustomerTicketForm(request.POST, request.FILES, scope=self.scope)
@@ -362,6 +367,7 @@ class CustomerTicketCreateView(ScopedViewMixin, View):
             except TicketError as exc:
                 form.add_error(None, str(exc))
             else:
+                knowledge_services.article_suggestions_ticket_sent(user=self.scope.user, flow=d["flow"], ticket=ticket)
                 messages.success(
                     request,
                     _("Your request %(reference)s was sent. We emailed you a confirmation.")

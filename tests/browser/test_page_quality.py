@@ -23,6 +23,7 @@ from tests.factories.subscriptions import SubscriptionFactory
 from tests.factories.tickets import PNG, plan, ticket
 from tests.tickets.mailbox.test_reading import message
 from tickets.canned.services import CannedReplyInput, canned_reply_save
+from tickets.knowledge.services import ArticleInput, article_publish, article_save
 from tickets.mailbox.models import SupportMailbox
 from tickets.mailbox.services import MailboxInput, inbound_email_process, support_mailbox_save
 from tickets.services import customer_plan_assign, ticket_message_add
@@ -102,6 +103,11 @@ def test_staff_and_customer_pages(page: Page, browser: Browser, live_server) -> 
         files=[("screen.png", PNG, "image/png")],
     ))  # fmt: skip
     assert stray is not None
+    kb = article_save(partner=tenant.partner, actor=None, data=ArticleInput(
+        title_en="How do I pay an invoice? " + "Long" * 40, body_en="## Paying\n\n| a | b |\n|---|---|\n| " + "x" * 300
+        + " | y |\n\n```\n" + "code " * 60 + "\n```\n\n- one\n- [two](https://example.com)",
+    ))  # fmt: skip
+    article_publish(partner=tenant.partner, actor=None, article=kb, publish=True)
     axe = Axe()
 
     blocked = _csp_watch(page)
@@ -116,14 +122,16 @@ def test_staff_and_customer_pages(page: Page, browser: Browser, live_server) -> 
         "/staff/support/canned-replies/new/", f"/staff/support/canned-replies/{canned.pk}/",
         f"/staff/support/canned-replies/{canned.pk}/delete/",
         f"/staff/customers/{tenant.customer.pk}/support-plan/", "/staff/support/mailbox/", "/staff/support/quarantine/",
-        f"/staff/support/quarantine/{stray.pk}/",
+        f"/staff/support/quarantine/{stray.pk}/", "/staff/support/knowledge/", "/staff/support/knowledge/new/",
+        f"/staff/support/knowledge/{kb.pk}/", f"/staff/support/knowledge/{kb.pk}/delete/",
     ]  # fmt: skip
     problems = [p for path in staff_pages for p in _problems(page, axe, path)]
 
     customer = browser.new_context(base_url=live_server.url, locale="en-US").new_page()
     blocked += _csp_watch(customer)
     sign_in(customer, tenant.customer_admin.email)
-    for path in ["/my/", "/my/support/", f"/my/tickets/{t.pk}/", "/my/tickets/new/"]:
+    for path in ["/my/", "/my/support/", f"/my/tickets/{t.pk}/", "/my/tickets/new/", "/my/knowledge/",
+                 f"/my/knowledge/{kb.pk}/"]:  # fmt: skip
         problems += _problems(customer, axe, path)
     customer.context.close()
     assert problems == [], "\n".join(problems)

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from tickets.models import (
+    Article,
     CannedReply,
     CustomerSupportPlan,
     SupportOffering,
@@ -27,6 +28,7 @@ def _counts() -> tuple[int, ...]:
         SupportPlan.objects.count(),
         CustomerSupportPlan.objects.count(),
         CannedReply.objects.count(),
+        Article.objects.count(),
     )
 
 
@@ -42,6 +44,13 @@ def test_seed_demo_tickets() -> None:
     assert sorted(CannedReply.objects.filter(partner__slug="contoso").values_list("title", flat=True)) == [
         "Licence assigned", "Out of hours", "Waiting for a screenshot",
     ]  # fmt: skip
+    articles = Article.objects.filter(partner__slug="contoso")
+    assert {a.title_en: (a.status, bool(a.title_ru)) for a in articles} == {
+        "Why was my subscription suspended?": ("published", True),
+        "How do I pay an invoice?": ("published", True),
+        "When is my invoice issued?": ("published", True),
+        "How do I add or remove licences?": ("published", False),
+    }
     statuses = set(Ticket.objects.values_list("status", flat=True))
     assert statuses == set(Ticket.Status.values)  # escalated ones come from the escalation demo
     for domain in ("northwind.example", "adatum.example", "tailspintoys.example"):
