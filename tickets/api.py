@@ -25,7 +25,7 @@ from partner_portal.apikit import ScopedCustomerField, query_params
 from partner_portal.apiparsers import JSONParser
 from partner_portal.models import User
 from tickets import selectors, services
-from tickets.models import SupportOffering, Ticket, TicketAttachment, TicketMessage
+from tickets.models import SupportOffering, Ticket, TicketAttachment, TicketMessage, TicketRating
 from tickets.plan_api import TargetSerializer, targets_input
 
 
@@ -48,6 +48,16 @@ class AttachmentSerializer(serializers.ModelSerializer):
         return reverse("ticket_attachment", args=[attachment.pk])
 
 
+class RatingSerializer(serializers.ModelSerializer):
+    score = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    rated_at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = TicketRating
+        fields = ["score", "comment", "rated_at"]
+
+
 class TicketSerializer(serializers.ModelSerializer):
     customer = ScopedCustomerField(required=False)
     assignee = AssigneeField(required=False, allow_null=True)
@@ -55,17 +65,24 @@ class TicketSerializer(serializers.ModelSerializer):
     reference = serializers.CharField(read_only=True)
     breached = serializers.BooleanField(read_only=True, default=False)
     near_breach = serializers.BooleanField(read_only=True, default=False)
+    rating = serializers.SerializerMethodField(help_text="The customer's rating of the resolved ticket, if given.")
 
     class Meta:
         model = Ticket
         fields = [
             "id", "reference", "number", "customer", "subject", "description", "category", "product_family",
             "severity", "status", "assignee", "invoices", "first_response_due", "resolution_due",
-            "first_responded_at", "resolved_at", "closed_at", "breached", "near_breach", "created_at", "updated_at",
+            "first_responded_at", "resolved_at", "closed_at", "breached", "near_breach", "rating", "created_at",
+            "updated_at",
         ]  # fmt: skip
         read_only_fields = [
             "id", "number", "status", "first_responded_at", "resolved_at", "closed_at", "created_at", "updated_at",
         ]  # fmt: skip
+
+    @extend_schema_field(RatingSerializer(allow_null=True))
+    def get_rating(self, ticket: Ticket) -> dict[str, Any] | None:
+        rating = getattr(ticket, "rating", None)  # selected with the ticket (one-to-one)
+        return RatingSerializer(rating).data if rating is not None else None
 
     def to_representation(self, instance: Ticket) -> dict[str, Any]:
         data: dict[str, Any] = super().to_representation(instance)
@@ -145,7 +162,11 @@ class TicketViewSet(
 
     def get_queryset(self) -> Any:
         filters = selectors.TicketFilters(**query_params(TicketQuery, self.request)) if self.action == "list" else None
-        return selectors.ticket_list(scope=self.scope, filters=filters).prefetch_related("invoices")
+        return (
+            selectors.ticket_list(scope=self.scope, filters=filters)
+            .select_related("rating")
+            .prefetch_related("invoices")
+        )
 
     def get_object(self) -> Ticket:
         return selectors.ticket_get(scope=self.scope, pk=self.kwargs["pk"])
@@ -228,6 +249,20 @@ class TicketViewSet(
             )  # fmt: skip
         out = selectors.ticket_message_get(scope=self.scope, ticket=ticket, pk=message.pk)
         return Response(MessageSerializer(out).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RatingSerializer, responses={201: RatingSerializer})
+    @action(detail=True, methods=["post"])
+    def rate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The customer rates a resolved ticket, once: a score 1 to 5 and a comment. A score of 1 or 2
+        reopens the ticket with the comment as the customer's message. Staff cannot rate (409)."""
+        ticket = self.get_object()
+        form = RatingSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        rating = services.ticket_rate(
+            ticket=ticket, score=form.validated_data["score"], comment=form.validated_data["comment"].strip(),
+            actor=self.scope.user,
+        )  # fmt: skip
+        return Response(RatingSerializer(rating).data, status=status.HTTP_201_CREATED)
 
     def paginate_queryset(self, queryset: Any) -> Any:
         if self.action == "messages":

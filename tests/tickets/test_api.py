@@ -249,3 +249,27 @@ def test_a_bad_filter_value_is_refused_not_ignored(tenant, api_for) -> None:
     refused = client.get("/api/v1/tickets/?status=lost&assignee=x")
     assert refused.status_code == 400
     assert sorted(refused.json()["fields"]) == ["assignee", "status"]
+
+
+def test_the_customer_rates_a_resolved_ticket_through_the_api_and_the_ticket_shows_it(tenant, api_for) -> None:
+    from tickets.services import ticket_status_change
+
+    t = ticket_status_change(
+        ticket=ticket(tenant.customer, opened_by=tenant.customer_admin, assignee=tenant.agent),
+        status=Ticket.Status.RESOLVED, actor=tenant.agent,
+    )  # fmt: skip
+    other = ticket(tenant.other_customer)
+    client = api_for(tenant.customer_member)
+    assert client.get(f"/api/v1/tickets/{t.pk}/").json()["rating"] is None
+    assert api_for(tenant.agent).post(f"/api/v1/tickets/{t.pk}/rate/", {"score": 5}, format="json").status_code == 400
+    assert client.post(f"/api/v1/tickets/{t.pk}/rate/", {"score": 6}, format="json").status_code == 400
+    assert client.post(f"/api/v1/tickets/{other.pk}/rate/", {"score": 5}, format="json").status_code == 404
+
+    rated = client.post(f"/api/v1/tickets/{t.pk}/rate/", {"score": 4, "comment": "Quick."}, format="json")
+
+    assert rated.status_code == 201, rated.json()
+    assert (rated.json()["score"], rated.json()["comment"]) == (4, "Quick.")
+    again = client.post(f"/api/v1/tickets/{t.pk}/rate/", {"score": 1}, format="json")
+    assert again.status_code in (400, 409)
+    listed = next(row for row in api_for(tenant.agent).get("/api/v1/tickets/").json()["results"] if row["id"] == t.pk)
+    assert listed["rating"]["score"] == 4
