@@ -1037,10 +1037,10 @@ def _summaries_refresh(*, customer_ids: Collection[int]) -> None:
         owed: dict[int, dict[str, Any]] = {}
         for customer_id, due, balance, currency in rows:
             entry = owed.setdefault(customer_id, {"by_currency": defaultdict(lambda: ZERO), "count": 0, "oldest": None})
-            if is_past_due(due, today):
+            if due is not None and is_past_due(due, today):
                 entry["by_currency"][currency] += balance
                 entry["count"] += 1
-                entry["oldest"] = min(entry["oldest"] or due, due)
+                entry["oldest"] = due if entry["oldest"] is None else min(entry["oldest"], due)
         CustomerCollections.objects.filter(customer_id__in=ids).exclude(customer_id__in=owed).delete()
         CustomerCollections.objects.bulk_create(
             [
