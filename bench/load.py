@@ -4,7 +4,8 @@ Run with `make bench-load` (PostgreSQL from DATABASE_URL, after `make bench` has
 `bench/lists.py`). As a script it signs in a staff user and a customer user of the bench partner (sessions
 in the database, as after a sign-in), starts gunicorn (gunicorn.conf.py, `config.settings.dev` with DEBUG
 off) with LOAD_WORKERS workers (default 3) on a loopback port, and runs locust headless against it:
-LOAD_USERS users (default 50) for LOAD_SECONDS (default 60). Then once more with twice the workers. Each
+LOAD_USERS users (default 50) for LOAD_SECONDS (default 60); with LOAD_THINK=0 the users do not pause
+between requests. Then once more with twice the workers. Each
 run's requests per second, p50 / p95 and errors go to bench/results.json (key "load") and the output.
 
 Locust reads this same file (`locust -f bench/load.py`) for its users: staff going through the lists
@@ -30,13 +31,15 @@ from locust import HttpUser, between, task
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
 PLAN = json.loads(os.environ.get("LOAD_PLAN", "{}"))  # set by the script for the locust process
+# LOAD_THINK=0: no pause between a user's requests (the server's capacity, not a day's traffic).
+THINK = os.environ.get("LOAD_THINK", "1") != "0"
 
 
 class StaffUser(HttpUser):
     """Finance or support staff at work: mostly lists, now and then an invoice or the API."""
 
     weight = 3
-    wait_time = between(1, 3)
+    wait_time = between(1, 3) if THINK else between(0, 0)
 
     def on_start(self) -> None:
         self.client.cookies.set(PLAN["cookie"], PLAN["staff_session"])
@@ -78,7 +81,7 @@ class CustomerUser(HttpUser):
     """A customer's user: its page, and its invoices through the API."""
 
     weight = 1
-    wait_time = between(2, 5)
+    wait_time = between(2, 5) if THINK else between(0, 0)
 
     def on_start(self) -> None:
         self.client.cookies.set(PLAN["cookie"], random.choice(PLAN["customer_sessions"]))
@@ -221,7 +224,7 @@ def main() -> None:
             f"p50 {total['p50_ms']} ms, p95 {total['p95_ms']} ms, {total['errors']} errors of {total['requests']}"
         )
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results["load"] = runs
+    results["load" if THINK else "load_no_think"] = runs
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 
 
