@@ -10,7 +10,7 @@ CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo test test-fast lint messages bench system-deps compose-check clean
+.PHONY: install demo test test-fast lint messages bench bench-load system-deps compose-check clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -75,6 +75,12 @@ bench: $(STAMP)
 	$(PY) bench/partner_center_sync.py
 	$(PY) bench/collections.py
 	$(PY) bench/lists.py
+	$(PY) bench/collections_overview.py
+
+# Optional, after `make bench` has seeded the data set: gunicorn under locust (bench/load.py).
+bench-load: $(STAMP)
+	@test -n "$$DATABASE_URL" || { echo "make bench-load needs DATABASE_URL (PostgreSQL)"; exit 1; }
+	$(PY) bench/load.py
 
 # The Docker Compose stack end to end (build, health, sign-in, a PDF export in the worker, beat's
 # schedule, data kept across down/up), under a project of its own that it removes afterwards. Prints

@@ -17,7 +17,6 @@ from decimal import Decimal
 from django.db.models import (
     Count,
     DateField,
-    DecimalField,
     Exists,
     F,
     IntegerField,
@@ -33,9 +32,11 @@ from django.db.models.functions import Coalesce
 
 from billing.collections.models import (
     DEFAULT_STEPS,
+    NOTHING_OVERDUE,
     CollectionPolicy,
     CollectionRun,
     CollectionStep,
+    CustomerCollections,
     Notice,
     NoticeTemplate,
 )
@@ -50,7 +51,6 @@ Action = CollectionStep.Action
 COLLECTIONS = "collections"
 # A suspension this close (days) is announced to the customer before it happens.
 SUSPENSION_WARNING_DAYS = 7
-FAR_FUTURE = dt.date(9999, 12, 31)
 
 # ---- The policy -----------------------------------------------------------------------------------
 
@@ -75,13 +75,18 @@ class PolicyView:
 
 def collection_policy_read(*, partner: Partner) -> PolicyView:
     """The partner's policy and its steps by offset; the default one (unsaved) when none was saved.
-    Reading never creates it: that is `collection_policy_get`'s job. Two queries at most."""
-    policy = CollectionPolicy.objects.filter(partner=partner).first()
-    if policy is None:
+    Reading never creates it: that is `collection_policy_get`'s job. One query: the policy's row once
+    per step (joined), in order of offset."""
+    rows = list(
+        CollectionPolicy.objects.filter(partner=partner)
+        .annotate(step_offset=F("steps__offset_days"), step_action=F("steps__action"))
+        .order_by("step_offset")
+    )
+    if not rows:
         default = CollectionPolicy(partner=partner)
         return PolicyView(policy=default, steps=[StepView(o, str(a)) for o, a in DEFAULT_STEPS])
-    steps = [StepView(s.offset_days, s.action) for s in policy.steps.order_by("offset_days")]
-    return PolicyView(policy=policy, steps=steps)
+    steps = [StepView(r.step_offset, r.step_action) for r in rows if r.step_offset is not None]  # type: ignore[attr-defined]
+    return PolicyView(policy=rows[0], steps=steps)
 
 
 # ---- The staff overview ----------------------------------------------------------------------------
@@ -119,9 +124,9 @@ SUSPENDED_STATES = (Subscription.Status.SUSPENDED, Subscription.Status.SUSPENSIO
 def collections_overview(
     *, scope: Scope, filters: OverviewFilters | None = None, policy: PolicyView | None = None
 ) -> QuerySet[Customer]:
-    """Customers in collections (an open invoice overdue or about to be chased, or subscriptions
-    suspended by collections), each annotated with its overdue amount and invoices, oldest due date,
-    last notice id, furthest step notified and collections-suspended/pending subscription counts.
+    """Customers in collections (an open invoice overdue or about to be chased), each annotated with
+    its next due date, last notice id, furthest step notified and collections-suspended/pending
+    subscription counts; what it owes is set on each customer of a page by collections_overview_rows.
     Staff only; customer users get nothing."""
     if not scope.is_staff:
         return Customer.objects.none()
@@ -130,7 +135,6 @@ def collections_overview(
     policy = policy or collection_policy_read(partner=scope.partner)
     lead = max([-s.offset_days for s in policy.steps] + [0])
     open_invoices = Invoice.objects.open().filter(partner=scope.partner, customer=OuterRef("pk"), balance__gt=0)
-    money_field: DecimalField[Decimal, Decimal] = DecimalField(max_digits=16, decimal_places=2)
     subscriptions = Subscription.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
     suspended = subscriptions.filter(_collections_suspended(statuses=[Subscription.Status.SUSPENDED]))
     pending = subscriptions.filter(_collections_suspended(statuses=[Subscription.Status.SUSPENSION_PENDING]))
@@ -138,23 +142,15 @@ def collections_overview(
     furthest = notices.filter(
         invoice__status__in=Invoice.OPEN_STATUSES, invoice__due_date__lt=today + dt.timedelta(days=lead + 1)
     ).order_by("-offset_days", "-pk")
-    in_collections = Q(
-        pk__in=Invoice.objects.open()
-        .filter(partner=scope.partner, balance__gt=0, due_date__lte=today + dt.timedelta(days=lead))
-        .values("customer_id")
-    ) | Q(
-        pk__in=Subscription.objects.filter(partner=scope.partner)
-        .filter(_collections_suspended(statuses=SUSPENDED_STATES))
-        .values("customer_id")
-    )
+    # Who is listed and in what order: a CustomerCollections row per customer with an open invoice in
+    # the policy's reach, written by the run and kept current by every payment, credit note and invoice
+    # (collections_customers_changed); walked through its (partner, oldest overdue) and (partner,
+    # overdue) indexes. The money each row shows is read from the invoices when the page is drawn
+    # (collections_overview_rows).
     qs = (
         Customer.objects.for_scope(scope)
-        .filter(in_collections)
+        .filter(collections_summary__partner=scope.partner)
         .annotate(
-            # As the last run left them (CustomerCollections): one row per customer, no sum over invoices.
-            overdue_amount=Coalesce("collections_summary__overdue_total", Value(ZERO), output_field=money_field),
-            overdue_count=Coalesce("collections_summary__overdue_count", Value(0), output_field=IntegerField()),
-            oldest_due=F("collections_summary__oldest_overdue"),
             next_due=Subquery(open_invoices.order_by().values("customer").annotate(m=Min("due_date")).values("m")),
             last_notice_id=Subquery(notices.order_by("-created_at", "-pk").values("pk")[:1]),
             step_reached=Subquery(furthest.values("action")[:1]),
@@ -166,8 +162,11 @@ def collections_overview(
             ),
         )
         .annotate(
-            sort_overdue=Coalesce("overdue_amount", Value(ZERO), output_field=money_field),
-            sort_oldest_due=Coalesce("oldest_due", Value(FAR_FUTURE), output_field=DateField()),
+            # As the last run left them: the order of the list; the page shows the figures of now.
+            sort_overdue=F("collections_summary__overdue_total"),
+            sort_oldest_due=Coalesce(
+                "collections_summary__oldest_overdue", Value(NOTHING_OVERDUE), output_field=DateField()
+            ),
         )
     )
     if f.search:
@@ -188,6 +187,13 @@ def collections_overview(
     return qs
 
 
+def collections_overview_count(*, scope: Scope, limit: int) -> int:
+    """How many customers the unfiltered overview lists, up to `limit` (an index-only count)."""
+    if not scope.is_staff:
+        return 0
+    return CustomerCollections.objects.filter(partner=scope.partner).order_by()[:limit].count()
+
+
 @dataclass(frozen=True)
 class OverviewRow:
     customer: Customer
@@ -197,7 +203,11 @@ class OverviewRow:
     days_overdue: int  # of its oldest overdue invoice; 0 when nothing is overdue
 
 
-def _open_invoices_by_customer(customer_ids: Sequence[int]) -> dict[int, list[OpenInvoice]]:
+def _open_invoices_by_customer(
+    customer_ids: Sequence[int],
+) -> tuple[dict[int, list[OpenInvoice]], set[tuple[int, int, str]]]:
+    """The customers' open invoices with something left to pay, oldest due first, and the steps
+    already notified for them (invoice, offset, action): one query, each invoice's row once per notice."""
     rows = (
         Invoice.objects.open()
         .filter(customer_id__in=customer_ids, balance__gt=0, due_date__isnull=False)
@@ -211,38 +221,46 @@ def _open_invoices_by_customer(customer_ids: Sequence[int]) -> dict[int, list[Op
             "dunning__harshest",
             "dunning__final_notice_on",
             "customer__dunning__suspended",
+            "notices__offset_days",
+            "notices__action",
         )
     )
     found: dict[int, list[OpenInvoice]] = defaultdict(list)
-    for customer_id, pk, number, due_date, balance, harshest, final_on, suspended in rows:
-        if due_date is not None:  # excluded by the query; this keeps the types honest
+    sent: set[tuple[int, int, str]] = set()
+    last = None
+    for customer_id, pk, number, due_date, balance, harshest, final_on, suspended, offset, action in rows:
+        if offset is not None:
+            sent.add((pk, offset, action))
+        if due_date is not None and pk != last:  # excluded by the query; this keeps the types honest
             found[customer_id].append(
                 OpenInvoice(pk, number, due_date, balance, harshest or "", final_on, bool(suspended))
             )
-    return found
-
-
-def _sent_steps(invoice_ids: Sequence[int]) -> set[tuple[int, int, str]]:
-    return set(Notice.objects.filter(invoice_id__in=invoice_ids).values_list("invoice_id", "offset_days", "action"))
+        last = pk
+    return found, sent
 
 
 def collections_overview_rows(
     *, scope: Scope, customers: Sequence[Customer], policy: PolicyView | None = None
 ) -> list[OverviewRow]:
-    """What the overview shows of each customer of a page: its last notice and the next action.
-    Three queries whatever the page size (last notices, open invoices, sent notices), and two for
-    the policy when it is not given."""
+    """What the overview shows of each customer of a page: what it owes and since when (set on the
+    customer as `overdue_amount`, `overdue_count`, `oldest_due`), its last notice and the next action.
+    Two queries whatever the page size (last notices, open invoices with the steps notified for
+    them), and one for the policy when it is not given."""
     today = clock.today(scope.partner.time_zone)
     policy = policy or collection_policy_read(partner=scope.partner)
     ids = [getattr(c, "last_notice_id", None) for c in customers]
     notices = {
         n.pk: n for n in Notice.objects.for_scope(scope).filter(pk__in=[i for i in ids if i]).select_related("invoice")
     }
-    open_by_customer = _open_invoices_by_customer([c.pk for c in customers])
-    sent = _sent_steps([i.pk for rows in open_by_customer.values() for i in rows])
+    open_by_customer, sent = _open_invoices_by_customer([c.pk for c in customers])
     rows = []
     for customer in customers:
-        oldest: dt.date | None = getattr(customer, "oldest_due", None)
+        # The figures of now, from the open invoices just read: not the last run's.
+        overdue = [i for i in open_by_customer.get(customer.pk, []) if i.due_date < today]
+        oldest = min((i.due_date for i in overdue), default=None)
+        customer.overdue_amount = sum((i.balance for i in overdue), ZERO)  # type: ignore[attr-defined]
+        customer.overdue_count = len(overdue)  # type: ignore[attr-defined]
+        customer.oldest_due = oldest  # type: ignore[attr-defined]
         held = customer.promise_to_pay_until is not None and customer.promise_to_pay_until >= today
         action = next_action(
             steps=policy.steps,
@@ -353,9 +371,9 @@ BANNER_INVOICES = 5  # overdue invoices the banner names; it counts the rest
 
 
 def customer_collections_status(*, scope: Scope, customer: Customer) -> CollectionsStatus:
-    """Seven queries whatever the customer's history: the policy and its steps, the subscriptions
-    touched by collections, its open invoices as plain rows, the notices already sent for them, the
-    overdue sum and count, and the oldest overdue invoices the banner names."""
+    """Five queries whatever the customer's history: the policy with its steps, the subscriptions
+    touched by collections, its open invoices as plain rows with the notices already sent for them,
+    the overdue sum and count, and the oldest overdue invoices the banner names."""
     today = clock.today(scope.partner.time_zone)
     policy = collection_policy_read(partner=scope.partner)
     touched = list(
@@ -367,8 +385,8 @@ def customer_collections_status(*, scope: Scope, customer: Customer) -> Collecti
         )
         .order_by("product", "pk")
     )
-    open_rows = _open_invoices_by_customer([customer.pk]).get(customer.pk, [])
-    sent = _sent_steps([i.pk for i in open_rows]) if open_rows else set()
+    found, sent = _open_invoices_by_customer([customer.pk])
+    open_rows = found.get(customer.pk, [])
     overdue = Invoice.objects.for_scope(scope).filter(customer=customer, balance__gt=0).overdue(today)
     overdue_sums = overdue.aggregate(total=Sum("balance"), count=Count("pk"))
     overdue_invoices = list(overdue.order_by("due_date", "pk")[:BANNER_INVOICES]) if overdue_sums["count"] else []

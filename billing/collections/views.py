@@ -69,7 +69,14 @@ class CollectionsOverviewView(KeysetListView):
         filters = form.filters() if form is not None else selectors.OverviewFilters()
         self.policy = selectors.collection_policy_read(partner=self.scope.partner)
         rows = selectors.collections_overview(scope=self.scope, filters=filters, policy=self.policy)
-        return rows, filters != selectors.OverviewFilters()
+        self.filtered = filters != selectors.OverviewFilters()
+        return rows, self.filtered
+
+    def count_rows(self, rows: Any) -> int:
+        if self.filtered:
+            return super().count_rows(rows)
+        # Unfiltered, the list is the partner's summary rows: counted on their index alone.
+        return selectors.collections_overview_count(scope=self.scope, limit=self.count_limit + 1)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

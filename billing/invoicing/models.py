@@ -568,3 +568,29 @@ class ExportJob(models.Model):
     @property
     def percent(self) -> int:
         return 100 if self.status == self.Status.DONE else (self.done * 100 // self.total if self.total else 0)
+
+
+class ExportPart(models.Model):
+    """A slice of a large export, rendered by one worker into a ZIP of its own and merged into the
+    job's ZIP once every part is done. The invoices are fixed when the job starts, in export order."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+
+    job = models.ForeignKey(ExportJob, on_delete=models.CASCADE, related_name="parts")
+    seq = models.PositiveIntegerField()
+    invoice_ids = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    done = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to="exports/", blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "seq"]
+        constraints = [models.UniqueConstraint(fields=["job", "seq"], name="export_part_seq_unique")]
+
+    def __str__(self) -> str:
+        return f"part {self.seq} of export #{self.job_id}"

@@ -16,6 +16,7 @@ milliseconds): web views may call it directly for one document, bulk exports bel
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,6 +29,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
+from weasyprint.text.fonts import FontConfiguration
 
 from billing.invoicing.models import ZERO, CreditNote, Invoice, InvoiceLine
 from billing.invoicing.selectors import credit_note_lines
@@ -156,7 +158,13 @@ def pdf_document(html: str) -> weasyprint.Document:
     # empty allow-list turns any slip (an <img src="https://...">) into a logged refusal, not a request.
     fetcher = weasyprint.URLFetcher(allowed_protocols=())
     html_document = weasyprint.HTML(string=html, base_url=_stylesheet_path().parent.as_uri(), url_fetcher=fetcher)
-    return html_document.render()
+    return html_document.render(font_config=_font_config())
+
+
+@functools.cache
+def _font_config() -> FontConfiguration:
+    """The fonts, looked up once per process (a worker renders many documents)."""
+    return FontConfiguration()
 
 
 def _pdf(html: str) -> bytes:
@@ -164,6 +172,7 @@ def _pdf(html: str) -> bytes:
     return pdf
 
 
+@functools.cache
 def _stylesheet_path() -> Path:
     found = finders.find(STYLESHEET)
     if not found or isinstance(found, list):
@@ -173,7 +182,13 @@ def _stylesheet_path() -> Path:
 
 def _stylesheet() -> SafeString:
     # Our own static file, inlined into a <style> element: safe by construction.
-    return mark_safe(_stylesheet_path().read_text(encoding="utf-8"))  # noqa: S308
+    return mark_safe(_stylesheet_text())  # noqa: S308
+
+
+@functools.cache
+def _stylesheet_text() -> str:
+    """The stylesheet, read once per process."""
+    return _stylesheet_path().read_text(encoding="utf-8")
 
 
 def _page_counter_css() -> SafeString:

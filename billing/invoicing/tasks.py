@@ -24,6 +24,14 @@ def invoice_pdf_export_task(*, job_id: int) -> None:
     invoice_pdf_export_run(job_id=job_id)
 
 
+@shared_task(name="billing.invoicing.tasks.invoice_pdf_export_part_task", acks_late=True)
+def invoice_pdf_export_part_task(*, part_id: int) -> None:
+    """One part of a large PDF export; the last part done merges the job's ZIP."""
+    from billing.invoicing.services.exports import invoice_pdf_export_part_run
+
+    invoice_pdf_export_part_run(part_id=part_id)
+
+
 @shared_task(name="billing.tasks.invoice_send_task", acks_late=True)
 def invoice_send_task(*, invoice_id: int, actor_id: int | None = None, again: bool = False) -> None:
     """Email one issued invoice with its PDF."""

@@ -144,6 +144,10 @@ else:
     for folder in ("queue", "processed", "results", "control"):
         (VAR_DIR / "celery" / folder).mkdir(parents=True, exist_ok=True)
 
+# A bulk PDF export of more invoices than this is cut into parts of this size, one task each, so that
+# every free worker renders a share; the last part done merges them into one ZIP.
+INVOICE_EXPORT_PART_SIZE = env.int("INVOICE_EXPORT_PART_SIZE", default=100)
+
 CELERY_TASK_ACKS_LATE = True
 # The queue tasks go to unless routed elsewhere; workers of one installation share it (tests use a private one).
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")

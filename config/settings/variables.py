@@ -39,6 +39,8 @@ VARIABLES: tuple[Variable, ...] = (
              fixed_in_compose=True),
     Variable("EMAIL_URL", "", True, "SMTP server URL; unset means mail written as files"),
     Variable("CELERY_TASK_DEFAULT_QUEUE", "celery", False, "the queue tasks are sent to and workers read"),
+    Variable("INVOICE_EXPORT_PART_SIZE", "100", False,
+             "invoices per part of a bulk PDF export: larger exports are shared among the workers"),
     Variable("PARTNER_CENTER_BACKEND", "record", False,
              "'http' calls Partner Center; 'record' records changes as confirmed without calling Microsoft"),
     Variable("PARTNER_CENTER_RECORD_ONLY", "false", False,

@@ -44,6 +44,7 @@ from django.utils.translation import gettext as _
 
 from billing.collections.models import (
     ACTION_RANK,
+    DEFAULT_STEPS,
     CollectionLease,
     CollectionPolicy,
     CollectionRun,
@@ -222,9 +223,11 @@ def _status_request(*, partner: Partner, subscription_ids: list[int], wanted: st
 
 
 def _reactivate(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date, actor: User | None,
-                outcome: _Outcome, owner: str = "") -> None:  # fmt: skip
+                outcome: _Outcome, owner: str = "", only: list[int] | None = None) -> set[int]:  # fmt: skip
     """Release the customers whose collections suspension no longer holds, a batch of customers at a
-    time, each batch in its own transaction."""
+    time, each batch in its own transaction; the ids released. With `only` (the customers due today,
+    ascending), only those are looked at: a suspension is released by a payment, a credit note, a
+    promise to pay, an exemption or a lower minimum, and each of these makes the customer due."""
     suspended = Subscription.objects.filter(
         partner=partner, suspension_source=COLLECTIONS_SOURCE, status__in=_SUSPENDED_BY_US
     )
@@ -235,28 +238,34 @@ def _reactivate(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date
         .annotate(total=Sum("balance"))
         .values("total")
     )
+    released: set[int] = set()
     last = 0
     while True:
-        ids = list(
-            suspended.filter(customer_id__gt=last)
-            .order_by("customer_id")
-            .values_list("customer_id", flat=True)
-            .distinct()[:BATCH_SIZE]
-        )
-        if not ids:
-            return
-        last = ids[-1]
+        candidates = suspended.filter(customer_id__gt=last)
+        if only is not None:
+            window = [pk for pk in only if pk > last][:BATCH_SIZE]
+            if not window:
+                return released
+            candidates = candidates.filter(customer_id__in=window)
+            last = window[-1]
+        ids = list(candidates.order_by("customer_id").values_list("customer_id", flat=True).distinct()[:BATCH_SIZE])
+        if only is None:
+            if not ids:
+                return released
+            last = ids[-1]
+        elif not ids:
+            continue
         if owner:
             _lease_renew(partner, owner)
         with transaction.atomic():
-            _release(partner=partner, policy=policy, run_date=run_date, actor=actor, outcome=outcome, ids=ids,
-                     suspended=suspended, overdue=overdue)  # fmt: skip
+            released |= _release(partner=partner, policy=policy, run_date=run_date, actor=actor, outcome=outcome,
+                                 ids=ids, suspended=suspended, overdue=overdue)  # fmt: skip
             _flush_audit(outcome)
 
 
 def _release(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date, actor: User | None,
-             outcome: _Outcome, ids: list[int], suspended: Any, overdue: Any) -> None:  # fmt: skip
-    """Reactivate the customers of `ids` whose collections suspension no longer holds."""
+             outcome: _Outcome, ids: list[int], suspended: Any, overdue: Any) -> set[int]:  # fmt: skip
+    """Reactivate the customers of `ids` whose collections suspension no longer holds; their ids."""
     customers = (
         Customer.objects.filter(pk__in=ids)
         .annotate(
@@ -277,7 +286,7 @@ def _release(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date, a
         if why:
             released[pk] = (name, currency, overdue_total, why)
     if not released:
-        return
+        return set()
     rows = list(suspended.filter(customer_id__in=released).values_list("customer_id", "pk"))
     count = _status_request(
         partner=partner, subscription_ids=[pk for _c, pk in rows], wanted=Subscription.Status.ACTIVE,
@@ -300,6 +309,7 @@ def _release(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date, a
             action="collections.reactivation_requested",
             data={"run_date": run_date.isoformat(), "reason": why, "subscriptions": per_customer[customer_id]},
         ))  # fmt: skip
+    return set(released)
 
 
 def _customer_ranges(partner: Partner) -> Iterable[tuple[int, int | None]]:
@@ -802,13 +812,17 @@ def _summaries_save(partner: Partner, summaries: list[CustomerCollections], low:
 
 
 def _chase(*, partner: Partner, policy: CollectionPolicy, steps: list[CollectionStep], run: CollectionRun,
-           run_date: dt.date, actor: User | None, outcome: _Outcome, owner: str = "") -> None:  # fmt: skip
+           run_date: dt.date, actor: User | None, outcome: _Outcome, owner: str = "",
+           due: list[int] | None = None) -> None:  # fmt: skip
     """Write the due notices and ask for the due suspensions, a batch of customers at a time, each batch
-    in its own transaction; the batch's notices go to the broker after its commit, in chunks."""
+    in its own transaction; the batch's notices go to the broker after its commit, in chunks. `due`:
+    the customers with something to decide today, when the caller has read them."""
     if not steps:
         return
     batches: Iterable[tuple[int, int | None, list[int] | None]]
-    if connection.vendor == "postgresql":  # only the customers with something to decide today
+    if due is not None:
+        batches = _due_batches(due)
+    elif connection.vendor == "postgresql":  # only the customers with something to decide today
         batches = _due_batches(_due_customers(partner=partner, policy=policy, steps=steps, run_date=run_date))
     else:
         batches = ((low, high, None) for low, high in _customer_ranges(partner))
@@ -928,11 +942,19 @@ def collections_run(
         policy = collection_policy_get(partner=partner)
         steps = list(policy.steps.all())
         run = CollectionRun.objects.create(partner=partner, run_date=run_date, triggered_by=triggered_by, actor=actor)
+        # The customers with something to decide today (PostgreSQL): both passes look at those only.
+        due = (
+            _due_customers(partner=partner, policy=policy, steps=steps, run_date=run_date)
+            if steps and connection.vendor == "postgresql"
+            else None
+        )
         if policy.reactivate_automatically:
-            _reactivate(partner=partner, policy=policy, run_date=run_date, actor=actor, outcome=outcome, owner=owner)
+            _reactivate(
+                partner=partner, policy=policy, run_date=run_date, actor=actor, outcome=outcome, owner=owner, only=due
+            )
         _chase(
             partner=partner, policy=policy, steps=steps, run=run, run_date=run_date, actor=actor, outcome=outcome,
-            owner=owner,
+            owner=owner, due=due,
         )  # fmt: skip
         with transaction.atomic():
             run.status, run.finished_at = CollectionRun.Status.DONE, clock.now()
@@ -989,6 +1011,50 @@ def collections_customers_changed(*, customer_ids: Collection[int]) -> None:
     the next run looks at them again, whatever day it had them down for. One UPDATE, in the caller's
     transaction; registered with invoicing in billing.apps."""
     CustomerDunning.objects.filter(customer_id__in=list(customer_ids), recheck_on__isnull=False).update(recheck_on=None)
+    _summaries_refresh(customer_ids=customer_ids)
+
+
+def _summaries_refresh(*, customer_ids: Collection[int]) -> None:
+    """What the customers owe, written to their CustomerCollections rows at once (the overview lists
+    and orders customers by these rows): a row per customer with an open invoice in the policy's reach
+    today, its overdue figures as of today; the step and next action stay as the last run decided
+    them. Three queries per partner (usually one), in the caller's transaction."""
+    by_partner: dict[int, list[int]] = defaultdict(list)
+    for pk, partner_id in Customer.objects.filter(pk__in=list(customer_ids)).values_list("pk", "partner_id"):
+        by_partner[partner_id].append(pk)
+    for partner in Partner.objects.filter(pk__in=by_partner):
+        ids = by_partner[partner.pk]
+        today = clock.today(partner.time_zone)
+        offsets = list(CollectionStep.objects.filter(policy__partner=partner).values_list("offset_days", flat=True))
+        if not offsets and not CollectionPolicy.objects.filter(partner=partner).exists():
+            offsets = [o for o, _a in DEFAULT_STEPS]  # the default policy, never saved
+        lead = max([-o for o in offsets] + [0])
+        rows = (
+            Invoice.objects.open()
+            .filter(customer_id__in=ids, balance__gt=0, due_date__lte=today + dt.timedelta(days=lead))
+            .values_list("customer_id", "due_date", "balance", "currency")
+        )
+        owed: dict[int, dict[str, Any]] = {}
+        for customer_id, due, balance, currency in rows:
+            entry = owed.setdefault(customer_id, {"by_currency": defaultdict(lambda: ZERO), "count": 0, "oldest": None})
+            if due is not None and is_past_due(due, today):
+                entry["by_currency"][currency] += balance
+                entry["count"] += 1
+                entry["oldest"] = due if entry["oldest"] is None else min(entry["oldest"], due)
+        CustomerCollections.objects.filter(customer_id__in=ids).exclude(customer_id__in=owed).delete()
+        CustomerCollections.objects.bulk_create(
+            [
+                CustomerCollections(
+                    partner=partner, customer_id=customer_id, run_date=today,
+                    overdue_total=sum(e["by_currency"].values(), ZERO),
+                    overdue_by_currency={c: str(a) for c, a in sorted(e["by_currency"].items())},
+                    overdue_count=e["count"], oldest_overdue=e["oldest"], updated_at=clock.now(),
+                )
+                for customer_id, e in owed.items()
+            ],
+            update_conflicts=True, unique_fields=["customer"],
+            update_fields=["overdue_total", "overdue_by_currency", "overdue_count", "oldest_overdue", "updated_at"],
+        )  # fmt: skip
 
 
 def collections_run_all(

@@ -1,7 +1,11 @@
 """Every write of invoicing. Import from here: `from billing.invoicing.services import invoice_issue`."""
 
 from billing.invoicing.services.credit_notes import CreditLineInput, LineCredited, credit_note_issue, lines_credited
-from billing.invoicing.services.exports import invoice_pdf_export_request, invoice_pdf_export_run
+from billing.invoicing.services.exports import (
+    invoice_pdf_export_part_run,
+    invoice_pdf_export_request,
+    invoice_pdf_export_run,
+)
 from billing.invoicing.services.generation import (
     GenerationResult,
     invoices_generate,
@@ -53,6 +57,7 @@ __all__ = [
     "invoice_draft_releaser_register",
     "invoice_draft_update",
     "invoice_issue",
+    "invoice_pdf_export_part_run",
     "invoice_pdf_export_request",
     "invoice_pdf_export_run",
     "invoice_send",

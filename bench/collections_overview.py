@@ -1,0 +1,85 @@
+"""The staff collections overview on the seeded data set: p50 / p95 of whole requests and their queries.
+
+Run with `make bench` (PostgreSQL from DATABASE_URL) after `bench/lists.py` has seeded the data set and
+a collections run has gone over it (`manage.py run_collections --partner scale`, done here when the
+partner has never had one). Requests go through Django's test client as in `bench/lists.py`: page 1 in
+the default order (longest overdue first), by name, by amount, 20 pages in, and a filter. For each:
+p50 and p95 over BENCH_RUNS requests, the queries one request runs and the milliseconds of SQL in it.
+
+Writes the figures under the key "collections_overview" of bench/results.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from lists import DEPTH, PARTNER, RESULTS, deep_page, get_ok
+
+from billing.collections.models import CollectionRun
+from billing.collections.services import collections_run
+from partner_portal import clock
+from partner_portal.models import Partner, User
+
+RUNS = int(os.environ.get("BENCH_RUNS", "15"))
+
+
+def measure(client: Client, url: str) -> dict[str, float | int]:
+    get_ok(client, url)  # warm
+    samples, sql = [], []
+    queries = 0
+    for _ in range(RUNS):
+        with CaptureQueriesContext(connection) as captured:
+            start = time.perf_counter()
+            get_ok(client, url)
+            samples.append((time.perf_counter() - start) * 1000)
+        queries = len(captured)
+        sql.append(sum(float(q["time"]) for q in captured.captured_queries) * 1000)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
+    return {
+        "p50_ms": round(statistics.median(samples), 1),
+        "p95_ms": round(p95, 1),
+        "queries": queries,
+        "sql_p50_ms": round(statistics.median(sql), 1),
+    }
+
+
+def main() -> None:
+    partner = Partner.objects.get(slug=PARTNER)
+    if not CollectionRun.objects.filter(partner=partner).exists():
+        collections_run(partner=partner, run_date=clock.today(partner.time_zone))
+    admin = User.objects.get(email=f"admin@{PARTNER}.scale.example")
+    client = Client()
+    client.force_login(admin)
+    base = reverse("collections_overview")
+    urls = {
+        "page 1 (longest overdue first)": base,
+        "page 1 by name": f"{base}?sort=name",
+        "page 1 by amount": f"{base}?sort=-overdue",
+        "a filter (step: reminded)": f"{base}?step=remind",
+    }
+    deep = deep_page(client, base, api=False)
+    if deep:
+        urls[f"{DEPTH} pages in"] = deep
+    figures = {name: measure(client, url) for name, url in urls.items()}
+    for name, m in figures.items():
+        print(f"{name}: p50 {m['p50_ms']} ms, p95 {m['p95_ms']} ms, {m['queries']} queries, SQL {m['sql_p50_ms']} ms")
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results["collections_overview"] = {"runs": RUNS, "depth_pages": DEPTH, "pages": figures}
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
