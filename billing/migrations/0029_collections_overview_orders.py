@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0027_payment_provider'),
+        ('billing', '0028_autopay_retry'),
         ('partner_portal', '0011_customer_card_payments'),
     ]
 

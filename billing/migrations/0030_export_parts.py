@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0028_collections_overview_orders'),
+        ('billing', '0029_collections_overview_orders'),
     ]
 
     operations = [
