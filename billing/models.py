@@ -37,11 +37,15 @@ from billing.payments_online.models import (
     ProviderEvent,
     SavedCard,
 )
+from billing.peppol.models import AccessPointAccount, EInvoiceSubmission, SubmissionEvent
 from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport, ReconciliationLine
 
 __all__ = [
     "DEFAULT_STEPS",
     "ZERO",
+    "AccessPointAccount",
+    "EInvoiceSubmission",
+    "SubmissionEvent",
     "AutopayAttempt",
     "CollectionLease",
     "CollectionPolicy",

@@ -34,3 +34,23 @@ def customer_balances_changed(*, customer_ids: Collection[int]) -> None:
         return
     for listener in _listeners:
         listener(customer_ids=ids)
+
+
+class DocumentIssuedListener(Protocol):
+    def __call__(self, *, kind: str, document_id: int) -> None: ...
+
+
+_issued_listeners: list[DocumentIssuedListener] = []
+
+
+def document_issued_listener_register(listener: DocumentIssuedListener) -> None:
+    """Have `listener(kind="invoice" | "credit_note", document_id=...)` run inside the transaction that
+    issues an invoice or a credit note (Peppol sending queues the document there). Registering the same
+    listener twice keeps one."""
+    if listener not in _issued_listeners:
+        _issued_listeners.append(listener)
+
+
+def document_issued(*, kind: str, document_id: int) -> None:
+    for listener in _issued_listeners:
+        listener(kind=kind, document_id=document_id)

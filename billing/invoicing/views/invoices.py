@@ -24,6 +24,7 @@ from django.views.generic import TemplateView
 
 from billing.invoicing import exports, selectors, services
 from billing.invoicing.autopay_status import invoice_autopay_attempts
+from billing.invoicing.einvoice_status import document_submission
 from billing.invoicing.errors import (
     BillingError,
     InvoiceAmountTooLarge,
@@ -47,7 +48,7 @@ from billing.invoicing.models import Invoice
 from billing.invoicing.vat import vat_bands
 from billing.invoicing.views.exports import export_filter_fields
 from partner_portal import clock
-from partner_portal.access import CUSTOMER_WRITERS, ScopedViewMixin
+from partner_portal.access import AUDIT_READERS, CUSTOMER_WRITERS, ScopedViewMixin
 from partner_portal.csvexport import csv_response
 from partner_portal.listing import KeysetListView
 from partner_portal.models import STAFF_ROLES
@@ -128,6 +129,8 @@ class InvoiceDetailView(ScopedViewMixin, TemplateView):
             credit_notes=list(selectors.credit_note_list(scope=self.scope, invoice_id=invoice.pk)),
             history=list(selectors.invoice_history(scope=self.scope, invoice=invoice)),
             autopay_attempts=invoice_autopay_attempts(scope=self.scope, invoice_id=invoice.pk),
+            peppol=document_submission(scope=self.scope, kind="invoice", document_id=invoice.pk),
+            peppol_can_open=self.scope.has_role(AUDIT_READERS),
             today=today,
             is_open=is_open,
             days_overdue=(today - invoice.due_date).days if overdue and invoice.due_date else 0,
@@ -483,7 +486,13 @@ class CreditNoteDetailView(ScopedViewMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         note = selectors.credit_note_get(scope=self.scope, pk=self.kwargs["pk"])
-        return super().get_context_data(credit_note=note, vat_bands=note.vat_bands, **kwargs)
+        return super().get_context_data(
+            credit_note=note,
+            vat_bands=note.vat_bands,
+            peppol=document_submission(scope=self.scope, kind="credit_note", document_id=note.pk),
+            peppol_can_open=self.scope.has_role(AUDIT_READERS),
+            **kwargs,
+        )
 
 
 # ---- Payments ----------------------------------------------------------------------------------
