@@ -44,8 +44,6 @@ __all__ = [
     "DEFAULT_STEPS",
     "ZERO",
     "AccessPointAccount",
-    "EInvoiceSubmission",
-    "SubmissionEvent",
     "AutopayAttempt",
     "CollectionLease",
     "CollectionPolicy",
@@ -54,6 +52,7 @@ __all__ = [
     "CreditNote",
     "CustomerCollections",
     "CustomerDunning",
+    "EInvoiceSubmission",
     "ExportJob",
     "IdempotencyKey",
     "Invoice",
@@ -72,4 +71,5 @@ __all__ = [
     "ReconciliationLine",
     "Refund",
     "SavedCard",
+    "SubmissionEvent",
 ]

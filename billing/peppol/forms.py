@@ -28,7 +28,9 @@ class SubmissionFilterForm(forms.Form):
         label=_("Status"), required=False, choices=[("", _("Any status")), *EInvoiceSubmission.Status.choices]
     )
     kind = forms.ChoiceField(
-        label=_("Document"), required=False, choices=[("", _("Invoices and credit notes")), *EInvoiceSubmission.Kind.choices]
+        label=_("Document"),
+        required=False,
+        choices=[("", _("Invoices and credit notes")), *EInvoiceSubmission.Kind.choices],
     )
     sort = forms.ChoiceField(
         label=_("Sort by"), required=False,

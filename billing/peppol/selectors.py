@@ -47,7 +47,9 @@ def submission_list(*, scope: Scope, filters: SubmissionFilters | None = None) -
 
 
 def submission_get(*, scope: Scope, pk: int | str) -> EInvoiceSubmission:
-    return get_scoped_or_404(EInvoiceSubmission.objects.select_related("customer", "invoice", "credit_note"), scope, pk=pk)
+    return get_scoped_or_404(
+        EInvoiceSubmission.objects.select_related("customer", "invoice", "credit_note"), scope, pk=pk
+    )
 
 
 def submission_events(*, submission: EInvoiceSubmission) -> QuerySet[SubmissionEvent]:

@@ -99,7 +99,9 @@ class StorecoveClient:
         self._base = (base_url or settings.STORECOVE_API_URL).rstrip("/")
         self._client = httpx.Client(
             timeout=httpx.Timeout(timeout or settings.STORECOVE_TIMEOUT_SECONDS),
-            verify=ssl.create_default_context(cafile=settings.STORECOVE_CA_BUNDLE) if settings.STORECOVE_CA_BUNDLE else True,
+            verify=ssl.create_default_context(cafile=settings.STORECOVE_CA_BUNDLE)
+            if settings.STORECOVE_CA_BUNDLE
+            else True,
             trust_env=False,
             headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
         )

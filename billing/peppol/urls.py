@@ -10,8 +10,8 @@ urlpatterns = [
     path("staff/billing/peppol/receiver-check/", views.ReceiverCheckView.as_view(), name="peppol_receiver_check"),
     path("staff/billing/peppol/", views.SubmissionListView.as_view(), name="einvoice_submission_list"),
     path("staff/billing/peppol/<int:pk>/", views.SubmissionDetailView.as_view(), name="einvoice_submission_detail"),
+    path("staff/billing/peppol/<int:pk>/retry/", views.SubmissionRetryView.as_view(), name="einvoice_submission_retry"),
     path(
-        "staff/billing/peppol/<int:pk>/retry/", views.SubmissionRetryView.as_view(), name="einvoice_submission_retry"
+        "webhooks/storecove/<str:partner>/<str:token>/", views.StorecoveWebhookView.as_view(), name="storecove_webhook"
     ),
-    path("webhooks/storecove/<str:partner>/<str:token>/", views.StorecoveWebhookView.as_view(), name="storecove_webhook"),
 ]

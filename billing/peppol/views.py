@@ -37,7 +37,9 @@ class PeppolSettingsView(ScopedViewMixin, View):
         account = selectors.access_point_account(scope=self.scope)
         webhook_url = ""
         if account is not None:
-            path = reverse("storecove_webhook", kwargs={"partner": self.scope.partner.slug, "token": webhook_secret(account)})
+            path = reverse(
+                "storecove_webhook", kwargs={"partner": self.scope.partner.slug, "token": webhook_secret(account)}
+            )
             webhook_url = request.build_absolute_uri(path)
         context = {"form": form, "account": account, "partner": self.scope.partner, "webhook_url": webhook_url,
                    "check_form": ReceiverCheckForm()}  # fmt: skip

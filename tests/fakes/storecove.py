@@ -23,6 +23,7 @@ A wrong or missing key is 401 (every operation's "401 Unauthorized").
 
 from __future__ import annotations
 
+import contextlib
 import json
 import ssl
 import threading
@@ -159,7 +160,7 @@ class FakeStorecove:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 body = json.loads(raw) if raw else None
-                path = self.path[len(BASE):] if self.path.startswith(BASE) else self.path
+                path = self.path[len(BASE) :] if self.path.startswith(BASE) else self.path
                 fake.requests.append((method, path, body))
                 key = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
                 if key not in fake.keys:
@@ -217,10 +218,8 @@ class FakeStorecove:
                     status, answer, delay = fake._submission(body)
                     if delay:
                         time.sleep(delay)  # taken, but the answer comes after the client gave up
-                    try:
+                    with contextlib.suppress(BrokenPipeError, ConnectionResetError, ssl.SSLError):
                         self._answer(status, answer)
-                    except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-                        pass
                 else:
                     self._answer(404)
 

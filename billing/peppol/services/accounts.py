@@ -42,7 +42,9 @@ def _account_save(*, partner: Partner, actor: User | None, api_key: str) -> Acce
             raise AccessPointAccountInvalid(
                 _("Enter the API key of your Storecove account."), fields={"api_key": [_("Enter the API key.")]}
             )
-        account = AccessPointAccount(partner=partner, webhook_secret_encrypted=secret_encrypt(secrets.token_urlsafe(32)))
+        account = AccessPointAccount(
+            partner=partner, webhook_secret_encrypted=secret_encrypt(secrets.token_urlsafe(32))
+        )
     if api_key:
         account.api_key_encrypted, account.key_hint = secret_encrypt(api_key), api_key[-4:]
     account.updated_at, account.updated_by = clock.now(), actor
@@ -83,9 +85,7 @@ def access_point_connect(*, partner: Partner, actor: User | None, api_key: str =
         AccessPointAccount.objects.filter(pk=account.pk).update(
             status=AccessPointAccount.Status.ERROR, last_error=exc.reason[:1000], updated_at=clock.now()
         )
-        raise AccessPointNotReady(
-            _("Storecove refused the registration: %(reason)s") % {"reason": exc.reason}
-        ) from exc
+        raise AccessPointNotReady(_("Storecove refused the registration: %(reason)s") % {"reason": exc.reason}) from exc
     with transaction.atomic():
         AccessPointAccount.objects.filter(pk=account.pk).update(
             peppol_scheme=scheme, peppol_id=partner.peppol_id, status=AccessPointAccount.Status.ACTIVE,
@@ -127,4 +127,6 @@ def receiver_check(*, partner: Partner, scheme: str, identifier: str) -> bool:
         with account_client(account) as client:
             return client.receives(scheme=storecove_scheme(scheme), identifier=identifier)
     except StorecoveError as exc:
-        raise AccessPointNotReady(_("Storecove could not check the receiver: %(reason)s") % {"reason": exc.reason}) from exc
+        raise AccessPointNotReady(
+            _("Storecove could not check the receiver: %(reason)s") % {"reason": exc.reason}
+        ) from exc

@@ -86,7 +86,9 @@ def document_issued(*, kind: str, document_id: int) -> None:
 
 def _claim(submission_id: int, now: dt.datetime) -> bool:
     """Take the row for one attempt: only one worker's UPDATE matches."""
-    due = Q(status__in=[Status.QUEUED, Status.RETRYING]) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    due = Q(status__in=[Status.QUEUED, Status.RETRYING]) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
     stale = Q(status=Status.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT)
     with transaction.atomic():
         claimed = EInvoiceSubmission.objects.filter(due | stale, pk=submission_id).update(
@@ -105,7 +107,9 @@ def _document_ubl(sub: EInvoiceSubmission) -> bytes:
 
 def backoff(attempts: int) -> dt.timedelta:
     """The pause after attempt n: base × 2^(n−1), at most a day."""
-    return min(dt.timedelta(seconds=settings.PEPPOL_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)), dt.timedelta(days=1))
+    return min(
+        dt.timedelta(seconds=settings.PEPPOL_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)), dt.timedelta(days=1)
+    )
 
 
 def submission_send(*, submission_id: int) -> EInvoiceSubmission:
@@ -113,7 +117,9 @@ def submission_send(*, submission_id: int) -> EInvoiceSubmission:
     now = clock.now()
     if not _claim(submission_id, now):
         return EInvoiceSubmission.objects.get(pk=submission_id)
-    sub = EInvoiceSubmission.objects.select_related("partner", "customer", "invoice", "credit_note").get(pk=submission_id)
+    sub = EInvoiceSubmission.objects.select_related("partner", "customer", "invoice", "credit_note").get(
+        pk=submission_id
+    )
     account = AccessPointAccount.objects.filter(partner_id=sub.partner_id).first()
     if account is None or account.status != AccessPointAccount.Status.ACTIVE or account.legal_entity_id is None:
         return _write(sub, Status.RETRYING, error=_("The access point account is not active."))
@@ -124,7 +130,9 @@ def submission_send(*, submission_id: int) -> EInvoiceSubmission:
                 ubl=_document_ubl(sub), idempotency_guid=str(sub.idempotency_guid),
             )  # fmt: skip
     except StorecoveAlreadySubmitted:
-        return _write(sub, Status.SENT, detail=_("Storecove had taken this document already (an earlier answer was lost)."))
+        return _write(
+            sub, Status.SENT, detail=_("Storecove had taken this document already (an earlier answer was lost).")
+        )
     except StorecoveUnauthorized as exc:
         return _write(sub, Status.FAILED, error=exc.reason)
     except StorecoveRefused as exc:

@@ -99,8 +99,12 @@ def webhook_apply(*, partner_id: int, body: bytes) -> str:
 def webhook_receive(*, partner_ref: str, token: str, body: bytes) -> str:
     """A pushed webhook at /webhooks/storecove/<partner>/<token>/: refused unless the token is the
     account's secret."""
-    lookup = {"pk": int(partner_ref)} if partner_ref.isdigit() else {"slug": partner_ref}
-    partner = Partner.objects.filter(**lookup).first()
+    partners = (
+        Partner.objects.filter(pk=int(partner_ref))
+        if partner_ref.isdigit()
+        else Partner.objects.filter(slug=partner_ref)
+    )
+    partner = partners.first()
     account = AccessPointAccount.objects.filter(partner=partner).first() if partner else None
     if account is None or not hmac.compare_digest(token.encode(), webhook_secret(account).encode()):
         raise WebhookRefused("no account for this address, or a wrong token")

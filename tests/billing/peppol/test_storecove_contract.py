@@ -60,20 +60,27 @@ def test_legal_entity_identifier_submission_and_pull_webhooks(storecove, client)
     entity = client.legal_entity_create(
         LegalEntityInput(party_name="Acme BV", line1="Street 1", city="Gent", zip="9000", country="BE")
     )
-    assert isinstance(entity["id"], int) and entity["party_name"] == "Acme BV"
+    assert isinstance(entity["id"], int)
+    assert entity["party_name"] == "Acme BV"
     identifier = client.peppol_identifier_create(legal_entity_id=entity["id"], scheme="BE:EN", identifier="0403170701")
     assert identifier == {"superscheme": "iso6523-actorid-upis", "scheme": "BE:EN", "identifier": "0403170701"}
     guid = client.document_submit(legal_entity_id=entity["id"], scheme="BE:EN", identifier="0202239951",
                                   ubl=b"<Invoice/>", idempotency_guid="3f1c9a4e-8b2d-4e6f-9a1b-2c3d4e5f6a7b")  # fmt: skip
     sent = storecove.submissions[guid]
     assert sent["document"]["documentType"] == "invoice"
-    assert sent["document"]["rawDocumentData"] == {"document": "PEludm9pY2UvPg==", "parse": True, "parseStrategy": "ubl"}
+    assert sent["document"]["rawDocumentData"] == {
+        "document": "PEludm9pY2UvPg==",
+        "parse": True,
+        "parseStrategy": "ubl",
+    }
     assert sent["routing"] == {"eIdentifiers": [{"scheme": "BE:EN", "id": "0202239951"}], "emails": []}
     # Pull mode: GET /webhook_instances/ gives the oldest, 204 when empty; DELETE once processed.
     assert client.webhook_instance_next() is None
     queued = storecove.queue(storecove.webhook(guid, "succeeded"))
     instance = client.webhook_instance_next()
-    assert instance is not None and instance.guid == queued and f'"document_guid": "{guid}"' in instance.body
+    assert instance is not None
+    assert instance.guid == queued
+    assert f'"document_guid": "{guid}"' in instance.body
     client.webhook_instance_delete(instance.guid)
     assert client.webhook_instance_next() is None
 
