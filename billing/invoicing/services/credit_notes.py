@@ -156,5 +156,5 @@ def credit_note_issue(
               "net": str(note.net_amount), "vat": str(note.tax_amount)},
     )  # fmt: skip
     customer_balances_changed(customer_ids=[invoice.customer_id])
-    document_issued(kind="credit_note", document_id=note.pk)
+    document_issued(kind="credit_note", document=note)
     return note

@@ -340,7 +340,7 @@ def invoice_issue(*, invoice: Invoice, actor: User | None, issue_date: dt.date |
 
     customer_credit_apply(invoice=invoice, actor=actor)
     customer_balances_changed(customer_ids=[invoice.customer_id])
-    document_issued(kind="invoice", document_id=invoice.pk)
+    document_issued(kind="invoice", document=invoice)
     invoice.refresh_from_db()
     return invoice
 

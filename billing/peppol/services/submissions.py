@@ -52,12 +52,11 @@ def _queue_after_commit(sub: EInvoiceSubmission) -> None:
     transaction.on_commit(lambda: einvoice_submission_send_task.delay(submission_id=sub.pk))
 
 
-def document_issued(*, kind: str, document_id: int) -> None:
+def document_issued(*, kind: str, document: Invoice | CreditNote) -> None:
     """Invoicing's listener, inside the issuing transaction: queue the document for Peppol when the
     partner's access point is active and the customer takes e-invoices over Peppol. Otherwise nothing
-    is sent (the embedded default): the files are downloaded or go with the email."""
-    model = Invoice if kind == EInvoiceSubmission.Kind.INVOICE else CreditNote
-    document = model.objects.select_related("customer").get(pk=document_id)
+    is sent (the embedded default): the files are downloaded or go with the email. No query unless the
+    customer takes Peppol."""
     customer = document.customer
     if customer.einvoice_format != EinvoiceFormat.PEPPOL:
         return
