@@ -6,6 +6,8 @@ import uuid
 from django.conf import settings
 from django.db import migrations, models
 
+from partner_portal.trigram import trigram_indexes
+
 
 class Migration(migrations.Migration):
 
@@ -127,5 +129,11 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='submissionevent',
             constraint=models.UniqueConstraint(condition=models.Q(('event_key', ''), _negated=True), fields=('partner', 'event_key'), name='einvoice_submission_event_once'),
+        ),
+        # The submission list's search (number, receiver identifier, Storecove's guid) on PostgreSQL.
+        trigram_indexes(
+            ("einv_sub_number_trgm", "billing_einvoicesubmission", "number"),
+            ("einv_sub_receiver_trgm", "billing_einvoicesubmission", "receiver_id"),
+            ("einv_sub_guid_trgm", "billing_einvoicesubmission", "provider_guid"),
         ),
     ]
