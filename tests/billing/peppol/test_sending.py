@@ -3,6 +3,7 @@ never twice, retries with backoff, rejections shown to staff, webhooks."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from decimal import Decimal
@@ -79,10 +80,10 @@ def test_an_issued_invoice_goes_to_the_customers_peppol_identifier(
     body = storecove.submissions[sub.provider_guid]
     assert body["routing"]["eIdentifiers"] == [{"scheme": "BE:EN", "id": "0202239951"}]
     assert body["idempotencyGuid"] == str(sub.idempotency_guid)
-    assert invoice.number.encode() in __import__("base64").b64decode(body["document"]["rawDocumentData"]["document"])
+    assert invoice.number.encode() in base64.b64decode(body["document"]["rawDocumentData"]["document"])
 
 
-def test_a_credit_note_is_sent_too(connected, storecove, django_capture_on_commit_callbacks) -> None:
+def test_a_credit_note_is_sent_too(connected, storecove, client_for, django_capture_on_commit_callbacks) -> None:
     invoice, _sub = _issue(connected, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         note = credit_note_issue(invoice=invoice, actor=None, amount=Decimal("10.00"), reason="Goodwill")
@@ -90,6 +91,8 @@ def test_a_credit_note_is_sent_too(connected, storecove, django_capture_on_commi
     assert sub.status == Status.SENT
     assert sub.kind == "credit_note"
     assert len(storecove.submissions) == 2
+    page = client_for(connected.finance).get(reverse("credit_note_detail", args=[note.pk])).content.decode()
+    assert 'data-peppol-status="sent"' in page
 
 
 def test_nothing_is_sent_by_default(tenant, storecove, django_capture_on_commit_callbacks) -> None:
