@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils.text import capfirst
 
 from partner_portal.einvoice_fields import EU_MEMBER_STATES
-from partner_portal.models import ApiToken, AuditEvent, Customer, Invitation, Membership, Partner
+from partner_portal.models import ApiToken, AuditEvent, Customer, EinvoiceFormat, Invitation, Membership, Partner
 from partner_portal.tenancy import Scope, get_scoped_or_404
 
 # Sort keys the customer list offers: the page's name for it -> (model field, descending).
@@ -101,8 +101,9 @@ def einvoice_gaps(
     *, scope: Scope, customer: Customer | None = None, reverse_charge: bool | None = None
 ) -> EinvoiceGaps:
     """Which fields an e-invoice to `customer` still needs: the partner's country, address and VAT
-    identifier; the customer's country and address, and its VAT identifier when reverse charged (lines
-    of the category AE; when not told, a buyer in another EU member state). A warning: nothing refuses."""
+    identifier; the customer's country and address, its VAT identifier when reverse charged (lines
+    of the category AE; when not told, a buyer in another EU member state), and its Peppol identifier
+    when its invoices go over Peppol. A warning: nothing refuses."""
     partner = partner_get(scope=scope)
     missing_customer: list[str] = []
     if customer is not None:
@@ -111,6 +112,8 @@ def einvoice_gaps(
             reverse_charge = customer_is_reverse_charged(partner=partner, customer=customer)
         if reverse_charge:
             missing_customer += _missing(customer, ("tax_id",))
+        if customer.einvoice_format == EinvoiceFormat.PEPPOL:  # sent to its Peppol identifier
+            missing_customer += _missing(customer, ("peppol_id",))
     return EinvoiceGaps(partner=_missing(partner, EINVOICE_PARTNER_FIELDS), customer=missing_customer)
 
 

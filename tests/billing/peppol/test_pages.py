@@ -94,3 +94,14 @@ def test_the_receiver_check_asks_discovery(tenant, storecove, client_for) -> Non
     assert 'data-receiver-result="ok"' in found.content.decode()
     missing = finance.get(reverse("peppol_receiver_check"), {"scheme": "0208", "identifier": "0999999999"})
     assert 'data-receiver-result="nok"' in missing.content.decode()
+
+
+def test_a_peppol_customer_without_identifier_is_warned(tenant) -> None:
+    from partner_portal.models import EinvoiceFormat
+    from partner_portal.selectors import einvoice_gaps
+    from partner_portal.tenancy import Scope
+
+    tenant.customer.einvoice_format = EinvoiceFormat.PEPPOL
+    tenant.customer.save()
+    scope = Scope(membership=tenant.finance.membership)
+    assert "Peppol identifier" in einvoice_gaps(scope=scope, customer=tenant.customer).customer
