@@ -54,14 +54,15 @@ def _queue_after_commit(sub: EInvoiceSubmission) -> None:
 
 def document_issued(*, kind: str, document: Invoice | CreditNote) -> None:
     """Invoicing's listener, inside the issuing transaction: queue the document for Peppol when the
-    partner's access point is active and the customer takes e-invoices over Peppol. Otherwise nothing
+    partner's access point is active (or paused) and the customer takes e-invoices over Peppol. Otherwise nothing
     is sent (the embedded default): the files are downloaded or go with the email. No query unless the
     customer takes Peppol."""
     customer = document.customer
     if customer.einvoice_format != EinvoiceFormat.PEPPOL:
         return
+    # A paused account queues too: the documents wait until sending resumes.
     active = AccessPointAccount.objects.filter(
-        partner_id=document.partner_id, status=AccessPointAccount.Status.ACTIVE
+        partner_id=document.partner_id, status__in=[AccessPointAccount.Status.ACTIVE, AccessPointAccount.Status.PAUSED]
     ).values_list("provider", flat=True)
     provider = next(iter(active), None)
     if provider is None:
@@ -121,6 +122,9 @@ def submission_send(*, submission_id: int) -> EInvoiceSubmission:
     )
     account = AccessPointAccount.objects.filter(partner_id=sub.partner_id).first()
     if account is None or account.status != AccessPointAccount.Status.ACTIVE or account.legal_entity_id is None:
+        # Paused or not registered: the document waits, and the wait is no attempt.
+        EInvoiceSubmission.objects.filter(pk=sub.pk).update(attempts=F("attempts") - 1)
+        sub.attempts -= 1
         return _write(sub, Status.RETRYING, error=_("The access point account is not active."))
     try:
         with account_client(account) as client:

@@ -242,3 +242,20 @@ def test_pulled_webhooks_are_applied_and_deleted(
     assert sub.status == Status.DELIVERED
     assert storecove.deleted_instances == [guid]
     assert not storecove.instances
+
+
+def test_a_paused_account_keeps_documents_waiting(connected, storecove, django_capture_on_commit_callbacks) -> None:
+    from billing.peppol.services import access_point_pause
+
+    access_point_pause(partner=connected.partner, actor=connected.admin, paused=True)
+    _invoice, sub = _issue(connected, django_capture_on_commit_callbacks)
+    assert sub.status == Status.RETRYING
+    assert sub.attempts == 0  # waiting is no attempt
+    assert not storecove.submissions
+    access_point_pause(partner=connected.partner, actor=connected.admin, paused=False)
+    with clock.frozen(sub.next_attempt_at + dt.timedelta(seconds=1)):
+        submissions_retry_due()
+    sub.refresh_from_db()
+    assert sub.status == Status.SENT
+    assert sub.attempts == 1
+    assert len(storecove.submissions) == 1
