@@ -45,6 +45,18 @@ class BillingConfig(AppConfig):
 
         customer_balances_listener_register(collections_customers_changed)
 
+        # ... and into Peppol sending when an invoice or a credit note is issued (queued for the access point).
+        from billing.invoicing.services import document_issued_listener_register
+        from billing.peppol.services import document_issued
+
+        document_issued_listener_register(document_issued)
+
+        # ... and into Peppol sending for a document's submission on the staff invoice and credit note pages.
+        from billing.invoicing.einvoice_status import einvoice_status_reader_register
+        from billing.peppol.selectors import submission_for_document
+
+        einvoice_status_reader_register(submission_for_document)
+
         # The core's customer service refuses a currency change while billing holds money in the old one.
         from billing.finance.currency import customer_currency_holds
         from partner_portal.services import customer_currency_holds_register

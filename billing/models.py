@@ -38,11 +38,13 @@ from billing.payments_online.models import (
     ProviderEvent,
     SavedCard,
 )
+from billing.peppol.models import AccessPointAccount, EInvoiceSubmission, SubmissionEvent
 from billing.reconciliation.models import MicrosoftPayable, ReconciliationImport, ReconciliationLine
 
 __all__ = [
     "DEFAULT_STEPS",
     "ZERO",
+    "AccessPointAccount",
     "AutopayAttempt",
     "CollectionLease",
     "CollectionPolicy",
@@ -51,6 +53,7 @@ __all__ = [
     "CreditNote",
     "CustomerCollections",
     "CustomerDunning",
+    "EInvoiceSubmission",
     "ExportJob",
     "ExportPart",
     "IdempotencyKey",
@@ -70,4 +73,5 @@ __all__ = [
     "ReconciliationLine",
     "Refund",
     "SavedCard",
+    "SubmissionEvent",
 ]

@@ -96,6 +96,7 @@ urlpatterns = [
     path("staff/collections/", include("billing.collections.urls")),
     path("my/", dashboards.CustomerHomeView.as_view(), name="customer_home"),
     path("", include("billing.payments_online.urls")),  # my/pay/, pay/, webhooks/stripe/, staff settings
+    path("", include("billing.peppol.urls")),  # staff/billing/peppol/, webhooks/storecove/
     # Documents both staff and customer users download; scoped like every page.
     path("documents/invoices/<int:pk>.pdf", billing_downloads.InvoicePdfView.as_view(), name="invoice_pdf"),
     path("documents/credit-notes/<int:pk>.pdf", billing_downloads.CreditNotePdfView.as_view(), name="credit_note_pdf"),

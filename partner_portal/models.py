@@ -243,6 +243,8 @@ class EinvoiceFormat(models.TextChoices):
     PDF = "pdf", _("PDF only")
     FACTURX = "facturx", _("Factur-X (PDF/A-3 with the CII XML inside)")
     UBL = "ubl", _("PDF with the UBL XML (Peppol BIS Billing 3.0) attached")
+    # Sent over Peppol when the partner's access point is active; the email carries the PDF and the UBL too.
+    PEPPOL = "peppol", _("Over Peppol (UBL), and the PDF with the UBL by email")
 
 
 class Customer(models.Model):

@@ -102,9 +102,10 @@ def einvoice_gaps(
     *, scope: Scope, customer: Customer | None = None, reverse_charge: bool | None = None
 ) -> EinvoiceGaps:
     """Which fields an e-invoice to `customer` still needs: the partner's country, address and VAT
-    identifier; the customer's country and address, and its VAT identifier when reverse charged (lines
-    of the category AE; when not told, a buyer in another EU member state), and a buyer or order
-    reference when it receives Peppol UBL (PEPPOL-EN16931-R003). A warning: nothing refuses."""
+    identifier; the customer's country and address, its VAT identifier when reverse charged (lines
+    of the category AE; when not told, a buyer in another EU member state), a buyer or order reference
+    when it receives Peppol UBL (PEPPOL-EN16931-R003), and its Peppol identifier when its invoices go
+    over Peppol. A warning: nothing refuses."""
     partner = partner_get(scope=scope)
     missing_customer: list[str] = []
     if customer is not None:
@@ -113,7 +114,9 @@ def einvoice_gaps(
             reverse_charge = customer_is_reverse_charged(partner=partner, customer=customer)
         if reverse_charge:
             missing_customer += _missing(customer, ("tax_id",))
-        peppol = customer.einvoice_format == EinvoiceFormat.UBL
+        if customer.einvoice_format == EinvoiceFormat.PEPPOL:  # sent to its Peppol identifier
+            missing_customer += _missing(customer, ("peppol_id",))
+        peppol = customer.einvoice_format in (EinvoiceFormat.UBL, EinvoiceFormat.PEPPOL)
         if peppol and not (customer.buyer_reference.strip() or customer.order_reference.strip()):
             missing_customer.append(str(_("Buyer reference or order reference (Peppol needs one)")))
     return EinvoiceGaps(partner=_missing(partner, EINVOICE_PARTNER_FIELDS), customer=missing_customer)

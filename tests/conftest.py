@@ -179,6 +179,20 @@ def stripe_fake(settings):
         yield fake
 
 
+@pytest.fixture
+def storecove(settings):
+    """A stand-in Storecove API over TLS on a local port (tests/fakes/storecove.py), with the portal's
+    client pointed at it, its test CA trusted and a short time-out (verification stays on)."""
+    from tests.fakes.storecove import FakeStorecove
+
+    with FakeStorecove() as fake:
+        settings.STORECOVE_API_URL = fake.url
+        settings.STORECOVE_CA_BUNDLE = fake.ca_bundle
+        settings.STORECOVE_TIMEOUT_SECONDS = 0.5
+        fake.slow_seconds = 1.5
+        yield fake
+
+
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Files the portal writes (exports, uploads) go to a fresh folder per test."""

@@ -240,6 +240,20 @@ def populate(victim: Tenant, *, align: bool = True) -> None:
         partner=victim.partner, customer=victim.customer, plan=victim_plan, period="2026-11", kind="fee",
         quantity=Decimal(1), unit_price=Decimal("99.00"), invoice=invoice, invoice_line=invoice.lines.first(),
     )  # fmt: skip
+    # Peppol sending: the access point account and a rejected submission with its history, whose reason
+    # names the customer, so a leak shows.
+    from billing.peppol.models import AccessPointAccount, EInvoiceSubmission, SubmissionEvent
+
+    AccessPointAccount.objects.create(
+        partner=victim.partner, api_key_encrypted=secret_encrypt("victim-storecove-key"),
+        webhook_secret_encrypted=secret_encrypt("victim-webhook-token"), status="active", legal_entity_id=1,
+    )  # fmt: skip
+    submission = EInvoiceSubmission.objects.create(
+        partner=victim.partner, customer=victim.customer, kind="invoice", invoice=invoice, number=invoice.number,
+        provider="storecove", receiver_scheme="BE:EN", receiver_id="0202239951", status="rejected",
+        rejection_reason=f"Receiver {victim.customer.name} not found",
+    )  # fmt: skip
+    SubmissionEvent.objects.create(partner=victim.partner, submission=submission, status="rejected", detail="Victim")
     # Canned replies: one whose text names the customer, so a leak shows.
     from tickets.models import CannedReply
 

@@ -202,6 +202,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "billing.tasks.autopay_run_task",
         "schedule": crontab(minute=0, hour=6),
     },
+    # Every 5 minutes: send again the Peppol documents whose retry time has come (Storecove down, a
+    # time-out), those whose task was lost and those of workers that died; each is claimed and carries its
+    # idempotency guid, so a doubled beat or a lost answer never sends a document twice.
+    "einvoice-submissions-retry": {
+        "task": "billing.peppol.tasks.einvoice_submissions_retry_task",
+        "schedule": crontab(minute="*/5"),
+    },
     # Every 5 minutes: escalate tickets past their resolution target to Microsoft (once per ticket) and
     # send SLA breach notices (once per ticket and kind). Notices wait for the offering's business hours,
     # so a breach at night goes out within 5 minutes of the desk opening; a doubled beat sends nothing twice.
@@ -265,6 +272,16 @@ STRIPE_API_URL = env.str("STRIPE_API_URL", default="https://api.stripe.com")
 STRIPE_CA_BUNDLE = env.str("STRIPE_CA_BUNDLE", default="")
 STRIPE_TIMEOUT_SECONDS = env.int("STRIPE_TIMEOUT_SECONDS", default=20)
 PAYMENTS_DEMO_PROVIDER = env.bool("PAYMENTS_DEMO_PROVIDER", default=False)
+# Peppol sending (billing.peppol): Storecove's API (https://www.storecove.com/docs/), a CA bundle for a
+# test double, the time-out of one call; attempts of one document before it is shown as failed (the pause
+# after attempt n is base * 2^(n-1)); whether the sweep also pulls Storecove's queued webhooks (for an
+# installation Storecove cannot reach with a push).
+STORECOVE_API_URL = env.str("STORECOVE_API_URL", default="https://api.storecove.com/api/v2")
+STORECOVE_CA_BUNDLE = env.str("STORECOVE_CA_BUNDLE", default="")
+STORECOVE_TIMEOUT_SECONDS = env.float("STORECOVE_TIMEOUT_SECONDS", default=20.0)
+STORECOVE_WEBHOOKS_PULL = env.bool("STORECOVE_WEBHOOKS_PULL", default=False)
+PEPPOL_MAX_ATTEMPTS = env.int("PEPPOL_MAX_ATTEMPTS", default=8)
+PEPPOL_RETRY_BASE_SECONDS = env.int("PEPPOL_RETRY_BASE_SECONDS", default=60)
 # Pay links in invoice emails and notices are signed and expire after this many days.
 PAY_LINK_MAX_AGE_DAYS = env.int("PAY_LINK_MAX_AGE_DAYS", default=60)
 if env.str("EMAIL_URL", default=""):

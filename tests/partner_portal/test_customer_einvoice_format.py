@@ -116,7 +116,7 @@ def test_the_openapi_schema_documents_the_choices(db: None) -> None:
     field = components["Customer"]["properties"]["einvoice_format"]
     refs = [field.get("$ref")] + [part.get("$ref") for part in field.get("allOf", []) + field.get("oneOf", [])]
     [enum_ref] = [ref for ref in refs if ref]
-    assert components[enum_ref.rsplit("/", 1)[1]]["enum"] == ["pdf", "facturx", "ubl"]
+    assert components[enum_ref.rsplit("/", 1)[1]]["enum"] == ["pdf", "facturx", "ubl", "peppol"]
     assert "What the invoice email carries" in str(field) + str(components[enum_ref.rsplit("/", 1)[1]])
 
 

@@ -26,7 +26,11 @@ from billing.invoicing.services.invoicing import (
     invoice_void,
     line_amounts,
 )
-from billing.invoicing.services.listeners import customer_balances_changed, customer_balances_listener_register
+from billing.invoicing.services.listeners import (
+    customer_balances_changed,
+    customer_balances_listener_register,
+    document_issued_listener_register,
+)
 from billing.invoicing.services.numbering import number_next
 from billing.invoicing.services.payments import (
     AllocationInput,
@@ -51,6 +55,7 @@ __all__ = [
     "credit_note_issue",
     "customer_balances_changed",
     "customer_balances_listener_register",
+    "document_issued_listener_register",
     "invoice_dates_check",
     "invoice_draft_create",
     "invoice_draft_delete",

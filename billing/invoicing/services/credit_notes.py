@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from billing.invoicing.errors import CreditNoteInvalid
 from billing.invoicing.models import ZERO, CreditNote, Invoice, InvoiceLine, NumberSeries
 from billing.invoicing.services.invoicing import line_amounts
-from billing.invoicing.services.listeners import customer_balances_changed
+from billing.invoicing.services.listeners import customer_balances_changed, document_issued
 from billing.invoicing.services.numbering import number_next
 from billing.invoicing.vat import VatBand, vat_bands, vat_bands_json, vat_bands_split
 from partner_portal import clock
@@ -156,4 +156,5 @@ def credit_note_issue(
               "net": str(note.net_amount), "vat": str(note.tax_amount)},
     )  # fmt: skip
     customer_balances_changed(customer_ids=[invoice.customer_id])
+    document_issued(kind="credit_note", document=note)
     return note

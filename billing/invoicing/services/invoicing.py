@@ -24,7 +24,7 @@ from billing.invoicing.errors import (
     InvoiceVatCategoryMissing,
 )
 from billing.invoicing.models import ZERO, Invoice, InvoiceLine, NumberSeries
-from billing.invoicing.services.listeners import customer_balances_changed
+from billing.invoicing.services.listeners import customer_balances_changed, document_issued
 from billing.invoicing.services.numbering import number_next
 from billing.invoicing.vat import UnitCode, vat_category_default, vat_line_problems
 from partner_portal import clock
@@ -378,6 +378,7 @@ def invoice_issue(*, invoice: Invoice, actor: User | None, issue_date: dt.date |
 
     customer_credit_apply(invoice=invoice, actor=actor)
     customer_balances_changed(customer_ids=[invoice.customer_id])
+    document_issued(kind="invoice", document=invoice)
     invoice.refresh_from_db()
     return invoice
 

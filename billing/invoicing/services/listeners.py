@@ -10,7 +10,10 @@ calls `customer_balances_changed` inside its transaction.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from billing.invoicing.models import CreditNote, Invoice
 
 
 class BalancesListener(Protocol):
@@ -34,3 +37,24 @@ def customer_balances_changed(*, customer_ids: Collection[int]) -> None:
         return
     for listener in _listeners:
         listener(customer_ids=ids)
+
+
+class DocumentIssuedListener(Protocol):
+    def __call__(self, *, kind: str, document: Invoice | CreditNote) -> None: ...
+
+
+_issued_listeners: list[DocumentIssuedListener] = []
+
+
+def document_issued_listener_register(listener: DocumentIssuedListener) -> None:
+    """Have `listener(kind="invoice" | "credit_note", document=...)` run inside the transaction that
+    issues an invoice or a credit note (Peppol sending queues the document there). Registering the same
+    listener twice keeps one."""
+    if listener not in _issued_listeners:
+        _issued_listeners.append(listener)
+
+
+def document_issued(*, kind: str, document: Invoice | CreditNote) -> None:
+    """Tell every registered listener that this document was just issued (its customer loaded)."""
+    for listener in _issued_listeners:
+        listener(kind=kind, document=document)

@@ -68,7 +68,7 @@ def invoice_email_attachments(invoice: Invoice) -> list[Attachment]:
     if fmt == EinvoiceFormat.FACTURX:
         return [(filename, facturx.invoice_facturx_pdf(invoice=invoice), "application/pdf")]
     attachments = [(filename, pdf.invoice_pdf(invoice=invoice), "application/pdf")]
-    if fmt == EinvoiceFormat.UBL:
+    if fmt in (EinvoiceFormat.UBL, EinvoiceFormat.PEPPOL):
         attachments.append((ubl.invoice_ubl_filename(invoice), ubl.invoice_ubl(invoice=invoice), "application/xml"))
     return attachments
 

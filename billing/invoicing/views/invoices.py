@@ -24,6 +24,7 @@ from django.views.generic import TemplateView
 
 from billing.invoicing import exports, selectors, services
 from billing.invoicing.autopay_status import invoice_autopay_attempts
+from billing.invoicing.einvoice_status import document_submission
 from billing.invoicing.errors import (
     BillingError,
     InvoiceAmountTooLarge,
@@ -49,7 +50,7 @@ from billing.invoicing.vat import vat_bands
 from billing.invoicing.views.exports import export_filter_fields
 from partner_portal import clock
 from partner_portal import selectors as core_selectors
-from partner_portal.access import CUSTOMER_WRITERS, ScopedViewMixin
+from partner_portal.access import AUDIT_READERS, CUSTOMER_WRITERS, ScopedViewMixin
 from partner_portal.csvexport import csv_response
 from partner_portal.listing import KeysetListView
 from partner_portal.models import STAFF_ROLES
@@ -130,6 +131,8 @@ class InvoiceDetailView(ScopedViewMixin, TemplateView):
             credit_notes=list(selectors.credit_note_list(scope=self.scope, invoice_id=invoice.pk)),
             history=list(selectors.invoice_history(scope=self.scope, invoice=invoice)),
             autopay_attempts=invoice_autopay_attempts(scope=self.scope, invoice_id=invoice.pk),
+            peppol=document_submission(scope=self.scope, kind="invoice", document_id=invoice.pk),
+            peppol_can_open=self.scope.has_role(AUDIT_READERS),
             today=today,
             is_open=is_open,
             days_overdue=(today - invoice.due_date).days if overdue and invoice.due_date else 0,
@@ -505,6 +508,8 @@ class CreditNoteDetailView(ScopedViewMixin, TemplateView):
             credit_note=note,
             vat_bands=note.vat_bands,
             credited_lines=selectors.credit_note_lines(credit_note=note),
+            peppol=document_submission(scope=self.scope, kind="credit_note", document_id=note.pk),
+            peppol_can_open=self.scope.has_role(AUDIT_READERS),
             **kwargs,
         )
 
