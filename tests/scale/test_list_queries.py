@@ -38,10 +38,12 @@ PAGES = [
     ("canned_reply_list", {}, {"q": "invoice"}),
     ("quarantine_list", {}, {}),
     ("knowledge_article_list", {"status": "published"}, {"q": "invoice"}),
+    ("einvoice_submission_list", {"status": "rejected"}, {"q": "INV-"}),
 ]
 # Lists the scale data fills with one page only.
 ONE_PAGE = {"escalation_list", "subscription_difference_list", "collections_overview", "support_plan_list",
-            "canned_reply_list", "quarantine_list", "knowledge_article_list"}  # fmt: skip
+            "canned_reply_list", "quarantine_list", "knowledge_article_list",
+            "einvoice_submission_list"}  # fmt: skip
 APIS = [
     ("customer-list", {"currency": "EUR"}, {"search": "Contoso"}),
     ("invoice-list", {"status": "paid"}, {"search": "INV-"}),
