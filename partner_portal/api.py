@@ -7,6 +7,7 @@ from typing import Any, NoReturn
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from django.contrib.auth import authenticate
+from django.db import models
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
@@ -17,7 +18,7 @@ from rest_framework.views import APIView
 
 from partner_portal import mfa, selectors, services, signin_audit
 from partner_portal.access import ALL_ROLES, CUSTOMER_WRITERS, STAFF_MANAGERS, ScopedAPIMixin
-from partner_portal.apikit import query_params
+from partner_portal.apikit import StrictUUIDField, query_params
 from partner_portal.models import CURRENCY_CHOICES, STAFF_ROLES, ApiToken, Customer, Language, Partner
 from partner_portal.throttles import TokenAccountThrottle, TokenAddressThrottle
 
@@ -169,6 +170,11 @@ STAFF_ONLY_CUSTOMER_FIELDS = ("notes", "collections_exempt", "collections_extra_
 
 
 class CustomerSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.UUIDField: StrictUUIDField,
+    }
+
     class Meta:
         model = Customer
         fields = ["id", *services.CUSTOMER_EDITABLE_FIELDS, "created_at"]

@@ -71,6 +71,16 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonRespon
     return JsonResponse(refusal(detail=_("Not found."), code="not_found"), status=404)
 
 
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID given as text only: DRF's UUIDField also takes a number (uuid.UUID(int=...)), which the
+    schema, a string of format uuid, does not allow."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
 @extend_schema_field(OpenApiTypes.INT)
 class ScopedCustomerField(serializers.PrimaryKeyRelatedField):
     """A customer of the caller's scope, by id: another partner's customer is "does not exist"."""

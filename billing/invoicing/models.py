@@ -570,6 +570,10 @@ class ExportJob(models.Model):
         return 100 if self.status == self.Status.DONE else (self.done * 100 // self.total if self.total else 0)
 
 
+class ExportPartQuerySet(TenantQuerySet["ExportPart"]):
+    customer_lookup = None  # exports are for partner staff
+
+
 class ExportPart(models.Model):
     """A slice of a large export, rendered by one worker into a ZIP of its own and merged into the
     job's ZIP once every part is done. The invoices are fixed when the job starts, in export order."""
@@ -579,6 +583,7 @@ class ExportPart(models.Model):
         RUNNING = "running", _("Running")
         DONE = "done", _("Done")
 
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")  # the job's
     job = models.ForeignKey(ExportJob, on_delete=models.CASCADE, related_name="parts")
     seq = models.PositiveIntegerField()
     invoice_ids = models.JSONField(default=list)
@@ -587,6 +592,8 @@ class ExportPart(models.Model):
     file = models.FileField(upload_to="exports/", blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ExportPartQuerySet.as_manager()
 
     class Meta:
         ordering = ["job", "seq"]

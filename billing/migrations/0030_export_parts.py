@@ -8,6 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('billing', '0029_collections_overview_orders'),
+        ('partner_portal', '0012_alter_customer_einvoice_format'),
     ]
 
     operations = [
@@ -23,6 +24,7 @@ class Migration(migrations.Migration):
                 ('started_at', models.DateTimeField(blank=True, null=True)),
                 ('finished_at', models.DateTimeField(blank=True, null=True)),
                 ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='parts', to='billing.exportjob')),
+                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='partner_portal.partner')),
             ],
             options={
                 'ordering': ['job', 'seq'],

@@ -66,6 +66,14 @@ def test_finance_creates_a_customer_and_it_is_audited(tenant: Tenant, api_for) -
     assert (event.actor, event.customer) == (tenant.finance, customer)
 
 
+def test_a_tenant_id_given_as_a_number_is_refused(tenant: Tenant, api_for) -> None:
+    """The schema says a UUID string; DRF alone would turn 50151 into 00000000-...-00000000c3e7."""
+    response = api_for(tenant.finance).post("/api/v1/customers/", {**NEW_CUSTOMER, "tenant_id": 50151}, format="json")
+    assert response.status_code == 400
+    assert "tenant_id" in response.json()["fields"]
+    assert not Customer.objects.filter(name=NEW_CUSTOMER["name"]).exists()
+
+
 @pytest.mark.parametrize("role", ["agent", "customer_admin"])
 def test_roles_that_may_not_write_are_refused_and_nothing_changes(tenant: Tenant, api_for, role: str) -> None:
     client = api_for(getattr(tenant, role))

@@ -148,7 +148,7 @@ def _parts_start(job: ExportJob, ids: list[int], size: int) -> None:
     with transaction.atomic():
         ExportJob.objects.filter(pk=job.pk).update(total=len(ids))
         ExportPart.objects.bulk_create(
-            [ExportPart(job=job, seq=n, invoice_ids=ids[start : start + size]) for n, start in enumerate(range(0, len(ids), size))],
+            [ExportPart(partner_id=job.partner_id, job=job, seq=n, invoice_ids=ids[start : start + size]) for n, start in enumerate(range(0, len(ids), size))],
             ignore_conflicts=True,
         )  # fmt: skip
         _progress(job.pk)
