@@ -369,6 +369,14 @@ class CustomerCollections(models.Model):
                 name="collections_oldest_idx",
             ),
             models.Index(fields=["partner", "overdue_total", "customer"], name="collections_total_idx"),
+            # The step filter in the default order.
+            models.Index(
+                F("partner"),
+                F("step"),
+                Coalesce("oldest_overdue", Value(NOTHING_OVERDUE)),
+                F("customer"),
+                name="collections_step_idx",
+            ),
         ]
 
     def __str__(self) -> str:

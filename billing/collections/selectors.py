@@ -121,27 +121,21 @@ def _collections_suspended(*, statuses: Sequence[str]) -> Q:
 SUSPENDED_STATES = (Subscription.Status.SUSPENDED, Subscription.Status.SUSPENSION_PENDING)
 
 
-def collections_overview(
-    *, scope: Scope, filters: OverviewFilters | None = None, policy: PolicyView | None = None
-) -> QuerySet[Customer]:
-    """Customers in collections (an open invoice overdue or about to be chased), each annotated with
-    its next due date, last notice id, furthest step notified and collections-suspended/pending
+def collections_overview(*, scope: Scope, filters: OverviewFilters | None = None) -> QuerySet[Customer]:
+    """Customers in collections (an open invoice overdue or about to be chased, or a subscription
+    suspended by collections, owing or not), each annotated with its next due date, last notice id,
+    the furthest step the last run took for it and collections-suspended/pending
     subscription counts; what it owes is set on each customer of a page by collections_overview_rows.
     Staff only; customer users get nothing."""
     if not scope.is_staff:
         return Customer.objects.none()
     f = filters or OverviewFilters()
     today = clock.today(scope.partner.time_zone)
-    policy = policy or collection_policy_read(partner=scope.partner)
-    lead = max([-s.offset_days for s in policy.steps] + [0])
     open_invoices = Invoice.objects.open().filter(partner=scope.partner, customer=OuterRef("pk"), balance__gt=0)
     subscriptions = Subscription.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
     suspended = subscriptions.filter(_collections_suspended(statuses=[Subscription.Status.SUSPENDED]))
     pending = subscriptions.filter(_collections_suspended(statuses=[Subscription.Status.SUSPENSION_PENDING]))
     notices = Notice.objects.filter(customer=OuterRef("pk"))
-    furthest = notices.filter(
-        invoice__status__in=Invoice.OPEN_STATUSES, invoice__due_date__lt=today + dt.timedelta(days=lead + 1)
-    ).order_by("-offset_days", "-pk")
     # Who is listed and in what order: a CustomerCollections row per customer with an open invoice in
     # the policy's reach, written by the run and kept current by every payment, credit note and invoice
     # (collections_customers_changed); walked through its (partner, oldest overdue) and (partner,
@@ -153,7 +147,8 @@ def collections_overview(
         .annotate(
             next_due=Subquery(open_invoices.order_by().values("customer").annotate(m=Min("due_date")).values("m")),
             last_notice_id=Subquery(notices.order_by("-created_at", "-pk").values("pk")[:1]),
-            step_reached=Subquery(furthest.values("action")[:1]),
+            # The furthest step of its open invoices as the last run took them ("": none yet).
+            step_reached=F("collections_summary__step"),
             suspended_count=Coalesce(
                 Subquery(suspended.annotate(c=Count("pk")).values("c")), Value(0), output_field=IntegerField()
             ),
@@ -174,10 +169,8 @@ def collections_overview(
         qs = qs.filter(Q(name__icontains=term) | Q(domain__icontains=term))
     if f.currency:
         qs = qs.filter(currency=f.currency)
-    if f.step == "none":
-        qs = qs.filter(step_reached__isnull=True)
-    elif f.step:
-        qs = qs.filter(step_reached=f.step)
+    if f.step:  # an index condition on the summary row: (partner, step, oldest overdue, customer)
+        qs = qs.filter(collections_summary__step="" if f.step == "none" else f.step)
     if f.situation == "suspended":
         qs = qs.filter(Q(suspended_count__gt=0) | Q(pending_count__gt=0))
     elif f.situation == "held":

@@ -68,7 +68,7 @@ class CollectionsOverviewView(KeysetListView):
     def list_rows(self, form: Any) -> tuple[Any, bool]:
         filters = form.filters() if form is not None else selectors.OverviewFilters()
         self.policy = selectors.collection_policy_read(partner=self.scope.partner)
-        rows = selectors.collections_overview(scope=self.scope, filters=filters, policy=self.policy)
+        rows = selectors.collections_overview(scope=self.scope, filters=filters)
         self.filtered = filters != selectors.OverviewFilters()
         return rows, self.filtered
 

@@ -488,10 +488,12 @@ summary AS (
           IS DISTINCT FROM (EXCLUDED.overdue_total, EXCLUDED.overdue_by_currency, EXCLUDED.overdue_count,
                             EXCLUDED.oldest_overdue, EXCLUDED.step, EXCLUDED.next_action_on)
 ),
-summary_gone AS (  -- customers of the batch no longer in reach of the policy
-    DELETE FROM {summary}
-    WHERE partner_id = %(partner)s AND customer_id > %(low)s AND customer_id <= %(high)s
-      AND customer_id = ANY(%(due)s) AND customer_id NOT IN (SELECT customer_id FROM inv)
+summary_gone AS (  -- customers of the batch no longer in reach of the policy, unless suspended by collections
+    DELETE FROM {summary} g
+    WHERE g.partner_id = %(partner)s AND g.customer_id > %(low)s AND g.customer_id <= %(high)s
+      AND g.customer_id = ANY(%(due)s) AND g.customer_id NOT IN (SELECT customer_id FROM inv)
+      AND NOT EXISTS (SELECT 1 FROM {subscription} s WHERE s.customer_id = g.customer_id
+                      AND s.suspension_source = %(source)s AND s.status = ANY(%(suspended_by_us)s))
 ),
 per_customer AS (
     SELECT customer_id,
@@ -559,7 +561,7 @@ def _tables() -> dict[str, str]:
     return {
         "invoice": Invoice._meta.db_table, "customer": Customer._meta.db_table, "notice": Notice._meta.db_table,
         "invoice_dunning": InvoiceDunning._meta.db_table, "customer_dunning": CustomerDunning._meta.db_table,
-        "summary": CustomerCollections._meta.db_table,
+        "summary": CustomerCollections._meta.db_table, "subscription": Subscription._meta.db_table,
     }  # fmt: skip
 
 
@@ -617,7 +619,7 @@ def _policy_key(policy: CollectionPolicy, steps: Iterable[CollectionStep]) -> st
 def _due_customers(*, partner: Partner, policy: CollectionPolicy, steps: list[CollectionStep],
                    run_date: dt.date) -> list[int]:  # fmt: skip
     """The ids of the customers the run has something to decide for on `run_date` (see _DUE_SQL)."""
-    tables = {**_tables(), "subscription": Subscription._meta.db_table}
+    tables = _tables()
     params: dict[str, Any] = {
         "partner": partner.pk, "run_date": run_date, "policy_key": _policy_key(policy, steps),
         "suspendable": list(_SUSPENDABLE),
@@ -651,6 +653,7 @@ def _chase_batch(*, partner: Partner, policy: CollectionPolicy, steps: list[Coll
         "top": max(offsets), "first": min(offsets), "grace": policy.grace_days, "min_amount": policy.min_amount,
         "m_currency": list((policy.min_amounts or {}).keys()),
         "m_amount": [Decimal(v) for v in (policy.min_amounts or {}).values()],
+        "source": COLLECTIONS_SOURCE, "suspended_by_us": list(_SUSPENDED_BY_US),
     }  # fmt: skip
     tables = _tables()
     with connection.cursor() as cursor:
@@ -792,11 +795,22 @@ def _summary_portable(partner: Partner, customer_id: int, invoice_rows: list[tup
     )  # fmt: skip
 
 
+def _collections_suspended_customers(*, partner_id: int) -> Any:
+    """The partner's customers with a subscription suspended by collections (or its suspension asked):
+    the overview keeps them, owing or not, until they are reactivated."""
+    suspended = Subscription.objects.filter(
+        partner_id=partner_id, suspension_source=COLLECTIONS_SOURCE, status__in=_SUSPENDED_BY_US
+    )
+    return suspended.order_by().values("customer_id")
+
+
 def _summaries_save(partner: Partner, summaries: list[CustomerCollections], low: int, high: int | None) -> None:
     gone = CustomerCollections.objects.filter(partner=partner, customer_id__gt=low)
     if high is not None:
         gone = gone.filter(customer_id__lte=high)
-    gone.exclude(customer_id__in=[x.customer_id for x in summaries]).delete()
+    gone.exclude(customer_id__in=[x.customer_id for x in summaries]).exclude(
+        customer_id__in=_collections_suspended_customers(partner_id=partner.pk)
+    ).delete()
     fields = ["overdue_total", "overdue_by_currency", "overdue_count", "oldest_overdue", "step", "next_action_on"]
     kept = {
         row[0]: row[1:] for row in gone.filter(customer_id__in=[x.customer_id for x in summaries]).values_list(
@@ -1018,7 +1032,9 @@ def _summaries_refresh(*, customer_ids: Collection[int]) -> None:
     """What the customers owe, written to their CustomerCollections rows at once (the overview lists
     and orders customers by these rows): a row per customer with an open invoice in the policy's reach
     today, its overdue figures as of today; the step and next action stay as the last run decided
-    them. Three queries per partner (usually one), in the caller's transaction."""
+    them; a customer suspended by collections keeps its row while it owes nothing (the overview lists
+    it until it is reactivated). Four queries per partner (usually one partner), in the caller's
+    transaction."""
     by_partner: dict[int, list[int]] = defaultdict(list)
     for pk, partner_id in Customer.objects.filter(pk__in=list(customer_ids)).values_list("pk", "partner_id"):
         by_partner[partner_id].append(pk)
@@ -1041,6 +1057,13 @@ def _summaries_refresh(*, customer_ids: Collection[int]) -> None:
                 entry["by_currency"][currency] += balance
                 entry["count"] += 1
                 entry["oldest"] = due if entry["oldest"] is None else min(entry["oldest"], due)
+        for customer_id in (
+            _collections_suspended_customers(partner_id=partner.pk)
+            .filter(customer_id__in=ids)
+            .values_list("customer_id", flat=True)
+        ):
+            # Suspended by collections: listed, owing nothing now, until it is reactivated.
+            owed.setdefault(customer_id, {"by_currency": {}, "count": 0, "oldest": None})
         CustomerCollections.objects.filter(customer_id__in=ids).exclude(customer_id__in=owed).delete()
         CustomerCollections.objects.bulk_create(
             [

@@ -13,9 +13,11 @@ from billing.collections.services import collections_run
 from billing.invoicing.models import Invoice
 from billing.invoicing.services import AllocationInput, credit_note_issue, payment_record
 from partner_portal import clock
+from subscriptions.models import Subscription
 from tests.conftest import Tenant
 from tests.factories import CustomerFactory
-from tests.factories.collections import invoice_due
+from tests.factories.collections import invoice_due, policy
+from tests.factories.subscriptions import SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +115,41 @@ def test_the_overview_shows_what_is_owed_now_after_payments_credit_notes_and_new
     # The next run agrees with what the page showed.
     collections_run(partner=p, run_date=TODAY)
     assert _shown(client) == direct
+
+
+@pytest.mark.parametrize("automatic", [True, False])
+def test_a_customer_suspended_by_collections_stays_listed_after_paying_until_it_is_reactivated(
+    tenant: Tenant, client_for, on_commit, automatic: bool
+) -> None:
+    p = tenant.partner
+    policy(p, reactivate_automatically=automatic)
+    cut_off = CustomerFactory(partner=p, name="Cut Off Ltd")
+    subscription = SubscriptionFactory(customer=cut_off)
+    invoice = invoice_due(cut_off, _days_ago(35), "900.00", subscription)
+    invoice_due(CustomerFactory(partner=p, name="Late Ltd"), _days_ago(8), "80.00")
+    with on_commit():
+        collections_run(partner=p, run_date=TODAY)
+    subscription.refresh_from_db()
+    assert (subscription.status, subscription.suspension_source) == (Subscription.Status.SUSPENDED, "collections")
+    client = client_for(tenant.finance)
+
+    payment_record(
+        partner=p, customer=cut_off, actor=None, amount=Decimal("900.00"), received_on=TODAY,
+        allocations=[AllocationInput(invoice=invoice, amount=Decimal("900.00"))],
+    )  # fmt: skip
+    # It owes nothing, but its subscription is still suspended: it stays on the list, awaiting reactivation.
+    assert _shown(client) == {"Late Ltd": (Decimal("80.00"), 1, 8), "Cut Off Ltd": (Decimal("0.00"), 0, 0)}
+    response = client.get(f"{OVERVIEW}?situation=suspended")
+    assert [(r.customer.name, r.customer.suspended_count) for r in response.context["rows"]] == [("Cut Off Ltd", 1)]
+    assert client.get(OVERVIEW).context["total"] == 2
+
+    with on_commit():
+        collections_run(partner=p, run_date=TODAY)
+    subscription.refresh_from_db()
+    if automatic:  # the run asked for the reactivation: nothing suspended any more, off the list
+        assert subscription.status != Subscription.Status.SUSPENDED
+        assert _shown(client) == {"Late Ltd": (Decimal("80.00"), 1, 8)}
+    else:  # staff reactivate it: until then it stays listed, run after run
+        assert subscription.status == Subscription.Status.SUSPENDED
+        assert _shown(client) == {"Late Ltd": (Decimal("80.00"), 1, 8), "Cut Off Ltd": (Decimal("0.00"), 0, 0)}
+        assert client.get(OVERVIEW).context["total"] == 2
