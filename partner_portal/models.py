@@ -326,6 +326,14 @@ class Customer(models.Model):
             models.Index(fields=["partner", "name", "id"], name="customer_partner_name_idx"),
             models.Index(fields=["partner", "created_at", "id"], name="customer_partner_created_idx"),
             models.Index(fields=["partner", "credit_days", "id"], name="customer_partner_credit_idx"),
+            # The few customers with collections terms of their own (exempt, extra grace, a promise).
+            models.Index(
+                fields=["partner"],
+                condition=Q(collections_exempt=True)
+                | Q(collections_extra_grace_days__gt=0)
+                | Q(promise_to_pay_until__isnull=False),
+                name="customer_collections_terms_idx",
+            ),
         ]
 
     def __str__(self) -> str:

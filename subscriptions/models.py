@@ -130,6 +130,13 @@ class Subscription(models.Model):
             models.Index(fields=["partner", "created_at", "id"], name="subscription_created_idx"),
             models.Index(fields=["partner", "quantity", "id"], name="subscription_quantity_idx"),
             models.Index(fields=["partner", "status", "id"], name="subscription_status_id_idx"),
+            # The customers with a subscription that could still be suspended (active, or its
+            # reactivation asked), read by id without touching the rows.
+            models.Index(
+                fields=["partner", "customer"],
+                condition=Q(status__in=["active", "reactivation_pending"]),
+                name="subscription_suspendable_idx",
+            ),
         ]
 
     def __str__(self) -> str:

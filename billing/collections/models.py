@@ -297,6 +297,25 @@ class CustomerDunning(models.Model):
     class Meta:
         verbose_name = _("dunning state of a customer")
         verbose_name_plural = _("dunning states of customers")
+        # Which customers a run has something to decide for (the run's _DUE_SQL), each condition
+        # read through an index of its own.
+        indexes = [
+            models.Index(fields=["partner", "recheck_on"], name="dunning_recheck_idx"),
+            models.Index(fields=["partner", "checked_on"], name="dunning_checked_idx"),
+            models.Index(fields=["partner", "seen_policy"], name="dunning_policy_idx"),
+            models.Index(
+                fields=["partner", "customer"], condition=Q(at_suspension=True), name="dunning_at_suspension_idx"
+            ),
+            models.Index(  # terms seen other than the defaults (NULL: never seen)
+                fields=["partner"],
+                condition=Q(seen_exempt=True)
+                | Q(seen_exempt__isnull=True)
+                | Q(seen_extra_grace__gt=0)
+                | Q(seen_extra_grace__isnull=True)
+                | Q(seen_promise__isnull=False),
+                name="dunning_seen_terms_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"customer {self.customer_id}: {'suspended' if self.suspended else 'not suspended'}"

@@ -590,19 +590,51 @@ def _decide(steps: list[CollectionStep], situations: Iterable[tuple[Any, ...]]) 
 # The partner's customers the run has something to decide for today, in one statement: never looked
 # at, due by their recheck day, looked at for a later day (a run for an earlier date), under another
 # policy or other terms than now, or at the suspension step with a subscription it could still suspend.
+# Each condition is a branch of its own read through an index (CustomerDunning's, the customers' with
+# terms of their own, the suspendable subscriptions'), so a run with nothing new reads no row of the
+# partner's customers: only index entries, and of those the customers never looked at (an anti-join of
+# two index-only scans) and the ones at the suspension step against the suspendable subscriptions.
 _DUE_SQL = """
 SELECT c.id FROM {customer} c
-LEFT JOIN {customer_dunning} cd ON cd.customer_id = c.id
-WHERE c.partner_id = %(partner)s AND (
-    cd.id IS NULL OR cd.recheck_on IS NULL OR cd.recheck_on <= %(run_date)s OR cd.checked_on > %(run_date)s
-    OR cd.seen_policy <> %(policy_key)s
-    OR cd.seen_exempt IS DISTINCT FROM c.collections_exempt
-    OR cd.seen_extra_grace IS DISTINCT FROM c.collections_extra_grace_days
-    OR cd.seen_promise IS DISTINCT FROM c.promise_to_pay_until
-    OR (cd.at_suspension AND EXISTS (
-        SELECT 1 FROM {subscription} s WHERE s.customer_id = c.id AND s.status = ANY(%(suspendable)s)))
-)
-ORDER BY c.id
+WHERE c.partner_id = %(partner)s
+  AND NOT EXISTS (SELECT 1 FROM {customer_dunning} cd WHERE cd.customer_id = c.id)
+  -- looked for only when the partner has more customers than dunning rows (two index-only counts)
+  AND (SELECT COUNT(*) FROM {customer} WHERE partner_id = %(partner)s)
+      > (SELECT COUNT(*) FROM {customer_dunning} WHERE partner_id = %(partner)s)
+UNION
+SELECT customer_id FROM {customer_dunning} WHERE partner_id = %(partner)s AND recheck_on IS NULL
+UNION
+SELECT customer_id FROM {customer_dunning} WHERE partner_id = %(partner)s AND recheck_on <= %(run_date)s
+UNION
+SELECT customer_id FROM {customer_dunning} WHERE partner_id = %(partner)s AND checked_on > %(run_date)s
+UNION
+SELECT customer_id FROM {customer_dunning} WHERE partner_id = %(partner)s AND seen_policy < %(policy_key)s
+UNION
+SELECT customer_id FROM {customer_dunning} WHERE partner_id = %(partner)s AND seen_policy > %(policy_key)s
+UNION
+SELECT k.id FROM (  -- terms of their own now, or when the run saw them: compared one customer at a time
+    SELECT id FROM {customer}
+    WHERE partner_id = %(partner)s
+      AND (collections_exempt OR collections_extra_grace_days > 0 OR promise_to_pay_until IS NOT NULL)
+    UNION
+    SELECT customer_id FROM {customer_dunning}
+    WHERE partner_id = %(partner)s
+      AND (seen_exempt OR seen_exempt IS NULL OR seen_extra_grace > 0 OR seen_extra_grace IS NULL
+           OR seen_promise IS NOT NULL)
+) k
+CROSS JOIN LATERAL (
+    SELECT 1 FROM {customer} c JOIN {customer_dunning} cd ON cd.customer_id = c.id
+    WHERE c.id = k.id AND (cd.seen_exempt IS DISTINCT FROM c.collections_exempt
+                           OR cd.seen_extra_grace IS DISTINCT FROM c.collections_extra_grace_days
+                           OR cd.seen_promise IS DISTINCT FROM c.promise_to_pay_until)
+    LIMIT 1
+) changed
+UNION
+SELECT cd.customer_id FROM {customer_dunning} cd
+WHERE cd.partner_id = %(partner)s AND cd.at_suspension AND EXISTS (
+    SELECT 1 FROM {subscription} s
+    WHERE s.partner_id = %(partner)s AND s.customer_id = cd.customer_id AND s.status IN ({suspendable}))
+ORDER BY 1
 """
 
 
@@ -619,13 +651,13 @@ def _policy_key(policy: CollectionPolicy, steps: Iterable[CollectionStep]) -> st
 def _due_customers(*, partner: Partner, policy: CollectionPolicy, steps: list[CollectionStep],
                    run_date: dt.date) -> list[int]:  # fmt: skip
     """The ids of the customers the run has something to decide for on `run_date` (see _DUE_SQL)."""
-    tables = _tables()
-    params: dict[str, Any] = {
-        "partner": partner.pk, "run_date": run_date, "policy_key": _policy_key(policy, steps),
-        "suspendable": list(_SUSPENDABLE),
-    }  # fmt: skip
+    # The statuses written out, as in the suspendable subscriptions' partial index, which the planner
+    # matches only against the same literal list.
+    suspendable = ", ".join(f"'{status}'" for status in _SUSPENDABLE)
+    sql = _DUE_SQL.format(**_tables(), suspendable=suspendable)
+    params: dict[str, Any] = {"partner": partner.pk, "run_date": run_date, "policy_key": _policy_key(policy, steps)}
     with connection.cursor() as cursor:
-        cursor.execute(_DUE_SQL.format(**tables), params)
+        cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
 
 

@@ -176,3 +176,38 @@ def test_day_by_day_the_run_of_due_customers_acts_as_a_run_over_every_customer(
     # The full scan looked at 8 customers on each of the 55 days; the runs of due customers far fewer.
     assert sum(looked_at[full.partner.pk]) == 8 * 55
     assert sum(looked_at[incremental.partner.pk]) < 8 * 55 / 3
+
+
+def test_the_customers_due_are_found_by_each_of_their_reasons_and_no_other(tenant, other_tenant) -> None:
+    require(connection.vendor == "postgresql", "the due customers are read by a PostgreSQL statement")
+    partner = tenant.partner
+    quiet, terms, cut_off, paid = (CustomerFactory(partner=partner) for _ in range(4))
+    invoice_due(quiet, DUE + dt.timedelta(days=60), "100.00")  # nothing to decide for two months
+    subscription = SubscriptionFactory(customer=cut_off)
+    invoice_due(cut_off, DUE - dt.timedelta(days=30), "300.00", subscription)  # suspended on DUE
+    invoice = invoice_due(paid, DUE - dt.timedelta(days=10), "50.00")
+    run_on(partner, DUE)
+    today = DUE + dt.timedelta(days=1)
+    pol = policy(partner)
+
+    def due() -> set[int]:
+        steps = list(pol.steps.all())
+        return set(collections_service._due_customers(partner=partner, policy=pol, steps=steps, run_date=today))
+
+    assert quiet.pk not in due()  # its first step is weeks away
+    with clock.frozen(today):
+        run_on(partner, today)
+    assert due() == set()  # today's run decided everything there was to decide today
+
+    newcomer = CustomerFactory(partner=partner)  # never looked at
+    Customer.objects.filter(pk=terms.pk).update(collections_extra_grace_days=5)  # terms changed, no service
+    Subscription.objects.filter(pk=subscription.pk).update(status=Subscription.Status.ACTIVE)  # reactivated by hand
+    with clock.frozen(today):
+        payment_record(partner=partner, customer=paid, actor=None, amount=invoice.balance, received_on=today)
+    assert due() == {newcomer.pk, terms.pk, cut_off.pk, paid.pk}
+    assert quiet.pk not in due()
+
+    pol.grace_days = 2  # another policy: every customer
+    pol.save()
+    assert due() == set(Customer.objects.filter(partner=partner).values_list("pk", flat=True))
+    assert not set(Customer.objects.filter(partner=other_tenant.partner).values_list("pk", flat=True)) & due()
