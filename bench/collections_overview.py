@@ -3,8 +3,10 @@
 Run with `make bench` (PostgreSQL from DATABASE_URL) after `bench/lists.py` has seeded the data set and
 a collections run has gone over it (`manage.py run_collections --partner scale`, done here when the
 partner has never had one). Requests go through Django's test client as in `bench/lists.py`: page 1 in
-the default order (longest overdue first), by name, by amount, 20 pages in, and a filter. For each:
-p50 and p95 over BENCH_RUNS requests, the queries one request runs and the milliseconds of SQL in it.
+the default order (longest overdue first), by name, by amount, 20 pages in, and the step filter. For
+each: p50 and p95 over BENCH_RUNS requests, the queries one request runs and the milliseconds of SQL in
+it, first with `DEBUG` on (`config.settings.dev`, as `bench/lists.py` measures), then with `DEBUG` off as
+production serves (templates without debug information, no query log).
 
 Writes the figures under the key "collections_overview" of bench/results.json.
 """
@@ -22,7 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from lists import DEPTH, PARTNER, RESULTS, deep_page, get_ok
@@ -69,15 +71,28 @@ def main() -> None:
         "page 1 by name": f"{base}?sort=name",
         "page 1 by amount": f"{base}?sort=-overdue",
         "a filter (step: reminded)": f"{base}?step=remind",
+        "a filter (step: final notice)": f"{base}?step=final_notice",
     }
     deep = deep_page(client, base, api=False)
     if deep:
         urls[f"{DEPTH} pages in"] = deep
     figures = {name: measure(client, url) for name, url in urls.items()}
-    for name, m in figures.items():
-        print(f"{name}: p50 {m['p50_ms']} ms, p95 {m['p95_ms']} ms, {m['queries']} queries, SQL {m['sql_p50_ms']} ms")
+    with override_settings(DEBUG=False):  # the template engines are built again without debug
+        production = {name: measure(client, url) for name, url in urls.items()}
+    for label, measured in (("DEBUG on", figures), ("DEBUG off", production)):
+        for name, m in measured.items():
+            print(
+                f"{label}, {name}: p50 {m['p50_ms']} ms, p95 {m['p95_ms']} ms, {m['queries']} queries, "
+                f"SQL {m['sql_p50_ms']} ms"
+            )
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results["collections_overview"] = {"runs": RUNS, "depth_pages": DEPTH, "pages": figures}
+    results["collections_overview"] = {
+        "runs": RUNS,
+        "depth_pages": DEPTH,
+        "load_average": os.getloadavg()[0],
+        "pages": figures,
+        "pages_debug_off": production,
+    }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 
 

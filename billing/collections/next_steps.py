@@ -59,6 +59,15 @@ def _overdue_on(invoices: Sequence[OpenInvoice]) -> Callable[[dt.date], Decimal]
     return lambda day: totals[bisect_left(dues, day)]
 
 
+# The decisions already taken for a list of customers, by situation: (days overdue, grace, harshest step,
+# days since the final notice, suspended, after a hold, exempt). Shared by the customers of one page.
+# Past the policy's last step an invoice's decision no longer depends on how many days it is overdue
+# (`rules.dunning_decision`: the due step is the last one and nothing is ahead but what the final notice
+# waits for), so those days count as the last step's: the invoices long overdue, most of a page's,
+# share a handful of situations.
+Decisions = dict[tuple[int, int, str, int | None, bool, bool, bool], "rules.Decision[StepView]"]
+
+
 def next_action(
     *,
     steps: Sequence[StepView],
@@ -69,25 +78,33 @@ def next_action(
     min_amount: Decimal,
     exempt: bool,
     held_until: dt.date | None,
+    decisions: Decisions | None = None,
 ) -> NextAction | None:
     """The earliest step the run will take for one of `invoices`: today's step if not sent yet, else
     the next one ahead, both as `rules.dunning_decision` (the run's own decision) gives them from the
     invoice's dunning state. Nothing is taken while a promise to pay holds (until its day inclusive);
     a step after the due date waits for the overdue total to reach the minimum (as far as the
-    invoices open today tell)."""
+    invoices open today tell). `decisions`: the decisions of the same policy already taken, by
+    situation, for other customers (the policy's steps must be the same)."""
     start = max(today, held_until + dt.timedelta(days=1)) if held_until and held_until >= today else today
     best: NextAction | None = None
     overdue_on = _overdue_on(invoices)
+    after_hold = held_until is not None and held_until < start
+    taken: Decisions = {} if decisions is None else decisions
+    last = max((rules.effective_offset(step, grace) for step in steps), default=0)
 
     for invoice in invoices:
-        days = (start - invoice.due_date).days
+        days = min((start - invoice.due_date).days, last)  # the same decision past the last step
         final_on = invoice.final_notice_on
-        state = rules.DunningState(
-            harshest=invoice.harshest, final_notice_days_ago=(start - final_on).days if final_on else None,
-            suspended=invoice.customer_suspended, after_hold=held_until is not None and held_until < start,
-            exempt=exempt,
-        )  # fmt: skip
-        decision = rules.dunning_decision(steps, days, grace_days=grace, state=state)
+        final_days = (start - final_on).days if final_on else None
+        key = (days, grace, invoice.harshest, final_days, invoice.customer_suspended, after_hold, exempt)
+        decision = taken.get(key)
+        if decision is None:
+            state = rules.DunningState(
+                harshest=invoice.harshest, final_notice_days_ago=final_days, suspended=invoice.customer_suspended,
+                after_hold=after_hold, exempt=exempt,
+            )  # fmt: skip
+            decision = taken[key] = rules.dunning_decision(steps, days, grace_days=grace, state=state)
         candidate: tuple[StepView, dt.date] | None = None
         due = decision.step
         if due is not None and (invoice.pk, due.offset_days, due.action) not in sent:

@@ -40,7 +40,7 @@ from billing.collections.models import (
     Notice,
     NoticeTemplate,
 )
-from billing.collections.next_steps import NextAction, OpenInvoice, next_action, next_suspension
+from billing.collections.next_steps import Decisions, NextAction, OpenInvoice, next_action, next_suspension
 from billing.invoicing.models import ZERO, Invoice
 from partner_portal import clock
 from partner_portal.models import Customer, Partner
@@ -246,6 +246,7 @@ def collections_overview_rows(
         n.pk: n for n in Notice.objects.for_scope(scope).filter(pk__in=[i for i in ids if i]).select_related("invoice")
     }
     open_by_customer, sent = _open_invoices_by_customer([c.pk for c in customers])
+    decisions: Decisions = {}  # taken once per situation for the whole page
     rows = []
     for customer in customers:
         # The figures of now, from the open invoices just read: not the last run's.
@@ -264,6 +265,7 @@ def collections_overview_rows(
             min_amount=policy.policy.minimum_for(customer.currency),
             exempt=customer.collections_exempt,
             held_until=customer.promise_to_pay_until,
+            decisions=decisions,
         )
         rows.append(
             OverviewRow(
