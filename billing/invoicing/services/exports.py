@@ -82,14 +82,22 @@ def _export_invoices(job: ExportJob, scope: Scope | None) -> list[int]:
     return list(invoices.order_by("issue_date", "number", "pk").values_list("pk", flat=True))
 
 
+def _compression(name: str) -> int:
+    """How a file goes into an export's ZIP: a PDF as it is (its streams are compressed already:
+    deflating it again saves a few per cent for the time of a second compression, paid again at the
+    merge of parts), the XML deflated."""
+    return zipfile.ZIP_STORED if name.lower().endswith(".pdf") else zipfile.ZIP_DEFLATED
+
+
 def _write(archive: zipfile.ZipFile, invoice: Invoice, names: set[str], include_xml: bool) -> None:
     name = pdf.invoice_pdf_filename(invoice)
     if name in names:  # drafts share no number; keep every file
         name = f"{invoice.pk}-{name}"
     names.add(name)
-    archive.writestr(name, pdf.invoice_pdf(invoice=invoice))
+    archive.writestr(name, pdf.invoice_pdf(invoice=invoice), compress_type=_compression(name))
     if include_xml and not invoice.is_draft:  # issued numbers are unique: no clash
-        archive.writestr(ubl.invoice_ubl_filename(invoice), ubl.invoice_ubl(invoice=invoice))
+        xml_name = ubl.invoice_ubl_filename(invoice)
+        archive.writestr(xml_name, ubl.invoice_ubl(invoice=invoice), compress_type=_compression(xml_name))
 
 
 def _rendered(ids: list[int]) -> Iterator[Invoice]:
@@ -189,6 +197,7 @@ def invoice_pdf_export_part_run(*, part_id: int) -> ExportPart:
     job = part.job
     try:
         with tempfile.TemporaryFile() as buffer:
+            # Each file compressed as it will be in the job's ZIP, which then copies it as it is.
             with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
                 names: set[str] = set()
                 for n, invoice in enumerate(_rendered(part.invoice_ids), start=1):
@@ -208,6 +217,17 @@ def invoice_pdf_export_part_run(*, part_id: int) -> ExportPart:
         raise
     part.refresh_from_db()
     return part
+
+
+def _copy(piece: zipfile.ZipFile, info: zipfile.ZipInfo, archive: zipfile.ZipFile, name: str) -> None:
+    """One file of a part into the job's ZIP, compressed as the part has it (a PDF stored: a copy of
+    its bytes; nothing is compressed again)."""
+    entry = zipfile.ZipInfo(name, date_time=info.date_time)
+    entry.compress_type = info.compress_type
+    entry.external_attr = info.external_attr
+    with piece.open(info) as source, archive.open(entry, "w") as target:
+        while chunk := source.read(1 << 20):
+            target.write(chunk)
 
 
 def _parts_merge(job_id: int) -> None:
@@ -232,7 +252,7 @@ def _parts_merge(job_id: int) -> None:
                             if name in names:  # a draft's name taken in an earlier part
                                 name = f"{info.filename.removesuffix('.pdf')}-{part.seq}.pdf"
                             names.add(name)
-                            archive.writestr(name, piece.read(info))
+                            _copy(piece, info, archive, name)
             buffer.seek(0)
             job.file.save(f"{job.partner_id}/invoices-{job.pk}.zip", File(buffer), save=False)
         ExportJob.objects.filter(pk=job.pk).update(

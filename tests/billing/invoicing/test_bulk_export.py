@@ -97,3 +97,31 @@ def test_a_requester_who_lost_access_gets_a_failed_job(tenant: Tenant) -> None:
     job.refresh_from_db()
     assert job.status == ExportJob.Status.FAILED
     assert "no longer has access" in job.error
+
+
+def test_in_parts_the_zip_holds_the_same_files_pdfs_stored_as_rendered_xml_deflated(
+    tenant: Tenant, on_commit, settings
+) -> None:
+    invoices = [issued(tenant.customer) for _ in range(3)]
+    scope = scope_for_user(tenant.finance)
+    with on_commit():
+        whole = invoice_pdf_export_request(scope=scope, filters=InvoiceFilters(), include_xml=True)
+    settings.INVOICE_EXPORT_PART_SIZE = 1  # three parts, merged by the last one done
+    with on_commit():
+        parted = invoice_pdf_export_request(scope=scope, filters=InvoiceFilters(), include_xml=True)
+    whole.refresh_from_db()
+    parted.refresh_from_db()
+    assert (parted.status, parted.done) == (ExportJob.Status.DONE, 3)
+    with parted.file.open("rb") as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
+        assert archive.testzip() is None  # every file's checksum holds
+        kinds = {name: archive.getinfo(name).compress_type for name in archive.namelist()}
+        files = {name: archive.read(name) for name in archive.namelist()}
+    # A PDF's streams are compressed already: it goes in as it is, and the merge copies it unchanged.
+    assert kinds == {
+        **{f"{i.number}.pdf": zipfile.ZIP_STORED for i in invoices},
+        **{f"{i.number}.xml": zipfile.ZIP_DEFLATED for i in invoices},
+    }
+    with whole.file.open("rb") as handle, zipfile.ZipFile(io.BytesIO(handle.read())) as archive:
+        assert sorted(files) == sorted(archive.namelist())
+        assert all(files[n] == archive.read(n) for n in files if n.endswith(".xml"))
+        assert all(files[n].startswith(b"%PDF") for n in files if n.endswith(".pdf"))
