@@ -11,9 +11,9 @@ partner's slug). The event itself, for a document sent:
     {"tenant_id": "<partner slug>", "guid": "<the submission's guid>", "event_type": "document_submission",
      "event": "succeeded" | "failed", "details": [...]}
 
-Storecove's own page for the event's fields could not be consulted; the submission's guid is read from
-`guid` (where public integrations with Storecove read it) or from `document_guid`, and only ever matched
-against the partner's own submissions, so neither reading can touch another document.
+The OpenAPI document does not define the event's own fields. The submission's guid is read from `guid`
+(where public integrations with Storecove read it) or from `document_guid`, and only ever matched against
+the partner's own submissions' guids, so neither reading can touch another document.
 
 Storecove's OpenAPI defines no authentication for webhooks it sends: a push is accepted only at the
 partner's address with its secret token in the path (compared in constant time).
