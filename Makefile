@@ -5,6 +5,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 STAMP := $(VENV)/.installed
+MO := locale/ru/LC_MESSAGES/django.mo
+# The suite runs on two processes (pytest-xdist), each with its own test database: `PYTEST_WORKERS=0`
+# runs it in one. With --dist worksteal a process out of tests takes some of the other's, so both stay busy.
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?=
 CHROMIUM ?= /usr/bin/chromium
 # Where `make demo` serves: `make demo PORT=8080` (HOST=0.0.0.0 to reach it from another machine).
 HOST ?= 127.0.0.1
@@ -19,7 +24,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(MO)
 
 # Debian packages the tests need: Chromium for browser tests, poppler for checking PDFs, fonts
 # with Cyrillic glyphs for WeasyPrint, Dovecot as the IMAP server the support mailbox tests read.
@@ -38,7 +43,11 @@ system-deps:
 		$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
-demo: $(STAMP)
+# The compiled catalogue is built from the .po, never committed (a committed one goes stale).
+$(MO): locale/ru/LC_MESSAGES/django.po $(STAMP)
+	$(MANAGE) compilemessages --ignore=.venv -v0
+
+demo: $(STAMP) $(MO)
 	mkdir -p var
 	$(MANAGE) migrate --noinput
 	$(MANAGE) seed_demo --url http://$(HOST):$(PORT)/
@@ -57,14 +66,13 @@ demo: $(STAMP)
 
 # The whole suite. With DATABASE_URL and REDIS_URL set it runs on PostgreSQL with a real worker on
 # Redis; with CI=true a missing PostgreSQL, Redis or Chromium fails the run instead of skipping.
-test: $(STAMP) system-deps
-	$(PY) manage.py compilemessages --ignore=.venv -v0
+test: $(STAMP) $(MO) system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy config partner_portal subscriptions billing tickets escalation dashboards
 	DJANGO_SETTINGS_MODULE=config.settings.test $(MANAGE) makemigrations --check --dry-run
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 # Benchmarks against PostgreSQL (DATABASE_URL); results are recorded in docs/benchmarks.md.
 bench: $(STAMP)

@@ -108,6 +108,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "einvoice.retrying": _("Peppol sending to be retried"),
     "einvoice.failed": _("Peppol sending failed"),
     "einvoice.retry_requested": _("Peppol sending retried by staff"),
+    "einvoice.evidence_downloaded": _("Peppol delivery evidence downloaded"),
     "ticket.created": _("Ticket opened"),
     "ticket.updated": _("Ticket updated"),
     "ticket.assigned": _("Ticket assigned"),

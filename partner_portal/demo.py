@@ -222,7 +222,7 @@ PARTNERS = [
                 currency="EUR",
                 address="Meir 1\n2000 Antwerp",
                 country="BE",
-                einvoice_format=EinvoiceFormat.UBL,
+                einvoice_format=EinvoiceFormat.PEPPOL,  # its documents' submissions are the Peppol demo
                 einvoicing={
                     "street": "Meir 1",
                     "city": "Antwerp",

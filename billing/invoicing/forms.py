@@ -456,6 +456,7 @@ class CreditNoteForm(forms.Form):
         amount.max_value = invoice.balance  # type: ignore[attr-defined]
         amount.validators.append(MaxValueValidator(invoice.balance))
         amount.widget.attrs["max"] = str(invoice.balance)
+        amount.widget.attrs["placeholder"] = str(invoice.balance)
         amount.help_text = _("At most the balance, %(balance)s %(currency)s.") % {
             "balance": invoice.balance,
             "currency": invoice.currency,

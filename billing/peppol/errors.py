@@ -21,5 +21,11 @@ class SubmissionNotRetryable(PeppolError):
     kind = ErrorKind.CONFLICT
 
 
+class EvidenceUnavailable(PeppolError):
+    """Storecove has no delivery evidence for the submission (not delivered, or not reachable)."""
+
+    kind = ErrorKind.CONFLICT
+
+
 class WebhookRefused(Exception):
     """A webhook call that is not the access point's: an unknown partner or a wrong token."""

@@ -39,6 +39,8 @@ class AccessPointAccount(models.Model):
     # The token in the webhook's address the access point calls; made by the portal, encrypted at rest.
     webhook_secret_encrypted = models.TextField(_("webhook secret (encrypted)"))
     legal_entity_id = models.BigIntegerField(_("legal entity"), null=True, blank=True)
+    # The demo partner's account (`manage.py seed_demo`): shown like any other, never calls Storecove.
+    demo = models.BooleanField(_("demo account"), default=False)
     # The Peppol identifier registered for the legal entity, as the access point spells it.
     peppol_scheme = models.CharField(_("Peppol scheme"), max_length=20, blank=True)
     peppol_id = models.CharField(_("Peppol identifier"), max_length=100, blank=True)

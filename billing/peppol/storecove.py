@@ -192,6 +192,17 @@ class StorecoveClient:
             raise StorecoveUnavailable("Storecove accepted the document but gave no guid")
         return str(guid)
 
+    # --- evidence (OpenAPI: show_document_submission_evidence) ---------------------------------------
+
+    def document_evidence(self, guid: str, evidence_type: str = "sending") -> dict[str, Any]:
+        """GET /document_submissions/{guid}/evidence/{evidence_type}: the DocumentSubmissionEvidence (`guid`,
+        `sender`, `receiver`, `network`, `documents`, `evidence`). A 404 (not delivered yet, or not found) is
+        `StorecoveRefused` with status 404."""
+        data = self._call("GET", f"/document_submissions/{guid}/evidence/{evidence_type}").json()
+        if not isinstance(data, dict):
+            raise StorecoveUnavailable("Storecove answered evidence that is not an object")
+        return data
+
     # --- webhooks in pull mode (OpenAPI: get_webhook_instances, delete_webhook_instance) ------------
 
     def webhook_instance_next(self) -> WebhookInstance | None:
@@ -200,7 +211,11 @@ class StorecoveClient:
         if response.status_code == 204 or not response.content:
             return None
         data = response.json()
-        return WebhookInstance(guid=str(data["guid"]), body=str(data["body"]))
+        if not isinstance(data, dict) or not isinstance(data.get("guid"), str):
+            raise StorecoveUnavailable("Storecove answered a webhook instance without its guid")
+        body = data.get("body")
+        # The body is the pushed webhook's JSON as a string; anything else is applied as nothing.
+        return WebhookInstance(guid=data["guid"], body=body if isinstance(body, str) else "")
 
     def webhook_instance_delete(self, guid: str) -> None:
         """DELETE /webhook_instances/{guid}, once it has been processed."""

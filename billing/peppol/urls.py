@@ -12,6 +12,11 @@ urlpatterns = [
     path("staff/billing/peppol/<int:pk>/", views.SubmissionDetailView.as_view(), name="einvoice_submission_detail"),
     path("staff/billing/peppol/<int:pk>/retry/", views.SubmissionRetryView.as_view(), name="einvoice_submission_retry"),
     path(
+        "staff/billing/peppol/<int:pk>/evidence/",
+        views.SubmissionEvidenceView.as_view(),
+        name="einvoice_submission_evidence",
+    ),
+    path(
         "webhooks/storecove/<str:partner>/<str:token>/", views.StorecoveWebhookView.as_view(), name="storecove_webhook"
     ),
 ]

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -139,6 +140,24 @@ class SubmissionRetryView(ScopedViewMixin, View):
         else:
             messages.success(request, _("%(number)s is being sent again.") % {"number": submission.number})
         return redirect("einvoice_submission_detail", pk=submission.pk)
+
+
+class SubmissionEvidenceView(ScopedViewMixin, View):
+    """Download the delivery evidence of a delivered document, as Storecove gives it (JSON)."""
+
+    allowed_roles = SUBMISSION_READERS
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        submission = selectors.submission_get(scope=self.scope, pk=pk)
+        try:
+            content = services.submission_evidence(submission=submission, actor=self.scope.user)
+        except PeppolError as exc:
+            messages.error(request, str(exc))
+            return redirect("einvoice_submission_detail", pk=submission.pk)
+        response = HttpResponse(content, content_type="application/json")
+        filename = f"peppol-evidence-{slugify(submission.number) or submission.pk}.json"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
 
 
 @method_decorator(csrf_exempt, name="dispatch")

@@ -131,7 +131,8 @@ else:
         }
     }
     # The filesystem transport needs no server: messages are files under var/celery/.
-    CELERY_BROKER_URL = "filesystem://"
+    # The transport ignores the host; naming one keeps Kombu from warning that none was given.
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(VAR_DIR / "celery" / "queue"),
         "data_folder_out": str(VAR_DIR / "celery" / "queue"),

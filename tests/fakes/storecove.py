@@ -9,8 +9,21 @@ OpenAPI document it publishes, "Storecove API" 2.0.1), for the portal's real cli
         fake.unavailable = 2              # the next two submissions answer 503
         fake.slow_after_accept = 1        # the next submission is taken, then answered too late
         fake.submissions                  # documents taken: {guid: body}
-        fake.webhook(guid, "succeeded")   # the body of Storecove's document_submission webhook
+        fake.webhook(guid, "succeeded")   # the body of Storecove's document_submission webhook (a dict)
         fake.queue(body)                  # a webhook waiting in pull mode (GET /webhook_instances/)
+        fake.push(url, body)              # a webhook pushed to the portal's address, as Storecove POSTs it
+        fake.deliver(guid)                # the submission delivered: its evidence is served from now on
+
+Webhooks: a WebhookInstance is `{"guid", "body"}` with `body` "the webhook body that would have been
+pushed if this were a push-mode webhook" (OpenAPI, WebhookInstance), so `push` POSTs exactly the text that
+`queue` stores as `body`. The event carries the legal entity's `tenant_id` (OpenAPI, LegalEntity.tenant_id:
+"This property will included in webhook events") and the submission's `guid`.
+
+Evidence: GET /document_submissions/{guid}/evidence/{evidence_type} (OpenAPI operation
+show_document_submission_evidence, `evidence_type` "sending" or "clearing") answers a
+DocumentSubmissionEvidence - `guid`, `sender`, `receiver`, `network`, `documents` (each `document` a URL,
+`expires_at`, `mime_type`) and `evidence` (for peppol: `receiving_accesspoint`, `message_id`,
+`transmission_id`, `timestamp`, `xml`) - once the document was delivered, and 404 before.
 
 Shapes, each from the OpenAPI document: LegalEntity (POST /legal_entities: `id` and the fields sent,
 `peppol_identifiers`), PeppolIdentifier (`superscheme`, `scheme`, `identifier`), DiscoveredParticipant
@@ -48,6 +61,7 @@ class FakeStorecove:
         self._by_idempotency: dict[str, str] = {}
         self.instances: deque[dict[str, str]] = deque()
         self.deleted_instances: list[str] = []
+        self.delivered: set[str] = set()
         self.requests: list[tuple[str, str, Any]] = []
         # (method, path under /api/v2) -> (status, body): a documented example answered verbatim.
         self.scripted: dict[tuple[str, str], tuple[int, Any]] = {}
@@ -77,14 +91,49 @@ class FakeStorecove:
 
     # --- webhooks ------------------------------------------------------------------------------------
 
-    @staticmethod
-    def webhook(guid: str, event: str, details: list[Any] | None = None) -> dict[str, Any]:
-        """The document_submission webhook body (https://www.storecove.com/docs/, "Webhooks")."""
-        body: dict[str, Any] = {"guid": str(uuid.uuid4()), "event_type": "document_submission", "event": event,
-                                "document_guid": guid}  # fmt: skip
+    def webhook(self, guid: str, event: str, details: list[Any] | None = None) -> dict[str, Any]:
+        """The document_submission event for submission `guid`, with its legal entity's tenant_id."""
+        submitted = self.submissions.get(guid) or {}
+        entity = self.legal_entities.get(submitted.get("legalEntityId"), {})  # type: ignore[call-overload]
+        body: dict[str, Any] = {"tenant_id": entity.get("tenant_id", ""), "guid": guid,
+                                "event_type": "document_submission", "event": event}  # fmt: skip
         if details is not None:
             body["details"] = details
+        if event == "succeeded":
+            self.deliver(guid)
         return body
+
+    def deliver(self, guid: str) -> None:
+        self.delivered.add(guid)
+
+    def push(self, url: str, body: dict[str, Any]) -> int:
+        """POST the event to a webhook address as Storecove pushes it: the JSON text, no credentials."""
+        import httpx
+
+        response = httpx.post(url, content=json.dumps(body), headers={"Content-Type": "application/json"})
+        return response.status_code
+
+    def evidence(self, guid: str) -> dict[str, Any]:
+        """The DocumentSubmissionEvidence of a delivered submission (OpenAPI field names)."""
+        submitted = self.submissions[guid]
+        entity = self.legal_entities.get(submitted.get("legalEntityId"), {})  # type: ignore[call-overload]
+        sender = next(iter(entity.get("peppol_identifiers", [])), {})
+        target = submitted.get("routing", {}).get("eIdentifiers", [{}])[0]
+        host, port = self._server.server_address[:2]
+        return {
+            "guid": guid,
+            "sender": f"{sender.get('scheme', '')}:{sender.get('identifier', '')}",
+            "receiver": f"{target.get('scheme', '')}:{target.get('id', '')}",
+            "network": "peppol",
+            "documents": [{"document": f"https://{host!s}:{port}/evidence-documents/{guid}.xml",
+                           "expires_at": "2026-12-31 23:59:59", "mime_type": "application/xml"}],
+            "evidence": {
+                "receiving_accesspoint": "CN=PBE000000, O=Receiving Access Point, C=BE",
+                "message_id": f"{guid}@storecove.com", "transmission_id": guid,
+                "timestamp": "2026-12-06T12:00:00Z",
+                "xml": "<SignalMessage><Receipt><NonRepudiationInformation/></Receipt></SignalMessage>",
+            },
+        }  # fmt: skip
 
     def queue(self, body: dict[str, Any]) -> str:
         """A webhook waiting in pull mode: the WebhookInstance's body is the pushed body as a string."""
@@ -181,6 +230,14 @@ class FakeStorecove:
                         self._answer(200, fake.instances[0])
                     else:
                         self._answer(204)
+                    return
+                parts = path.split("/")
+                if len(parts) == 5 and parts[1] == "document_submissions" and parts[3] == "evidence":
+                    guid, kind = parts[2], parts[4]
+                    if kind in ("sending", "clearing") and guid in fake.submissions and guid in fake.delivered:
+                        self._answer(200, fake.evidence(guid))
+                    else:
+                        self._answer(404)
                     return
                 self._answer(404)
 

@@ -53,7 +53,7 @@ def test_with_nothing_set_the_portal_needs_no_server(tmp_path: Path) -> None:
     # Shared by web, worker and beat: WAL, IMMEDIATE transactions and a busy timeout.
     assert probe["db_options"]["transaction_mode"] == "IMMEDIATE"
     assert "journal_mode=WAL" in probe["db_options"]["init_command"]
-    assert probe["broker"] == "filesystem://"
+    assert probe["broker"] == "filesystem://localhost/"
     assert probe["backend"].startswith("file://")
     assert probe["email"] == "django.core.mail.backends.filebased.EmailBackend"
     assert probe["mfa"] is False

@@ -462,7 +462,8 @@ class CreditNoteCreateView(ScopedViewMixin, View):
         invoice = selectors.invoice_get(scope=self.scope, pk=pk)
         if not invoice.is_open:
             return self._not_open(request, invoice)
-        form = CreditNoteForm(invoice=invoice, initial={"amount": invoice.balance})
+        # The amount starts empty: pre-filled, it would clash with quantities typed in the lines section.
+        form = CreditNoteForm(invoice=invoice)
         return render(request, self.template_name, {"invoice": invoice, "form": form})
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:

@@ -4,6 +4,7 @@ from billing.peppol.services.accounts import access_point_connect, access_point_
 from billing.peppol.services.submissions import (
     backoff,
     document_issued,
+    submission_evidence,
     submission_retry_now,
     submission_send,
     submissions_due,
@@ -17,6 +18,7 @@ __all__ = [
     "backoff",
     "document_issued",
     "receiver_check",
+    "submission_evidence",
     "submission_retry_now",
     "submission_send",
     "submissions_due",

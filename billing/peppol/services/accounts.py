@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from billing.peppol.errors import AccessPointAccountInvalid, AccessPointNotReady
 from billing.peppol.models import AccessPointAccount
 from billing.peppol.schemes import storecove_scheme
-from billing.peppol.storecove import LegalEntityInput, StorecoveClient, StorecoveError
+from billing.peppol.storecove import LegalEntityInput, StorecoveClient, StorecoveError, StorecoveUnavailable
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Partner, User
@@ -27,6 +27,9 @@ def _registration_gaps(partner: Partner) -> list[str]:
 
 
 def account_client(account: AccessPointAccount) -> StorecoveClient:
+    """The account's client; a demo account has none (every call is refused before the network)."""
+    if account.demo:
+        raise StorecoveUnavailable(_("This is a demo account: nothing is sent to Storecove."))
     return StorecoveClient(api_key=secret_decrypt(account.api_key_encrypted))
 
 

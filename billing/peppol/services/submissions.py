@@ -11,6 +11,7 @@ new guid.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
 from django.conf import settings
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from billing.einvoicing import ubl
 from billing.invoicing.models import CreditNote, Invoice
-from billing.peppol.errors import SubmissionNotRetryable
+from billing.peppol.errors import EvidenceUnavailable, SubmissionNotRetryable
 from billing.peppol.models import AccessPointAccount, EInvoiceSubmission, SubmissionEvent
 from billing.peppol.schemes import storecove_scheme
 from billing.peppol.services.accounts import account_client
@@ -214,3 +215,27 @@ def submission_retry_now(*, submission: EInvoiceSubmission, actor: User | None) 
                  target=sub, data={"number": sub.number})  # fmt: skip
     _queue_after_commit(sub)
     return sub
+
+
+def submission_evidence(*, submission: EInvoiceSubmission, actor: User | None) -> bytes:
+    """The delivery evidence of a delivered document as Storecove serves it (GET
+    /document_submissions/{guid}/evidence/sending), as JSON bytes for staff to keep. Asked of Storecove each
+    time: the evidence is Storecove's record, and the URLs in it expire."""
+    if submission.status != Status.DELIVERED or not submission.provider_guid:
+        raise EvidenceUnavailable(_("Only a delivered document has delivery evidence."))
+    account = AccessPointAccount.objects.filter(partner_id=submission.partner_id).first()
+    if account is None:
+        raise EvidenceUnavailable(_("Connect the Storecove account first."))
+    try:
+        with account_client(account) as client:
+            evidence = client.document_evidence(submission.provider_guid)
+    except StorecoveError as exc:
+        if exc.status == 404:
+            raise EvidenceUnavailable(_("Storecove has no evidence for this document yet.")) from exc
+        raise EvidenceUnavailable(
+            _("Storecove could not give the evidence: %(reason)s") % {"reason": exc.reason}
+        ) from exc
+    audit_record(partner=submission.partner, customer=submission.customer, actor=actor,
+                 action="einvoice.evidence_downloaded", target=submission,
+                 data={"number": submission.number, "guid": submission.provider_guid})  # fmt: skip
+    return json.dumps(evidence, indent=2, ensure_ascii=False).encode()

@@ -1,13 +1,22 @@
 """Storecove's webhooks: the delivery status of a submission, pushed to the partner's address or pulled
 from Storecove's queue (GET /webhook_instances/, then DELETE once processed).
 
-The body (https://www.storecove.com/docs/, "Webhooks"; in pull mode the `body` string of a
-WebhookInstance, "the webhook body that would have been pushed"):
+What Storecove's OpenAPI document ("Storecove API" 2.0.1, https://www.storecove.com/api/v2/openapi.json)
+fixes: in pull mode each WebhookInstance is `{"guid": <uuid, "Use this to delete it">, "body": <string>}`,
+and `body` is "the webhook body that would have been pushed if this were a push-mode webhook" - so a
+pushed webhook's request body and a pulled instance's `body` string are the same JSON text, read by the
+same parser. LegalEntity.tenant_id "will be included in webhook events" (the portal sets it to the
+partner's slug). The event itself, for a document sent:
 
-    {"guid": "...", "event_type": "document_submission", "event": "succeeded" | "failed",
-     "document_guid": "<the submission's guid>", "details": [...]}
+    {"tenant_id": "<partner slug>", "guid": "<the submission's guid>", "event_type": "document_submission",
+     "event": "succeeded" | "failed", "details": [...]}
 
-A push is accepted only at the partner's address with its secret token (compared in constant time).
+The OpenAPI document does not define the event's own fields. The submission's guid is read from `guid`
+(where public integrations with Storecove read it) or from `document_guid`, and only ever matched against
+the partner's own submissions' guids, so neither reading can touch another document.
+
+Storecove's OpenAPI defines no authentication for webhooks it sends: a push is accepted only at the
+partner's address with its secret token in the path (compared in constant time).
 Each event is stored once (the SHA-256 of its body, unique per partner): a replay changes nothing.
 """
 
@@ -57,15 +66,18 @@ def webhook_apply(*, partner_id: int, body: bytes) -> str:
         return "ignored: not JSON"
     if not isinstance(data, dict) or data.get("event_type") != "document_submission":
         return "ignored: not a document submission event"
-    guid, event = str(data.get("document_guid") or ""), str(data.get("event") or "")
+    event = data.get("event")
     if event not in ("succeeded", "failed"):
         return f"ignored: event {event}"
+    guids = [g for g in (data.get("guid"), data.get("document_guid")) if isinstance(g, str) and g]
+    if not guids:
+        return "ignored: no submission guid"
     key = hashlib.sha256(body).hexdigest()
     with transaction.atomic():
         sub = (
             EInvoiceSubmission.objects.select_for_update()
             .select_related("partner", "customer")
-            .filter(partner_id=partner_id, provider_guid=guid)
+            .filter(partner_id=partner_id, provider_guid__in=guids)
             .exclude(provider_guid="")
             .first()
         )
@@ -92,7 +104,7 @@ def webhook_apply(*, partner_id: int, body: bytes) -> str:
             transaction.set_rollback(True)
             return "replay"
         audit_record(partner=sub.partner, customer=sub.customer, actor=None, action=f"einvoice.{sub.status}",
-                     target=sub, data={"number": sub.number, "guid": guid, "reason": sub.rejection_reason[:500]})  # fmt: skip
+                     target=sub, data={"number": sub.number, "guid": sub.provider_guid, "reason": sub.rejection_reason[:500]})  # fmt: skip
     return str(sub.status)
 
 

@@ -105,3 +105,56 @@ def test_a_peppol_customer_without_identifier_is_warned(tenant) -> None:
     tenant.customer.save()
     scope = Scope(membership=tenant.finance.membership)
     assert "Peppol identifier" in einvoice_gaps(scope=scope, customer=tenant.customer).customer
+
+
+def test_staff_download_the_evidence_of_a_delivered_document(
+    connected, storecove, client_for, django_capture_on_commit_callbacks
+) -> None:
+    import json
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = issued(connected.customer)
+    sub = EInvoiceSubmission.objects.get(invoice=invoice)
+    url = reverse("einvoice_submission_evidence", args=[sub.pk])
+    finance = client_for(connected.finance)
+    # Not delivered yet: no link, and asking anyway says why.
+    assert url not in finance.get(reverse("einvoice_submission_detail", args=[sub.pk])).content.decode()
+    answer = finance.get(url, follow=True)
+    assert "Only a delivered document has delivery evidence." in answer.content.decode()
+    from billing.peppol.services import webhook_apply
+
+    webhook_apply(
+        partner_id=connected.partner.pk, body=json.dumps(storecove.webhook(sub.provider_guid, "succeeded")).encode()
+    )
+    for user in (connected.finance, connected.admin):
+        staff = client_for(user)
+        assert url in staff.get(reverse("einvoice_submission_detail", args=[sub.pk])).content.decode()
+        assert url in staff.get(reverse("einvoice_submission_list")).content.decode()
+        download = staff.get(url)
+        assert download.status_code == 200
+        assert download["Content-Type"] == "application/json"
+        assert f'filename="peppol-evidence-{invoice.number.lower()}' in download["Content-Disposition"]
+        evidence = json.loads(download.content)
+        assert evidence["guid"] == sub.provider_guid
+        assert evidence["evidence"]["message_id"]
+    assert ("GET", f"/document_submissions/{sub.provider_guid}/evidence/sending", None) in storecove.requests
+    assert client_for(connected.agent).get(url).status_code in (403, 404)
+
+
+def test_evidence_storecove_does_not_have_is_explained(
+    connected, storecove, client_for, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        invoice = issued(connected.customer)
+    sub = EInvoiceSubmission.objects.get(invoice=invoice)
+    EInvoiceSubmission.objects.filter(pk=sub.pk).update(status="delivered")  # delivered here, not at Storecove
+    answer = client_for(connected.finance).get(reverse("einvoice_submission_evidence", args=[sub.pk]), follow=True)
+    assert answer.status_code == 200
+    assert "Storecove has no evidence for this document yet." in answer.content.decode()
+
+
+def test_another_partners_evidence_is_not_found(tenant, other_tenant, client_for) -> None:
+    sub = _rejected(tenant)
+    EInvoiceSubmission.objects.filter(pk=sub.pk).update(status="delivered", provider_guid="guid-of-alpha")
+    outsider = client_for(other_tenant.finance)
+    assert outsider.get(reverse("einvoice_submission_evidence", args=[sub.pk])).status_code == 404
