@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0032_collections_step_index'),
+        ('billing', '0033_collections_step_index'),
         ('partner_portal', '0013_customer_collections_terms_index'),
     ]
 

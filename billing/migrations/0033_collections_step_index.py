@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0031_accesspointaccount_einvoicesubmission_and_more'),
+        ('billing', '0032_access_point_demo_account'),
         ('partner_portal', '0012_alter_customer_einvoice_format'),
     ]
 
