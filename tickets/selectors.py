@@ -10,8 +10,10 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Avg, BooleanField, Case, Count, Prefetch, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from billing.invoicing.models import Invoice
@@ -128,22 +130,51 @@ def ticket_list(*, scope: Scope, filters: TicketFilters | None = None) -> QueryS
     return qs
 
 
-def ticket_queue_counts(*, scope: Scope) -> dict[str, int]:
-    """How many tickets each queue tab holds, in one query. Every tab holds active tickets only, so only
-    those are read (through the partner and status index), not the partner's whole history."""
+@dataclass(frozen=True)
+class QueueCount:
+    """How many tickets a queue tab holds: exact up to QUEUE_COUNT_CAP, past it "1,000+"."""
+
+    value: int
+    more: bool = False
+
+    def __bool__(self) -> bool:
+        return self.value > 0
+
+    def __str__(self) -> str:
+        text = number_format(self.value, force_grouping=True)
+        return f"{text}+" if self.more else text
+
+
+# Counting every active ticket of a large partner on each request (100,000 in the benchmark) cost 44 ms;
+# each tab stops counting here, read through its index.
+QUEUE_COUNT_CAP = 1000
+
+
+def ticket_queue_counts(*, scope: Scope) -> dict[str, QueueCount]:
+    """How many tickets each queue tab holds, up to QUEUE_COUNT_CAP each, in one statement. Every tab
+    holds active tickets only, so only those are read (through the partner and status index)."""
     breached, near = _flags(clock.now())
-    active = Q(status__in=Ticket.ACTIVE_STATUSES)
-    return (
-        Ticket.objects.for_scope(scope)
-        .filter(active)
-        .aggregate(
-            mine=Count("pk", filter=active & Q(assignee_id=scope.user.pk)),
-            unassigned=Count("pk", filter=active & Q(assignee__isnull=True)),
-            breaching=Count("pk", filter=breached | near),
-            escalated=Count("pk", filter=Q(status=Ticket.Status.ESCALATED)),
-            active=Count("pk", filter=active),
-        )
-    )
+    active = Ticket.objects.for_scope(scope).filter(status__in=Ticket.ACTIVE_STATUSES).order_by()
+    tabs = {
+        "mine": active.filter(assignee_id=scope.user.pk),
+        "unassigned": active.filter(assignee__isnull=True),
+        "breaching": active.filter(breached | near),
+        "escalated": active.filter(status=Ticket.Status.ESCALATED),
+        "active": active,
+    }
+    parts: list[str] = []
+    params: list[object] = []
+    for queryset in tabs.values():
+        sql, sql_params = queryset.values("pk")[: QUEUE_COUNT_CAP + 1].query.sql_with_params()
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS tab)")  # noqa: S608 (Django-compiled SQL, values as params)
+        params.extend(sql_params)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return {
+        name: QueueCount(min(count, QUEUE_COUNT_CAP), more=count > QUEUE_COUNT_CAP)
+        for name, count in zip(tabs, row, strict=True)
+    }
 
 
 def ticket_get(*, scope: Scope, pk: int | str) -> Ticket:

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from partner_portal import clock
+from tests.conftest import make_tenant
 from tests.factories.billing import issued
 from tests.factories.tickets import offering, ticket
 from tickets.models import SupportOffering, Ticket, TimeEntry
@@ -303,8 +304,35 @@ def test_staff_dashboard_shows_the_support_queue(tenant, client_for) -> None:
     ticket(tenant.customer)
     ticket(tenant.customer, assignee=tenant.agent)
     response = client_for(tenant.agent).get(reverse("staff_dashboard"))
-    assert response.context["ticket_queue"] == {"mine": 1, "unassigned": 1, "breaching": 0, "escalated": 0, "active": 2}
+    counts = {name: (count.value, count.more) for name, count in response.context["ticket_queue"].items()}
+    assert counts == {"mine": (1, False), "unassigned": (1, False), "breaching": (0, False), "escalated": (0, False),
+                      "active": (2, False)}  # fmt: skip
     assert "/staff/tickets/?view=unassigned" in response.content.decode()
+
+
+def test_queue_tabs_stop_counting_at_the_cap(tenant, client_for, monkeypatch) -> None:
+    from tickets import selectors
+
+    monkeypatch.setattr(selectors, "QUEUE_COUNT_CAP", 2)
+    for _ in range(3):
+        ticket(tenant.customer, assignee=tenant.agent)
+    ticket(tenant.customer)
+    ticket(tenant.other_customer)
+    closed = ticket(tenant.customer, assignee=tenant.agent)
+    closed.status = Ticket.Status.CLOSED
+    closed.save(update_fields=["status"])
+    ticket(make_tenant("Beta").customer)  # another partner's ticket is never counted
+    response = client_for(tenant.agent).get(reverse("ticket_list"))
+    counts = response.context["counts"]
+    assert {name: str(count) for name, count in counts.items()} == {
+        "mine": "2+", "unassigned": "2", "breaching": "0", "escalated": "0", "active": "2+",
+    }  # fmt: skip
+    html = response.content.decode()
+    assert '<span class="badge">2+</span>' in html
+    monkeypatch.setattr(selectors, "QUEUE_COUNT_CAP", 1000)
+    exact = client_for(tenant.agent).get(reverse("ticket_list")).context["counts"]
+    assert (exact["mine"].value, exact["unassigned"].value, exact["active"].value) == (3, 2, 5)
+    assert not exact["escalated"]
 
 
 def test_the_status_form_preselects_no_move(tenant, client_for) -> None:
