@@ -258,7 +258,11 @@ class SubscriptionChange(models.Model):
                 name="subscription_change_one_open",
             ),
         ]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="subscription_change_due_idx")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="subscription_change_due_idx"),
+            # The changes waiting for staff (failed, a manual step), counted on every subscription list page.
+            models.Index(fields=["partner", "state", "created_at"], name="subscription_change_state_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_wanted_status_display()} {self.subscription_id} ({self.get_state_display()})"
