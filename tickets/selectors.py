@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -163,7 +164,7 @@ def ticket_queue_counts(*, scope: Scope) -> dict[str, QueueCount]:
         "active": active,
     }
     parts: list[str] = []
-    params: list[object] = []
+    params: list[Any] = []
     for queryset in tabs.values():
         sql, sql_params = queryset.values("pk")[: QUEUE_COUNT_CAP + 1].query.sql_with_params()
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS tab)")  # noqa: S608 (Django-compiled SQL, values as params)
