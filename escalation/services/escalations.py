@@ -43,7 +43,9 @@ def ticket_escalate(*, ticket: Ticket, reason: str, actor: User | None, automati
     reason = reason.strip()
     if not reason:
         raise EscalationInvalid(_("Say why the ticket needs Microsoft: the reason goes into the case."))
-    ticket = Ticket.objects.select_for_update().select_related("partner", "customer").get(pk=ticket.pk)
+    # Only the ticket's row (here and in the tickets app): with its partner locked too, concurrent runs
+    # deadlocked against each other's inserts, which take key-share locks on the partner.
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("partner", "customer").get(pk=ticket.pk)
     if ticket.status in (Ticket.Status.RESOLVED, Ticket.Status.CLOSED):
         raise EscalationNotAllowed(
             _("%(ticket)s is %(status)s: reopen it before escalating it.")

@@ -229,7 +229,7 @@ class TicketChanges:
 def ticket_update(*, ticket: Ticket, actor: User | None, changes: TicketChanges) -> Ticket:
     """Change a ticket's fields (staff). A new severity or product family recomputes the due times from
     the opening time, unless due times are given explicitly. Audited with what changed."""
-    ticket = Ticket.objects.select_for_update().select_related("partner", "customer").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("partner", "customer").get(pk=ticket.pk)
     changed: dict[str, Any] = {}
     for name in ("subject", "description", "category", "product_family"):
         value = getattr(changes, name)
@@ -350,7 +350,7 @@ def ticket_status_change(
     customer. Customers may only close or reopen a resolved ticket; a low rating (`by_rating`, from
     tickets.services.ratings) reopens a resolved or closed one. Setting the current status is a no-op.
     """
-    ticket = Ticket.objects.select_for_update().select_related("partner", "customer").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("partner", "customer").get(pk=ticket.pk)
     if status not in S.values:
         raise TransitionNotAllowed(_("Unknown status."))
     if status == ticket.status:
@@ -422,7 +422,7 @@ def ticket_message_add(
     the partner's agents; internal notes are emailed to no one. A staff message that started from a
     canned reply of the partner counts one use of it, in the same transaction.
     """
-    ticket = Ticket.objects.select_for_update().select_related("partner", "customer").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("partner", "customer").get(pk=ticket.pk)
     if not body.strip():
         raise TicketInvalid(_("Write a message."))
     staff = is_staff_of(author, ticket.partner_id)
