@@ -177,9 +177,11 @@ class Notice(models.Model):
         # by itself; staff mark it sent (found in the mail log) or send it again.
         UNCERTAIN = "uncertain", _("Sent or not: check the mail log")
 
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="collection_notices")
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="notices")
+    # No index of their own: each leads an index below (partner, status), (customer, created) and the
+    # unique (invoice, step), and the run inserts tens of thousands of notices at a time.
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="collection_notices", db_index=False)
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="notices", db_index=False)
     run = models.ForeignKey(CollectionRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="notices")
     offset_days = models.IntegerField(_("days after the due date"))
     action = models.CharField(_("action"), max_length=16, choices=CollectionStep.Action.choices)
@@ -272,7 +274,9 @@ class CustomerDunning(models.Model):
     A suspended customer gets no reminder or final notice (nothing that announces a suspension).
     """
 
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # leads the indexes below
     customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="dunning")
     suspended = models.BooleanField(_("suspended by collections"), default=False)
     updated_at = models.DateTimeField(_("updated"), default=clock.now)
@@ -361,7 +365,9 @@ class CustomerCollections(models.Model):
     invoice in reach of the policy, written by the run (one upsert per batch, nothing when unchanged),
     so the overview reads a row per customer instead of summing invoices on every request."""
 
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # leads the indexes below
     customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="collections_summary")
     run_date = models.DateField(_("as of"))
     overdue_total = MoneyField(_("overdue total"))  # every currency added up, as on the notices

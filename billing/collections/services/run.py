@@ -239,28 +239,36 @@ def _reactivate(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date
         .values("total")
     )
     released: set[int] = set()
-    last = 0
-    while True:
-        candidates = suspended.filter(customer_id__gt=last)
-        if only is not None:
-            window = [pk for pk in only if pk > last][:BATCH_SIZE]
-            if not window:
-                return released
-            candidates = candidates.filter(customer_id__in=window)
-            last = window[-1]
-        ids = list(candidates.order_by("customer_id").values_list("customer_id", flat=True).distinct()[:BATCH_SIZE])
-        if only is None:
-            if not ids:
-                return released
-            last = ids[-1]
-        elif not ids:
-            continue
+    if only is not None:
+        # The due customers with a collections suspension, read once: the suspended customers are a
+        # few thousand at most, the due ones up to all of the partner's.
+        held = set(suspended.order_by().values_list("customer_id", flat=True).distinct())
+        wanted = [pk for pk in only if pk in held]
+        batches: Iterable[list[int]] = [wanted[i : i + BATCH_SIZE] for i in range(0, len(wanted), BATCH_SIZE)]
+    else:
+        batches = _suspended_batches(suspended)
+    for ids in batches:
         if owner:
             _lease_renew(partner, owner)
         with transaction.atomic():
             released |= _release(partner=partner, policy=policy, run_date=run_date, actor=actor, outcome=outcome,
                                  ids=ids, suspended=suspended, overdue=overdue)  # fmt: skip
             _flush_audit(outcome)
+    return released
+
+
+def _suspended_batches(suspended: Any) -> Iterable[list[int]]:
+    """The customers of the collections-suspended subscriptions, BATCH_SIZE at a time, by id."""
+    last = 0
+    while True:
+        ids = list(
+            suspended.filter(customer_id__gt=last).order_by("customer_id").values_list("customer_id", flat=True)
+            .distinct()[:BATCH_SIZE]
+        )  # fmt: skip
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
 
 
 def _release(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date, actor: User | None,
@@ -547,7 +555,7 @@ SELECT c.id, c.name, c.currency, COALESCE(co.total, 0), COALESCE(made.ids, '{{}}
             WHEN pc.below_minimum THEN 'below_minimum'
             ELSE COALESCE(pc.reason, '') END
 FROM (SELECT customer_id FROM per_customer UNION SELECT customer_id FROM paused) k
-JOIN {customer} c ON c.id = k.customer_id
+JOIN {customer} c ON c.id = k.customer_id AND c.id > %(low)s AND c.id <= %(high)s  -- the batch's range only
 LEFT JOIN per_customer pc ON pc.customer_id = k.customer_id
 LEFT JOIN paused pz ON pz.customer_id = k.customer_id
 LEFT JOIN made ON made.customer_id = k.customer_id
@@ -961,7 +969,12 @@ def _dispatch(notice_ids: list[int]) -> None:
     from billing.collections.tasks import collection_notices_send_task  # tasks import the services
 
     for start in range(0, len(notice_ids), NOTICE_TASK_CHUNK):
-        collection_notices_send_task.delay(notice_ids=notice_ids[start : start + NOTICE_TASK_CHUNK])
+        chunk = notice_ids[start : start + NOTICE_TASK_CHUNK]
+        # The message's header names the chunk instead of Celery's repr of every id (cheaper to make,
+        # and a log line a person can read).
+        collection_notices_send_task.apply_async(
+            kwargs={"notice_ids": chunk}, kwargsrepr=f"{{'notice_ids': {len(chunk)} ids, {chunk[0]}..{chunk[-1]}}}"
+        )
 
 
 def collections_run(
