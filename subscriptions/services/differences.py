@@ -111,7 +111,7 @@ def _locked(difference: SubscriptionDifference) -> tuple[SubscriptionDifference,
     """The difference and its subscription, locked (subscription first, as the status services do);
     refused unless the difference is open."""
     sub = (
-        Subscription.objects.select_for_update()
+        Subscription.objects.select_for_update(of=("self",))
         .select_related("customer", "partner")
         .get(pk=difference.subscription_id)
     )
@@ -239,7 +239,7 @@ def subscription_difference_quantity_send(*, difference_id: int) -> Subscription
         d.refresh_from_db()
         return d
     with transaction.atomic():
-        sub = Subscription.objects.select_for_update().select_related("customer", "partner").get(pk=sub.pk)
+        sub = Subscription.objects.select_for_update(of=("self",)).select_related("customer", "partner").get(pk=sub.pk)
         fields = term_from_microsoft(sub, answer)
         if fields:
             sub.save(update_fields=fields)

@@ -133,8 +133,8 @@ def _confirmed(
 ) -> SubscriptionChange:
     # Lock order as in subscriptions_status_request: the subscription first, then its change.
     subscription_id = SubscriptionChange.objects.values_list("subscription_id", flat=True).get(pk=change_id)
-    sub = Subscription.objects.select_for_update().select_related("customer").get(pk=subscription_id)
-    change = SubscriptionChange.objects.select_for_update().select_related("partner").get(pk=change_id)
+    sub = Subscription.objects.select_for_update(of=("self",)).select_related("customer").get(pk=subscription_id)
+    change = SubscriptionChange.objects.select_for_update(of=("self",)).select_related("partner").get(pk=change_id)
     now = clock.now()
     step = change.microsoft_response.get("azure_step") if isinstance(change.microsoft_response, dict) else None
     change.microsoft_response = {**answer, "azure_step": step} if step else answer  # keep staff's note
@@ -258,7 +258,9 @@ def _failed(change: SubscriptionChange, exc: PartnerCenterError, *, final: bool)
 @transaction.atomic
 def subscription_change_retry(*, change: SubscriptionChange, actor: User | None) -> SubscriptionChange:
     """Staff's "retry now": a failed (or waiting) change is pushed again at once. Audited."""
-    locked = SubscriptionChange.objects.select_for_update().select_related("subscription").get(pk=change.pk)
+    # Only the change's row: locking its subscription here, after the change, would be the reverse of
+    # the order the confirmation takes (subscription, then change).
+    locked = SubscriptionChange.objects.select_for_update(of=("self",)).select_related("subscription").get(pk=change.pk)
     if locked.state not in (State.FAILED, State.PENDING):
         raise SubscriptionStatusNotAllowed(_("Only a failed or waiting change can be retried."))
     locked.state, locked.next_attempt_at = State.PENDING, clock.now() + SWEEP_GRACE
@@ -295,7 +297,11 @@ def subscription_change_complete_manually(
 @transaction.atomic
 def _azure_plan_send(change: SubscriptionChange, *, actor: User | None, done: dict[str, Any]) -> SubscriptionChange:
     """The Azure subscriptions are disabled: the plan's suspension goes to Microsoft (after commit)."""
-    locked = SubscriptionChange.objects.select_for_update().select_related("subscription__customer").get(pk=change.pk)
+    locked = (
+        SubscriptionChange.objects.select_for_update(of=("self",))
+        .select_related("subscription__customer")
+        .get(pk=change.pk)
+    )
     if locked.state != State.NEEDS_MANUAL_STEP:
         raise SubscriptionStatusNotAllowed(_("This change does not wait for a manual step."))
     now = clock.now()

@@ -112,7 +112,7 @@ def subscription_quantity_change(
     """
     if quantity < 0:
         raise SubscriptionError(_("The quantity cannot be negative."))
-    sub = Subscription.objects.select_for_update().select_related("partner").get(pk=subscription.pk)
+    sub = Subscription.objects.select_for_update(of=("self",)).select_related("partner").get(pk=subscription.pk)
     on = effective_on or clock.today(sub.partner.time_zone)
     on = max(on, sub.start_date)
     history = SubscriptionQuantityChange.objects.filter(subscription=sub)

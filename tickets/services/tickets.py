@@ -285,7 +285,7 @@ def tickets_assign(*, partner: Partner, ticket_ids: Sequence[int], assignee: Use
         Ticket.objects.for_partner(partner)
         .filter(pk__in=list(ticket_ids))
         .exclude(assignee=assignee)
-        .select_for_update()
+        .select_for_update(of=("self",))
         .select_related("customer")
     )
     now = clock.now()

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from billing.invoicing.errors import CreditNoteInvalid
 from billing.invoicing.models import ZERO, CreditNote, Invoice, InvoiceLine, NumberSeries
 from billing.invoicing.services.invoicing import line_amounts
-from billing.invoicing.services.listeners import customer_balances_changed, document_issued
+from billing.invoicing.services.listeners import customer_balances_changed, customer_balances_lock, document_issued
 from billing.invoicing.services.numbering import number_next
 from billing.invoicing.vat import VatBand, vat_bands, vat_bands_json, vat_bands_split
 from partner_portal import clock
@@ -115,9 +115,12 @@ def credit_note_issue(
     Either an `amount` (VAT included), split across the invoice's VAT bands in proportion to them, or
     `lines` of the invoice with quantities. The note keeps its net, VAT per category and rate, and the
     credited invoice's number and issue date for good."""
-    invoice = Invoice.objects.select_for_update().select_related("partner", "customer").get(pk=invoice.pk)
+    # The invoice's row, then its customer's (what one customer owes changes one write at a time); the
+    # number is the credit-note series' own lock. Not the partner's: the partner's other work goes on.
+    invoice = Invoice.objects.select_for_update(of=("self",)).select_related("partner", "customer").get(pk=invoice.pk)
     if not invoice.is_open:
         raise CreditNoteInvalid(_("Only an issued, unpaid or partly paid invoice can be credited."))
+    customer_balances_lock(customer_id=invoice.customer_id)
     if (amount is None) == (lines is None):
         raise ValueError("give either an amount or lines")
     credited_lines: list[dict[str, Any]] = []

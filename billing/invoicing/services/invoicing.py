@@ -24,7 +24,7 @@ from billing.invoicing.errors import (
     InvoiceVatCategoryMissing,
 )
 from billing.invoicing.models import ZERO, Invoice, InvoiceLine, NumberSeries
-from billing.invoicing.services.listeners import customer_balances_changed, document_issued
+from billing.invoicing.services.listeners import customer_balances_changed, customer_balances_lock, document_issued
 from billing.invoicing.services.numbering import number_next
 from billing.invoicing.vat import UnitCode, vat_category_default, vat_line_problems
 from partner_portal import clock
@@ -283,7 +283,7 @@ def invoice_draft_update(
 ) -> Invoice:
     """Replace a draft's lines, notes, date overrides and/or VAT exchange rate (None clears one).
     Anything but a draft is refused: issued is immutable."""
-    invoice = Invoice.objects.select_for_update().select_related("partner").get(pk=invoice.pk)
+    invoice = Invoice.objects.select_for_update(of=("self",)).select_related("partner").get(pk=invoice.pk)
     if not invoice.is_draft:
         raise InvoiceNotEditable(
             _("Invoice %(number)s is issued and cannot change; issue a credit note.") % {"number": invoice.number}
@@ -355,9 +355,12 @@ def invoice_issue(*, invoice: Invoice, actor: User | None, issue_date: dt.date |
     The dates: `issue_date` if given, else the draft's own issue date, else today; the draft's due date,
     else the issue date plus the customer's credit days. They are checked again (a day has passed, or
     a due date set alone is now before today)."""
-    invoice = Invoice.objects.select_for_update().select_related("partner", "customer").get(pk=invoice.pk)
+    # The draft's row, then its customer's (the credit applied below is the customer's); the number is
+    # the invoice series' own lock. Not the partner's: the partner's other work goes on meanwhile.
+    invoice = Invoice.objects.select_for_update(of=("self",)).select_related("partner", "customer").get(pk=invoice.pk)
     if not invoice.is_draft:
         return invoice  # issued already: a retry must not take a second number
+    customer_balances_lock(customer_id=invoice.customer_id)
     invoice_total_check(invoice)  # lines appended to the draft by other parts are held to it too
     invoice_vat_categories_check(invoice)
     issued_on = issue_date or invoice.issue_date or clock.today(invoice.partner.time_zone)
@@ -389,6 +392,7 @@ def invoice_void(*, invoice: Invoice, actor: User | None, reason: str) -> Invoic
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status == Invoice.Status.VOID:
         return invoice
+    customer_balances_lock(customer_id=invoice.customer_id)
     if invoice.is_draft:
         raise InvoiceNotEditable(_("A draft has no number to keep; delete or edit it instead of voiding."))
     if invoice.amount_paid or invoice.amount_credited:

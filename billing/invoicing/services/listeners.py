@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Protocol
 
+from partner_portal.models import Customer
+
 if TYPE_CHECKING:
     from billing.invoicing.models import CreditNote, Invoice
 
@@ -37,6 +39,18 @@ def customer_balances_changed(*, customer_ids: Collection[int]) -> None:
         return
     for listener in _listeners:
         listener(customer_ids=ids)
+
+
+def customer_balances_lock(*, customer_id: int) -> None:
+    """Lock the customer's row to the end of the transaction, after the rows the write locks itself
+    (its invoices; the payment comes after it): writes that change what one customer owes queue behind
+    one another, so the credit an issue applies and the collections summary a write rewrites from all
+    of the customer's open invoices include what the write before it did.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: a transaction that inserted a row referring to the customer (a
+    draft, a ticket, an audit event) takes a key-share lock on it when its foreign keys are checked at
+    commit, which FOR UPDATE would make wait, and two such writes could deadlock."""
+    list(Customer.objects.select_for_update(no_key=True).filter(pk=customer_id).values_list("pk", flat=True))
 
 
 class DocumentIssuedListener(Protocol):

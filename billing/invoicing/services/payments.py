@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from billing.invoicing.errors import AllocationInvalid, PaymentCorrectionInvalid, PaymentHasRefunds, PaymentVoided
 from billing.invoicing.models import ZERO, Invoice, Payment, PaymentAllocation, Refund
-from billing.invoicing.services.listeners import customer_balances_changed
+from billing.invoicing.services.listeners import customer_balances_changed, customer_balances_lock
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, Partner, User
@@ -155,6 +155,7 @@ def payment_record(
                     % {"amount": share, "number": invoice.number, "balance": invoice.balance}
                 )
             _allocate(payment=payment, invoice=invoice, amount=share)
+    customer_balances_lock(customer_id=customer.pk)  # after the invoices, as every write that changes a balance
     audit_record(
         partner=partner, customer=customer, actor=actor, action="payment.recorded", target=payment,
         data={
@@ -169,7 +170,7 @@ def payment_record(
 
 def customer_credit_apply(*, invoice: Invoice, actor: User | None) -> Decimal:
     """Use the customer's credit (unallocated payments, oldest first) on an open invoice.
-    Returns the amount applied. Runs inside the caller's transaction, with the invoice locked."""
+    Returns the amount applied. Runs inside the caller's transaction, with the invoice and its customer locked."""
     if not invoice.is_open:
         return ZERO
     applied = ZERO
@@ -206,15 +207,19 @@ def allocation_reverse(*, allocation: PaymentAllocation, invoice: Invoice) -> No
 
 
 def payment_lock(payment: Payment) -> Payment:
-    """The payment and the invoices it pays, locked in one order (invoices by id, then the payment, as
-    payment_record does), so a void or refund never deadlocks with a payment being recorded."""
+    """The payment and the invoices it pays, locked in one order: the invoices by id (as payment_record
+    does), so a void or refund never deadlocks with a payment being recorded; then the customer (as
+    every write that changes a balance); then the payment (an invoice being issued takes the customer's
+    credit after the customer). Only the payment's row, not its partner's or customer's: the rows that
+    refer to them, inserted meanwhile by the partner's other work, need not wait."""
     invoice_ids = list(
         PaymentAllocation.objects.filter(payment_id=payment.pk)
         .order_by("invoice_id")
         .values_list("invoice_id", flat=True)
     )
     list(Invoice.objects.select_for_update().filter(pk__in=invoice_ids).order_by("pk").values_list("pk", flat=True))
-    return Payment.objects.select_for_update().select_related("partner", "customer").get(pk=payment.pk)
+    customer_balances_lock(customer_id=payment.customer_id)
+    return Payment.objects.select_for_update(of=("self",)).select_related("partner", "customer").get(pk=payment.pk)
 
 
 @transaction.atomic

@@ -122,7 +122,7 @@ def card_setup_complete(*, partner: Partner, session_id: str, details: CardDetai
     saved before is replaced (and detached at the provider after commit); autopay stays as it was.
     None when no setup of this partner has that id. Audited."""
     card = (
-        SavedCard.objects.select_for_update()
+        SavedCard.objects.select_for_update(of=("self",))
         .select_related("customer")
         .filter(partner=partner, setup_session_id=session_id)
         .first()
@@ -400,7 +400,7 @@ def autopay_intent_succeeded(*, partner: Partner, intent: dict[str, Any]) -> tup
     if currency != attempt.currency or amount <= ZERO:
         logger.error("autopay attempt %s paid %s %s, expected %s", attempt.pk, amount, currency, attempt.currency)
         return f"refused: paid {amount} {currency}, expected {attempt.currency}", None
-    invoice = Invoice.objects.select_for_update().select_related("customer").get(pk=attempt.invoice_id)
+    invoice = Invoice.objects.select_for_update(of=("self",)).select_related("customer").get(pk=attempt.invoice_id)
     share = min(invoice.balance, amount) if invoice.is_open else Decimal(0)
     reference = str(intent.get("id") or attempt.payment_intent_id)
     payment = payment_record(

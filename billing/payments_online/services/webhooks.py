@@ -159,7 +159,9 @@ def _apply(partner: Partner, data: dict[str, Any], card: CardDetails | None) -> 
 
 
 def _checkout(partner: Partner, *, session_id: Any = None, intent_id: Any = None) -> OnlineCheckout | None:
-    checkouts = OnlineCheckout.objects.select_for_update().select_related("customer", "customer__partner")
+    # Only the checkout's row, not its customer's and partner's: payment_record locks the customer
+    # itself, after the invoices it pays.
+    checkouts = OnlineCheckout.objects.select_for_update(of=("self",)).select_related("customer", "customer__partner")
     if isinstance(session_id, str) and session_id:
         return checkouts.filter(partner=partner, session_id=session_id).first()
     if isinstance(intent_id, str) and intent_id:
@@ -245,7 +247,7 @@ def _autopay_charge(partner: Partner, intent_id: Any) -> AutopayAttempt | None:
     if not isinstance(intent_id, str) or not intent_id:
         return None
     return (
-        AutopayAttempt.objects.select_for_update()
+        AutopayAttempt.objects.select_for_update(of=("self",))
         .select_related("customer")
         .filter(partner=partner, payment_intent_id=intent_id, payment__isnull=False)
         .first()

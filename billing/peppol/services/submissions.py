@@ -200,7 +200,7 @@ def submission_retry_now(*, submission: EInvoiceSubmission, actor: User | None) 
     """Staff send a failed or rejected document again, to the customer's Peppol identifier as it is now.
     A rejected document was not taken by Storecove, so it goes with a new guid; a failed one keeps its
     guid (Storecove may have taken an earlier attempt, and then answers it was taken)."""
-    sub = EInvoiceSubmission.objects.select_for_update().select_related("customer").get(pk=submission.pk)
+    sub = EInvoiceSubmission.objects.select_for_update(of=("self",)).select_related("customer").get(pk=submission.pk)
     if not sub.can_retry:
         raise SubmissionNotRetryable(_("Only a failed or rejected document can be sent again."))
     sub.receiver_scheme, sub.receiver_id = _receiver(sub.customer)

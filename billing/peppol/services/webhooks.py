@@ -75,7 +75,7 @@ def webhook_apply(*, partner_id: int, body: bytes) -> str:
     key = hashlib.sha256(body).hexdigest()
     with transaction.atomic():
         sub = (
-            EInvoiceSubmission.objects.select_for_update()
+            EInvoiceSubmission.objects.select_for_update(of=("self",))
             .select_related("partner", "customer")
             .filter(partner_id=partner_id, provider_guid__in=guids)
             .exclude(provider_guid="")

@@ -203,10 +203,23 @@ def _run_claimed(*, import_id: int, started: dt.datetime) -> ReconciliationImpor
         processed_lines=summary.rows, total_lines=summary.rows
     )
     with transaction.atomic():
-        locked = ReconciliationImport.objects.select_for_update().select_related("partner").get(pk=import_id)
+        locked = (
+            ReconciliationImport.objects.select_for_update(of=("self",)).select_related("partner").get(pk=import_id)
+        )
+        reconciliation_partner_lock(partner_id=locked.partner_id)
         if locked.status != ReconciliationImport.Status.RUNNING or locked.started_at != started:
             return locked  # taken over by another run (this one was presumed dead): leave it to that one
         return _write(locked, summary=summary, period=period, actor=imp.created_by)
+
+
+def reconciliation_partner_lock(*, partner_id: int) -> None:
+    """Lock the partner's row to the end of the transaction: its files are written, and their usage
+    billed, one at a time. The payable adds up the latest file of each kind of the period, and billing
+    usage looks for the usage draft an earlier billing made, so each must see what the one before it
+    committed. FOR NO KEY UPDATE: a transaction that inserted rows referring to the partner (an invoice,
+    a ticket, an audit event) takes a key-share lock on it when its foreign keys are checked at commit,
+    which FOR UPDATE would make wait while a large file is written."""
+    list(Partner.objects.select_for_update(no_key=True).filter(pk=partner_id).values_list("pk", flat=True))
 
 
 def _refuse(imp: ReconciliationImport, *, summary: Summary, started: dt.datetime) -> ReconciliationImport:

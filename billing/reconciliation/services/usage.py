@@ -16,7 +16,7 @@ from billing.invoicing.services.generation import period_bounds
 from billing.invoicing.services.invoicing import LineInput, invoice_draft_create, invoice_draft_update
 from billing.reconciliation.errors import ReconciliationInvalid
 from billing.reconciliation.models import ReconciliationImport, ReconciliationLine
-from billing.reconciliation.services.imports import BATCH, subscriptions_by_microsoft_id
+from billing.reconciliation.services.imports import BATCH, reconciliation_partner_lock, subscriptions_by_microsoft_id
 from partner_portal import clock
 from partner_portal.audit import audit_record
 from partner_portal.models import Customer, User
@@ -131,7 +131,12 @@ def reconciliation_usage_bill(
     bills nothing twice. Lines in another currency than the customer's invoices, and lines of zero, are
     left unbilled. Returns the invoices that got lines.
     """
-    imp = ReconciliationImport.objects.select_for_update().select_related("partner").get(pk=reconciliation_import.pk)
+    imp = (
+        ReconciliationImport.objects.select_for_update(of=("self",))
+        .select_related("partner")
+        .get(pk=reconciliation_import.pk)
+    )
+    reconciliation_partner_lock(partner_id=imp.partner_id)
     if imp.status != ReconciliationImport.Status.DONE:
         raise ReconciliationInvalid(_("Only a completed import can be billed."))
     if not isinstance(markup_percent, Decimal) or markup_percent <= -HUNDRED:
