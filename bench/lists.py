@@ -3,13 +3,15 @@
 Run with `make bench` (PostgreSQL from DATABASE_URL). Seeds the data set once with `seed_scale`
 (BENCH_CUSTOMERS customers, default 100,000, with subscriptions, invoices, payments and tickets), signs
 in as the bench partner's admin and requests each list through Django's test client, the whole stack
-but the network: page 1, a deep page reached by following the `next` links, a filter and a search. For
-each: p50 and p95 over BENCH_RUNS requests and the queries one request runs. Baselines: the Django
-admin changelist of the same rows (page 1 and the same depth through its OFFSET pages), and the list's
-own page query run as raw SQL. Then the self-service page of the customer with 20,000 invoices.
+but the network: page 1, a deep page reached by following BENCH_DEPTH `next` links (default 100), a
+filter and a search. For each: p50 and p95 over BENCH_RUNS requests (default 15) and the queries one
+request runs. Baselines: the Django admin changelist of the same rows (page 1 and the same depth through
+its OFFSET pages), and the list's own page query run as raw SQL. Then the self-service page of the
+customer with a long history (BENCH_BIG_CUSTOMER_INVOICES extra invoices, default 20,000).
 
 Writes the figures under the key "lists" of bench/results.json and the table of docs/benchmarks.md
-between its `lists` markers.
+between its `lists` markers; BENCH_RESULTS and BENCH_DOC name other files (bench/collections_overview.py
+writes where this script does).
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ BIG_CUSTOMER_INVOICES = int(os.environ.get("BENCH_BIG_CUSTOMER_INVOICES", "20000
 PARTNER = os.environ.get("BENCH_PARTNER", "scale")
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 DEPTH = int(os.environ.get("BENCH_DEPTH", "100"))  # next links followed for the deep page
-RESULTS = ROOT / "bench" / "results.json"
-DOC = ROOT / "docs" / "benchmarks.md"
+RESULTS = Path(os.environ.get("BENCH_RESULTS", ROOT / "bench" / "results.json"))
+DOC = Path(os.environ.get("BENCH_DOC", ROOT / "docs" / "benchmarks.md"))
 START, END = "<!-- lists:start -->", "<!-- lists:end -->"
 NEXT_LINK = re.compile(r'rel="next" href="([^"]+)"')
 
@@ -78,6 +80,9 @@ def measure(fn: Callable[[], Any]) -> dict[str, float | int]:
     reset_queries()  # DEBUG keeps the last 9,000 queries; once full, the capture below would count none
     with CaptureQueriesContext(connection) as captured:
         fn()
+    # Counted now: the captured list is a slice of the connection's log, which the next request clears
+    # when DEBUG is off.
+    queries = len(captured)
     samples = []
     for _ in range(RUNS):
         start = time.perf_counter()
@@ -85,7 +90,7 @@ def measure(fn: Callable[[], Any]) -> dict[str, float | int]:
         samples.append((time.perf_counter() - start) * 1000)
     samples.sort()
     p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
-    return {"p50_ms": round(statistics.median(samples), 2), "p95_ms": round(p95, 2), "queries": len(captured)}
+    return {"p50_ms": round(statistics.median(samples), 2), "p95_ms": round(p95, 2), "queries": queries}
 
 
 def get_ok(client: Client, url: str) -> Any:

@@ -6,7 +6,8 @@ in the database, as after a sign-in), starts gunicorn (gunicorn.conf.py, `config
 off) with LOAD_WORKERS workers (default 3) on a loopback port, and runs locust headless against it:
 LOAD_USERS users (default 50) for LOAD_SECONDS (default 60); with LOAD_THINK=0 the users do not pause
 between requests. Then once more with twice the workers. Each
-run's requests per second, p50 / p95 and errors go to bench/results.json (key "load") and the output.
+run's requests per second, p50 / p95 and errors go to bench/results.json (key "load"; BENCH_RESULTS names
+another file) and the output; gunicorn's log and locust's CSV files to load/ under PORTAL_VAR_DIR (var/).
 
 Locust reads this same file (`locust -f bench/load.py`) for its users: staff going through the lists
 (customers, invoices, payments, subscriptions, tickets, collections), an invoice's page and the API;
@@ -29,7 +30,7 @@ from typing import Any
 from locust import HttpUser, between, task
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results.json"
+RESULTS = Path(os.environ.get("BENCH_RESULTS", ROOT / "bench" / "results.json"))
 PLAN = json.loads(os.environ.get("LOAD_PLAN", "{}"))  # set by the script for the locust process
 # LOAD_THINK=0: no pause between a user's requests (the server's capacity, not a day's traffic).
 THINK = os.environ.get("LOAD_THINK", "1") != "0"
@@ -172,7 +173,7 @@ def run(workers: int, users: int, seconds: int, load_plan: dict[str, Any]) -> di
     """gunicorn with `workers` workers, locust with `users` users for `seconds`: the aggregated figures."""
     port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.dev", "DEBUG": "false", "LOG_LEVEL": "WARNING"}
-    out = ROOT / "var" / "load"
+    out = Path(os.environ.get("PORTAL_VAR_DIR", ROOT / "var")) / "load"
     out.mkdir(parents=True, exist_ok=True)
     server = subprocess.Popen(  # noqa: S603  (our own command)
         [sys.executable, "-m", "gunicorn", "config.wsgi", "-c", "gunicorn.conf.py", "--workers", str(workers),

@@ -5,7 +5,7 @@ stand-in of tests/fakes/partner_center.py on a loopback port, as the tests do; t
 nightly job runs it (`partner_center_syncs_run`), for a new bench partner each time: first the
 onboarding (everything created), then the same sync again (nothing to change), then once more after
 Microsoft changed the quantity of 10 % of the subscriptions (differences recorded). Prints wall
-time, SQL queries and HTTP calls of each run.
+time, SQL queries and HTTP calls of each run. BENCH_SYNC_CUSTOMERS sets the customers (default 1,000).
 """
 
 from __future__ import annotations

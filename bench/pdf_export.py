@@ -8,8 +8,8 @@ With REDIS_URL set it then exports the same invoices through real Celery workers
 queue), first one worker, then two: the export is cut into parts of INVOICE_EXPORT_PART_SIZE (default
 100) that the free workers render, merged into one ZIP by the last. Wall time from the request to the
 job done, as the page's progress bar sees it, and the merge (from the last part done to the job done).
-BENCH_PDF_IN_PROCESS=0 leaves out the export in this process. Writes the figures under "pdf_export" in
-bench/results.json.
+BENCH_PDF_IN_PROCESS=0 leaves out the export in this process. Each export's line says how many PDFs its
+ZIP holds. Writes the figures under "pdf_export" in bench/results.json (BENCH_RESULTS names another file).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 import uuid
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 
@@ -51,7 +52,7 @@ from partner_portal.tenancy import scope_for_user  # noqa: E402
 
 INVOICES = int(os.environ.get("BENCH_INVOICES", "400"))
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results.json"
+RESULTS = Path(os.environ.get("BENCH_RESULTS", ROOT / "bench" / "results.json"))
 
 
 def setup() -> tuple[Partner, User]:
@@ -100,20 +101,20 @@ def main() -> None:
             job = invoice_pdf_export_run(job_id=job.pk)
         seconds = time.perf_counter() - start
         print(
-            f"bulk export of {job.total} invoices, this process: {seconds:.1f} s ({seconds / job.total * 1000:.0f} ms per invoice), {job.file.size / 1e6:.1f} MB"
+            f"bulk export of {job.total} invoices, this process: {seconds:.1f} s ({seconds / job.total * 1000:.0f} ms per invoice), {job.file.size / 1e6:.1f} MB, {pdfs_in(job)} PDFs"
         )
         figures["in_process_s"] = round(seconds, 1)
     if os.environ.get("REDIS_URL"):
         for count in (1, 2):
             load = os.getloadavg()[0]
-            seconds, merge, size = export_on_workers(user, count)
+            seconds, merge, size, pdfs = export_on_workers(user, count)
             figures[f"workers_{count}_s"] = round(seconds, 1)
             figures[f"workers_{count}_merge_s"] = round(merge, 2)
             figures[f"workers_{count}_zip_mb"] = round(size / 1e6, 1)
             figures[f"workers_{count}_load_average"] = load
             print(
                 f"bulk export of {INVOICES} invoices on {count} worker(s): {seconds:.1f} s, of which the merge "
-                f"{merge:.2f} s, {size / 1e6:.1f} MB (load average {load:.2f} before)"
+                f"{merge:.2f} s, {size / 1e6:.1f} MB, {pdfs} PDFs (load average {load:.2f} before)"
             )
         figures["speedup"] = round(figures["workers_1_s"] / figures["workers_2_s"], 2)
         print(f"two workers against one: {figures['speedup']}x")
@@ -122,9 +123,24 @@ def main() -> None:
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 
 
-def export_on_workers(user: User, count: int) -> tuple[float, float, int]:
+def pdfs_in(job: ExportJob) -> int:
+    with job.file.open("rb") as stored, zipfile.ZipFile(stored) as archive:
+        return sum(name.endswith(".pdf") for name in archive.namelist())
+
+
+def workers_ready(queue: str, count: int) -> None:
+    """Until the `count` workers of `queue` answer a ping: they have set up Django and listen."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        answers = celery_app.control.ping(timeout=0.5)
+        if sum(queue in name for answer in answers for name in answer) >= count:
+            return
+    raise SystemExit(f"{count} worker(s) on {queue} did not start in two minutes")
+
+
+def export_on_workers(user: User, count: int) -> tuple[float, float, int, int]:
     """Seconds from the request to the job done, with `count` worker processes on a private queue; the
-    seconds from the last part done to the job done (the merge); the ZIP's bytes."""
+    seconds from the last part done to the job done (the merge); the ZIP's bytes and PDFs."""
     queue = f"pdf-bench-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "CELERY_TASK_DEFAULT_QUEUE": queue, "DEBUG": "false"}
     command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue]
@@ -135,7 +151,7 @@ def export_on_workers(user: User, count: int) -> tuple[float, float, int]:
     ]
     try:
         celery_app.conf.task_default_queue = queue
-        time.sleep(8)  # the workers start (Django set up, templates and fonts loaded on the first part)
+        workers_ready(queue, count)  # templates and fonts are loaded on the first part, inside the time
         start = time.perf_counter()
         job = invoice_pdf_export_request(scope=scope_for_user(user), filters=InvoiceFilters())
         while job.status not in (ExportJob.Status.DONE, ExportJob.Status.FAILED):
@@ -147,7 +163,7 @@ def export_on_workers(user: User, count: int) -> tuple[float, float, int]:
         last_part = max(ExportPart.objects.filter(job=job).values_list("finished_at", flat=True))
         assert job.finished_at is not None
         assert last_part is not None
-        return seconds, (job.finished_at - last_part).total_seconds(), job.file.size
+        return seconds, (job.finished_at - last_part).total_seconds(), job.file.size, pdfs_in(job)
     finally:
         for process in workers:
             process.terminate()

@@ -144,7 +144,7 @@ def main() -> None:
     print(f"file: {LINES:,} lines, {len(content) / 1e6:.1f} MB, written in {time.perf_counter() - started:.1f} s")
 
     started = time.perf_counter()
-    summary = check_file(io.StringIO(content.decode("utf-8-sig"), newline=""))
+    summary = check_file(io.BytesIO(content))  # as the job reads its stored file
     check_s = time.perf_counter() - started
     print(f"check only (parse and validate, no database): {check_s:.2f} s, {summary.rows:,} rows, "
           f"total {summary.total} {summary.currency}, errors {summary.error_count}")  # fmt: skip

@@ -7,7 +7,7 @@ the queries one request runs and the milliseconds of SQL in it. First the reques
 nothing (the health check, the API root: what every request pays for the middleware, the session, the
 user and the membership), then the pages. BENCH_PROFILE=1 adds a cProfile of five rounds of all pages,
 sorted by BENCH_PROFILE_SORT (default "tottime"). Writes the figures under "request_costs" in
-bench/results.json.
+bench/results.json (BENCH_RESULTS names another file).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "10"))
-RESULTS = ROOT / "bench" / "results.json"
+RESULTS = Path(os.environ.get("BENCH_RESULTS", ROOT / "bench" / "results.json"))
 
 
 def measure(client: Client, url: str) -> dict[str, float | int]:
