@@ -485,7 +485,9 @@ class AuditEvent(models.Model):
     On PostgreSQL a trigger also refuses UPDATE and DELETE, so not even raw SQL rewrites history.
     """
 
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # leads the indexes below
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     action = models.CharField(max_length=64, db_index=True)

@@ -29,6 +29,7 @@ from subscriptions.services.status import (
     subscription_status_refusal,
     subscription_suspend,
     subscriptions_status_request,
+    subscriptions_status_request_many,
 )
 from subscriptions.services.sync_jobs import (
     partner_center_sync_partners,
@@ -64,4 +65,5 @@ __all__ = [
     "subscription_suspend",
     "subscription_update",
     "subscriptions_status_request",
+    "subscriptions_status_request_many",
 ]

@@ -12,14 +12,16 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils.translation import gettext as _
 
 from partner_portal import clock
+from partner_portal.audit import audit_record_many, audit_row
 from partner_portal.models import AuditEvent, Partner, User
 from subscriptions import lifecycle
 from subscriptions.errors import (
@@ -89,26 +91,6 @@ def _schedule_push(change_ids: list[int]) -> None:
     transaction.on_commit(push)
 
 
-def _audit_rows(
-    *, partner: Partner, actor: User | None, action: str, rows: list[tuple[Subscription, dict[str, Any]]]
-) -> None:
-    """audit_record for many subscriptions in one INSERT (a collections run suspends in bulk)."""
-    actor = actor if actor is not None and actor.is_authenticated else None
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            partner=partner, customer_id=sub.customer_id, actor=actor, action=action,
-            target_type=sub._meta.label_lower, target_id=str(sub.pk), target_repr=str(sub)[:200], data=data,
-        )
-        for sub, data in rows
-    )  # fmt: skip
-
-
-def _manual_first(sub: Subscription, wanted: str) -> bool:
-    """An Azure plan waits for its step in Azure Resource Manager before anything is sent, except a
-    reactivation: the plan is reactivated at Microsoft first, then staff are reminded of the step."""
-    return sub.is_azure_plan and wanted != "active"
-
-
 def _in_flight(change: SubscriptionChange | None) -> bool:
     return change is not None and change.state == State.IN_PROGRESS
 
@@ -132,9 +114,40 @@ def subscriptions_status_request(
     already there and ones with a call in flight get nothing. Each change has a fresh MS-RequestId,
     a history row and an audit event; an open change it replaces is superseded. An Azure plan's
     suspension first waits for staff to record the step in Azure Resource Manager, then is sent;
-    its reactivation is sent first, then waits for that step. Rows are locked in id order, so concurrent callers queue and the second finds nothing to
-    do. The pushes are scheduled after commit. Returns the changes created.
+    its reactivation is sent first, then waits for that step. Rows are locked in id order, so concurrent
+    callers queue and the second finds nothing to do. The pushes are scheduled after commit. Returns
+    the changes created.
     """
+    made = _status_request(
+        partner=partner, subscription_ids=subscription_ids, wanted=wanted, reason=reason, actor=actor, source=source
+    )
+    return list(SubscriptionChange.objects.filter(pk__in=made).order_by("pk")) if made else []
+
+
+@transaction.atomic
+def subscriptions_status_request_many(
+    *,
+    partner: Partner,
+    subscription_ids: Iterable[int],
+    wanted: str,
+    reason: str,
+    actor: User | None,
+    source: str,
+) -> int:
+    """subscriptions_status_request for many subscriptions at once (a collections run asks for
+    thousands): the same changes, history and audit rows, without reading them back; how many."""
+    return len(
+        _status_request(
+            partner=partner, subscription_ids=subscription_ids, wanted=wanted, reason=reason, actor=actor,
+            source=source,
+        )
+    )  # fmt: skip
+
+
+def _status_request(
+    *, partner: Partner, subscription_ids: Iterable[int], wanted: str, reason: str, actor: User | None, source: str
+) -> list[int]:
+    """The rule behind both: the ids of the changes made, in subscription order."""
     if wanted not in WANTED:
         raise ValueError(f"wanted must be one of {WANTED}, not {wanted!r}")
     if source not in SOURCES:
@@ -155,65 +168,163 @@ def subscriptions_status_request(
             eligible &= Q(suspension_source="collections")
     # FOR UPDATE re-checks the WHERE after waiting for a concurrent caller's lock: once that caller
     # has moved a subscription on, it no longer matches here.
-    subs = list(
+    locked = list(
         Subscription.objects.select_for_update(of=("self",))
-        .select_related("customer")
         .filter(eligible, partner=partner, pk__in=ids)
+        .annotate(azure=ExpressionWrapper(Subscription.azure_plan_condition(), output_field=BooleanField()))
         .order_by("pk")
+        .values_list("pk", "azure")
     )
-    if not subs:
+    if not locked:
         return []
-    open_changes = {
-        c.subscription_id: c
+    open_changes = list(
         # Locked, so a push that claims one of them now waits and then finds it superseded.
-        for c in SubscriptionChange.objects.select_for_update().filter(
-            subscription__in=subs, state__in=SubscriptionChange.OPEN_STATES
-        )
-    }
-    subs = [s for s in subs if not _in_flight(open_changes.get(s.pk))]
+        SubscriptionChange.objects.select_for_update()
+        .filter(subscription_id__in=[pk for pk, _azure in locked], state__in=SubscriptionChange.OPEN_STATES)
+        .values_list("pk", "subscription_id", "state")
+    )
+    in_flight = {sub_id for _pk, sub_id, state in open_changes if state == State.IN_PROGRESS}
+    subs = [(pk, azure) for pk, azure in locked if pk not in in_flight]
     if not subs:
         return []
     now = clock.now()
-    superseded = [open_changes[s.pk].pk for s in subs if s.pk in open_changes]
+    superseded = [pk for pk, sub_id, _state in open_changes if sub_id not in in_flight]
     if superseded:
         SubscriptionChange.objects.filter(pk__in=superseded).exclude(state=State.IN_PROGRESS).update(
             state=State.SUPERSEDED, next_attempt_at=now
         )
-    target = PENDING_STATUS[wanted]
+    request = _Request(
+        partner=partner, wanted=wanted, reason=reason, source=source, now=now,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+    )  # fmt: skip
+    if connection.vendor == "postgresql":
+        made = _changes_write(request, subs)
+    else:
+        made = _changes_write_portable(request, subs)
+    _schedule_push([pk for pk, state in made if state == State.PENDING])
+    return [pk for pk, _state in made]
+
+
+@dataclass(frozen=True)
+class _Request:
+    partner: Partner
+    wanted: str
+    reason: str
+    source: str
+    actor: User | None
+    now: dt.datetime
+
+    def manual_first(self, azure: bool) -> bool:
+        """An Azure plan waits for its step in Azure Resource Manager before anything is sent, except a
+        reactivation: the plan is reactivated at Microsoft first, then staff are reminded of the step."""
+        return azure and self.wanted != "active"
+
+    @property
+    def manual_error(self) -> str:
+        return AZURE_PLAN_STEP if self.wanted == "suspended" else AZURE_PLAN_STEP_REACTIVATE
+
+
+# One statement for any number of subscriptions (PostgreSQL): the changes, the subscriptions' history and
+# audit rows as INSERT … SELECT, and the subscriptions moved on. Every part reads `subs` as it was
+# before the statement, so the history and the audit record the status each subscription had.
+_CHANGES_SQL = """
+WITH subs AS (
+    SELECT s.id, s.customer_id, s.status, s.product, s.quantity, s.id = ANY(%(azure)s) AS azure
+    FROM {subscription} s WHERE s.id = ANY(%(ids)s)
+),
+changes AS (
+    INSERT INTO {change} (partner_id, subscription_id, wanted_status, request_id, source, reason, actor_id, state,
+                          attempts, next_attempt_at, last_error, microsoft_response, created_at)
+    SELECT %(partner)s, id, %(wanted)s, gen_random_uuid(), %(source)s, %(reason)s, %(actor)s,
+           CASE WHEN azure AND %(manual_first)s THEN %(manual_state)s ELSE %(pending_state)s END, 0,
+           %(next_attempt_at)s, CASE WHEN azure AND %(manual_first)s THEN %(manual_error)s ELSE '' END,
+           '{{}}'::jsonb, %(now)s
+    FROM subs ORDER BY id
+    RETURNING id, subscription_id, state, request_id
+),
+history AS (
+    INSERT INTO {event} (partner_id, subscription_id, from_status, to_status, reason, actor_id, source, change_id,
+                         microsoft_response, created_at)
+    SELECT %(partner)s, s.id, s.status, %(target)s, %(reason)s, %(actor)s, %(source)s, c.id, '{{}}'::jsonb, %(now)s
+    FROM subs s JOIN changes c ON c.subscription_id = s.id
+),
+audit AS (  -- as audit_record_many writes them; the target's name is Subscription.__str__
+    INSERT INTO {audit} (partner_id, customer_id, actor_id, action, target_type, target_id, target_repr, data,
+                         created_at)
+    SELECT %(partner)s, s.customer_id, %(actor)s, %(action)s, %(target_type)s, s.id::text,
+           left(s.product || ' × ' || s.quantity, 200),
+           jsonb_build_object('from', s.status, 'to', %(target)s, 'reason', %(reason)s, 'source', %(source)s,
+                              'change', c.id, 'request_id', c.request_id::text, 'azure_plan', s.azure),
+           %(now)s
+    FROM subs s JOIN changes c ON c.subscription_id = s.id
+),
+moved AS (
+    UPDATE {subscription} t SET status = %(target)s, suspension_source = {suspension_source}
+    WHERE t.id = ANY(%(ids)s)
+)
+SELECT id, state FROM changes ORDER BY id
+"""
+
+
+def _changes_write(request: _Request, subs: list[tuple[int, bool]]) -> list[tuple[int, str]]:
+    """The changes for `subs` (id, Azure plan), with their history and audit rows, in one statement;
+    (change id, state) of each."""
+    sql = _CHANGES_SQL.format(
+        subscription=Subscription._meta.db_table, change=SubscriptionChange._meta.db_table,
+        event=SubscriptionStatusEvent._meta.db_table, audit=AuditEvent._meta.db_table,
+        suspension_source="%(source)s" if request.wanted == "suspended" else "t.suspension_source",
+    )  # fmt: skip
+    params: dict[str, Any] = {
+        "ids": [pk for pk, _azure in subs], "azure": [pk for pk, azure in subs if azure],
+        "partner": request.partner.pk, "wanted": request.wanted, "source": request.source, "reason": request.reason,
+        "actor": request.actor.pk if request.actor is not None else None,
+        "manual_first": request.manual_first(True), "manual_state": State.NEEDS_MANUAL_STEP,
+        "pending_state": State.PENDING, "manual_error": request.manual_error,
+        "next_attempt_at": request.now + SWEEP_GRACE, "now": request.now, "target": PENDING_STATUS[request.wanted],
+        "action": REQUESTED_ACTIONS[request.wanted], "target_type": Subscription._meta.label_lower,
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(pk, state) for pk, state in cursor.fetchall()]
+
+
+def _changes_write_portable(request: _Request, subs: list[tuple[int, bool]]) -> list[tuple[int, str]]:
+    """The same as _changes_write on a database without it (SQLite, the embedded mode), a row at a time."""
+    azure = dict(subs)
+    rows = list(Subscription.objects.filter(pk__in=azure).order_by("pk"))
+    target = PENDING_STATUS[request.wanted]
     changes = [
         SubscriptionChange(
-            partner=partner, subscription=sub, wanted_status=wanted, request_id=uuid.uuid4(), source=source,
-            reason=reason, actor=actor if actor is not None and actor.is_authenticated else None,
-            state=State.NEEDS_MANUAL_STEP if _manual_first(sub, wanted) else State.PENDING,
-            last_error=(AZURE_PLAN_STEP if wanted == "suspended" else AZURE_PLAN_STEP_REACTIVATE)
-            if _manual_first(sub, wanted) else "",
-            next_attempt_at=now + SWEEP_GRACE, created_at=now,
+            partner=request.partner, subscription=sub, wanted_status=request.wanted, request_id=uuid.uuid4(),
+            source=request.source, reason=request.reason, actor=request.actor,
+            state=State.NEEDS_MANUAL_STEP if request.manual_first(azure[sub.pk]) else State.PENDING,
+            last_error=request.manual_error if request.manual_first(azure[sub.pk]) else "",
+            next_attempt_at=request.now + SWEEP_GRACE, created_at=request.now,
         )
-        for sub in subs
+        for sub in rows
     ]  # fmt: skip
     SubscriptionChange.objects.bulk_create(changes)
     update: dict[str, Any] = {"status": target}
-    if wanted == "suspended":
-        update["suspension_source"] = source
-    Subscription.objects.filter(pk__in=[s.pk for s in subs]).update(**update)
+    if request.wanted == "suspended":
+        update["suspension_source"] = request.source
+    Subscription.objects.filter(pk__in=azure).update(**update)
     SubscriptionStatusEvent.objects.bulk_create(
         SubscriptionStatusEvent(
-            partner=partner, subscription=sub, from_status=sub.status, to_status=target, reason=reason,
-            actor=change.actor, source=source, change=change, created_at=now,
+            partner=request.partner, subscription=sub, from_status=sub.status, to_status=target,
+            reason=request.reason, actor=request.actor, source=request.source, change=change, created_at=request.now,
         )
-        for sub, change in zip(subs, changes, strict=True)
+        for sub, change in zip(rows, changes, strict=True)
     )  # fmt: skip
-    action = REQUESTED_ACTIONS[wanted]
-    _audit_rows(
-        partner=partner, actor=actor, action=action,
+    audit_record_many(
+        partner=request.partner, action=REQUESTED_ACTIONS[request.wanted], actor=request.actor,
         rows=[
-            (sub, {"from": sub.status, "to": target, "reason": reason, "source": source,
-                   "change": change.pk, "request_id": str(change.request_id), "azure_plan": sub.is_azure_plan})
-            for sub, change in zip(subs, changes, strict=True)
+            audit_row(sub, {"from": sub.status, "to": target, "reason": request.reason, "source": request.source,
+                            "change": change.pk, "request_id": str(change.request_id), "azure_plan": azure[sub.pk]})
+            for sub, change in zip(rows, changes, strict=True)
         ],
+        created_at=request.now,
     )  # fmt: skip
-    _schedule_push([c.pk for c in changes if c.state == State.PENDING])
-    return changes
+    return [(change.pk, change.state) for change in changes]
 
 
 def subscription_status_refusal(*, subscription: Subscription, wanted: str) -> str | None:

@@ -25,8 +25,8 @@ from typing import Any
 from django.db import transaction
 
 from partner_portal import clock
-from partner_portal.audit import audit_record
-from partner_portal.models import AuditEvent, Customer, Partner, User
+from partner_portal.audit import audit_record, audit_record_many, audit_row
+from partner_portal.models import Customer, Partner, User
 from subscriptions import partner_center
 from subscriptions.models import AZURE_PLAN_PRODUCT_ID, ChangeSource, Subscription
 from subscriptions.services.answers import term_from_microsoft
@@ -105,18 +105,6 @@ def partner_center_sync(
     return result
 
 
-def _audit_rows(partner: Partner, actor: User | None, action: str, rows: list[tuple[Any, dict[str, Any]]]) -> None:
-    actor = actor if actor is not None and actor.is_authenticated else None
-    AuditEvent.objects.bulk_create(
-        AuditEvent(
-            partner=partner, customer_id=obj.pk if isinstance(obj, Customer) else obj.customer_id, actor=actor,
-            action=action, target_type=obj._meta.label_lower, target_id=str(obj.pk), target_repr=str(obj)[:200],
-            data=data,
-        )
-        for obj, data in rows
-    )  # fmt: skip
-
-
 def _new_customer(partner: Partner, entry: _Customer) -> Customer:
     name = str(partner_center.field(entry.profile, "companyName") or entry.tenant_id)[:200]
     domain = str(partner_center.field(entry.profile, "domain") or "")[:253]
@@ -161,9 +149,10 @@ def _batch_apply(
     new_customers = [_new_customer(partner, e) for e in batch if e.tenant_id not in customers]
     if new_customers:
         Customer.objects.bulk_create(new_customers)
-        _audit_rows(partner, actor, "customer.created",
-                    [(c, {"name": c.name, "tenant_id": str(c.tenant_id), "domain": c.domain, "source": "partner_center"})
-                     for c in new_customers])  # fmt: skip
+        audit_record_many(partner=partner, actor=actor, action="customer.created", rows=[
+            audit_row(c, {"name": c.name, "tenant_id": str(c.tenant_id), "domain": c.domain, "source": "partner_center"})
+            for c in new_customers
+        ])  # fmt: skip
         customers.update({c.tenant_id: c for c in new_customers})
         result.customers_created += len(new_customers)
     ids = [str(partner_center.field(r, "id") or "") for e in batch for r in e.subscriptions]
@@ -204,9 +193,11 @@ def _batch_apply(
             found[sub.pk] = differences_found(sub, resource, heard_before=heard_before)
     if created:
         Subscription.objects.bulk_create(created)
-        _audit_rows(partner, actor, "subscription.created",
-                    [(s, {"product": s.product, "quantity": s.quantity, "unit_price": str(s.unit_price),
-                          "source": "partner_center"}) for s in created])  # fmt: skip
+        audit_record_many(partner=partner, actor=actor, action="subscription.created", rows=[
+            audit_row(s, {"product": s.product, "quantity": s.quantity, "unit_price": str(s.unit_price),
+                          "source": "partner_center"})
+            for s in created
+        ])  # fmt: skip
         result.subscriptions_created += len(created)
     if updated:
         Subscription.objects.bulk_update(list(updated.values()), sorted(changed_fields))

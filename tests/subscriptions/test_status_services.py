@@ -272,3 +272,87 @@ def test_the_command_pushes_what_is_due(tenant: Tenant, django_capture_on_commit
     call_command("push_subscription_changes", "--now", "--date", "2026-11-20T09:05:00+00:00", stdout=out)
     assert out.getvalue() == f"change {change.pk}: confirmed\n"
     assert _reload(sub).status == Status.SUSPENDED
+
+
+def _written(tenant: Tenant, ids: list[int]) -> dict[str, object]:
+    """What a request wrote for the subscriptions `ids`, by their place in the list and without what
+    each write draws afresh (ids, request ids), so two partners' writes compare."""
+    at = {pk: n for n, pk in enumerate(ids)}
+    changes = {c.subscription_id: c for c in SubscriptionChange.objects.filter(partner=tenant.partner)}
+    actor = {tenant.finance.pk: "finance", None: None}
+    customer = {tenant.customer.pk: "customer"}
+    return {
+        "statuses": sorted((at[pk], status, source) for pk, status, source in Subscription.objects.filter(
+            partner=tenant.partner).values_list("pk", "status", "suspension_source")),
+        "changes": sorted(
+            (at[c.subscription_id], c.wanted_status, c.source, c.reason, actor[c.actor_id], c.state, c.attempts,
+             c.last_error, c.next_attempt_at, c.created_at, c.microsoft_response)
+            for c in changes.values()
+        ),
+        "history": sorted(
+            (at[e.subscription_id], e.from_status, e.to_status, e.reason, actor[e.actor_id], e.source,
+             e.change_id == changes[e.subscription_id].pk, e.created_at)
+            for e in SubscriptionStatusEvent.objects.filter(partner=tenant.partner)
+        ),
+        "audit": sorted(
+            (at[int(a.target_id)], customer[a.customer_id], actor[a.actor_id], a.action, a.target_type,
+             a.target_repr, a.created_at, sorted((k, v) for k, v in a.data.items() if k not in ("change", "request_id")),
+             a.data["change"] == changes[int(a.target_id)].pk,
+             a.data["request_id"] == str(changes[int(a.target_id)].request_id))
+            for a in AuditEvent.objects.filter(partner=tenant.partner, action__startswith="subscription.")
+        ),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(("wanted", "source"), [("suspended", "collections"), ("active", "collections"),
+                                                ("active", "manual"), ("deleted", "manual")])  # fmt: skip
+def test_the_one_statement_write_and_the_embedded_modes_write_the_same_rows(
+    tenant: Tenant, other_tenant: Tenant, monkeypatch, wanted: str, source: str
+) -> None:
+    """PostgreSQL writes a request's changes, history and audit rows in one statement; SQLite (the
+    embedded mode) writes the same rows one by one. The same request through both writes the same."""
+    require(connection.vendor == "postgresql", "the one-statement write is PostgreSQL's")
+    from subscriptions.services import status as status_service
+
+    def scene(c: object) -> list[int]:
+        subs = [
+            SubscriptionFactory(customer=c, product="Microsoft 365 E3", quantity=12),
+            SubscriptionFactory(customer=c, status=Status.SUSPENDED, suspension_source="collections"),
+            SubscriptionFactory(customer=c, status=Status.SUSPENDED, suspension_source="manual"),
+            SubscriptionFactory(customer=c, status=Status.SUSPENSION_PENDING, suspension_source="collections"),
+            SubscriptionFactory(customer=c, status=Status.REACTIVATION_PENDING),
+            SubscriptionFactory(customer=c, status=Status.CANCELLED),
+            azure_plan(customer=c),
+            azure_plan(customer=c, status=Status.SUSPENDED, suspension_source="collections"),
+        ]
+        return [s.pk for s in subs]
+
+    written = {}
+    for write, t in (("one statement", tenant), ("row by row", other_tenant)):
+        if write == "row by row":
+            monkeypatch.setattr(status_service.connection, "vendor", "sqlite")
+        with clock.frozen(NOW):
+            ids = scene(t.customer)
+            made = status_service.subscriptions_status_request_many(
+                partner=t.partner, subscription_ids=ids, wanted=wanted, reason=f"{wanted} by {source}",
+                actor=t.finance, source=source,
+            )  # fmt: skip
+        monkeypatch.undo()
+        assert made > 0
+        written[write] = _written(t, ids)
+    assert written["one statement"] == written["row by row"]
+
+
+def test_the_azure_plan_condition_picks_the_subscriptions_is_azure_plan_names(tenant: Tenant) -> None:
+    c = tenant.customer
+    subs = [
+        azure_plan(customer=c),
+        azure_plan(customer=c, product="Microsoft Azure", offer_id="dzh318z0bps6:0001"),  # by its product ID
+        azure_plan(customer=c, product="AZURE PLAN for Contoso", offer_id="CFQ7TTC0LH18:0001"),  # by its name
+        azure_plan(customer=c, product="Azure reserved VM instance", offer_id="DZH318Z0BPRJ:0001"),
+        SubscriptionFactory(customer=c, product="Azure plan", offer_id="CFQ7TTC0LH18:0001"),  # not the Azure family
+    ]
+    condition = Subscription.azure_plan_condition()
+    picked = set(Subscription.objects.filter(condition, pk__in=[s.pk for s in subs]).values_list("pk", flat=True))
+    assert picked == {s.pk for s in subs if s.is_azure_plan}
+    assert [s.is_azure_plan for s in subs] == [True, True, True, False, False]

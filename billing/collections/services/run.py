@@ -73,11 +73,11 @@ from billing.collections.services.policy import (
 )
 from billing.invoicing.models import ZERO, Invoice, InvoiceLine, is_past_due
 from partner_portal import clock
-from partner_portal.audit import audit_record
+from partner_portal.audit import AuditRow, audit_record, audit_record_many
 from partner_portal.jobs import for_each_partner
-from partner_portal.models import AuditEvent, Customer, Partner, User
+from partner_portal.models import Customer, Partner, User
 from subscriptions.models import Subscription
-from subscriptions.services import subscriptions_status_request
+from subscriptions.services import subscriptions_status_request_many
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class _Outcome:
     reactivations: int = 0
     customers: list[dict[str, Any]] = field(default_factory=list)
     truncated: int = 0
-    audit_rows: list[AuditEvent] = field(default_factory=list)
+    audit_rows: dict[str, list[AuditRow]] = field(default_factory=lambda: defaultdict(list))  # by action
 
     def note(self, entry: dict[str, Any]) -> None:
         if len(self.customers) < DETAILS_LIMIT:
@@ -193,21 +193,16 @@ def _open_invoices() -> Q:
     return Q(status__in=Invoice.OPEN_STATUSES, balance__gt=ZERO, due_date__isnull=False)
 
 
-def _audit_row(*, partner: Partner, customer_id: int, customer_name: str, action: str, actor: User | None,
-               data: dict[str, Any]) -> AuditEvent:  # fmt: skip
-    """An audit event built for a bulk insert (the run writes them per batch, not one by one)."""
-    return AuditEvent(
-        partner=partner, customer_id=customer_id, actor=actor if actor is not None and actor.is_authenticated else None,
-        action=action, target_type="partner_portal.customer", target_id=str(customer_id),
-        target_repr=customer_name[:200], data=data,
-    )  # fmt: skip
+def _audit_row(*, customer_id: int, customer_name: str, data: dict[str, Any]) -> AuditRow:
+    """An audit event about a customer, written with the batch's others (`_flush_audit`)."""
+    return AuditRow(Customer._meta.label_lower, str(customer_id), customer_name[:200], customer_id, data)
 
 
-def _flush_audit(outcome: _Outcome) -> None:
-    """Write the batch's audit events (one INSERT) inside the batch's transaction."""
-    if outcome.audit_rows:
-        AuditEvent.objects.bulk_create(outcome.audit_rows, batch_size=1000)
-        outcome.audit_rows = []
+def _flush_audit(outcome: _Outcome, *, partner: Partner, actor: User | None) -> None:
+    """Write the batch's audit events (one INSERT per action) inside the batch's transaction."""
+    for action, rows in outcome.audit_rows.items():
+        audit_record_many(partner=partner, action=action, actor=actor, rows=rows)
+    outcome.audit_rows.clear()
 
 
 def _status_request(*, partner: Partner, subscription_ids: list[int], wanted: str, reason: str,
@@ -215,11 +210,10 @@ def _status_request(*, partner: Partner, subscription_ids: list[int], wanted: st
     """Ask the subscriptions app for the changes (pushed to Partner Center after commit); how many were made."""
     if not subscription_ids:
         return 0
-    changes = subscriptions_status_request(
+    return subscriptions_status_request_many(
         partner=partner, subscription_ids=subscription_ids, wanted=wanted, reason=reason, actor=actor,
         source=COLLECTIONS_SOURCE,
     )  # fmt: skip
-    return len(changes)
 
 
 def _reactivate(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date, actor: User | None,
@@ -253,7 +247,7 @@ def _reactivate(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date
         with transaction.atomic():
             released |= _release(partner=partner, policy=policy, run_date=run_date, actor=actor, outcome=outcome,
                                  ids=ids, suspended=suspended, overdue=overdue)  # fmt: skip
-            _flush_audit(outcome)
+            _flush_audit(outcome, partner=partner, actor=actor)
     return released
 
 
@@ -312,9 +306,8 @@ def _release(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date, a
             "currency": currency, "notices": 0, "suspended": 0,
             "reactivated": per_customer[customer_id], "reason": why,
         })  # fmt: skip
-        outcome.audit_rows.append(_audit_row(
-            partner=partner, customer_id=customer_id, customer_name=name, actor=actor,
-            action="collections.reactivation_requested",
+        outcome.audit_rows["collections.reactivation_requested"].append(_audit_row(
+            customer_id=customer_id, customer_name=name,
             data={"run_date": run_date.isoformat(), "reason": why, "subscriptions": per_customer[customer_id]},
         ))  # fmt: skip
     return set(released)
@@ -335,14 +328,23 @@ def _customer_ranges(partner: Partner) -> Iterable[tuple[int, int | None]]:
 
 
 def _customers_suspended(*, partner: Partner, customer_ids: set[int], suspended: bool) -> None:
-    """Record the customers as suspended by collections, or no longer (one upsert); the next run
-    looks at them again (a suspended customer is told nothing more, a released one can be chased)."""
+    """Record the customers as suspended by collections, or no longer; the next run looks at them again
+    (a suspended customer is told nothing more, a released one can be chased). One UPDATE: the run has
+    written each due customer's row already; the rows missing (a run on SQLite) are added."""
     if not customer_ids:
         return
+    now = clock.now()
+    ids = sorted(customer_ids)
+    updated = CustomerDunning.objects.filter(customer_id__in=ids).update(
+        suspended=suspended, updated_at=now, recheck_on=None
+    )
+    if updated == len(ids):
+        return
+    have = set(CustomerDunning.objects.filter(customer_id__in=ids).values_list("customer_id", flat=True))
     CustomerDunning.objects.bulk_create(
-        [CustomerDunning(partner=partner, customer_id=pk, suspended=suspended, updated_at=clock.now(), recheck_on=None)
-         for pk in sorted(customer_ids)],
-        update_conflicts=True, unique_fields=["customer"], update_fields=["suspended", "updated_at", "recheck_on"],
+        [CustomerDunning(partner=partner, customer_id=pk, suspended=suspended, updated_at=now, recheck_on=None)
+         for pk in ids if pk not in have],
+        ignore_conflicts=True,
     )  # fmt: skip
 
 
@@ -907,7 +909,7 @@ def _chase(*, partner: Partner, policy: CollectionPolicy, steps: list[Collection
                     partner=partner, policy=policy, run_date=run_date, actor=actor, to_suspend=to_suspend,
                     entries=entries, outcome=outcome,
                 )  # fmt: skip
-            _flush_audit(outcome)
+            _flush_audit(outcome, partner=partner, actor=actor)
             outcome.notices_queued += len(notice_ids)
             transaction.on_commit(partial(_dispatch, notice_ids))
         for entry in entries.values():
@@ -937,9 +939,8 @@ def _suspend(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date, a
         entry = entries[customer_id]
         if not entry["suspended"]:
             continue  # nothing left to suspend: asked before, or nothing billed on the overdue invoices
-        outcome.audit_rows.append(_audit_row(
-            partner=partner, customer_id=customer_id, customer_name=entry["customer"], actor=actor,
-            action="collections.suspension_requested",
+        outcome.audit_rows["collections.suspension_requested"].append(_audit_row(
+            customer_id=customer_id, customer_name=entry["customer"],
             data={"run_date": run_date.isoformat(), "scope": policy.suspend_scope, "subscriptions": entry["suspended"]},
         ))  # fmt: skip
     return count

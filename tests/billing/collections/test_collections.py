@@ -351,7 +351,7 @@ def test_a_crash_half_way_changes_nothing_and_the_next_run_does_it_all_once(tena
     def crash(**kwargs: object) -> list[object]:
         raise ConnectionError("database went away")
 
-    monkeypatch.setattr(collections_service, "subscriptions_status_request", crash)
+    monkeypatch.setattr(collections_service, "subscriptions_status_request_many", crash)
     with on_commit():
         failed = run_on(tenant.partner, 0)
     assert failed.status == CollectionRun.Status.FAILED
