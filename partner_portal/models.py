@@ -321,6 +321,9 @@ class Customer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["partner", "tenant_id"], name="customer_tenant_id_unique_per_partner"),
             models.CheckConstraint(condition=Q(credit_days__lte=365), name="customer_credit_days_at_most_365"),
+            # What the collections tables' (customer, partner) foreign keys refer to (billing 0036): the
+            # database itself refuses a row whose customer is another partner's.
+            models.UniqueConstraint(fields=["id", "partner"], name="customer_id_partner_key"),
         ]
         indexes = [
             models.Index(fields=["partner", "name", "id"], name="customer_partner_name_idx"),

@@ -178,9 +178,14 @@ class Notice(models.Model):
         UNCERTAIN = "uncertain", _("Sent or not: check the mail log")
 
     # No index of their own: each leads an index below (partner, status), (customer, created) and the
-    # unique (invoice, step), and the run inserts tens of thousands of notices at a time.
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+", db_index=False)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="collection_notices", db_index=False)
+    # unique (invoice, step), and the run inserts tens of thousands of notices at a time. The database
+    # checks the customer and the partner as one foreign key, (customer, partner) (billing 0036).
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="collection_notices", db_index=False, db_constraint=False
+    )
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="notices", db_index=False)
     run = models.ForeignKey(CollectionRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="notices")
     offset_days = models.IntegerField(_("days after the due date"))
@@ -243,8 +248,9 @@ class InvoiceDunning(models.Model):
     milder step, and a suspension follows a final notice by the policy's days between the two.
     """
 
-    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    # Checked by the database as one foreign key, (customer, partner) (billing 0036).
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     invoice = models.OneToOneField(Invoice, on_delete=models.CASCADE, related_name="dunning")
     harshest = models.CharField(_("harshest step"), max_length=16, choices=CollectionStep.Action.choices)
     final_notice_on = models.DateField(_("final notice on"), null=True, blank=True)
@@ -274,10 +280,12 @@ class CustomerDunning(models.Model):
     A suspended customer gets no reminder or final notice (nothing that announces a suspension).
     """
 
+    # No index of its own (it leads the indexes below); the database checks the customer and the
+    # partner as one foreign key, (customer, partner) (billing 0036).
     partner = models.ForeignKey(
-        Partner, on_delete=models.PROTECT, related_name="+", db_index=False
-    )  # leads the indexes below
-    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="dunning")
+        Partner, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="dunning", db_constraint=False)
     suspended = models.BooleanField(_("suspended by collections"), default=False)
     updated_at = models.DateTimeField(_("updated"), default=clock.now)
     # When the run next has something to decide for the customer (a step comes, an invoice falls
@@ -365,10 +373,14 @@ class CustomerCollections(models.Model):
     invoice in reach of the policy, written by the run (one upsert per batch, nothing when unchanged),
     so the overview reads a row per customer instead of summing invoices on every request."""
 
+    # No index of its own (it leads the indexes below); the database checks the customer and the
+    # partner as one foreign key, (customer, partner) (billing 0036).
     partner = models.ForeignKey(
-        Partner, on_delete=models.PROTECT, related_name="+", db_index=False
-    )  # leads the indexes below
-    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="collections_summary")
+        Partner, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, related_name="collections_summary", db_constraint=False
+    )
     run_date = models.DateField(_("as of"))
     overdue_total = MoneyField(_("overdue total"))  # every currency added up, as on the notices
     overdue_by_currency = models.JSONField(_("overdue per currency"), default=dict, blank=True)  # {"EUR": "10.00"}
