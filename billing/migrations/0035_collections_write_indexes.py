@@ -1,5 +1,5 @@
 """Collections write tens of thousands of notices and dunning rows a run: the single-column indexes
-Django made for five foreign keys are dropped (each column leads another index already); and a partial
+Django made for four foreign keys are dropped (each column leads another index already); and a partial
 index on the invoices still to pay, by customer and due date, for what collections read.
 
 Only the indexes change in the database: Django would drop and re-add the foreign keys too, which
@@ -11,7 +11,6 @@ from django.db import migrations, models
 # (table, index Django named for the column's foreign key, column)
 DROPPED = [
     ("billing_customercollections", "billing_customercollections_partner_id_80aed583", "partner_id"),
-    ("billing_customerdunning", "billing_customerdunning_partner_id_aedeca8c", "partner_id"),
     ("billing_notice", "billing_notice_customer_id_0590e958", "customer_id"),
     ("billing_notice", "billing_notice_invoice_id_156cb9ac", "invoice_id"),
     ("billing_notice", "billing_notice_partner_id_e7d44744", "partner_id"),
@@ -35,16 +34,6 @@ class Migration(migrations.Migration):
             state_operations=[
                 migrations.AlterField(
                     model_name="customercollections",
-                    name="partner",
-                    field=models.ForeignKey(
-                        db_index=False,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="+",
-                        to="partner_portal.partner",
-                    ),
-                ),
-                migrations.AlterField(
-                    model_name="customerdunning",
                     name="partner",
                     field=models.ForeignKey(
                         db_index=False,

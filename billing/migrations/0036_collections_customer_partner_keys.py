@@ -77,7 +77,7 @@ class Migration(migrations.Migration):
             name="partner",
             field=models.ForeignKey(
                 db_constraint=False,
-                db_index=False,
+                
                 on_delete=django.db.models.deletion.PROTECT,
                 related_name="+",
                 to="partner_portal.partner",
