@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("partner_portal", "0013_customer_collections_terms_index"),
+        ("partner_portal", "0015_customer_id_partner_key"),
     ]
 
     operations = [
