@@ -20,6 +20,7 @@ from billing.collections.services import StepInput, collection_policy_get, colle
 from billing.invoicing.services import payment_record
 from partner_portal import clock
 from partner_portal.models import AuditEvent, Customer
+from partner_portal.tenancy import Scope
 from subscriptions.models import Subscription
 from tests.conftest import Tenant
 from tests.factories import CustomerFactory
@@ -419,6 +420,23 @@ def test_the_overview_lists_who_is_overdue_with_amount_days_last_notice_and_next
     assert "80.00\xa0USD" in html
     assert "Held until" in html
     assert "Exempt" in html
+
+
+def test_the_overview_announces_the_next_action_the_customers_own_page_announces(
+    tenant: Tenant, in_collections: dict[str, Customer], client_for
+) -> None:
+    # A new invoice of the customer collections suspended: no reminder and no final notice for it
+    # (nothing announces a suspension to a suspended customer), its own suspension on day 30.
+    invoice_due(in_collections["suspended"], _days_ago(8), "40.00")
+    response = client_for(tenant.agent).get(OVERVIEW)
+    rows = {r.customer.name: r for r in response.context["rows"]}
+    suspended = rows["Suspended Ltd"].next_action
+    assert suspended is not None
+    assert (suspended.action, suspended.on) == ("suspend", TODAY + dt.timedelta(days=22))
+    scope = Scope(membership=tenant.agent.membership)
+    for name, row in rows.items():
+        status = selectors_collections.customer_collections_status(scope=scope, customer=row.customer)
+        assert row.next_action == status.next_action, name
 
 
 def test_the_overview_lists_customers_about_to_be_reminded(
