@@ -50,7 +50,7 @@ def _install() -> None:
             _pause(point)
 
     if point in ("batch-start", "batch-written"):
-        chase_batch = run._chase_batch
+        chase_batch = run.chase_batch
 
         def pausing_chase_batch(**kwargs: Any) -> Any:
             if point == "batch-start":
@@ -60,7 +60,7 @@ def _install() -> None:
                 reached()
             return taken
 
-        run._chase_batch = pausing_chase_batch  # type: ignore[assignment]
+        run.chase_batch = pausing_chase_batch  # type: ignore[assignment]
     elif point == "email-sent":
         send = EmailMessage.send
 

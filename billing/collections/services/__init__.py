@@ -20,12 +20,12 @@ from billing.collections.services.run import (
     collection_policy_get,
     collection_policy_update,
     collections_customer_recheck,
-    collections_customers_changed,
     collections_run,
     collections_run_all,
     customer_collections_hold,
     notices_uncertain_mark,
 )
+from billing.collections.services.summaries import collections_customers_changed
 
 __all__ = [
     "DryRun",

@@ -153,7 +153,7 @@ def test_day_by_day_the_run_of_due_customers_acts_as_a_run_over_every_customer(
     seeded = {t.partner.pk: _seed(t.partner) for t in (incremental, full)}
     events = {t.partner.pk: _events(t, seeded[t.partner.pk]) for t in (incremental, full)}
     looked_at: dict[int, list[int]] = {incremental.partner.pk: [], full.partner.pk: []}
-    due_customers = collections_service._due_customers
+    due_customers = collections_service.due_customers
 
     def due(*, partner: Partner, **kwargs: Any) -> list[int]:
         ids = due_customers(partner=partner, **kwargs)
@@ -162,7 +162,7 @@ def test_day_by_day_the_run_of_due_customers_acts_as_a_run_over_every_customer(
         looked_at[partner.pk].append(len(ids))
         return ids
 
-    monkeypatch.setattr(collections_service, "_due_customers", due)
+    monkeypatch.setattr(collections_service, "due_customers", due)
     for offset in range(-5, 50):
         day = DUE + dt.timedelta(days=offset)
         with clock.frozen(day):
@@ -192,7 +192,7 @@ def test_the_customers_due_are_found_by_each_of_their_reasons_and_no_other(tenan
 
     def due() -> set[int]:
         steps = list(pol.steps.all())
-        return set(collections_service._due_customers(partner=partner, policy=pol, steps=steps, run_date=today))
+        return set(collections_service.due_customers(partner=partner, policy=pol, steps=steps, run_date=today))
 
     assert quiet.pk not in due()  # its first step is weeks away
     with clock.frozen(today):

@@ -108,7 +108,7 @@ def test_a_run_commits_batch_by_batch_and_the_next_run_does_what_a_crash_left(te
     customers = [CustomerFactory(partner=tenant.partner) for _ in range(4)]  # with the tenant's two: 3 batches
     for customer in customers:
         invoice_due(customer, DUE - dt.timedelta(days=7), "100.00")
-    name = "_chase_batch" if connection.vendor == "postgresql" else "_chase_batch_portable"
+    name = "chase_batch" if connection.vendor == "postgresql" else "chase_batch_portable"
     original, calls = getattr(collections_service, name), []
 
     def crash_in_the_third_batch(**kwargs: object) -> object:
