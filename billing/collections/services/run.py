@@ -4,9 +4,8 @@ What each step means (the due step, grace days, the minimum, promises to pay, ex
 scope, reactivation) is in docs/architecture.md, "Collections", and in billing.collections.rules,
 which the pages share.
 
-Guarantees: one run per partner at a time (a lease row per partner, CollectionLease, taken with a
-conditional UPDATE and renewed before each batch; a second run at the same moment records a `skipped`
-run; a crashed run's lease lapses after LEASE_TTL). The run works a batch of customers at a time, each
+Guarantees: one run per partner at a time (lease.py: a second run at the same moment records a
+`skipped` run; a crashed run's lease lapses after LEASE_TTL). The run works a batch of customers at a time, each
 batch its own short transaction: a crash loses at most the batch it was in, and a run again after it
 does what was left. Each (invoice, step) has one Notice (unique constraint, inserted with
 ON CONFLICT DO NOTHING), each emailed after commit by a worker that first claims it with a
@@ -36,13 +35,12 @@ from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import DecimalField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from billing.collections.models import (
-    CollectionLease,
     CollectionPolicy,
     CollectionRun,
     CollectionStep,
@@ -56,6 +54,12 @@ from billing.collections.services.batch import (
     chase_batch,
     due_customers,
     open_invoices,
+)
+from billing.collections.services.lease import (
+    lease_release,
+    lease_renew,
+    lease_take,
+    runs_interrupted_close,
 )
 from billing.collections.services.notices import (
     MAX_SEND_ATTEMPTS,
@@ -87,8 +91,6 @@ logger = logging.getLogger(__name__)
 BATCH_SIZE = 5000  # customers per batch (and transaction): every query of the run is per batch, never per invoice
 NOTICE_TASK_CHUNK = 500  # notices per send task: one broker message per chunk, never one per notice
 DETAILS_LIMIT = 1000  # per-customer outcomes kept in CollectionRun.details
-LEASE_TTL = dt.timedelta(minutes=10)  # a run renews its lease before each batch; a crashed run's lapses
-LEASE_FREE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # locked_until of a lease nobody holds
 
 
 # --- The run --------------------------------------------------------------------------------------------
@@ -108,61 +110,6 @@ class _Outcome:
             self.customers.append(entry)
         else:
             self.truncated += 1
-
-
-class LeaseLost(RuntimeError):
-    """The run's lease lapsed and another run may have taken the partner: this one stops."""
-
-
-def _lease_take(partner: Partner, owner: str) -> bool:
-    """Take the partner's collections lease for LEASE_TTL, without waiting: True if this run has it.
-
-    One conditional UPDATE (`locked_until <= now`), committed at once: of two runs at the same moment
-    only one UPDATE matches the row. Works the same behind a transaction-pooling PgBouncer.
-    """
-    now = clock.now()
-    CollectionLease.objects.bulk_create(
-        [CollectionLease(partner=partner, locked_until=LEASE_FREE)], ignore_conflicts=True
-    )
-    taken = CollectionLease.objects.filter(partner=partner, locked_until__lte=now).update(
-        locked_until=now + LEASE_TTL, owner=owner, taken_at=now
-    )
-    return taken == 1
-
-
-def _runs_interrupted_close(partner: Partner) -> list[int]:
-    """Close the partner's runs still `running` as failed, audited; their ids. Called by the run that
-    has just taken the lease: a lease is free only when its run gave it back or stopped renewing it,
-    so a run still `running` then had its worker killed (or lost its lease and stops at its next
-    batch). Without this its row would say "running" for ever."""
-    closed = []
-    now = clock.now()
-    for run in CollectionRun.objects.filter(partner=partner, status=CollectionRun.Status.RUNNING).order_by("pk"):
-        message = "interrupted: the run stopped before it finished (its worker died); a later run did what was left"
-        details = {**run.details, "errors": [*run.details.get("errors", []), message]}
-        updated = CollectionRun.objects.filter(pk=run.pk, status=CollectionRun.Status.RUNNING).update(
-            status=CollectionRun.Status.FAILED, finished_at=now, errors_count=F("errors_count") + 1, details=details
-        )
-        if updated:
-            closed.append(run.pk)
-            audit_record(
-                partner=partner, action="collections.run_interrupted", target=run,
-                data={"run_date": run.run_date.isoformat(), "started_at": run.started_at.isoformat()},
-            )  # fmt: skip
-    return closed
-
-
-def _lease_renew(partner: Partner, owner: str) -> None:
-    """Keep the lease for another LEASE_TTL; LeaseLost if it is no longer this run's."""
-    renewed = CollectionLease.objects.filter(partner=partner, owner=owner, locked_until__gt=clock.now()).update(
-        locked_until=clock.now() + LEASE_TTL
-    )
-    if renewed != 1:
-        raise LeaseLost(f"the collections lease of partner {partner.pk} lapsed")
-
-
-def _lease_release(partner: Partner, owner: str) -> None:
-    CollectionLease.objects.filter(partner=partner, owner=owner).update(locked_until=LEASE_FREE, owner="")
 
 
 def _audit_row(*, customer_id: int, customer_name: str, data: dict[str, Any]) -> AuditRow:
@@ -215,7 +162,7 @@ def _reactivate(*, partner: Partner, policy: CollectionPolicy, run_date: dt.date
         batches = _suspended_batches(suspended)
     for ids in batches:
         if owner:
-            _lease_renew(partner, owner)
+            lease_renew(partner, owner)
         with transaction.atomic():
             released |= _release(partner=partner, policy=policy, run_date=run_date, actor=actor, outcome=outcome,
                                  ids=ids, suspended=suspended, overdue=overdue)  # fmt: skip
@@ -346,7 +293,7 @@ def _chase(*, partner: Partner, policy: CollectionPolicy, steps: list[Collection
         batches = ((low, high, None) for low, high in _customer_ranges(partner))
     for low, high, due in batches:
         if owner:
-            _lease_renew(partner, owner)
+            lease_renew(partner, owner)
         with transaction.atomic():
             if due is not None:
                 taken = chase_batch(partner=partner, policy=policy, steps=steps, run=run, run_date=run_date,
@@ -451,7 +398,7 @@ def collections_run(
     lease) or `failed` (the batch that failed changed nothing; the error is in `details["errors"]`).
     """
     owner = uuid.uuid4().hex
-    if not _lease_take(partner, owner):
+    if not lease_take(partner, owner):
         return CollectionRun.objects.create(
             partner=partner, run_date=run_date, status=CollectionRun.Status.SKIPPED, triggered_by=triggered_by,
             actor=actor, finished_at=clock.now(),
@@ -460,7 +407,7 @@ def collections_run(
     run: CollectionRun | None = None
     outcome = _Outcome()
     try:
-        _runs_interrupted_close(partner)
+        runs_interrupted_close(partner)
         policy = collection_policy_get(partner=partner)
         steps = list(policy.steps.all())
         run = CollectionRun.objects.create(partner=partner, run_date=run_date, triggered_by=triggered_by, actor=actor)
@@ -511,7 +458,7 @@ def collections_run(
         run.save(update_fields=list(failed))
         return run
     finally:
-        _lease_release(partner, owner)
+        lease_release(partner, owner)
 
 
 def collections_customer_recheck(*, customer: Customer, actor: User | None) -> None:

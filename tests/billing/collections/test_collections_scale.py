@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.collections.models import CollectionLease, CollectionRun, Notice
 from billing.collections.services import collections_run
+from billing.collections.services import lease as collections_lease
 from billing.collections.services import run as collections_service
 from partner_portal import clock
 from subscriptions.models import SubscriptionChange
@@ -139,19 +140,19 @@ def test_a_lease_left_by_a_crashed_run_expires(tenant) -> None:
     with clock.frozen(NOW):
         CollectionLease.objects.create(
             partner=tenant.partner, owner="a worker that died", taken_at=clock.now(),
-            locked_until=clock.now() + collections_service.LEASE_TTL,
+            locked_until=clock.now() + collections_lease.LEASE_TTL,
         )  # fmt: skip
         skipped = run_on(tenant.partner, 0)
     assert skipped.status == CollectionRun.Status.SKIPPED
     assert not Notice.objects.exists()
-    with clock.frozen(NOW + collections_service.LEASE_TTL - dt.timedelta(seconds=1)):
+    with clock.frozen(NOW + collections_lease.LEASE_TTL - dt.timedelta(seconds=1)):
         assert run_on(tenant.partner, 0).status == CollectionRun.Status.SKIPPED
-    with clock.frozen(NOW + collections_service.LEASE_TTL + dt.timedelta(seconds=1)):
+    with clock.frozen(NOW + collections_lease.LEASE_TTL + dt.timedelta(seconds=1)):
         done = run_on(tenant.partner, 0)
     assert done.status == CollectionRun.Status.DONE
     assert list(Notice.objects.values_list("invoice_id", flat=True)) == [invoice.pk]
     lease = CollectionLease.objects.get(partner=tenant.partner)
-    assert (lease.owner, lease.locked_until) == ("", collections_service.LEASE_FREE)  # given back
+    assert (lease.owner, lease.locked_until) == ("", collections_lease.LEASE_FREE)  # given back
 
 
 @pytest.mark.django_db(transaction=True)
@@ -189,7 +190,7 @@ def test_two_runs_at_once_on_two_connections_do_not_both_proceed() -> None:
         def take(barrier: threading.Barrier = barrier, won: list[bool] = won) -> None:
             try:
                 barrier.wait(10)
-                won.append(collections_service._lease_take(tenant.partner, threading.current_thread().name))
+                won.append(collections_lease.lease_take(tenant.partner, threading.current_thread().name))
             finally:
                 connections.close_all()
 
@@ -199,7 +200,7 @@ def test_two_runs_at_once_on_two_connections_do_not_both_proceed() -> None:
         for thread in takers:
             thread.join(30)
         assert sorted(won) == [False, True]
-        CollectionLease.objects.filter(partner=tenant.partner).update(locked_until=collections_service.LEASE_FREE)
+        CollectionLease.objects.filter(partner=tenant.partner).update(locked_until=collections_lease.LEASE_FREE)
 
 
 @pytest.mark.django_db
